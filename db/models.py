@@ -1,0 +1,464 @@
+"""The schema: what is stored, and the invariants the database itself keeps.
+
+Money is stored once, as integer minor units (`BIGINT`, columns ending in
+`_minor`) beside a three-letter currency code; rates, percentages and weights
+are `NUMERIC`. No column is float, real or double precision (SPEC 1).
+
+Every tenant-owned table's primary key leads with `tenant_id`, and every
+foreign key between tenant-owned tables includes it, so a row can never point
+at another tenant's row (SPEC 9): a line of tenant A naming an invoice id of
+tenant B has no parent `(A, id)` and is refused.
+
+What the Python code cannot be trusted to keep alone is kept here:
+- one non-void invoice per tenant and period: `uq_invoices_open_per_period`;
+- invoice numbers: unique, and drawn from `document_number_counters` inside the
+  finalizing transaction (the counter row stays locked until commit: no gaps);
+- finalized, paid and void invoices are frozen, lines included (triggers in the
+  first migration, see `db/migrations/versions/0001_initial_schema.py`);
+- the audit log and the credit-balance ledger are append-only (same migration);
+- one credit and one credit note per tenant and idempotency key;
+- CHECKs: status values, non-negative totals, totals adding up, currency format.
+
+Other modules keep their SQL in terms of these models (Core `select()`/`insert()`).
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Annotated, Any
+
+from sqlalchemy import (
+    BigInteger,
+    CheckConstraint,
+    Date,
+    DateTime,
+    ForeignKey,
+    ForeignKeyConstraint,
+    Identity,
+    Index,
+    MetaData,
+    Numeric,
+    SmallInteger,
+    String,
+    Text,
+    func,
+    text,
+)
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_N_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+INVOICE_STATUSES = ("draft", "finalized", "paid", "void")
+LINE_KINDS = ("recurring", "usage", "discount", "credit")
+
+MinorUnits = Annotated[int, mapped_column(BigInteger)]
+CurrencyCode = Annotated[str, mapped_column(String(3))]
+TenantKey = Annotated[str, mapped_column(Text, primary_key=True)]
+CreatedAt = Annotated[datetime, mapped_column(DateTime(timezone=True), server_default=func.now())]
+Timestamp = Annotated[datetime, mapped_column(DateTime(timezone=True))]
+Exact = Annotated[Decimal, mapped_column(Numeric)]
+
+
+def _currency_check(column: str = "currency") -> CheckConstraint:
+    return CheckConstraint(f"{column} ~ '^[A-Z]{{3}}$'", name=f"{column}_format")
+
+
+def _in_check(column: str, values: tuple[str, ...], name: str) -> CheckConstraint:
+    listed = ", ".join(f"'{value}'" for value in values)
+    return CheckConstraint(f"{column} IN ({listed})", name=name)
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+    type_annotation_map = {dict[str, Any]: JSONB}
+
+
+class Tenant(Base):
+    """A customer; its id is a readable slug such as `ent-acme-corp`."""
+
+    __tablename__ = "tenants"
+    __table_args__ = (
+        CheckConstraint("tenant_id ~ '^[a-z0-9]+(-[a-z0-9]+)*$'", name="tenant_id_slug"),
+        CheckConstraint("billing_anchor_day BETWEEN 1 AND 31", name="anchor_day_range"),
+        _currency_check(),
+    )
+
+    tenant_id: Mapped[str] = mapped_column(Text, primary_key=True)
+    name: Mapped[str] = mapped_column(Text)
+    currency: Mapped[CurrencyCode]
+    billing_anchor_day: Mapped[int] = mapped_column(SmallInteger, server_default=text("1"))
+    is_active: Mapped[bool] = mapped_column(server_default=text("true"))
+    created_at: Mapped[CreatedAt]
+
+
+class Plan(Base):
+    """A price list entry: a recurring price, and optionally usage terms (SPEC 6).
+
+    Usage terms name their units: `usage_base_units_per_unit` base units (bytes,
+    requests) make one billing unit (1 TB = 10^12 bytes), `usage_included_base_units`
+    are free, and `usage_price_per_unit` (NUMERIC, in the plan's currency, may be
+    finer than a cent) is charged per billing unit over the included quantity.
+    """
+
+    __tablename__ = "plans"
+    __table_args__ = (
+        _currency_check(),
+        CheckConstraint("recurring_price_minor >= 0", name="recurring_price_not_negative"),
+        CheckConstraint(
+            "num_nulls(usage_metric, usage_unit_name, usage_base_units_per_unit,"
+            " usage_included_base_units, usage_price_per_unit) IN (0, 5)",
+            name="usage_terms_complete",
+        ),
+        CheckConstraint("usage_base_units_per_unit > 0", name="usage_unit_positive"),
+        CheckConstraint("usage_included_base_units >= 0", name="usage_included_not_negative"),
+        CheckConstraint("usage_price_per_unit >= 0", name="usage_price_not_negative"),
+    )
+
+    plan_id: Mapped[str] = mapped_column(Text, primary_key=True)
+    name: Mapped[str] = mapped_column(Text)
+    currency: Mapped[CurrencyCode]
+    recurring_price_minor: Mapped[MinorUnits]
+    usage_metric: Mapped[str | None] = mapped_column(Text)
+    usage_unit_name: Mapped[str | None] = mapped_column(Text)
+    usage_base_units_per_unit: Mapped[int | None] = mapped_column(BigInteger)
+    usage_included_base_units: Mapped[int | None] = mapped_column(BigInteger)
+    usage_price_per_unit: Mapped[Decimal | None] = mapped_column(Numeric(20, 10))
+
+
+class Subscription(Base):
+    """A plan segment: `plan_id` is in force for the tenant from `starts_on` (inclusive)
+    until the next segment starts (SPEC 3: the day of a change belongs to the new plan)."""
+
+    __tablename__ = "subscriptions"
+
+    tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.tenant_id"), primary_key=True)
+    starts_on: Mapped[date] = mapped_column(Date, primary_key=True)
+    plan_id: Mapped[str] = mapped_column(ForeignKey("plans.plan_id"), index=True)
+    created_at: Mapped[CreatedAt]
+
+
+class TenantDiscount(Base):
+    """A standing discount, applied in `position` order within its kind (SPEC 4).
+
+    Exactly one of `percent` (e.g. 10 for 10 %) and `amount_minor` is set. It applies
+    to invoices whose period starts in [valid_from, valid_until) (open ends allowed).
+    """
+
+    __tablename__ = "tenant_discounts"
+    __table_args__ = (
+        CheckConstraint("num_nonnulls(percent, amount_minor) = 1", name="percent_or_amount"),
+        CheckConstraint("percent > 0 AND percent <= 100", name="percent_range"),
+        CheckConstraint("amount_minor > 0", name="amount_positive"),
+        CheckConstraint("(amount_minor IS NULL) = (currency IS NULL)", name="amount_has_currency"),
+        _currency_check(),
+        CheckConstraint("valid_until > valid_from", name="valid_range"),
+    )
+
+    tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.tenant_id"), primary_key=True)
+    position: Mapped[int] = mapped_column(SmallInteger, primary_key=True)
+    label: Mapped[str] = mapped_column(Text)
+    percent: Mapped[Decimal | None] = mapped_column(Numeric(9, 6))
+    amount_minor: Mapped[int | None] = mapped_column(BigInteger)
+    currency: Mapped[str | None] = mapped_column(String(3))
+    valid_from: Mapped[date | None] = mapped_column(Date)
+    valid_until: Mapped[date | None] = mapped_column(Date)
+
+
+class UsageRecord(Base):
+    """Metered usage of one day, in integer base units (bytes, requests, seconds)."""
+
+    __tablename__ = "usage_records"
+    __table_args__ = (
+        CheckConstraint("quantity_base_units >= 0", name="quantity_not_negative"),
+        Index("ix_usage_records_tenant_metric_day", "tenant_id", "metric", "used_on",
+              postgresql_include=["quantity_base_units"]),
+    )
+
+    tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.tenant_id"), primary_key=True)
+    usage_id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    metric: Mapped[str] = mapped_column(Text)
+    used_on: Mapped[date] = mapped_column(Date)
+    quantity_base_units: Mapped[int] = mapped_column(BigInteger)
+
+
+class Invoice(Base):
+    """One tenant's bill for one period [period_start, period_end).
+
+    Totals are stored, not recomputed: `total = subtotal - discount - credit`, each
+    as positive minor units, and the lines sum to the total (SPEC 4).
+    `unused_discount_minor` is fixed discount that could not be used (reported,
+    never silently dropped).
+    """
+
+    __tablename__ = "invoices"
+    __table_args__ = (
+        _in_check("status", INVOICE_STATUSES, "status_known"),
+        _currency_check(),
+        CheckConstraint("period_end > period_start", name="period_not_empty"),
+        CheckConstraint(
+            "subtotal_minor >= 0 AND discount_minor >= 0 AND credit_minor >= 0"
+            " AND total_minor >= 0 AND unused_discount_minor >= 0",
+            name="amounts_not_negative",
+        ),
+        CheckConstraint("total_minor = subtotal_minor - discount_minor - credit_minor",
+                        name="totals_add_up"),
+        # Drafts have no number, finalized and paid invoices have one; a void one has
+        # one only if it was finalized before.
+        CheckConstraint("CASE status WHEN 'draft' THEN number IS NULL WHEN 'void' THEN true"
+                        " ELSE number IS NOT NULL END", name="number_matches_status"),
+        CheckConstraint("(number IS NULL) = (finalized_at IS NULL)", name="number_with_finalized_at"),
+        CheckConstraint("(status = 'paid') = (paid_at IS NOT NULL)", name="paid_at_iff_paid"),
+        CheckConstraint("(status = 'void') = (voided_at IS NOT NULL)", name="voided_at_iff_void"),
+        # SPEC 8: one non-void invoice per tenant and period, whoever inserts it.
+        Index("uq_invoices_open_per_period", "tenant_id", "period_start", unique=True,
+              postgresql_where=text("status <> 'void'")),
+        Index("uq_invoices_number", "number", unique=True,
+              postgresql_where=text("number IS NOT NULL")),
+        # The invoice list: a period (and status), ordered by tenant; keyset pages.
+        Index("ix_invoices_period_tenant", "period_start", "tenant_id", "invoice_id"),
+        Index("ix_invoices_status_period_tenant", "status", "period_start", "tenant_id",
+              "invoice_id"),
+    )
+
+    tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.tenant_id"), primary_key=True)
+    invoice_id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    period_start: Mapped[date] = mapped_column(Date)
+    period_end: Mapped[date] = mapped_column(Date)
+    period_label: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(Text, server_default=text("'draft'"))
+    number: Mapped[str | None] = mapped_column(Text)
+    currency: Mapped[CurrencyCode]
+    subtotal_minor: Mapped[MinorUnits]
+    discount_minor: Mapped[MinorUnits]
+    credit_minor: Mapped[MinorUnits]
+    total_minor: Mapped[MinorUnits]
+    unused_discount_minor: Mapped[int] = mapped_column(BigInteger, server_default=text("0"))
+    created_by: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[CreatedAt]
+    finalized_at: Mapped[Timestamp | None]
+    paid_at: Mapped[Timestamp | None]
+    voided_at: Mapped[Timestamp | None]
+
+
+class InvoiceLine(Base):
+    """One line of an invoice: the rounded `amount_minor` (negative for discounts and
+    credits), the unrounded `exact_amount` (NUMERIC, major units) and the calculation
+    trace in `explanation`."""
+
+    __tablename__ = "invoice_lines"
+    __table_args__ = (
+        ForeignKeyConstraint(["tenant_id", "invoice_id"],
+                             ["invoices.tenant_id", "invoices.invoice_id"]),
+        _in_check("kind", LINE_KINDS, "kind_known"),
+    )
+
+    tenant_id: Mapped[str] = mapped_column(Text, primary_key=True)
+    invoice_id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    line_no: Mapped[int] = mapped_column(SmallInteger, primary_key=True)
+    kind: Mapped[str] = mapped_column(Text)
+    description: Mapped[str] = mapped_column(Text)
+    amount_minor: Mapped[MinorUnits]
+    exact_amount: Mapped[Exact]
+    explanation: Mapped[str] = mapped_column(Text)
+
+
+class DocumentNumberCounter(Base):
+    """The last number issued per series (INV, CN) and year. Incremented by an UPDATE
+    inside the finalizing transaction, so the row stays locked until commit and a
+    rolled-back finalization gives its number back: numbers are gap-free."""
+
+    __tablename__ = "document_number_counters"
+    __table_args__ = (
+        _in_check("series", ("INV", "CN"), "series_known"),
+        CheckConstraint("last_number >= 0", name="last_number_not_negative"),
+    )
+
+    series: Mapped[str] = mapped_column(Text, primary_key=True)
+    year: Mapped[int] = mapped_column(SmallInteger, primary_key=True)
+    last_number: Mapped[int] = mapped_column(BigInteger)
+
+
+class Credit(Base):
+    """A service credit (SPEC 5): where it landed is recorded as the part applied to
+    an invoice (`invoice_id`, `applied_minor`) and the part left on the balance."""
+
+    __tablename__ = "credits"
+    __table_args__ = (
+        ForeignKeyConstraint(["tenant_id", "invoice_id"],
+                             ["invoices.tenant_id", "invoices.invoice_id"]),
+        Index("uq_credits_tenant_idempotency_key", "tenant_id", "idempotency_key", unique=True),
+        _currency_check(),
+        CheckConstraint("amount_minor > 0", name="amount_positive"),
+        CheckConstraint("applied_minor >= 0 AND to_balance_minor >= 0", name="parts_not_negative"),
+        CheckConstraint("applied_minor + to_balance_minor = amount_minor", name="parts_add_up"),
+        CheckConstraint("invoice_id IS NOT NULL OR applied_minor = 0", name="applied_needs_invoice"),
+    )
+
+    tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.tenant_id"), primary_key=True)
+    credit_id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    amount_minor: Mapped[MinorUnits]
+    currency: Mapped[CurrencyCode]
+    reason: Mapped[str] = mapped_column(Text)
+    actor: Mapped[str] = mapped_column(Text)
+    idempotency_key: Mapped[str] = mapped_column(Text)
+    invoice_id: Mapped[int | None] = mapped_column(BigInteger)
+    applied_minor: Mapped[MinorUnits]
+    to_balance_minor: Mapped[MinorUnits]
+    created_at: Mapped[CreatedAt]
+
+
+class CreditLedgerEntry(Base):
+    """The tenant's credit balance, as an append-only ledger: `amount_minor` is the
+    movement (+ credit added, - consumed by an invoice) and `balance_after_minor` the
+    running balance, which never goes below zero. Appends are serialized by locking
+    the tenant row."""
+
+    __tablename__ = "credit_ledger"
+    __table_args__ = (
+        ForeignKeyConstraint(["tenant_id", "credit_id"], ["credits.tenant_id", "credits.credit_id"]),
+        ForeignKeyConstraint(["tenant_id", "invoice_id"],
+                             ["invoices.tenant_id", "invoices.invoice_id"]),
+        _in_check("entry_kind", ("credit_added", "consumed"), "entry_kind_known"),
+        _currency_check(),
+        CheckConstraint("balance_after_minor >= 0", name="balance_not_negative"),
+        CheckConstraint("(entry_kind = 'credit_added') = (amount_minor > 0)", name="sign_matches_kind"),
+    )
+
+    tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.tenant_id"), primary_key=True)
+    entry_id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    entry_kind: Mapped[str] = mapped_column(Text)
+    amount_minor: Mapped[MinorUnits]
+    balance_after_minor: Mapped[MinorUnits]
+    currency: Mapped[CurrencyCode]
+    credit_id: Mapped[int | None] = mapped_column(BigInteger)
+    invoice_id: Mapped[int | None] = mapped_column(BigInteger)
+    actor: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[CreatedAt]
+
+
+class CreditNote(Base):
+    """A correction of a finalized (or paid) invoice; never more than the invoice's
+    total minus earlier credit notes (SPEC 5). Numbered CN-YYYY-000001, gap-free."""
+
+    __tablename__ = "credit_notes"
+    __table_args__ = (
+        ForeignKeyConstraint(["tenant_id", "invoice_id"],
+                             ["invoices.tenant_id", "invoices.invoice_id"]),
+        Index("uq_credit_notes_tenant_idempotency_key", "tenant_id", "idempotency_key",
+              unique=True),
+        _currency_check(),
+        CheckConstraint("amount_minor > 0", name="amount_positive"),
+    )
+
+    tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.tenant_id"), primary_key=True)
+    credit_note_id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    invoice_id: Mapped[int] = mapped_column(BigInteger)
+    number: Mapped[str] = mapped_column(Text, unique=True)
+    amount_minor: Mapped[MinorUnits]
+    currency: Mapped[CurrencyCode]
+    reason: Mapped[str] = mapped_column(Text)
+    actor: Mapped[str] = mapped_column(Text)
+    idempotency_key: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[CreatedAt]
+
+
+class AllocationRun(Base):
+    """A shared cost split across tenants (SPEC 7), by stored usage of `metric` in
+    [period_start, period_end) or by weights given by hand."""
+
+    __tablename__ = "allocation_runs"
+    __table_args__ = (
+        _in_check("method", ("usage", "weights"), "method_known"),
+        _currency_check(),
+        CheckConstraint("total_minor >= 0", name="total_not_negative"),
+        CheckConstraint("(method = 'usage') = (metric IS NOT NULL AND period_start IS NOT NULL"
+                        " AND period_end IS NOT NULL)", name="usage_run_names_metric_and_period"),
+    )
+
+    run_id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    label: Mapped[str] = mapped_column(Text)
+    method: Mapped[str] = mapped_column(Text)
+    metric: Mapped[str | None] = mapped_column(Text)
+    period_start: Mapped[date | None] = mapped_column(Date)
+    period_end: Mapped[date | None] = mapped_column(Date)
+    total_minor: Mapped[MinorUnits]
+    currency: Mapped[CurrencyCode]
+    actor: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[CreatedAt]
+
+
+class AllocationShare(Base):
+    """One tenant's part of a run: exact `quota` (NUMERIC, minor units), its floor, the
+    extra unit from the largest remainders (0 or 1), and `amount = floor + extra`."""
+
+    __tablename__ = "allocation_shares"
+    __table_args__ = (
+        CheckConstraint("weight >= 0", name="weight_not_negative"),
+        CheckConstraint("extra_minor IN (0, 1)", name="extra_is_zero_or_one"),
+        CheckConstraint("amount_minor = floor_minor + extra_minor", name="amount_adds_up"),
+    )
+
+    tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.tenant_id"), primary_key=True)
+    run_id: Mapped[int] = mapped_column(ForeignKey("allocation_runs.run_id"), primary_key=True,
+                                        index=True)
+    weight: Mapped[Exact]
+    quota: Mapped[Exact]
+    floor_minor: Mapped[MinorUnits]
+    extra_minor: Mapped[MinorUnits]
+    amount_minor: Mapped[MinorUnits]
+
+
+class MonthEndRun(Base):
+    """The record of one month-end run (or dry run), updated after every batch so a
+    crash leaves an honest 'running' row behind and the home screen can show the last run."""
+
+    __tablename__ = "month_end_runs"
+    __table_args__ = (
+        _in_check("status", ("running", "completed", "failed"), "status_known"),
+    )
+
+    run_id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    period_label: Mapped[str] = mapped_column(Text)
+    dry_run: Mapped[bool]
+    status: Mapped[str] = mapped_column(Text)
+    actor: Mapped[str] = mapped_column(Text)
+    tenants_in_scope: Mapped[int] = mapped_column(BigInteger)
+    tenants_done: Mapped[int] = mapped_column(BigInteger)
+    invoices_created: Mapped[int] = mapped_column(BigInteger)
+    already_present: Mapped[int] = mapped_column(BigInteger)
+    skipped: Mapped[dict[str, Any]]
+    error: Mapped[str | None] = mapped_column(Text)
+    started_at: Mapped[CreatedAt]
+    finished_at: Mapped[Timestamp | None]
+
+
+class AuditEntry(Base):
+    """Append-only (a trigger refuses UPDATE, DELETE and TRUNCATE): who did what, when,
+    to which entity, with its state before and after (SPEC 10)."""
+
+    __tablename__ = "audit_log"
+    __table_args__ = (
+        Index("ix_audit_log_tenant_time", "tenant_id", "occurred_at"),
+        Index("ix_audit_log_entity", "entity", "entity_id"),
+        Index("ix_audit_log_time", "occurred_at"),
+        Index("ix_audit_log_actor_time", "actor", "occurred_at"),
+    )
+
+    audit_id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    occurred_at: Mapped[datetime] = mapped_column(DateTime(timezone=True),
+                                                  server_default=func.now())
+    actor: Mapped[str] = mapped_column(Text)
+    action: Mapped[str] = mapped_column(Text)
+    tenant_id: Mapped[str | None] = mapped_column(Text)
+    entity: Mapped[str] = mapped_column(Text)
+    entity_id: Mapped[str] = mapped_column(Text)
+    before: Mapped[dict[str, Any] | None]
+    after: Mapped[dict[str, Any] | None]
