@@ -1,0 +1,123 @@
+"""Credits: money the company owes a tenant, and where it may land.
+
+A service credit (an outage, a goodwill gesture) belongs to one tenant and
+carries a reason, the actor who granted it and an idempotency key, so that
+submitting the same credit twice grants it once (SPEC 5; the database keeps
+the key unique, ``ServiceCredit`` only checks the values).
+
+Where it lands is a policy. Only an open (draft) invoice may receive it:
+finalized, paid and void invoices are records of what was billed and are
+never changed, so aiming a credit at one is refused with an error naming the
+invoice and its status. With no open invoice the credit waits on the
+tenant's credit balance and is consumed by the next invoice. A credit never
+makes an invoice negative; what does not fit stays on the balance.
+
+Example (SPEC 5): a $200.00 outage credit for a tenant whose October invoice
+is paid and whose November invoice is a draft reduces November by $200.00;
+October is untouched.
+
+A finalized invoice is corrected instead by a credit note that references
+it, and the notes against one invoice never add up to more than its total.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+from billing_core.errors import CreditNoteTooLarge, CurrencyMismatch, InvalidInput, InvoiceNotOpen
+from billing_core.money import Money
+from billing_core.states import InvoiceStatus, is_open
+
+
+class CreditTarget(StrEnum):
+    INVOICE = "invoice"
+    BALANCE = "balance"
+
+
+def _require_money(value: object, field: str) -> Money:
+    if type(value) is not Money:
+        raise TypeError(f"{field}: expected Money, got {type(value).__name__}")
+    return value
+
+
+@dataclass(frozen=True, slots=True)
+class ServiceCredit:
+    """``ServiceCredit(tenant_id, amount, reason, actor, idempotency_key)``: a positive credit."""
+
+    tenant_id: str
+    amount: Money
+    reason: str
+    actor: str
+    idempotency_key: str
+
+    def __post_init__(self) -> None:
+        amount = _require_money(self.amount, "amount")
+        if amount.is_negative or amount.is_zero:
+            raise InvalidInput("amount", f"{amount} is not a credit; it must be more than zero")
+        if not amount.is_rounded:
+            raise InvalidInput("amount", f"{amount.amount} is finer than the minor unit")
+        for field in ("tenant_id", "reason", "actor", "idempotency_key"):
+            value = getattr(self, field)
+            if not isinstance(value, str) or not value.strip():
+                raise InvalidInput(field, "is empty")
+
+
+def credit_target(open_invoice_status: InvoiceStatus | str | None) -> CreditTarget:
+    """Where a new credit goes, given the status of the tenant's current invoice (or None).
+
+    ``credit_target("draft") == "invoice"``; ``credit_target(None) == "balance"``;
+    a finalized, paid or void invoice is not open, so the credit waits on the
+    balance (SPEC 5).
+    """
+    if open_invoice_status is not None and is_open(open_invoice_status):
+        return CreditTarget.INVOICE
+    return CreditTarget.BALANCE
+
+
+def check_credit_target(invoice: str, status: InvoiceStatus | str) -> None:
+    """Refuse to change invoice ``invoice`` unless it is a draft: raises InvoiceNotOpen.
+
+    SPEC 5: ``check_credit_target("INV-2024-000010", "paid")`` raises
+    "Invoice INV-2024-000010 is paid; only a draft invoice can be changed. ..."
+    """
+    if not is_open(status):
+        raise InvoiceNotOpen(invoice, status)
+
+
+def apply_credit(total: Money, credit: Money) -> tuple[Money, Money]:
+    """``apply_credit(total, credit) -> (applied, left_on_balance)``; never below zero.
+
+    SPEC 5: ``apply_credit($1,000.00, $200.00)`` is ($200.00, $0.00);
+    ``apply_credit($150.00, $200.00)`` is ($150.00, $50.00 left on the balance).
+    """
+    _require_money(total, "total")
+    _require_money(credit, "credit")
+    if credit.currency != total.currency:
+        raise CurrencyMismatch(total.currency, credit.currency, "apply a credit in")
+    if credit.is_negative:
+        raise InvalidInput("credit", f"{credit} is negative")
+    room = total if not total.is_negative else total * 0
+    applied = credit if credit <= room else room
+    return applied, credit - applied
+
+
+def check_credit_note(
+    invoice: str, invoice_total: Money, earlier_notes_total: Money, amount: Money
+) -> Money:
+    """Allow a credit note of ``amount`` against a finalized invoice; return what remains creditable.
+
+    Refuses (CreditNoteTooLarge) a note larger than ``invoice_total -
+    earlier_notes_total``. Example: on a $1,000.00 invoice with $700.00 already
+    credited, a $300.00 note is allowed (leaves $0.00); $300.01 is refused.
+    """
+    for value, field in ((invoice_total, "invoice_total"), (earlier_notes_total, "earlier_notes_total"), (amount, "amount")):
+        _require_money(value, field)
+        if value.currency != invoice_total.currency:
+            raise CurrencyMismatch(invoice_total.currency, value.currency, "credit")
+    if amount.is_negative or amount.is_zero:
+        raise InvalidInput("amount", f"{amount} is not a credit note; it must be more than zero")
+    available = invoice_total - earlier_notes_total
+    if amount > available:
+        raise CreditNoteTooLarge(invoice, amount, available)
+    return available - amount

@@ -1,0 +1,131 @@
+"""Discounts: what comes off the subtotal, and in which order.
+
+Order changes the total, so it is a rule (SPEC 4), not a habit. First every
+percentage discount, each taken off what is left after the previous one, in
+the order listed (10% then 5% is 14.5% off, not 15%); then every fixed
+amount (a promotional credit, a fixed discount), in the order listed. On
+$1000.00 with a 10% enterprise discount and a $50.00 promotional credit the
+customer owes $850.00 (``1000 * 0.90 - 50``). Taking the $50.00 first would give
+$855.00, the figure from the original dispute.
+
+Each step is rounded once (the discount is rounded, not the result) and
+becomes its own negative invoice line, so the lines add up to the total. A
+total never goes below zero: a fixed amount larger than what remains is used
+only in part, and the unused part is reported on the result instead of
+disappearing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from decimal import Decimal
+
+from billing_core.errors import CurrencyMismatch, InvalidInput
+from billing_core.lines import InvoiceLine, LineKind, describe_exact, make_line
+from billing_core.money import Money, format_money, to_decimal
+
+_HUNDRED = Decimal(100)
+
+
+@dataclass(frozen=True, slots=True)
+class PercentOff:
+    """``PercentOff(percent, label)``: ``percent`` in 0..100 (``Decimal("10")`` is 10% off)."""
+
+    percent: Decimal
+    label: str
+
+    def __post_init__(self) -> None:
+        percent = to_decimal(self.percent, "percent")
+        if not 0 <= percent <= 100:
+            raise InvalidInput("percent", f"{percent} is outside 0..100")
+        object.__setattr__(self, "percent", percent)
+
+
+@dataclass(frozen=True, slots=True)
+class FixedOff:
+    """``FixedOff(amount, label)``: a fixed discount or promotional credit, zero or more."""
+
+    amount: Money
+    label: str
+
+    def __post_init__(self) -> None:
+        if type(self.amount) is not Money:
+            raise TypeError(f"amount: expected Money, got {type(self.amount).__name__}")
+        if self.amount.is_negative:
+            raise InvalidInput("amount", f"{self.amount} is negative; a discount takes money off")
+        if not self.amount.is_rounded:
+            raise InvalidInput("amount", f"{self.amount.amount} is finer than the minor unit")
+
+
+@dataclass(frozen=True, slots=True)
+class DiscountResult:
+    """The discount steps (negative lines, in the order applied), the total after them, and
+    the part of the fixed amounts that could not be used."""
+
+    steps: tuple[InvoiceLine, ...]
+    total: Money
+    unused: Money
+
+
+def apply_discounts(subtotal: Money, discounts: Iterable[PercentOff | FixedOff]) -> DiscountResult:
+    """``apply_discounts(subtotal, discounts) -> DiscountResult(steps, total, unused)``.
+
+    Every PercentOff first, compounding in listed order, then every FixedOff
+    in listed order; each step rounded once; never below zero.
+    SPEC 4: $1000.00 with 10% and $50.00 -> steps -$100.00, -$50.00; total $850.00.
+    """
+    if type(subtotal) is not Money:
+        raise TypeError(f"subtotal: expected Money, got {type(subtotal).__name__}")
+    if subtotal.is_negative:
+        raise InvalidInput("subtotal", f"{subtotal} is negative; there is nothing to discount")
+    currency = subtotal.currency
+    percents: list[PercentOff] = []
+    fixed: list[FixedOff] = []
+    for discount in discounts:
+        kind = type(discount)
+        if kind is PercentOff:
+            percents.append(discount)
+        elif kind is FixedOff:
+            fixed.append(discount)
+        else:
+            raise TypeError(f"discounts: expected PercentOff or FixedOff, got {kind.__name__}")
+
+    steps: list[InvoiceLine] = []
+    running = subtotal
+    for discount in percents:
+        exact = running * discount.percent / _HUNDRED
+        step = exact.rounded()
+        steps.append(
+            make_line(
+                LineKind.DISCOUNT,
+                discount.label,
+                -step,
+                -exact.amount,
+                f"{discount.percent}% of {format_money(running)} = "
+                f"{describe_exact(exact.amount, True)} -> -{format_money(step)}",
+            )
+        )
+        running = running - step
+
+    unused = Money.zero(currency)
+    for discount in fixed:
+        offered = discount.amount
+        if offered.currency != currency:
+            raise CurrencyMismatch(currency, offered.currency, "discount")
+        if offered <= running:
+            used = offered
+            explanation = f"{format_money(offered)} off {format_money(running)}"
+        else:
+            used = running
+            left = offered - running
+            unused = unused + left
+            explanation = (
+                f"{format_money(offered)} offered, only {format_money(used)} used so the "
+                f"total stays at zero; {format_money(left)} unused"
+            )
+        steps.append(
+            make_line(LineKind.DISCOUNT, discount.label, -used, -used.amount, explanation)
+        )
+        running = running - used
+    return DiscountResult(tuple(steps), running, unused)

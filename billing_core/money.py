@@ -1,0 +1,365 @@
+"""Money: an exact amount of one currency.
+
+Never use floating point in an accounting system: 0.1 + 0.2 is not 0.3 in
+binary, and a ledger that is off by a fraction of a cent is off. Every amount
+in Ledgerline is a ``decimal.Decimal`` from the moment it is typed to the moment
+it is stored, and there is exactly one door through which numbers enter:
+``to_decimal``. It accepts a ``Decimal``, an ``int`` or a numeric string, refuses
+``float`` (and ``bool``, which is an ``int`` by accident) with ``TypeError``, and
+refuses NaN and infinity with ``ValueError``.
+
+``Money`` pairs an amount with an ISO 4217 currency. Its arithmetic is closed:
+money plus money (same currency) is money, money times a number is money,
+money divided by money is a plain ratio, money times money is nonsense and
+refused. The amount may carry more digits than the currency's minor unit,
+because a prorated charge is computed exactly first; it becomes a billable
+amount only through ``rounded()``, which rounds once, to the minor unit, with
+the one named ``ROUNDING_MODE``. No other module in ``billing_core`` calls
+``quantize``; "round once per line item" is enforced by there being one
+place that rounds.
+
+Arithmetic runs in private decimal contexts, so nothing a caller does to the
+thread's default context changes a bill. Addition, subtraction and
+multiplication trap ``Inexact``: they are exact or they fail loudly. Division
+is carried to 50 significant digits, far below any minor unit.
+"""
+
+from __future__ import annotations
+
+import decimal
+import re
+from dataclasses import dataclass
+from decimal import Decimal
+from types import MappingProxyType
+from typing import Any
+
+from billing_core.errors import CurrencyMismatch, InvalidInput
+
+ROUNDING_MODE = decimal.ROUND_HALF_UP
+"""How an exact amount becomes a billable one: half a cent rounds away from zero (SPEC 1)."""
+
+CURRENCY_EXPONENTS: MappingProxyType[str, int] = MappingProxyType(
+    {
+        # ISO 4217 minor-unit exponents.
+        "USD": 2, "EUR": 2, "GBP": 2, "CHF": 2, "CAD": 2, "AUD": 2, "NZD": 2,
+        "SEK": 2, "NOK": 2, "DKK": 2, "PLN": 2, "CZK": 2, "SGD": 2, "HKD": 2,
+        "INR": 2, "BRL": 2, "MXN": 2, "ZAR": 2, "CNY": 2,
+        "JPY": 0, "KRW": 0, "ISK": 0, "CLP": 0,
+        "BHD": 3, "KWD": 3, "JOD": 3, "OMR": 3, "TND": 3,
+    }
+)  # fmt: skip
+
+# Only the dollar is shown with a symbol: the house currency. "$" is also the
+# Canadian and Australian symbol and "¥" both yen and yuan, so every other
+# currency is shown by its unambiguous code ("EUR 1,000.00").
+CURRENCY_SYMBOLS: MappingProxyType[str, str] = MappingProxyType({"USD": "$"})
+
+_QUANTUM = {code: Decimal(1).scaleb(-exp) for code, exp in CURRENCY_EXPONENTS.items()}
+
+_EXACT = decimal.Context(
+    prec=50,
+    rounding=decimal.ROUND_HALF_EVEN,
+    traps=[decimal.InvalidOperation, decimal.DivisionByZero, decimal.Overflow, decimal.Inexact],
+)
+_DIVIDE = decimal.Context(
+    prec=50,
+    rounding=decimal.ROUND_HALF_EVEN,
+    traps=[decimal.InvalidOperation, decimal.DivisionByZero, decimal.Overflow],
+)
+
+
+def to_decimal(value: Decimal | int | str, field: str = "amount") -> Decimal:
+    """Turn a Decimal, int or numeric string into a finite Decimal: the one door for numbers.
+
+    ``float`` and ``bool`` raise ``TypeError``; NaN, infinity and text that is
+    not a number raise ``InvalidInput`` (a ``ValueError``) naming ``field``.
+
+    >>> to_decimal("1000.00")
+    Decimal('1000.00')
+    """
+    kind = type(value)
+    if kind is Decimal:
+        if value.is_finite():
+            return value
+        raise InvalidInput(field, f"{value} is not a finite number")
+    if kind is int:
+        return Decimal(value)
+    if kind is str:
+        text = value.strip()
+        if not text:
+            raise InvalidInput(field, "is empty")
+        try:
+            number = Decimal(text)
+        except decimal.InvalidOperation:
+            raise InvalidInput(field, f"{value!r} is not a number") from None
+        if not number.is_finite():
+            raise InvalidInput(field, f"{value!r} is not a finite number")
+        return number
+    if isinstance(value, (bool, float)):
+        raise TypeError(
+            f"{field}: {kind.__name__} {value!r} refused; money and rates are never "
+            "float or bool - pass a Decimal, an int or a numeric string"
+        )
+    if isinstance(value, (int, str, Decimal)):  # subclasses: normalise to the plain type
+        return to_decimal((int if isinstance(value, int) else str)(value), field)
+    raise TypeError(f"{field}: expected Decimal, int or numeric str, got {kind.__name__}")
+
+
+def check_currency(currency: str, field: str = "currency") -> str:
+    """Return the upper-case ISO 4217 code, or raise InvalidInput naming ``field``."""
+    if type(currency) is str:
+        code = currency.strip().upper()
+        if code in CURRENCY_EXPONENTS:
+            return code
+        raise InvalidInput(field, f"{currency!r} is not a supported currency")
+    raise TypeError(f"{field}: expected a currency code str, got {type(currency).__name__}")
+
+
+@dataclass(frozen=True, slots=True)
+class Money:
+    """An exact amount of one currency: ``Money(amount, currency)``.
+
+    ``amount`` goes through ``to_decimal`` (float refused), ``currency`` must be
+    a known ISO 4217 code. Same-currency ``+ -`` and comparisons; ``Money * n``
+    and ``Money / n`` are Money; ``Money / Money`` is a Decimal ratio;
+    ``sum()`` works.
+
+    SPEC 4: ``Money("1000.00", "USD") * Decimal("0.90") - Money("50.00", "USD")``
+    is ``Money("850.00", "USD")``.
+    """
+
+    amount: Decimal
+    currency: str
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "amount", to_decimal(self.amount, "amount"))
+        object.__setattr__(self, "currency", check_currency(self.currency))
+
+    # Construction -----------------------------------------------------------------------------
+
+    @classmethod
+    def zero(cls, currency: str) -> Money:
+        """Zero in ``currency``, at the currency's minor-unit scale ("0.00")."""
+        code = check_currency(currency)
+        return _money(_QUANTUM[code] * 0, code)
+
+    @classmethod
+    def from_minor_units(cls, minor: int, currency: str) -> Money:
+        """``Money.from_minor_units(100000, "USD")`` is $1,000.00 (the database's BIGINT form)."""
+        if type(minor) is not int:
+            raise TypeError(f"minor units must be an int, got {type(minor).__name__}")
+        code = check_currency(currency)
+        return _money(Decimal(minor).scaleb(-CURRENCY_EXPONENTS[code], _EXACT), code)
+
+    # Rounding ---------------------------------------------------------------------------------
+
+    def rounded(self) -> Money:
+        """Round to the currency's minor unit with ``ROUNDING_MODE``: the only rounding there is.
+
+        SPEC 3: ``(Money("1000.00", "USD") * 15 / 30).rounded()`` is $500.00.
+        """
+        return _money(
+            self.amount.quantize(_QUANTUM[self.currency], ROUNDING_MODE, _DIVIDE), self.currency
+        )
+
+    @property
+    def is_rounded(self) -> bool:
+        """True when the amount has no digits below the currency's minor unit."""
+        return self.amount == self.amount.quantize(_QUANTUM[self.currency], ROUNDING_MODE, _DIVIDE)
+
+    def to_minor_units(self) -> int:
+        """$1,000.00 -> 100000. Only for billable (rounded) amounts; an unrounded one is a bug.
+
+        Raises ``ValueError`` rather than rounding silently, so that rounding
+        stays a visible, deliberate step.
+        """
+        scaled = self.amount.scaleb(CURRENCY_EXPONENTS[self.currency], _DIVIDE)
+        if scaled != scaled.to_integral_value():
+            raise ValueError(
+                f"{self.amount} {self.currency} has digits below the minor unit; round it first"
+            )
+        return int(scaled)
+
+    # Predicates -------------------------------------------------------------------------------
+
+    @property
+    def is_zero(self) -> bool:
+        return not self.amount
+
+    @property
+    def is_negative(self) -> bool:
+        return self.amount < 0
+
+    def __bool__(self) -> bool:
+        return bool(self.amount)
+
+    # Arithmetic -------------------------------------------------------------------------------
+
+    def __add__(self, other: Money) -> Money:
+        if type(other) is not Money:
+            return NotImplemented
+        if other.currency != self.currency:
+            raise CurrencyMismatch(self.currency, other.currency, "add")
+        return _money(_EXACT.add(self.amount, other.amount), self.currency)
+
+    def __radd__(self, other: Any) -> Money:
+        # sum() starts from the int 0; that and only that may be added to Money.
+        if type(other) is int and other == 0:
+            return self
+        return NotImplemented
+
+    def __sub__(self, other: Money) -> Money:
+        if type(other) is not Money:
+            return NotImplemented
+        if other.currency != self.currency:
+            raise CurrencyMismatch(self.currency, other.currency, "subtract")
+        return _money(_EXACT.subtract(self.amount, other.amount), self.currency)
+
+    def __neg__(self) -> Money:
+        return _money(_EXACT.minus(self.amount), self.currency)
+
+    def __pos__(self) -> Money:
+        return self
+
+    def __abs__(self) -> Money:
+        return _money(_EXACT.abs(self.amount), self.currency)
+
+    def __mul__(self, factor: Decimal | int | str) -> Money:
+        if isinstance(factor, Money):
+            raise TypeError("cannot multiply Money by Money; multiply by a number instead")
+        return _money(_EXACT.multiply(self.amount, to_decimal(factor, "factor")), self.currency)
+
+    __rmul__ = __mul__
+
+    def __truediv__(self, divisor: Money | Decimal | int | str) -> Any:
+        if type(divisor) is Money:
+            if divisor.currency != self.currency:
+                raise CurrencyMismatch(self.currency, divisor.currency, "divide")
+            if not divisor.amount:
+                raise ZeroDivisionError("cannot divide by a zero amount")
+            return _DIVIDE.divide(self.amount, divisor.amount)
+        number = to_decimal(divisor, "divisor")
+        if not number:
+            raise ZeroDivisionError("cannot divide money by zero")
+        return _money(_DIVIDE.divide(self.amount, number), self.currency)
+
+    def __rtruediv__(self, other: Any) -> Any:
+        raise TypeError("cannot divide a number by Money")
+
+    # Comparison (same currency only; the dataclass supplies == and hash) ----------------------
+
+    def _comparable(self, other: Any, operation: str) -> bool:
+        if type(other) is not Money:
+            return False
+        if other.currency != self.currency:
+            raise CurrencyMismatch(self.currency, other.currency, operation)
+        return True
+
+    def __lt__(self, other: Money) -> bool:
+        return self.amount < other.amount if self._comparable(other, "compare") else NotImplemented
+
+    def __le__(self, other: Money) -> bool:
+        return self.amount <= other.amount if self._comparable(other, "compare") else NotImplemented
+
+    def __gt__(self, other: Money) -> bool:
+        return self.amount > other.amount if self._comparable(other, "compare") else NotImplemented
+
+    def __ge__(self, other: Money) -> bool:
+        return self.amount >= other.amount if self._comparable(other, "compare") else NotImplemented
+
+    def __str__(self) -> str:
+        return format_money(self)
+
+
+_new = object.__new__
+_set = object.__setattr__
+
+
+def _money(amount: Decimal, currency: str) -> Money:
+    # The private fast constructor for results of Money's own arithmetic: the
+    # amount is already a finite Decimal and the currency already checked, so
+    # validating again would only slow down pricing (SPEC 1 is kept by the
+    # public constructor, which every outside amount passes through).
+    money = _new(Money)
+    _set(money, "amount", amount)
+    _set(money, "currency", currency)
+    return money
+
+
+def format_money(money: Money) -> str:
+    """Show a rounded amount for people: "$1,000.00", "-$50.00", "EUR 1,000.00", "JPY 1,000".
+
+    An exact, unrounded amount is rounded for display with ``ROUNDING_MODE``.
+    """
+    code = money.currency
+    amount = money.amount.quantize(_QUANTUM[code], ROUNDING_MODE, _DIVIDE)
+    sign = "-" if amount < 0 else ""
+    digits = f"{abs(amount):,.{CURRENCY_EXPONENTS[code]}f}"
+    symbol = CURRENCY_SYMBOLS.get(code)
+    return f"{sign}{symbol}{digits}" if symbol else f"{sign}{code} {digits}"
+
+
+# Thousands separators only in groups of three, so "1,0,0" is refused rather than guessed at.
+_TYPED_NUMBER = re.compile(r"(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.(\d*))?|\.(\d+)")
+
+
+def parse_money(
+    text: str,
+    currency: str = "USD",
+    field: str = "amount",
+    *,
+    allow_negative: bool = False,
+) -> Money:
+    """Read an amount a person typed: "1,000.50", "$1000", "  12.3 ", "USD 5".
+
+    The result is at the currency's minor-unit scale ("12.3" -> $12.30).
+    Refused with ``InvalidInput`` naming ``field``: empty text ("amount: is
+    empty"), text that is not a number ("amount: 'abc' is not a number"), more
+    decimals than the currency has ("amount: '12.345' has more than 2 decimal
+    places for USD") and, unless ``allow_negative``, negative amounts.
+    """
+    code = check_currency(currency)
+    if not isinstance(text, str):
+        return _typed_amount(to_decimal(text, field), code, field, str(text), allow_negative)
+    shown = text.strip()
+    if not shown:
+        raise InvalidInput(field, "is empty")
+    body = shown
+    if body[:3].upper() == code:
+        body = body[3:].strip()
+    elif body[-3:].upper() == code:
+        body = body[:-3].strip()
+    sign = ""
+    if body[:1] in ("-", "+"):
+        sign, body = body[0], body[1:].strip()
+    symbol = CURRENCY_SYMBOLS.get(code)
+    if symbol and body.startswith(symbol):
+        body = body[len(symbol) :].strip()
+    if not sign and body[:1] in ("-", "+"):
+        sign, body = body[0], body[1:].strip()
+    match = _TYPED_NUMBER.fullmatch(body)
+    if match is None:
+        raise InvalidInput(field, f"{shown!r} is not a number")
+    decimals = match.group(1) or match.group(2) or ""
+    exponent = CURRENCY_EXPONENTS[code]
+    if len(decimals) > exponent:
+        if exponent == 0:
+            raise InvalidInput(field, f"{shown!r} has decimal places, but {code} has none")
+        raise InvalidInput(
+            field, f"{shown!r} has more than {exponent} decimal places for {code}"
+        )
+    number = Decimal(sign + body.replace(",", ""))
+    return _typed_amount(number, code, field, shown, allow_negative)
+
+
+def _typed_amount(number: Decimal, code: str, field: str, shown: str, allow_negative: bool) -> Money:
+    if number < 0 and not allow_negative:
+        raise InvalidInput(field, f"{shown!r} is negative; enter an amount of zero or more")
+    scaled = number.quantize(_QUANTUM[code], ROUNDING_MODE, _DIVIDE)
+    if scaled != number:
+        raise InvalidInput(
+            field, f"{shown!r} has more than {CURRENCY_EXPONENTS[code]} decimal places for {code}"
+        )
+    if not scaled:
+        scaled = abs(scaled)  # "-0" is zero, not a negative amount
+    return _money(scaled, code)

@@ -1,0 +1,217 @@
+"""Proration: charging a recurring price for the part of a period it was in force.
+
+A plan that changes mid-period is charged per segment: each plan pays
+``price * segment_days / period_days``, computed exactly and rounded once
+(SPEC 3). The day of a change belongs to the new plan: an upgrade on
+2024-11-16 in the 30-day period ``[2024-11-01, 2024-12-01)`` gives the old plan
+15 days (1st-15th) and the new plan 15 days (16th-30th). Dividing by the
+period's real length is what keeps "$1000.00 for 15 of 30 days" at $500.00
+rather than the $502.00 a fixed 30.4-day month would produce.
+
+A plan that does not change is charged exactly its price. If the same plan at
+the same price is listed again mid-period (a renewal, a no-op edit), the
+adjacent segments are merged before pricing, because rounding two halves
+separately could drift a cent from the whole.
+
+Plan changes are listed as ``PlanChange(starts_on, plan, price)``: the plan in
+force from that day until the next change. Only the last change on or before
+the period's start matters for the start; a first change after the start
+means nothing was billed before it (a mid-period sign-up).
+
+Day granularity is the default. ``prorate_by_seconds`` offers the same rule
+to the second for plans that change at a precise instant: instants are
+timezone-aware UTC, the period runs from midnight UTC of its first day, and
+sub-second parts are ignored (the change's second belongs to the new plan).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+
+from billing_core.errors import CurrencyMismatch, InvalidInput
+from billing_core.lines import InvoiceLine, LineKind, describe_exact, make_line
+from billing_core.money import Money, format_money
+from billing_core.periods import Period, _require_date, period_start_instant, require_aware_utc
+
+
+@dataclass(frozen=True, slots=True)
+class PlanChange:
+    """A plan in force from ``starts_on`` (inclusive) until the next change: ``PlanChange(starts_on, plan, price)``."""
+
+    starts_on: date
+    plan: str
+    price: Money
+
+    def __post_init__(self) -> None:
+        _require_date(self.starts_on, "starts_on")
+        _check_plan(self.plan, self.price)
+
+
+@dataclass(frozen=True, slots=True)
+class TimedPlanChange:
+    """A plan in force from the instant ``starts_at`` (aware; stored in UTC), for ``prorate_by_seconds``."""
+
+    starts_at: datetime
+    plan: str
+    price: Money
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "starts_at", require_aware_utc(self.starts_at, "starts_at"))
+        _check_plan(self.plan, self.price)
+
+
+def _check_plan(plan: str, price: Money) -> None:
+    if not isinstance(plan, str) or not plan.strip():
+        raise InvalidInput("plan", "needs a name")
+    if type(price) is not Money:
+        raise TypeError(f"price: expected Money, got {type(price).__name__}")
+    if price.is_negative:
+        raise InvalidInput("price", f"{price} is negative")
+
+
+def _spans(
+    offsets: Iterable[tuple[int, PlanChange | TimedPlanChange]], total: int, field_text
+) -> list[tuple[PlanChange | TimedPlanChange, int, int]]:
+    """Cut ``[0, total)`` into (change, start, end) spans, one per plan in force.
+
+    ``offsets`` pairs each change with its start measured in units from the
+    period's start (negative: before the period).
+    """
+    ordered = sorted(offsets, key=_first)
+    spans: list[tuple[PlanChange | TimedPlanChange, int, int]] = []
+    currency = None
+    for index, (offset, change) in enumerate(ordered):
+        if currency is None:
+            currency = change.price.currency
+        elif change.price.currency != currency:
+            raise CurrencyMismatch(currency, change.price.currency, "prorate")
+        following = ordered[index + 1][0] if index + 1 < len(ordered) else total
+        if following == offset:
+            raise InvalidInput(
+                "plan_changes", f"two plan changes start at {field_text(change)}; keep one"
+            )
+        start = offset if offset > 0 else 0
+        end = following if following < total else total
+        if end <= start:
+            continue
+        if spans:
+            previous, previous_start, previous_end = spans[-1]
+            if (
+                previous_end == start
+                and previous.plan == change.plan
+                and previous.price == change.price
+            ):
+                spans[-1] = (previous, previous_start, end)
+                continue
+        spans.append((change, start, end))
+    return spans
+
+
+def _first(pair: tuple[int, object]) -> int:
+    return pair[0]
+
+
+def _starts_on(change: PlanChange) -> date:
+    return change.starts_on
+
+
+def segments(plan_changes: Sequence[PlanChange], period: Period) -> list[tuple[PlanChange, Period]]:
+    """Each plan in force during ``period`` with the sub-period it covers.
+
+    SPEC 3: changes to $600.00 on 2024-10-01 and $1000.00 on 2024-11-16, period
+    November 2024 -> ``[($600 plan, [11-01, 11-16)), ($1000 plan, [11-16, 12-01))]``.
+    """
+    start = period.start
+    spans = _spans(
+        (((change.starts_on - start).days, change) for change in plan_changes),
+        period.days,
+        _starts_on,
+    )
+    return [
+        (change, Period(start + timedelta(days=lo), start + timedelta(days=hi)))
+        for change, lo, hi in spans
+    ]
+
+
+def prorate(plan_changes: Sequence[PlanChange], period: Period) -> list[InvoiceLine]:
+    """One recurring line per plan segment: ``price * segment_days / period_days``, rounded once.
+
+    ``prorate(plan_changes, period) -> list[InvoiceLine]``. SPEC 3: in the
+    30-day period ``[2024-11-01, 2024-12-01)``, an upgrade from $600.00 to
+    $1000.00 on 2024-11-16 gives $300.00 + $500.00; an unchanged plan gives
+    exactly its price.
+    """
+    start = period.start
+    period_days = (period.end - start).days
+    spans = _spans(
+        (((change.starts_on - start).days, change) for change in plan_changes),
+        period_days,
+        _starts_on,
+    )
+    return [
+        _segment_line(change, hi - lo, period_days, "days", f"{start + timedelta(days=lo)}")
+        for change, lo, hi in spans
+    ]
+
+
+def prorate_by_seconds(plan_changes: Sequence[TimedPlanChange], period: Period) -> list[InvoiceLine]:
+    """Like ``prorate`` but to the second: ``price * segment_seconds / period_seconds``.
+
+    ``prorate_by_seconds(plan_changes, period) -> list[InvoiceLine]``. The
+    period runs from midnight UTC of ``period.start`` to midnight UTC of
+    ``period.end``. Example: $1000.00 from 2024-11-16T00:00:00Z in November 2024
+    is 1,296,000 of 2,592,000 seconds -> $500.00, the same as by days.
+    """
+    origin = period_start_instant(period)
+    period_seconds = period.days * 86_400
+    offsets = []
+    for change in plan_changes:
+        if type(change) is not TimedPlanChange:
+            raise TypeError(f"plan_changes: expected TimedPlanChange, got {type(change).__name__}")
+        delta = change.starts_at - origin
+        # Whole seconds by integer arithmetic (timedelta.total_seconds() is a float).
+        offsets.append((delta.days * 86_400 + delta.seconds, change))
+    spans = _spans(offsets, period_seconds, _starts_at)
+    return [
+        _segment_line(
+            change, hi - lo, period_seconds, "seconds", (origin + timedelta(seconds=lo)).isoformat()
+        )
+        for change, lo, hi in spans
+    ]
+
+
+def _starts_at(change: TimedPlanChange) -> str:
+    return change.starts_at.isoformat()
+
+
+def _segment_line(
+    change: PlanChange | TimedPlanChange, used: int, whole: int, unit: str, since: str
+) -> InvoiceLine:
+    price = change.price
+    if used == whole:
+        # An unchanged plan costs exactly its price: nothing to divide.
+        amount = price.rounded()
+        return make_line(
+            LineKind.RECURRING,
+            change.plan,
+            amount,
+            price.amount,
+            f"{used:,} of {whole:,} {unit} x {format_money(price)} = full price -> "
+            f"{format_money(amount)}",
+            used,
+        )
+    exact = price * used / whole
+    amount = exact.rounded()
+    is_exact = exact.amount * whole == price.amount * used
+    return make_line(
+        LineKind.RECURRING,
+        change.plan,
+        amount,
+        exact.amount,
+        f"{used:,} of {whole:,} {unit} from {since} x {format_money(price)} = "
+        f"{price.amount} x {used:,} / {whole:,} = {describe_exact(exact.amount, is_exact)} "
+        f"-> {format_money(amount)}",
+        used,
+    )

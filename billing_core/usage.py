@@ -1,0 +1,112 @@
+"""Usage: metered quantities and the overage beyond what a plan includes.
+
+Usage is counted in integer base units (bytes, requests, seconds) and never
+in fractional "units", because a count converted to terabytes early is a
+count rounded early. A plan states its billing unit explicitly as a number of
+base units: a terabyte is ``10**12`` bytes and a tebibyte ``2**40`` bytes, and
+plans built on them are different plans (SPEC 6), so both constants are named
+here rather than guessed at in the screens.
+
+Overage is ``max(0, used - included)``: a charge exists only when usage
+*exceeds* what is included. Exactly 1 TB on a 1 TB plan is no overage; one
+byte more is an overage of exactly one byte, priced exactly
+(``price_per_unit * 1 / 10**12``) and rounded once.
+
+One byte over may round to $0.00. The line still appears: the customer went
+over, and the invoice should say so and show why it costs nothing, rather
+than leave a usage record that no line explains. Usage at or below the limit
+produces no line at all.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from billing_core.errors import InvalidInput
+from billing_core.lines import InvoiceLine, LineKind, describe_exact, make_line
+from billing_core.money import Money, format_money
+
+BYTES_PER_GB = 10**9
+BYTES_PER_GIB = 2**30
+BYTES_PER_TB = 10**12
+BYTES_PER_TIB = 2**40
+
+
+def _require_count(value: object, field: str) -> int:
+    if type(value) is not int:
+        raise TypeError(f"{field}: expected an int count of base units, got {type(value).__name__}")
+    if value < 0:
+        raise InvalidInput(field, f"{value:,} is negative; a count cannot be")
+    return value
+
+
+@dataclass(frozen=True, slots=True)
+class UsagePlan:
+    """What a plan includes and charges beyond, in explicit units.
+
+    ``UsagePlan(metric, unit_name, base_units_per_unit, included_base_units,
+    price_per_unit, base_unit_name="unit")``. SPEC 6: a 1 TB storage plan is
+    ``UsagePlan("storage", "TB", BYTES_PER_TB, BYTES_PER_TB, Money("23.00",
+    "USD"), "byte")``.
+    """
+
+    metric: str
+    unit_name: str
+    base_units_per_unit: int
+    included_base_units: int
+    price_per_unit: Money
+    base_unit_name: str = "unit"
+
+    def __post_init__(self) -> None:
+        if _require_count(self.base_units_per_unit, "base_units_per_unit") == 0:
+            raise InvalidInput("base_units_per_unit", "must be at least 1")
+        _require_count(self.included_base_units, "included_base_units")
+        if type(self.price_per_unit) is not Money:
+            raise TypeError(
+                f"price_per_unit: expected Money, got {type(self.price_per_unit).__name__}"
+            )
+        if self.price_per_unit.is_negative:
+            raise InvalidInput("price_per_unit", f"{self.price_per_unit} is negative")
+        for field in ("metric", "unit_name", "base_unit_name"):
+            value = getattr(self, field)
+            if not isinstance(value, str) or not value.strip():
+                raise InvalidInput(field, "needs a name")
+
+
+def overage(used: int, included: int) -> int:
+    """``overage(used, included) -> int``: base units strictly above the included quantity.
+
+    SPEC 6: ``overage(10**12, 10**12) == 0``; ``overage(10**12 + 1, 10**12) == 1``.
+    """
+    used = _require_count(used, "used")
+    included = _require_count(included, "included")
+    return used - included if used > included else 0
+
+
+def price_usage(plan: UsagePlan, used_base_units: int) -> InvoiceLine | None:
+    """The usage line for ``used_base_units``, or None at or below the included quantity.
+
+    ``price_per_unit * overage / base_units_per_unit``, exact, rounded once.
+    SPEC 6: one byte over a 1 TB plan at $23.00/TB is exactly $0.000000000023,
+    a line of $0.00 with quantity 1.
+    """
+    extra = overage(used_base_units, plan.included_base_units)
+    if not extra:
+        return None
+    per = plan.base_units_per_unit
+    price = plan.price_per_unit
+    exact = price * extra / per
+    amount = exact.rounded()
+    base = plan.base_unit_name
+    is_exact = exact.amount * per == price.amount * extra
+    return make_line(
+        LineKind.USAGE,
+        f"{plan.metric} overage",
+        amount,
+        exact.amount,
+        f"used {used_base_units:,} {base}s, included {plan.included_base_units:,}: "
+        f"overage {extra:,} {base}{'' if extra == 1 else 's'} x {format_money(price)} per "
+        f"{plan.unit_name} ({per:,} {base}s) = {describe_exact(exact.amount, is_exact)} "
+        f"-> {format_money(amount)}",
+        extra,
+    )
