@@ -23,10 +23,7 @@ from decimal import Decimal
 
 from billing_core.errors import CurrencyMismatch, InvalidInput
 from billing_core.lines import InvoiceLine, LineKind, describe_exact, make_line
-from billing_core.money import Money, format_money, to_decimal
-
-_HUNDRED = Decimal(100)
-
+from billing_core.money import Money, exact_share, format_money, to_decimal
 
 @dataclass(frozen=True, slots=True)
 class PercentOff:
@@ -94,16 +91,16 @@ def apply_discounts(subtotal: Money, discounts: Iterable[PercentOff | FixedOff])
     steps: list[InvoiceLine] = []
     running = subtotal
     for discount in percents:
-        exact = running * discount.percent / _HUNDRED
-        step = exact.rounded()
+        # Percent of 100 always terminates: the exact value is exact.
+        exact, step = exact_share(running, discount.percent, 100)
         steps.append(
             make_line(
                 LineKind.DISCOUNT,
                 discount.label,
                 -step,
-                -exact.amount,
+                -exact,
                 f"{discount.percent}% of {format_money(running)} = "
-                f"{describe_exact(exact.amount, True)} -> -{format_money(step)}",
+                f"{describe_exact(exact, True)} -> -{format_money(step)}",
             )
         )
         running = running - step
@@ -113,7 +110,7 @@ def apply_discounts(subtotal: Money, discounts: Iterable[PercentOff | FixedOff])
         offered = discount.amount
         if offered.currency != currency:
             raise CurrencyMismatch(currency, offered.currency, "discount")
-        if offered <= running:
+        if offered.amount <= running.amount:
             used = offered
             explanation = f"{format_money(offered)} off {format_money(running)}"
         else:
@@ -128,4 +125,15 @@ def apply_discounts(subtotal: Money, discounts: Iterable[PercentOff | FixedOff])
             make_line(LineKind.DISCOUNT, discount.label, -used, -used.amount, explanation)
         )
         running = running - used
-    return DiscountResult(tuple(steps), running, unused)
+    result = _new(DiscountResult)
+    _set_steps(result, tuple(steps))
+    _set_total(result, running)
+    _set_unused(result, unused)
+    return result
+
+
+# Pricing builds a DiscountResult per invoice from values it has just made.
+_new = object.__new__
+_set_steps = DiscountResult.__dict__["steps"].__set__
+_set_total = DiscountResult.__dict__["total"].__set__
+_set_unused = DiscountResult.__dict__["unused"].__set__

@@ -67,7 +67,17 @@ class PricedInvoice:
 
 
 _new = object.__new__
-_set = object.__setattr__
+(
+    _set_period,
+    _set_currency,
+    _set_lines,
+    _set_subtotal,
+    _set_discount_total,
+    _set_credit_applied,
+    _set_total,
+    _set_unused_fixed_discount,
+    _set_credit_balance_left,
+) = (PricedInvoice.__dict__[name].__set__ for name in PricedInvoice.__dataclass_fields__)
 
 
 def price_invoice(
@@ -91,7 +101,7 @@ def price_invoice(
     currency = _currency_of(plan_changes, lines, credit_balance)
     subtotal = Money.zero(currency)
     for line in lines:
-        subtotal = subtotal + line.amount
+        subtotal += line.amount
 
     discounted = apply_discounts(subtotal, discounts)
     lines.extend(discounted.steps)
@@ -113,21 +123,18 @@ def price_invoice(
         )
         total = total - applied
 
-    # The values were built above by the rules they would be checked against;
-    # the public constructor re-adds every line, which the hot path skips.
+    # Every value was built above by the rules the public constructor would
+    # check again (re-adding every line), so the hot path skips that.
     invoice = _new(PricedInvoice)
-    for name, value in (
-        ("period", period),
-        ("currency", currency),
-        ("lines", tuple(lines)),
-        ("subtotal", subtotal),
-        ("discount_total", subtotal - discounted.total),
-        ("credit_applied", applied),
-        ("total", total),
-        ("unused_fixed_discount", discounted.unused),
-        ("credit_balance_left", balance_left),
-    ):
-        _set(invoice, name, value)
+    _set_period(invoice, period)
+    _set_currency(invoice, currency)
+    _set_lines(invoice, tuple(lines))
+    _set_subtotal(invoice, subtotal)
+    _set_discount_total(invoice, subtotal - discounted.total)
+    _set_credit_applied(invoice, applied)
+    _set_total(invoice, total)
+    _set_unused_fixed_discount(invoice, discounted.unused)
+    _set_credit_balance_left(invoice, balance_left)
     return invoice
 
 

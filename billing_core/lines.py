@@ -60,7 +60,12 @@ class InvoiceLine:
 
 
 _new = object.__new__
-_set = object.__setattr__
+_set_kind = InvoiceLine.__dict__["kind"].__set__
+_set_description = InvoiceLine.__dict__["description"].__set__
+_set_amount = InvoiceLine.__dict__["amount"].__set__
+_set_exact_amount = InvoiceLine.__dict__["exact_amount"].__set__
+_set_explanation = InvoiceLine.__dict__["explanation"].__set__
+_set_quantity = InvoiceLine.__dict__["quantity"].__set__
 
 
 def make_line(
@@ -75,19 +80,19 @@ def make_line(
     # they have just computed and rounded, so the public checks would only cost
     # time on the hot path (100,000 invoices a second).
     line = _new(InvoiceLine)
-    _set(line, "kind", kind)
-    _set(line, "description", description)
-    _set(line, "amount", amount)
-    _set(line, "exact_amount", exact_amount)
-    _set(line, "explanation", explanation)
-    _set(line, "quantity", quantity)
+    _set_kind(line, kind)
+    _set_description(line, description)
+    _set_amount(line, amount)
+    _set_exact_amount(line, exact_amount)
+    _set_explanation(line, explanation)
+    _set_quantity(line, quantity)
     return line
 
 
 def describe_exact(value: Decimal, is_exact: bool) -> str:
-    """The exact value for an explanation: "500", or "322.580645161290... (repeating)"."""
+    """The exact value for an explanation: "500.00", or "322.580645161290... (repeating)"."""
+    text = format(value, "f")
     if is_exact:
-        text = f"{value:f}"
-        return text.rstrip("0").rstrip(".") if "." in text else text
-    head, _, tail = f"{value:f}".partition(".")
+        return text
+    head, _, tail = text.partition(".")
     return f"{head}.{tail[:12]}... (repeating)"

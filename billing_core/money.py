@@ -140,8 +140,8 @@ class Money:
     @classmethod
     def zero(cls, currency: str) -> Money:
         """Zero in ``currency``, at the currency's minor-unit scale ("0.00")."""
-        code = check_currency(currency)
-        return _money(_QUANTUM[code] * 0, code)
+        zero = _ZEROS.get(currency)
+        return zero if zero is not None else _ZEROS[check_currency(currency)]
 
     @classmethod
     def from_minor_units(cls, minor: int, currency: str) -> Money:
@@ -272,18 +272,44 @@ class Money:
 
 
 _new = object.__new__
-_set = object.__setattr__
+_set_amount = Money.__dict__["amount"].__set__
+_set_currency = Money.__dict__["currency"].__set__
 
 
 def _money(amount: Decimal, currency: str) -> Money:
     # The private fast constructor for results of Money's own arithmetic: the
     # amount is already a finite Decimal and the currency already checked, so
     # validating again would only slow down pricing (SPEC 1 is kept by the
-    # public constructor, which every outside amount passes through).
+    # public constructor, which every outside amount passes through). Setting
+    # the slots directly is also how a frozen dataclass initialises itself.
     money = _new(Money)
-    _set(money, "amount", amount)
-    _set(money, "currency", currency)
+    _set_amount(money, amount)
+    _set_currency(money, currency)
     return money
+
+
+_ZEROS = {code: _money(Decimal(0).scaleb(-exp), code) for code, exp in CURRENCY_EXPONENTS.items()}
+
+
+def exact_share(money: Money, part: Decimal | int, whole: Decimal | int) -> tuple[Decimal, Money]:
+    """``money * part / whole`` exactly, and that amount rounded once: ``(exact, billable)``.
+
+    The one calculation behind proration (days of a period), usage (base
+    units of a billing unit) and percentage discounts (percent of 100).
+    SPEC 3: ``exact_share(Money("1000.00", "USD"), 15, 30)`` is
+    ``(Decimal("500"), Money("500.00", "USD"))``.
+    """
+    if type(money) is not Money:
+        raise TypeError(f"money: expected Money, got {type(money).__name__}")
+    if type(part) is not int and type(part) is not Decimal:
+        part = to_decimal(part, "part")
+    if type(whole) is not int and type(whole) is not Decimal:
+        whole = to_decimal(whole, "whole")
+    if not whole:
+        raise ZeroDivisionError("exact_share: whole must not be zero")
+    exact = _DIVIDE.divide(_EXACT.multiply(money.amount, part), whole)
+    currency = money.currency
+    return exact, _money(exact.quantize(_QUANTUM[currency], ROUNDING_MODE, _DIVIDE), currency)
 
 
 def format_money(money: Money) -> str:
@@ -291,12 +317,28 @@ def format_money(money: Money) -> str:
 
     An exact, unrounded amount is rounded for display with ``ROUNDING_MODE``.
     """
-    code = money.currency
-    amount = money.amount.quantize(_QUANTUM[code], ROUNDING_MODE, _DIVIDE)
-    sign = "-" if amount < 0 else ""
-    digits = f"{abs(amount):,.{CURRENCY_EXPONENTS[code]}f}"
+    key = (money.amount, money.currency)
+    text = _FORMATTED.get(key)
+    if text is None:
+        if len(_FORMATTED) >= 10_000:
+            _FORMATTED.clear()  # a bounded memo, not a store: prices repeat, the rest may go
+        text = _FORMATTED[key] = _format(money.amount, money.currency)
+    return text
+
+
+# Invoices show the same plan prices and discounts over and over; formatting a
+# Decimal with grouping costs more than the rest of pricing a line.
+_FORMATTED: dict[tuple[Decimal, str], str] = {}
+
+
+def _format(amount: Decimal, code: str) -> str:
+    amount = amount.quantize(_QUANTUM[code], ROUNDING_MODE, _DIVIDE)
+    if not amount:
+        amount = abs(amount)  # -0.004 rounds to zero, which has no sign
+    digits = format(amount, ",f")  # already at the minor unit: no further rounding
     symbol = CURRENCY_SYMBOLS.get(code)
-    return f"{sign}{symbol}{digits}" if symbol else f"{sign}{code} {digits}"
+    prefix = symbol if symbol else f"{code} "
+    return f"-{prefix}{digits[1:]}" if digits[0] == "-" else prefix + digits
 
 
 # Thousands separators only in groups of three, so "1,0,0" is refused rather than guessed at.

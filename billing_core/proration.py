@@ -28,11 +28,12 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from operator import itemgetter
 from datetime import date, datetime, timedelta
 
 from billing_core.errors import CurrencyMismatch, InvalidInput
 from billing_core.lines import InvoiceLine, LineKind, describe_exact, make_line
-from billing_core.money import Money, format_money
+from billing_core.money import Money, exact_share, format_money
 from billing_core.periods import Period, _require_date, period_start_instant, require_aware_utc
 
 
@@ -72,25 +73,24 @@ def _check_plan(plan: str, price: Money) -> None:
 
 
 def _spans(
-    offsets: Iterable[tuple[int, PlanChange | TimedPlanChange]], total: int, field_text
+    offsets: list[tuple[int, PlanChange | TimedPlanChange]], total: int, describe_start
 ) -> list[tuple[PlanChange | TimedPlanChange, int, int]]:
     """Cut ``[0, total)`` into (change, start, end) spans, one per plan in force.
 
     ``offsets`` pairs each change with its start measured in units from the
     period's start (negative: before the period).
     """
-    ordered = sorted(offsets, key=_first)
+    offsets.sort(key=_first)
     spans: list[tuple[PlanChange | TimedPlanChange, int, int]] = []
-    currency = None
-    for index, (offset, change) in enumerate(ordered):
-        if currency is None:
-            currency = change.price.currency
-        elif change.price.currency != currency:
+    last = len(offsets) - 1
+    currency = offsets[0][1].price.currency if offsets else None
+    for index, (offset, change) in enumerate(offsets):
+        if change.price.currency != currency:
             raise CurrencyMismatch(currency, change.price.currency, "prorate")
-        following = ordered[index + 1][0] if index + 1 < len(ordered) else total
+        following = offsets[index + 1][0] if index < last else total
         if following == offset:
             raise InvalidInput(
-                "plan_changes", f"two plan changes start at {field_text(change)}; keep one"
+                "plan_changes", f"two plan changes start at {describe_start(change)}; keep one"
             )
         start = offset if offset > 0 else 0
         end = following if following < total else total
@@ -98,19 +98,15 @@ def _spans(
             continue
         if spans:
             previous, previous_start, previous_end = spans[-1]
-            if (
-                previous_end == start
-                and previous.plan == change.plan
-                and previous.price == change.price
-            ):
+            if previous.plan == change.plan and previous.price == change.price:
+                # An unchanged plan is one segment: it must cost exactly its price.
                 spans[-1] = (previous, previous_start, end)
                 continue
         spans.append((change, start, end))
     return spans
 
 
-def _first(pair: tuple[int, object]) -> int:
-    return pair[0]
+_first = itemgetter(0)
 
 
 def _starts_on(change: PlanChange) -> date:
@@ -125,7 +121,7 @@ def segments(plan_changes: Sequence[PlanChange], period: Period) -> list[tuple[P
     """
     start = period.start
     spans = _spans(
-        (((change.starts_on - start).days, change) for change in plan_changes),
+        [((change.starts_on - start).days, change) for change in plan_changes],
         period.days,
         _starts_on,
     )
@@ -146,12 +142,18 @@ def prorate(plan_changes: Sequence[PlanChange], period: Period) -> list[InvoiceL
     start = period.start
     period_days = (period.end - start).days
     spans = _spans(
-        (((change.starts_on - start).days, change) for change in plan_changes),
+        [((change.starts_on - start).days, change) for change in plan_changes],
         period_days,
         _starts_on,
     )
+    whole = str(period_days)
     return [
-        _segment_line(change, hi - lo, period_days, "days", f"{start + timedelta(days=lo)}")
+        _segment_line(
+            change,
+            hi - lo,
+            period_days,
+            f"{hi - lo} of {whole} days from {change.starts_on if lo else start}",
+        )
         for change, lo, hi in spans
     ]
 
@@ -176,7 +178,11 @@ def prorate_by_seconds(plan_changes: Sequence[TimedPlanChange], period: Period) 
     spans = _spans(offsets, period_seconds, _starts_at)
     return [
         _segment_line(
-            change, hi - lo, period_seconds, "seconds", (origin + timedelta(seconds=lo)).isoformat()
+            change,
+            hi - lo,
+            period_seconds,
+            f"{hi - lo:,} of {period_seconds:,} seconds from "
+            f"{(origin + timedelta(seconds=lo)).isoformat()}",
         )
         for change, lo, hi in spans
     ]
@@ -186,9 +192,8 @@ def _starts_at(change: TimedPlanChange) -> str:
     return change.starts_at.isoformat()
 
 
-def _segment_line(
-    change: PlanChange | TimedPlanChange, used: int, whole: int, unit: str, since: str
-) -> InvoiceLine:
+def _segment_line(change: PlanChange | TimedPlanChange, used: int, whole: int, share: str) -> InvoiceLine:
+    """The recurring line for ``used`` of ``whole`` units; ``share`` says which, in words."""
     price = change.price
     if used == whole:
         # An unchanged plan costs exactly its price: nothing to divide.
@@ -198,20 +203,16 @@ def _segment_line(
             change.plan,
             amount,
             price.amount,
-            f"{used:,} of {whole:,} {unit} x {format_money(price)} = full price -> "
-            f"{format_money(amount)}",
+            f"{share} x {format_money(price)} = full price -> {format_money(amount)}",
             used,
         )
-    exact = price * used / whole
-    amount = exact.rounded()
-    is_exact = exact.amount * whole == price.amount * used
+    exact, amount = exact_share(price, used, whole)
     return make_line(
         LineKind.RECURRING,
         change.plan,
         amount,
-        exact.amount,
-        f"{used:,} of {whole:,} {unit} from {since} x {format_money(price)} = "
-        f"{price.amount} x {used:,} / {whole:,} = {describe_exact(exact.amount, is_exact)} "
-        f"-> {format_money(amount)}",
+        exact,
+        f"{share} x {format_money(price)} = {price.amount} x {used} / {whole} = "
+        f"{describe_exact(exact, exact * whole == price.amount * used)} -> {format_money(amount)}",
         used,
     )

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 
 from billing_core.errors import InvalidInput
 from billing_core.lines import InvoiceLine, LineKind, describe_exact, make_line
-from billing_core.money import Money, format_money
+from billing_core.money import Money, exact_share, format_money
 
 BYTES_PER_GB = 10**9
 BYTES_PER_GIB = 2**30
@@ -90,23 +90,24 @@ def price_usage(plan: UsagePlan, used_base_units: int) -> InvoiceLine | None:
     SPEC 6: one byte over a 1 TB plan at $23.00/TB is exactly $0.000000000023,
     a line of $0.00 with quantity 1.
     """
-    extra = overage(used_base_units, plan.included_base_units)
-    if not extra:
+    if type(used_base_units) is not int or used_base_units < 0:
+        _require_count(used_base_units, "used_base_units")
+    extra = used_base_units - plan.included_base_units
+    if extra <= 0:
         return None
     per = plan.base_units_per_unit
     price = plan.price_per_unit
-    exact = price * extra / per
-    amount = exact.rounded()
+    exact, amount = exact_share(price, extra, per)
     base = plan.base_unit_name
-    is_exact = exact.amount * per == price.amount * extra
+    is_exact = exact * per == price.amount * extra
     return make_line(
         LineKind.USAGE,
         f"{plan.metric} overage",
         amount,
-        exact.amount,
+        exact,
         f"used {used_base_units:,} {base}s, included {plan.included_base_units:,}: "
         f"overage {extra:,} {base}{'' if extra == 1 else 's'} x {format_money(price)} per "
-        f"{plan.unit_name} ({per:,} {base}s) = {describe_exact(exact.amount, is_exact)} "
+        f"{plan.unit_name} ({per:,} {base}s) = {describe_exact(exact, is_exact)} "
         f"-> {format_money(amount)}",
         extra,
     )

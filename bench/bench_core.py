@@ -1,0 +1,91 @@
+"""Benchmark the two hot paths of billing_core.
+
+(a) Split $1,000,000.00 across 1,000,000 tenants by random integer usage
+    weights (largest remainder). Goal: under 1 second on one core.
+(b) Price 100,000 in-memory invoices, each with a plan change, one usage
+    line and two discounts. Goal: at least 50,000 invoices per second.
+
+Run from the repository root: ``python bench/bench_core.py``. The inputs vary
+(prices, change days, usage, discounts) so that no invoice is a copy of the
+previous one; they are built before the clock starts.
+"""
+
+from __future__ import annotations
+
+import random
+import sys
+import time
+from datetime import date
+from decimal import Decimal
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from billing_core.allocation import split_by_weights  # noqa: E402
+from billing_core.discounts import FixedOff, PercentOff  # noqa: E402
+from billing_core.invoices import price_invoice  # noqa: E402
+from billing_core.money import Money  # noqa: E402
+from billing_core.periods import calendar_month  # noqa: E402
+from billing_core.proration import PlanChange  # noqa: E402
+from billing_core.usage import BYTES_PER_TB, UsagePlan  # noqa: E402
+
+TENANTS = 1_000_000
+INVOICES = 100_000
+
+
+def bench_allocation(rng: random.Random) -> None:
+    weights = {f"tenant-{i:07d}": rng.randint(0, 1_000_000) for i in range(TENANTS)}
+    total = Money("1000000.00", "USD")
+    started = time.perf_counter()
+    allocation = split_by_weights(total, weights)
+    seconds = time.perf_counter() - started
+    assert sum(allocation.shares_minor.values()) == total.to_minor_units()
+    verdict = "ok" if seconds < 1 else "SLOWER THAN GOAL"
+    print(f"(a) allocation: $1,000,000.00 across {TENANTS:,} tenants (int weights): "
+          f"{seconds:.3f} s (goal < 1 s) {verdict}")
+
+    decimal_weights = {tenant: Decimal(w).scaleb(-2) for tenant, w in weights.items()}
+    started = time.perf_counter()
+    split_by_weights(total, decimal_weights)
+    print(f"    same split with Decimal weights (2 places): {time.perf_counter() - started:.3f} s")
+
+
+def bench_invoices(rng: random.Random) -> None:
+    period = calendar_month("2024-11")
+    prices = [Money(Decimal(rng.randint(10_000, 500_000)).scaleb(-2), "USD") for _ in range(50)]
+    storage = [
+        UsagePlan("storage", "TB", BYTES_PER_TB, BYTES_PER_TB * n, Money(f"{20 + n}.00", "USD"), "byte")
+        for n in range(1, 6)
+    ]
+    cases = []
+    for _ in range(INVOICES):
+        changes = [
+            PlanChange(date(2024, 10, 1), "Growth", rng.choice(prices)),
+            PlanChange(date(2024, 11, rng.randint(2, 30)), "Compute", rng.choice(prices)),
+        ]
+        plan = rng.choice(storage)
+        used = plan.included_base_units + rng.randint(0, 5 * BYTES_PER_TB)
+        discounts = [
+            PercentOff(Decimal(rng.randint(1, 30)), "Enterprise discount"),
+            FixedOff(Money(Decimal(rng.randint(0, 20_000)).scaleb(-2), "USD"), "Promotional credit"),
+        ]
+        cases.append((changes, [(plan, used)], discounts))
+
+    started = time.perf_counter()
+    for changes, usage, discounts in cases:
+        price_invoice(period, changes, usage, discounts)
+    seconds = time.perf_counter() - started
+    rate = INVOICES / seconds
+    verdict = "ok" if rate >= 50_000 else "SLOWER THAN GOAL"
+    print(f"(b) pricing: {INVOICES:,} invoices (plan change, usage line, two discounts) in "
+          f"{seconds:.3f} s = {rate:,.0f} invoices/s (goal >= 50,000/s) {verdict}")
+
+
+def main() -> None:
+    rng = random.Random(20241116)
+    bench_allocation(rng)
+    bench_invoices(rng)
+
+
+if __name__ == "__main__":
+    main()
