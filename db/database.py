@@ -112,8 +112,7 @@ def ensure_ready() -> Engine:
     if _demo_data_wanted(engine):
         from db.demo_data import load_demo_data
 
-        with make_sessionmaker(engine).begin() as session:
-            load_demo_data(session)
+        load_demo_data(engine)
     return engine
 
 

@@ -78,7 +78,7 @@ def _in_check(column: str, values: tuple[str, ...], name: str) -> CheckConstrain
 
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
-    type_annotation_map = {dict[str, Any]: JSONB}
+    type_annotation_map = {dict[str, Any]: JSONB(none_as_null=True)}
 
 
 class Tenant(Base):
@@ -102,8 +102,9 @@ class Tenant(Base):
 class Plan(Base):
     """A price list entry: a recurring price, and optionally usage terms (SPEC 6).
 
-    Usage terms name their units: `usage_base_units_per_unit` base units (bytes,
-    requests) make one billing unit (1 TB = 10^12 bytes), `usage_included_base_units`
+    Usage terms name their units: `usage_base_units_per_unit` base units
+    (`usage_base_unit_name`: byte, request) make one billing unit
+    (`usage_unit_name`: TB = 10^12 bytes), `usage_included_base_units`
     are free, and `usage_price_per_unit` (NUMERIC, in the plan's currency, may be
     finer than a cent) is charged per billing unit over the included quantity.
     """
@@ -113,8 +114,9 @@ class Plan(Base):
         _currency_check(),
         CheckConstraint("recurring_price_minor >= 0", name="recurring_price_not_negative"),
         CheckConstraint(
-            "num_nulls(usage_metric, usage_unit_name, usage_base_units_per_unit,"
-            " usage_included_base_units, usage_price_per_unit) IN (0, 5)",
+            "num_nulls(usage_metric, usage_unit_name, usage_base_unit_name,"
+            " usage_base_units_per_unit, usage_included_base_units, usage_price_per_unit)"
+            " IN (0, 6)",
             name="usage_terms_complete",
         ),
         CheckConstraint("usage_base_units_per_unit > 0", name="usage_unit_positive"),
@@ -128,6 +130,7 @@ class Plan(Base):
     recurring_price_minor: Mapped[MinorUnits]
     usage_metric: Mapped[str | None] = mapped_column(Text)
     usage_unit_name: Mapped[str | None] = mapped_column(Text)
+    usage_base_unit_name: Mapped[str | None] = mapped_column(Text)
     usage_base_units_per_unit: Mapped[int | None] = mapped_column(BigInteger)
     usage_included_base_units: Mapped[int | None] = mapped_column(BigInteger)
     usage_price_per_unit: Mapped[Decimal | None] = mapped_column(Numeric(20, 10))
@@ -396,8 +399,9 @@ class AllocationRun(Base):
 
 
 class AllocationShare(Base):
-    """One tenant's part of a run: exact `quota` (NUMERIC, minor units), its floor, the
-    extra unit from the largest remainders (0 or 1), and `amount = floor + extra`."""
+    """One tenant's part of a run: its weight, the exact `quota` (NUMERIC, in currency
+    units, as the core computes it), its floor in minor units, the extra minor unit from
+    the largest remainders (0 or 1), and `amount = floor + extra`."""
 
     __tablename__ = "allocation_shares"
     __table_args__ = (
@@ -422,7 +426,7 @@ class MonthEndRun(Base):
 
     __tablename__ = "month_end_runs"
     __table_args__ = (
-        _in_check("status", ("running", "completed", "failed"), "status_known"),
+        _in_check("status", ("running", "completed", "failed", "interrupted"), "status_known"),
     )
 
     run_id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)

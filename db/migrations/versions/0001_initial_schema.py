@@ -86,7 +86,7 @@ def upgrade() -> None:
     sa.Column('error', sa.Text(), nullable=True),
     sa.Column('started_at', sa.DateTime(timezone=True), server_default=sa.text('now()'), nullable=False),
     sa.Column('finished_at', sa.DateTime(timezone=True), nullable=True),
-    sa.CheckConstraint("status IN ('running', 'completed', 'failed')", name=op.f('ck_month_end_runs_status_known')),
+    sa.CheckConstraint("status IN ('running', 'completed', 'failed', 'interrupted')", name=op.f('ck_month_end_runs_status_known')),
     sa.PrimaryKeyConstraint('run_id', name=op.f('pk_month_end_runs'))
     )
     op.create_table('plans',
@@ -96,11 +96,12 @@ def upgrade() -> None:
     sa.Column('recurring_price_minor', sa.BigInteger(), nullable=False),
     sa.Column('usage_metric', sa.Text(), nullable=True),
     sa.Column('usage_unit_name', sa.Text(), nullable=True),
+    sa.Column('usage_base_unit_name', sa.Text(), nullable=True),
     sa.Column('usage_base_units_per_unit', sa.BigInteger(), nullable=True),
     sa.Column('usage_included_base_units', sa.BigInteger(), nullable=True),
     sa.Column('usage_price_per_unit', sa.Numeric(precision=20, scale=10), nullable=True),
     sa.CheckConstraint("currency ~ '^[A-Z]{3}$'", name=op.f('ck_plans_currency_format')),
-    sa.CheckConstraint('num_nulls(usage_metric, usage_unit_name, usage_base_units_per_unit, usage_included_base_units, usage_price_per_unit) IN (0, 5)', name=op.f('ck_plans_usage_terms_complete')),
+    sa.CheckConstraint('num_nulls(usage_metric, usage_unit_name, usage_base_unit_name, usage_base_units_per_unit, usage_included_base_units, usage_price_per_unit) IN (0, 6)', name=op.f('ck_plans_usage_terms_complete')),
     sa.CheckConstraint('recurring_price_minor >= 0', name=op.f('ck_plans_recurring_price_not_negative')),
     sa.CheckConstraint('usage_base_units_per_unit > 0', name=op.f('ck_plans_usage_unit_positive')),
     sa.CheckConstraint('usage_included_base_units >= 0', name=op.f('ck_plans_usage_included_not_negative')),

@@ -1,0 +1,331 @@
+"""Service credits, the tenant credit balance, and credit notes (SPEC 5).
+
+A service credit lands on the tenant's open (draft) invoice when there is one
+(the latest draft, if several): a credit line is added and the total goes down,
+never below zero, the excess going to the credit balance. With no draft it
+waits on the credit balance and the next generated invoice consumes it. A
+credit aimed explicitly at a finalized, paid or void invoice is refused with
+InvoiceNotOpen before anything is written, and the invoice is left exactly as
+it was.
+
+The same idempotency key twice makes one credit: the tenant row is locked
+first (the same lock invoice generation takes, so credits and generation for
+one tenant never interleave), then the key is looked up; the unique index
+(tenant_id, idempotency_key) backs the rule in the database.
+
+A credit note corrects a finalized or paid invoice without changing it. The
+invoice row is locked so two notes cannot both fit in the same room; the notes
+of one invoice never add up to more than its total.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import text
+from sqlalchemy.orm import Session
+
+from billing_core.credits import (
+    CreditTarget,
+    ServiceCredit,
+    apply_credit,
+    check_credit_note,
+    check_credit_target,
+    credit_target,
+)
+from billing_core.errors import CurrencyMismatch, InvalidInput
+from billing_core.money import Money
+from billing_core.states import InvoiceStatus
+from db.audit import AuditRecord, record_audit, require_actor
+from db.errors import NotFound
+from db.transitions import next_document_number
+
+
+@dataclass(frozen=True, slots=True)
+class CreditOutcome:
+    """Where a service credit landed: `applied` on invoice `invoice_id`, the rest on the balance."""
+
+    credit_id: int
+    created: bool
+    invoice_id: int | None
+    applied: Money
+    to_balance: Money
+
+
+@dataclass(frozen=True, slots=True)
+class CreditLanding:
+    """A preview: where a credit of `amount` would land now, and why (nothing written)."""
+
+    target: str
+    invoice_id: int | None
+    invoice_period: str | None
+    applied: Money
+    to_balance: Money
+    explanation: str
+
+
+@dataclass(frozen=True, slots=True)
+class CreditNoteOutcome:
+    credit_note_id: int
+    number: str
+    created: bool
+    amount: Money
+    creditable_left: Money
+
+
+@dataclass(frozen=True, slots=True)
+class _OpenInvoice:
+    invoice_id: int
+    label: str
+    status: str
+    period_label: str
+    credit_minor: int
+    total_minor: int
+
+
+def issue_service_credit(session: Session, tenant_id: str, amount: Money, reason: str, *,
+                         actor: str, idempotency_key: str,
+                         invoice_id: int | None = None) -> CreditOutcome:
+    """Grant a service credit once per idempotency key; see the module docstring for where it lands.
+
+    SPEC 5: $200.00 for a tenant whose October invoice is paid and November invoice
+    is a draft reduces November by $200.00. `invoice_id` aims the credit at one
+    invoice explicitly; a non-draft target raises InvoiceNotOpen.
+    """
+    actor = require_actor(actor)
+    credit = ServiceCredit(tenant_id, amount, reason, actor, idempotency_key)
+    currency = _lock_tenant(session, tenant_id)
+    if amount.currency != currency:
+        raise CurrencyMismatch(currency, amount.currency, "credit")
+    earlier = _credit_by_key(session, tenant_id, idempotency_key)
+    if earlier is not None:
+        if earlier.applied + earlier.to_balance != amount:
+            raise InvalidInput("idempotency_key",
+                               f"{idempotency_key!r} was already used for a credit of "
+                               f"{earlier.applied + earlier.to_balance}")
+        return earlier
+
+    if invoice_id is not None:
+        target = _lock_invoice_for_credit(session, tenant_id, invoice_id)
+        if target is None:
+            raise NotFound("invoice", f"{invoice_id} of tenant {tenant_id}")
+        check_credit_target(target.label, target.status)
+    else:
+        target = _latest_draft(session, tenant_id, lock=True)
+
+    applied, to_balance = Money.zero(currency), amount
+    if target is not None:
+        applied, to_balance = apply_credit(Money.from_minor_units(target.total_minor, currency),
+                                           amount)
+    credit_id = session.execute(text("""
+        INSERT INTO credits (tenant_id, amount_minor, currency, reason, actor, idempotency_key,
+                             invoice_id, applied_minor, to_balance_minor)
+        VALUES (:tenant_id, :amount_minor, :currency, :reason, :actor, :key, :invoice_id,
+                :applied_minor, :to_balance_minor)
+        RETURNING credit_id
+    """), {"tenant_id": tenant_id, "amount_minor": amount.to_minor_units(), "currency": currency,
+           "reason": credit.reason, "actor": actor, "key": idempotency_key,
+           "invoice_id": target.invoice_id if target else None,
+           "applied_minor": applied.to_minor_units(),
+           "to_balance_minor": to_balance.to_minor_units()}).scalar_one()
+    if applied:
+        _apply_to_invoice(session, tenant_id, target, applied, credit_id, credit.reason, actor)
+    if to_balance:
+        _add_to_balance(session, tenant_id, credit_id, to_balance, actor)
+    record_audit(session, AuditRecord(
+        actor, "credit.issued", "credit", str(credit_id), tenant_id, before=None,
+        after={"amount_minor": amount.to_minor_units(), "currency": currency,
+               "reason": credit.reason, "idempotency_key": idempotency_key,
+               "invoice_id": target.invoice_id if target else None,
+               "applied_minor": applied.to_minor_units(),
+               "to_balance_minor": to_balance.to_minor_units()}))
+    return CreditOutcome(credit_id, True, target.invoice_id if target else None, applied,
+                         to_balance)
+
+
+def preview_credit_landing(session: Session, tenant_id: str, amount: Money) -> CreditLanding:
+    """Where a credit of `amount` would land right now, and why. Takes no locks, writes nothing."""
+    currency = _tenant_currency(session, tenant_id)
+    if amount.currency != currency:
+        raise CurrencyMismatch(currency, amount.currency, "credit")
+    draft = _latest_draft(session, tenant_id, lock=False)
+    if draft is None or credit_target(draft.status) == CreditTarget.BALANCE:
+        return CreditLanding("balance", None, None, Money.zero(currency), amount,
+                             f"{tenant_id} has no draft invoice, so {amount} waits on the "
+                             "credit balance and the next invoice generated consumes it.")
+    applied, to_balance = apply_credit(Money.from_minor_units(draft.total_minor, currency), amount)
+    explanation = (f"{applied} reduces the draft invoice for {draft.period_label}"
+                   f" (total {Money.from_minor_units(draft.total_minor, currency)}).")
+    if to_balance:
+        explanation += (f" The invoice cannot go below zero, so {to_balance} stays on the "
+                        "credit balance.")
+    return CreditLanding("invoice", draft.invoice_id, draft.period_label, applied, to_balance,
+                         explanation)
+
+
+def credit_balance(session: Session, tenant_id: str) -> Money:
+    """The tenant's current credit balance (the last ledger entry's running balance)."""
+    currency = _tenant_currency(session, tenant_id)
+    balance_minor = session.execute(text("""
+        SELECT balance_after_minor FROM credit_ledger WHERE tenant_id = :tenant_id
+        ORDER BY entry_id DESC LIMIT 1
+    """), {"tenant_id": tenant_id}).scalar()
+    return Money.from_minor_units(balance_minor or 0, currency)
+
+
+def issue_credit_note(session: Session, tenant_id: str, invoice_id: int, amount: Money,
+                      reason: str, *, actor: str, idempotency_key: str) -> CreditNoteOutcome:
+    """Credit part or all of a finalized or paid invoice, without changing it.
+
+    Never more than the invoice's total minus earlier notes (CreditNoteTooLarge).
+    Numbered CN-YYYY-NNNNNN, gap-free. The same idempotency key twice makes one note.
+    """
+    actor = require_actor(actor)
+    reason = _require_text(reason, "reason")
+    idempotency_key = _require_text(idempotency_key, "idempotency_key")
+    invoice = _lock_invoice_for_credit(session, tenant_id, invoice_id)
+    if invoice is None:
+        raise NotFound("invoice", f"{invoice_id} of tenant {tenant_id}")
+    currency = _tenant_currency(session, tenant_id)
+    earlier = session.execute(text("""
+        SELECT credit_note_id, number, amount_minor, idempotency_key FROM credit_notes
+        WHERE tenant_id = :tenant_id AND invoice_id = :invoice_id ORDER BY credit_note_id
+    """), {"tenant_id": tenant_id, "invoice_id": invoice_id}).all()
+    total = Money.from_minor_units(invoice.total_minor, currency)
+    earlier_total = sum((Money.from_minor_units(row.amount_minor, currency) for row in earlier),
+                        Money.zero(currency))
+    for row in earlier:
+        if row.idempotency_key == idempotency_key:
+            return CreditNoteOutcome(row.credit_note_id, row.number, False,
+                                     Money.from_minor_units(row.amount_minor, currency),
+                                     total - earlier_total)
+    if invoice.status not in (InvoiceStatus.FINALIZED, InvoiceStatus.PAID):
+        raise InvalidInput("invoice", f"Invoice {invoice.label} is {invoice.status}; a credit note "
+                                      "corrects only a finalized or paid invoice")
+    left = check_credit_note(invoice.label, total, earlier_total, amount)
+    number = next_document_number(session, "CN")
+    credit_note_id = session.execute(text("""
+        INSERT INTO credit_notes (tenant_id, invoice_id, number, amount_minor, currency, reason,
+                                  actor, idempotency_key)
+        VALUES (:tenant_id, :invoice_id, :number, :amount_minor, :currency, :reason, :actor, :key)
+        RETURNING credit_note_id
+    """), {"tenant_id": tenant_id, "invoice_id": invoice_id, "number": number,
+           "amount_minor": amount.to_minor_units(), "currency": currency, "reason": reason,
+           "actor": actor, "key": idempotency_key}).scalar_one()
+    record_audit(session, AuditRecord(
+        actor, "credit_note.issued", "invoice", str(invoice_id), tenant_id,
+        before={"credited_minor": earlier_total.to_minor_units(), "currency": currency},
+        after={"credit_note": number, "amount_minor": amount.to_minor_units(),
+               "credited_minor": (earlier_total + amount).to_minor_units(),
+               "currency": currency, "reason": reason}))
+    return CreditNoteOutcome(credit_note_id, number, True, amount, left)
+
+
+def _apply_to_invoice(session: Session, tenant_id: str, invoice: _OpenInvoice, applied: Money,
+                      credit_id: int, reason: str, actor: str) -> None:
+    currency = applied.currency
+    before_total = Money.from_minor_units(invoice.total_minor, currency)
+    after_total = before_total - applied
+    after_credit = Money.from_minor_units(invoice.credit_minor, currency) + applied
+    session.execute(text("""
+        INSERT INTO invoice_lines (tenant_id, invoice_id, line_no, kind, description,
+                                   amount_minor, exact_amount, explanation)
+        SELECT :tenant_id, :invoice_id, coalesce(max(line_no), 0) + 1, 'credit', :description,
+               :amount_minor, :exact_amount, :explanation
+        FROM invoice_lines WHERE tenant_id = :tenant_id AND invoice_id = :invoice_id
+    """), {"tenant_id": tenant_id, "invoice_id": invoice.invoice_id,
+           "description": f"Service credit: {reason}",
+           "amount_minor": (-applied).to_minor_units(), "exact_amount": (-applied).amount,
+           "explanation": f"service credit #{credit_id}: {applied} off {before_total} "
+                          f"-> {after_total}"})
+    session.execute(text("""
+        UPDATE invoices SET credit_minor = :credit_minor, total_minor = :total_minor
+        WHERE tenant_id = :tenant_id AND invoice_id = :invoice_id
+    """), {"tenant_id": tenant_id, "invoice_id": invoice.invoice_id,
+           "credit_minor": after_credit.to_minor_units(),
+           "total_minor": after_total.to_minor_units()})
+    record_audit(session, AuditRecord(
+        actor, "invoice.credited", "invoice", str(invoice.invoice_id), tenant_id,
+        before={"credit_minor": invoice.credit_minor, "total_minor": invoice.total_minor,
+                "currency": currency},
+        after={"credit_minor": after_credit.to_minor_units(),
+               "total_minor": after_total.to_minor_units(), "currency": currency,
+               "credit_id": credit_id}))
+
+
+def _add_to_balance(session: Session, tenant_id: str, credit_id: int, amount: Money,
+                    actor: str) -> None:
+    before = credit_balance(session, tenant_id)
+    after = before + amount
+    session.execute(text("""
+        INSERT INTO credit_ledger (tenant_id, entry_kind, amount_minor, balance_after_minor,
+                                   currency, credit_id, actor)
+        VALUES (:tenant_id, 'credit_added', :amount_minor, :balance_after_minor, :currency,
+                :credit_id, :actor)
+    """), {"tenant_id": tenant_id, "amount_minor": amount.to_minor_units(),
+           "balance_after_minor": after.to_minor_units(), "currency": amount.currency,
+           "credit_id": credit_id, "actor": actor})
+    record_audit(session, AuditRecord(
+        actor, "credit_balance.added", "credit", str(credit_id), tenant_id,
+        before={"balance_minor": before.to_minor_units(), "currency": amount.currency},
+        after={"balance_minor": after.to_minor_units(), "currency": amount.currency}))
+
+
+def _lock_tenant(session: Session, tenant_id: str) -> str:
+    currency = session.execute(text(
+        "SELECT currency FROM tenants WHERE tenant_id = :tenant_id FOR NO KEY UPDATE"
+    ), {"tenant_id": tenant_id}).scalar()
+    if currency is None:
+        raise NotFound("tenant", tenant_id)
+    return currency
+
+
+def _tenant_currency(session: Session, tenant_id: str) -> str:
+    currency = session.execute(text(
+        "SELECT currency FROM tenants WHERE tenant_id = :tenant_id"), {"tenant_id": tenant_id}
+    ).scalar()
+    if currency is None:
+        raise NotFound("tenant", tenant_id)
+    return currency
+
+
+def _credit_by_key(session: Session, tenant_id: str, key: str) -> CreditOutcome | None:
+    row = session.execute(text("""
+        SELECT credit_id, invoice_id, applied_minor, to_balance_minor, currency FROM credits
+        WHERE tenant_id = :tenant_id AND idempotency_key = :key
+    """), {"tenant_id": tenant_id, "key": key}).first()
+    if row is None:
+        return None
+    return CreditOutcome(row.credit_id, False, row.invoice_id,
+                         Money.from_minor_units(row.applied_minor, row.currency),
+                         Money.from_minor_units(row.to_balance_minor, row.currency))
+
+
+_OPEN_INVOICE_COLUMNS = """
+    invoice_id, coalesce(number, '#' || invoice_id) AS label, status, period_label,
+    credit_minor, total_minor
+"""
+
+
+def _lock_invoice_for_credit(session: Session, tenant_id: str,
+                             invoice_id: int) -> _OpenInvoice | None:
+    row = session.execute(text(f"""
+        SELECT {_OPEN_INVOICE_COLUMNS} FROM invoices
+        WHERE tenant_id = :tenant_id AND invoice_id = :invoice_id FOR UPDATE
+    """), {"tenant_id": tenant_id, "invoice_id": invoice_id}).first()
+    return _OpenInvoice(*row) if row else None
+
+
+def _latest_draft(session: Session, tenant_id: str, lock: bool) -> _OpenInvoice | None:
+    row = session.execute(text(f"""
+        SELECT {_OPEN_INVOICE_COLUMNS} FROM invoices
+        WHERE tenant_id = :tenant_id AND status = 'draft'
+        ORDER BY period_start DESC LIMIT 1 {"FOR UPDATE" if lock else ""}
+    """), {"tenant_id": tenant_id}).first()
+    return _OpenInvoice(*row) if row else None
+
+
+def _require_text(value: str, field: str) -> str:
+    if not isinstance(value, str) or not value.strip():
+        raise InvalidInput(field, "is empty")
+    return value.strip()

@@ -1,0 +1,253 @@
+"""Demo data: the five incident tenants of SPEC.md, a shared-cost split, and a few
+hundred synthetic tenants with a month-end run, so a new user sees real data.
+
+Each incident tenant reproduces its dispute's scenario and shows the correct
+result (period 2024-11, the SPEC examples):
+
+- ent-acme-corp: $600.00 plan upgraded to the $1000.00 compute tier on 2024-11-16
+  -> $300.00 + $500.00 (not $502.00 for the new tier);
+- ent-globex-industries: November generated five times -> one invoice;
+- ent-initech: 10 % enterprise discount and a $50.00 promotional credit
+  -> $850.00, not $855.00;
+- ent-umbrella: October paid, November a draft; a $200.00 outage credit lands on
+  November ($1000.00 -> $800.00), October untouched;
+- smb-wayne-tech: exactly 1 TB stored on a 1 TB plan -> no overage line.
+
+Plus $1000.00 of shared database cost split 33.33 / 33.33 / 33.34 across
+ent-acme-corp, ent-globex-industries and ent-initech -> $333.30 / $333.30 /
+$333.40, and 300 synthetic tenants (seeded, so every load is identical):
+October invoiced, mostly finalized and paid, November by a month-end run.
+
+Loading is idempotent: a second load finds the data and changes nothing.
+Dates live in the data; only audit and status timestamps are "now".
+Run `python -m db.demo_data` to load it into the app's database.
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+
+from sqlalchemy import Engine, text
+from sqlalchemy.orm import Session
+
+from billing_core.money import Money
+from billing_core.periods import calendar_month
+from billing_core.usage import BYTES_PER_GB, BYTES_PER_TB
+from db.allocation_runs import allocate_by_weights
+from db.credits import issue_service_credit
+from db.invoicing import generate_invoice, generate_invoices
+from db.month_end import run_month_end
+from db.transitions import finalize_invoice, record_payment
+
+ACTOR = "demo-data"
+OCTOBER = calendar_month("2024-10")
+NOVEMBER = calendar_month("2024-11")
+SYNTHETIC_TENANTS = 300
+_SEED = 20241101
+
+# plan id, name, recurring price (minor units), usage terms or None:
+# (metric, unit, base unit, base units per unit, included base units, price per unit)
+PLANS = [
+    ("compute-600", "Compute tier (legacy)", 60000, None),
+    ("compute-1000", "Compute tier", 100000, None),
+    ("storage-1tb", "Storage 1 TB", 10000,
+     ("storage", "TB", "byte", BYTES_PER_TB, BYTES_PER_TB, Decimal("23.00"))),
+    ("starter-49", "Starter", 4900,
+     ("api_requests", "million requests", "request", 10**6, 10 * 10**6, Decimal("0.50"))),
+    ("growth-199", "Growth", 19900,
+     ("api_requests", "million requests", "request", 10**6, 100 * 10**6, Decimal("0.40"))),
+    ("scale-499", "Scale", 49900,
+     ("storage", "GB", "byte", BYTES_PER_GB, 500 * BYTES_PER_GB, Decimal("0.023"))),
+]
+
+INCIDENT_TENANTS = [
+    ("ent-acme-corp", "Acme Corp"),
+    ("ent-globex-industries", "Globex Industries"),
+    ("ent-initech", "Initech"),
+    ("ent-umbrella", "Umbrella Corporation"),
+    ("smb-wayne-tech", "Wayne Tech"),
+]
+
+_NAME_PARTS = ["north", "blue", "lumen", "cedar", "quartz", "harbor", "atlas", "ember", "nimbus",
+               "orbit", "pine", "river", "solar", "terra", "vertex", "willow", "zephyr", "delta"]
+
+
+@dataclass(frozen=True, slots=True)
+class DemoSummary:
+    loaded: bool
+    """False when the demo data was already there (nothing changed)."""
+    tenants: int
+    month_end_invoices_created: int
+
+
+def load_demo_data(engine: Engine) -> DemoSummary:
+    """Load the demo data unless it is there already; see the module docstring.
+
+    The rows go in one transaction; the November month-end run follows (its own
+    batches) unless a completed run for 2024-11 exists, so a load interrupted
+    between the two finishes on the next call.
+    """
+    loaded = False
+    with Session(engine) as session, session.begin():
+        # One loader at a time: a second waits here, then finds the data.
+        session.execute(text("SELECT pg_advisory_xact_lock(hashtext('ledgerline.demo_data'))"))
+        if not session.execute(text(
+                "SELECT 1 FROM tenants WHERE tenant_id = 'ent-acme-corp'")).first():
+            _insert_plans(session)
+            _incident_scenarios(session)
+            _invoice_october(session, _synthetic_tenants(session))
+            loaded = True
+        month_end_done = session.execute(text("""
+            SELECT 1 FROM month_end_runs WHERE period_label = :label AND status = 'completed'
+        """), {"label": NOVEMBER.label}).first() is not None
+    created = 0
+    if not month_end_done:
+        created = run_month_end(engine, NOVEMBER.label, actor=ACTOR).invoices_created
+    with Session(engine) as session:
+        return DemoSummary(loaded, _tenant_count(session), created)
+
+
+def _insert_plans(session: Session) -> None:
+    for plan_id, name, price_minor, usage in PLANS:
+        metric = unit = base_unit = per_unit = included = unit_price = None
+        if usage is not None:
+            metric, unit, base_unit, per_unit, included, unit_price = usage
+        session.execute(text("""
+            INSERT INTO plans (plan_id, name, currency, recurring_price_minor, usage_metric,
+                               usage_unit_name, usage_base_unit_name, usage_base_units_per_unit,
+                               usage_included_base_units, usage_price_per_unit)
+            VALUES (:plan_id, :name, 'USD', :price, :metric, :unit, :base_unit, :per_unit,
+                    :included, :unit_price)
+            ON CONFLICT (plan_id) DO NOTHING
+        """), {"plan_id": plan_id, "name": name, "price": price_minor, "metric": metric,
+               "unit": unit, "base_unit": base_unit, "per_unit": per_unit,
+               "included": included, "unit_price": unit_price})
+
+
+def _add_tenant(session: Session, tenant_id: str, name: str, plans: list[tuple[date, str]],
+                anchor_day: int = 1) -> None:
+    session.execute(text("""
+        INSERT INTO tenants (tenant_id, name, currency, billing_anchor_day)
+        VALUES (:tenant_id, :name, 'USD', :anchor_day)
+    """), {"tenant_id": tenant_id, "name": name, "anchor_day": anchor_day})
+    session.execute(text("""
+        INSERT INTO subscriptions (tenant_id, starts_on, plan_id) VALUES (:tenant_id, :starts_on, :plan_id)
+    """), [{"tenant_id": tenant_id, "starts_on": starts_on, "plan_id": plan_id}
+           for starts_on, plan_id in plans])
+
+
+def _add_usage(session: Session, rows: list[tuple[str, str, date, int]]) -> None:
+    session.execute(text("""
+        INSERT INTO usage_records (tenant_id, metric, used_on, quantity_base_units)
+        VALUES (:tenant_id, :metric, :used_on, :quantity)
+    """), [{"tenant_id": t, "metric": m, "used_on": d, "quantity": q} for t, m, d, q in rows])
+
+
+def _incident_scenarios(session: Session) -> None:
+    names = dict(INCIDENT_TENANTS)
+    # Proration: upgrade on 2024-11-16 -> $300.00 + $500.00.
+    _add_tenant(session, "ent-acme-corp", names["ent-acme-corp"],
+                [(date(2024, 6, 1), "compute-600"), (date(2024, 11, 16), "compute-1000")])
+    generate_invoice(session, "ent-acme-corp", NOVEMBER, actor=ACTOR)
+
+    # Duplicate invoices: generated five times, one invoice.
+    _add_tenant(session, "ent-globex-industries", names["ent-globex-industries"],
+                [(date(2024, 1, 1), "compute-1000")])
+    for _ in range(5):
+        generate_invoice(session, "ent-globex-industries", NOVEMBER, actor=ACTOR)
+
+    # Discount order: the promotional credit is listed first and still applies last.
+    _add_tenant(session, "ent-initech", names["ent-initech"], [(date(2024, 1, 1), "compute-1000")])
+    session.execute(text("""
+        INSERT INTO tenant_discounts (tenant_id, position, label, percent, amount_minor, currency,
+                                      valid_from, valid_until)
+        VALUES ('ent-initech', 1, 'Promotional credit', NULL, 5000, 'USD', '2024-11-01', '2024-12-01'),
+               ('ent-initech', 2, 'Enterprise discount', 10, NULL, NULL, NULL, NULL)
+    """))
+    generate_invoice(session, "ent-initech", NOVEMBER, actor=ACTOR)
+
+    # Credit on a finalized invoice: October paid, November draft, the credit lands on November.
+    _add_tenant(session, "ent-umbrella", names["ent-umbrella"], [(date(2024, 1, 1), "compute-1000")])
+    october = generate_invoice(session, "ent-umbrella", OCTOBER, actor=ACTOR).invoice_id
+    finalize_invoice(session, "ent-umbrella", october, actor="finance@demo")
+    record_payment(session, "ent-umbrella", october, actor="finance@demo")
+    generate_invoice(session, "ent-umbrella", NOVEMBER, actor=ACTOR)
+    issue_service_credit(session, "ent-umbrella", Money("200.00", "USD"),
+                         "Outage 2024-11-12, 4 hours", actor="support@demo",
+                         idempotency_key="umbrella-outage-2024-11-12")
+
+    # Overage at exactly the limit: 1 TB stored on a 1 TB plan -> no overage line.
+    _add_tenant(session, "smb-wayne-tech", names["smb-wayne-tech"],
+                [(date(2024, 1, 1), "storage-1tb")])
+    _add_usage(session, [("smb-wayne-tech", "storage", date(2024, 11, 15), BYTES_PER_TB)])
+    generate_invoice(session, "smb-wayne-tech", NOVEMBER, actor=ACTOR)
+
+    allocate_by_weights(session, "Shared database cluster, 2024-11", Money("1000.00", "USD"),
+                        {"ent-acme-corp": Decimal("33.33"), "ent-globex-industries": Decimal("33.33"),
+                         "ent-initech": Decimal("33.34")}, actor="manager@demo")
+
+
+def _synthetic_tenants(session: Session) -> list[str]:
+    rng = random.Random(_SEED)
+    catalog = ["starter-49", "growth-199", "scale-499", "compute-1000"]
+    tenant_ids, usage = [], []
+    for number in range(1, SYNTHETIC_TENANTS + 1):
+        tier = "ent" if number % 10 == 0 else "smb"
+        tenant_id = f"{tier}-{rng.choice(_NAME_PARTS)}-{rng.choice(_NAME_PARTS)}-{number:03d}"
+        first_plan = rng.choice(catalog)
+        plans = [(date(2024, rng.randint(1, 9), 1), first_plan)]
+        if rng.random() < 0.2:  # a plan change during November
+            plans.append((date(2024, 11, rng.randint(2, 28)), rng.choice(catalog)))
+        _add_tenant(session, tenant_id, tenant_id.replace("-", " ").title(), plans)
+        for period in (OCTOBER, NOVEMBER):
+            for day in (5, 15, 25):
+                used_on = date(period.start.year, period.start.month, day)
+                usage.append((tenant_id, "api_requests", used_on, rng.randint(0, 60) * 10**6))
+                usage.append((tenant_id, "storage", used_on, rng.randint(0, 300) * BYTES_PER_GB))
+        if rng.random() < 0.15:
+            session.execute(text("""
+                INSERT INTO tenant_discounts (tenant_id, position, label, percent)
+                VALUES (:tenant_id, 1, 'Annual commitment', :percent)
+            """), {"tenant_id": tenant_id, "percent": rng.choice([5, 10, 15])})
+        tenant_ids.append(tenant_id)
+    _add_usage(session, usage)
+    # A few tenants left: inactive, so month-end skips them.
+    session.execute(text("UPDATE tenants SET is_active = false WHERE tenant_id = ANY(:ids)"),
+                    {"ids": tenant_ids[-5:]})
+    return tenant_ids
+
+
+def _invoice_october(session: Session, tenant_ids: list[str]) -> None:
+    """October: every synthetic tenant invoiced; most finalized, many of those paid."""
+    result = generate_invoices(session, tenant_ids, OCTOBER, actor=ACTOR)
+    rng = random.Random(_SEED + 10)
+    for tenant_id in sorted(result.created):
+        invoice_id = result.invoice_ids[tenant_id]
+        if rng.random() < 0.9:
+            finalize_invoice(session, tenant_id, invoice_id, actor="finance@demo")
+            if rng.random() < 0.7:
+                record_payment(session, tenant_id, invoice_id, actor="finance@demo")
+
+
+def _tenant_count(session: Session) -> int:
+    return session.execute(text("SELECT count(*) FROM tenants")).scalar_one()
+
+
+def main() -> None:
+    from db.database import get_engine, migrate_to_head
+
+    engine = get_engine()
+    migrate_to_head(engine)
+    summary = load_demo_data(engine)
+    if summary.loaded:
+        print(f"Demo data loaded: {summary.tenants} tenants, "
+              f"{summary.month_end_invoices_created} invoices from the 2024-11 month-end run.")
+    else:
+        print(f"Demo data already present ({summary.tenants} tenants); nothing changed.")
+
+
+if __name__ == "__main__":
+    main()

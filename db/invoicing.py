@@ -1,0 +1,261 @@
+"""Generating draft invoices: one per tenant and period, however often it is asked.
+
+SPEC 8: generating is idempotent. The same request twice, or fifty at once on
+fifty connections, yields one invoice and every caller gets its id. Two
+things make that true:
+
+1. each tenant row is locked (`FOR NO KEY UPDATE`, in tenant-id order so two
+   batches never deadlock) before anything is read, so concurrent generators
+   for one tenant queue up, and the later ones find the invoice the first
+   committed and return it;
+2. the database backs the rule regardless of code: the insert is
+   `ON CONFLICT DO NOTHING` on the partial unique index "one non-void invoice
+   per tenant and period".
+
+The same tenant lock serializes the tenant's credit balance: the balance is
+read, consumed and written back (a ledger entry) only by the transaction that
+actually created the invoice.
+
+The batched `generate_invoices` is the only implementation; the single form
+and the month-end run both call it. Inputs are loaded set-based
+(`db.pricing_inputs`), priced in Python by `billing_core.invoices.price_invoice`,
+and written in bulk: one INSERT for the invoices, COPY for lines and audit rows.
+Nothing is committed here; the caller owns the transaction.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+
+from sqlalchemy import text
+from sqlalchemy.orm import Session
+
+from billing_core.errors import BillingError, InvalidInput
+from billing_core.invoices import PricedInvoice, price_invoice
+from billing_core.periods import Period, monthly_period
+from db.audit import AuditRecord, record_audits, require_actor
+from db.bulk import copy_rows
+from db.errors import NotFound
+from db.models import InvoiceLine
+from db.pricing_inputs import PricingInputs, load_pricing_inputs
+
+
+@dataclass(frozen=True, slots=True)
+class GeneratedInvoice:
+    """The one invoice of a tenant and period, and whether this call created it."""
+
+    tenant_id: str
+    invoice_id: int
+    created: bool
+
+
+@dataclass(frozen=True, slots=True)
+class GenerationResult:
+    """What `generate_invoices` did for each tenant asked for.
+
+    `invoice_ids` maps every tenant that has its invoice for the period after the
+    call (created now or before) to its id; `created` and `already_present`
+    split those tenants; `skipped` maps the others to the reason (a BillingError).
+    In a dry run `created` lists the invoices that would be created, and
+    `priced` holds them; nothing is written.
+    """
+
+    period: Period
+    invoice_ids: dict[str, int] = field(default_factory=dict)
+    created: frozenset[str] = frozenset()
+    already_present: frozenset[str] = frozenset()
+    skipped: dict[str, BillingError] = field(default_factory=dict)
+    priced: dict[str, PricedInvoice] = field(default_factory=dict)
+
+
+def generate_invoice(session: Session, tenant_id: str, period: Period, *,
+                     actor: str) -> GeneratedInvoice:
+    """Generate (or find) the tenant's draft invoice for `period`.
+
+    Raises NotFound for an unknown tenant, and the reason as a BillingError when
+    there is nothing to bill (no plan in force, a period that is not one of the
+    tenant's billing periods, ...).
+    """
+    result = generate_invoices(session, [tenant_id], period, actor=actor)
+    if tenant_id in result.skipped:
+        raise result.skipped[tenant_id]
+    return GeneratedInvoice(tenant_id, result.invoice_ids[tenant_id],
+                            created=tenant_id in result.created)
+
+
+def generate_invoices(session: Session, tenant_ids: Iterable[str], period: Period, *,
+                      actor: str, dry_run: bool = False) -> GenerationResult:
+    """Generate the draft invoices of many tenants for one `period`, set-based.
+
+    Each tenant gets at most one invoice; tenants that already have one are
+    reported, not touched. A dry run takes no locks and writes nothing.
+    """
+    actor = require_actor(actor)
+    if not isinstance(period, Period):
+        raise TypeError(f"period: expected Period, got {type(period).__name__}")
+    wanted = sorted(set(tenant_ids))
+    tenants = _load_tenants(session, wanted, lock=not dry_run)
+    skipped: dict[str, BillingError] = {
+        tenant_id: NotFound("tenant", tenant_id) for tenant_id in wanted if tenant_id not in tenants
+    }
+    for tenant_id, (_, anchor_day) in tenants.items():
+        if monthly_period(anchor_day, period.start) != period:
+            skipped[tenant_id] = InvalidInput(
+                "period", f"{period.label} is not a billing period of tenant {tenant_id} "
+                          f"(it bills monthly from day {anchor_day})")
+    candidates = [tenant_id for tenant_id in tenants if tenant_id not in skipped]
+    existing = _existing_invoice_ids(session, candidates, period)
+    inputs = load_pricing_inputs(
+        session, {t: tenants[t][0] for t in candidates if t not in existing}, period)
+    priced = _price_all(inputs, period, skipped)
+    if dry_run:
+        return GenerationResult(period, dict(existing), frozenset(priced),
+                                frozenset(existing), skipped, priced)
+
+    created_ids = _insert_invoices(session, priced, period, actor)
+    raced = [tenant_id for tenant_id in priced if tenant_id not in created_ids]
+    if raced:
+        # Only a writer that skipped the tenant lock can get here; the index kept the rule.
+        existing.update(_existing_invoice_ids(session, raced, period))
+    created = {tenant_id: priced[tenant_id] for tenant_id in created_ids}
+    _insert_lines(session, created_ids, created)
+    _consume_credit_balances(session, created_ids, created, actor)
+    record_audits(session, (
+        AuditRecord(actor, "invoice.generated", "invoice", str(invoice_id), tenant_id,
+                    before=None, after=invoice_snapshot(created[tenant_id], invoice_id))
+        for tenant_id, invoice_id in created_ids.items()
+    ))
+    return GenerationResult(period, {**existing, **created_ids}, frozenset(created_ids),
+                            frozenset(existing), skipped, created)
+
+
+def invoice_snapshot(priced: PricedInvoice, invoice_id: int) -> dict[str, object]:
+    """The audit view of a freshly priced draft: its period, totals and line count."""
+    return {
+        "invoice_id": invoice_id,
+        "status": "draft",
+        "period": priced.period.label,
+        "currency": priced.currency,
+        "subtotal_minor": priced.subtotal.to_minor_units(),
+        "discount_minor": priced.discount_total.to_minor_units(),
+        "credit_minor": priced.credit_applied.to_minor_units(),
+        "total_minor": priced.total.to_minor_units(),
+        "lines": len(priced.lines),
+    }
+
+
+def _load_tenants(session: Session, tenant_ids: list[str],
+                  lock: bool) -> dict[str, tuple[str, int]]:
+    lock_clause = "FOR NO KEY UPDATE" if lock else ""
+    rows = session.execute(text(f"""
+        SELECT tenant_id, currency, billing_anchor_day FROM tenants
+        WHERE tenant_id = ANY(:tenant_ids) ORDER BY tenant_id {lock_clause}
+    """), {"tenant_ids": tenant_ids})
+    return {tenant_id: (currency, anchor_day) for tenant_id, currency, anchor_day in rows}
+
+
+def _existing_invoice_ids(session: Session, tenant_ids: list[str],
+                          period: Period) -> dict[str, int]:
+    if not tenant_ids:
+        return {}
+    rows = session.execute(text("""
+        SELECT tenant_id, invoice_id FROM invoices
+        WHERE tenant_id = ANY(:tenant_ids) AND period_start = :period_start
+          AND status <> 'void'
+    """), {"tenant_ids": tenant_ids, "period_start": period.start})
+    return dict(rows.all())
+
+
+def _price_all(inputs: Mapping[str, PricingInputs], period: Period,
+               skipped: dict[str, BillingError]) -> dict[str, PricedInvoice]:
+    priced = {}
+    for tenant_id, tenant_inputs in inputs.items():
+        if not tenant_inputs.plan_changes:
+            skipped[tenant_id] = InvalidInput("plan", f"no plan in force in {period.label}")
+            continue
+        try:
+            priced[tenant_id] = price_invoice(
+                period, tenant_inputs.plan_changes, tenant_inputs.usage,
+                tenant_inputs.discounts, tenant_inputs.credit_balance)
+        except BillingError as error:
+            skipped[tenant_id] = error
+    return priced
+
+
+def _insert_invoices(session: Session, priced: Mapping[str, PricedInvoice], period: Period,
+                     actor: str) -> dict[str, int]:
+    """Insert the drafts; returns tenant id -> invoice id for the rows actually inserted."""
+    if not priced:
+        return {}
+    tenant_ids = list(priced)
+    invoices = [priced[tenant_id] for tenant_id in tenant_ids]
+    rows = session.execute(text("""
+        INSERT INTO invoices (tenant_id, period_start, period_end, period_label, currency,
+                              subtotal_minor, discount_minor, credit_minor, total_minor,
+                              unused_discount_minor, created_by)
+        SELECT tenant_id, :period_start, :period_end, :period_label, currency,
+               subtotal_minor, discount_minor, credit_minor, total_minor, unused_minor, :actor
+        FROM unnest(CAST(:tenant_ids AS text[]), CAST(:currencies AS text[]),
+                    CAST(:subtotals AS bigint[]), CAST(:discounts AS bigint[]),
+                    CAST(:credits AS bigint[]), CAST(:totals AS bigint[]),
+                    CAST(:unused AS bigint[]))
+             AS new(tenant_id, currency, subtotal_minor, discount_minor, credit_minor,
+                    total_minor, unused_minor)
+        ON CONFLICT (tenant_id, period_start) WHERE status <> 'void' DO NOTHING
+        RETURNING tenant_id, invoice_id
+    """), {
+        "period_start": period.start, "period_end": period.end, "period_label": period.label,
+        "actor": actor, "tenant_ids": tenant_ids,
+        "currencies": [invoice.currency for invoice in invoices],
+        "subtotals": [invoice.subtotal.to_minor_units() for invoice in invoices],
+        "discounts": [invoice.discount_total.to_minor_units() for invoice in invoices],
+        "credits": [invoice.credit_applied.to_minor_units() for invoice in invoices],
+        "totals": [invoice.total.to_minor_units() for invoice in invoices],
+        "unused": [invoice.unused_fixed_discount.to_minor_units() for invoice in invoices],
+    })
+    return dict(rows.all())
+
+
+def _insert_lines(session: Session, invoice_ids: Mapping[str, int],
+                  priced: Mapping[str, PricedInvoice]) -> None:
+    copy_rows(
+        session, InvoiceLine.__table__,
+        ("tenant_id", "invoice_id", "line_no", "kind", "description", "amount_minor",
+         "exact_amount", "explanation"),
+        ((tenant_id, invoice_id, line_no, line.kind.value, line.description,
+          line.amount.to_minor_units(), line.exact_amount, line.explanation)
+         for tenant_id, invoice_id in invoice_ids.items()
+         for line_no, line in enumerate(priced[tenant_id].lines, start=1)),
+    )
+
+
+def _consume_credit_balances(session: Session, invoice_ids: Mapping[str, int],
+                             priced: Mapping[str, PricedInvoice], actor: str) -> None:
+    """Write a 'consumed' ledger entry for every new invoice that used credit balance."""
+    entries = [
+        {"tenant_id": tenant_id, "invoice_id": invoice_id, "currency": invoice.currency,
+         "amount_minor": (-invoice.credit_applied).to_minor_units(),
+         "balance_after_minor": invoice.credit_balance_left.to_minor_units(), "actor": actor}
+        for tenant_id, invoice_id in invoice_ids.items()
+        if (invoice := priced[tenant_id]).credit_applied
+    ]
+    if not entries:
+        return
+    session.execute(text("""
+        INSERT INTO credit_ledger (tenant_id, entry_kind, amount_minor, balance_after_minor,
+                                   currency, invoice_id, actor)
+        VALUES (:tenant_id, 'consumed', :amount_minor, :balance_after_minor, :currency,
+                :invoice_id, :actor)
+    """), entries)
+    record_audits(session, (
+        AuditRecord(actor, "credit_balance.consumed", "invoice", str(entry["invoice_id"]),
+                    entry["tenant_id"],
+                    before={"balance_minor": (priced[entry["tenant_id"]].credit_applied
+                                              + priced[entry["tenant_id"]].credit_balance_left
+                                              ).to_minor_units(),
+                            "currency": entry["currency"]},
+                    after={"balance_minor": entry["balance_after_minor"],
+                           "currency": entry["currency"]})
+        for entry in entries
+    ))

@@ -1,0 +1,132 @@
+"""Moving an invoice through its states: finalize, void, record payment (SPEC 8).
+
+Each move is one pattern: guard the input, lock the invoice row
+(`SELECT ... FOR UPDATE`), check the move against `billing_core.states` on the
+state just read under the lock, change, audit. Of two simultaneous
+finalizations the second waits for the first's lock, then reads "finalized"
+and is told "Invoice INV-2024-000001 is already finalized".
+
+Finalizing draws the next number of the year from `document_number_counters`
+with a single upsert; the counter row stays locked until the transaction ends,
+so a rolled-back finalization gives its number back and numbers are gap-free.
+The database (trigger `invoices_freeze`) refuses any later change to the lines
+and totals, whoever tries.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import text
+from sqlalchemy.orm import Session
+
+from billing_core.periods import require_aware_utc
+from billing_core.states import InvoiceStatus, check_transition
+from db.audit import AuditRecord, record_audit, require_actor
+from db.errors import NotFound
+
+
+@dataclass(frozen=True, slots=True)
+class InvoiceState:
+    """An invoice's status fields after a move."""
+
+    tenant_id: str
+    invoice_id: int
+    status: str
+    number: str | None
+    finalized_at: datetime | None
+    paid_at: datetime | None
+    voided_at: datetime | None
+
+
+def finalize_invoice(session: Session, tenant_id: str, invoice_id: int, *,
+                     actor: str) -> InvoiceState:
+    """draft -> finalized: assign the next gap-free number INV-YYYY-NNNNNN and freeze it."""
+    actor = require_actor(actor)
+    current = lock_invoice(session, tenant_id, invoice_id)
+    check_transition(invoice_label(current), current.status, InvoiceStatus.FINALIZED)
+    number = next_document_number(session, "INV")
+    return _move(session, current, actor, "invoice.finalized", """
+        UPDATE invoices SET status = 'finalized', number = :number, finalized_at = now()
+        WHERE tenant_id = :tenant_id AND invoice_id = :invoice_id
+        RETURNING tenant_id, invoice_id, status, number, finalized_at, paid_at, voided_at
+    """, {"number": number})
+
+
+def void_invoice(session: Session, tenant_id: str, invoice_id: int, *,
+                 actor: str) -> InvoiceState:
+    """draft -> void or finalized -> void. A void invoice frees its period for a new one."""
+    actor = require_actor(actor)
+    current = lock_invoice(session, tenant_id, invoice_id)
+    check_transition(invoice_label(current), current.status, InvoiceStatus.VOID)
+    return _move(session, current, actor, "invoice.voided", """
+        UPDATE invoices SET status = 'void', voided_at = now()
+        WHERE tenant_id = :tenant_id AND invoice_id = :invoice_id
+        RETURNING tenant_id, invoice_id, status, number, finalized_at, paid_at, voided_at
+    """, {})
+
+
+def record_payment(session: Session, tenant_id: str, invoice_id: int, *, actor: str,
+                   paid_at: datetime | None = None) -> InvoiceState:
+    """finalized -> paid, at `paid_at` (timezone-aware; default: now)."""
+    actor = require_actor(actor)
+    if paid_at is not None:
+        paid_at = require_aware_utc(paid_at, "paid_at")
+    current = lock_invoice(session, tenant_id, invoice_id)
+    check_transition(invoice_label(current), current.status, InvoiceStatus.PAID)
+    return _move(session, current, actor, "invoice.paid", """
+        UPDATE invoices SET status = 'paid', paid_at = COALESCE(:paid_at, now())
+        WHERE tenant_id = :tenant_id AND invoice_id = :invoice_id
+        RETURNING tenant_id, invoice_id, status, number, finalized_at, paid_at, voided_at
+    """, {"paid_at": paid_at})
+
+
+def lock_invoice(session: Session, tenant_id: str, invoice_id: int) -> InvoiceState:
+    """Read the invoice's status under a row lock held to the end of the transaction."""
+    row = session.execute(text("""
+        SELECT tenant_id, invoice_id, status, number, finalized_at, paid_at, voided_at
+        FROM invoices WHERE tenant_id = :tenant_id AND invoice_id = :invoice_id
+        FOR UPDATE
+    """), {"tenant_id": tenant_id, "invoice_id": invoice_id}).first()
+    if row is None:
+        raise NotFound("invoice", f"{invoice_id} of tenant {tenant_id}")
+    return InvoiceState(*row)
+
+
+def invoice_label(invoice: InvoiceState) -> str:
+    """How messages name an invoice: its number, or "#<id>" while it has none."""
+    return invoice.number or f"#{invoice.invoice_id}"
+
+
+def next_document_number(session: Session, series: str) -> str:
+    """The next gap-free number of `series` (INV, CN) for the current UTC year."""
+    year, number = session.execute(text("""
+        INSERT INTO document_number_counters (series, year, last_number)
+        VALUES (:series, extract(year FROM now() AT TIME ZONE 'UTC'), 1)
+        ON CONFLICT (series, year)
+        DO UPDATE SET last_number = document_number_counters.last_number + 1
+        RETURNING year, last_number
+    """), {"series": series}).one()
+    return f"{series}-{year:04d}-{number:06d}"
+
+
+def _move(session: Session, current: InvoiceState, actor: str, action: str, sql: str,
+          params: dict[str, object]) -> InvoiceState:
+    row = session.execute(text(sql), {"tenant_id": current.tenant_id,
+                                      "invoice_id": current.invoice_id, **params}).one()
+    moved = InvoiceState(*row)
+    record_audit(session, AuditRecord(
+        actor, action, "invoice", str(current.invoice_id), current.tenant_id,
+        before=_status_view(current), after=_status_view(moved)))
+    return moved
+
+
+def _status_view(state: InvoiceState) -> dict[str, object]:
+    return {
+        "status": state.status,
+        "number": state.number,
+        "finalized_at": state.finalized_at.isoformat() if state.finalized_at else None,
+        "paid_at": state.paid_at.isoformat() if state.paid_at else None,
+        "voided_at": state.voided_at.isoformat() if state.voided_at else None,
+    }
