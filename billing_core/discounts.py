@@ -91,8 +91,7 @@ def apply_discounts(subtotal: Money, discounts: Iterable[PercentOff | FixedOff])
     steps: list[InvoiceLine] = []
     running = subtotal
     for discount in percents:
-        # Percent of 100 always terminates: the exact value is exact.
-        exact, step = exact_share(running, discount.percent, 100)
+        exact, step, is_exact = exact_share(running, discount.percent, 100)
         steps.append(
             make_line(
                 LineKind.DISCOUNT,
@@ -100,7 +99,7 @@ def apply_discounts(subtotal: Money, discounts: Iterable[PercentOff | FixedOff])
                 -step,
                 -exact,
                 f"{discount.percent}% of {format_money(running)} = "
-                f"{describe_exact(exact, True)} -> -{format_money(step)}",
+                f"{describe_exact(exact, is_exact)} -> -{format_money(step)}",
             )
         )
         running = running - step

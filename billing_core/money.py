@@ -291,13 +291,17 @@ def _money(amount: Decimal, currency: str) -> Money:
 _ZEROS = {code: _money(Decimal(0).scaleb(-exp), code) for code, exp in CURRENCY_EXPONENTS.items()}
 
 
-def exact_share(money: Money, part: Decimal | int, whole: Decimal | int) -> tuple[Decimal, Money]:
-    """``money * part / whole`` exactly, and that amount rounded once: ``(exact, billable)``.
+def exact_share(
+    money: Money, part: Decimal | int, whole: Decimal | int
+) -> tuple[Decimal, Money, bool]:
+    """``money * part / whole`` exactly, that amount rounded once, and whether it terminates.
 
-    The one calculation behind proration (days of a period), usage (base
-    units of a billing unit) and percentage discounts (percent of 100).
-    SPEC 3: ``exact_share(Money("1000.00", "USD"), 15, 30)`` is
-    ``(Decimal("500"), Money("500.00", "USD"))``.
+    ``exact_share(money, part, whole) -> (exact, billable, is_exact)``: the one
+    calculation behind proration (days of a period), usage (base units of a
+    billing unit) and percentage discounts (percent of 100). A quotient that
+    does not terminate (10 / 31) is carried to 50 significant digits and
+    ``is_exact`` is False. SPEC 3: ``exact_share(Money("1000.00", "USD"), 15, 30)``
+    is ``(Decimal("500.00"), Money("500.00", "USD"), True)``.
     """
     if type(money) is not Money:
         raise TypeError(f"money: expected Money, got {type(money).__name__}")
@@ -307,9 +311,15 @@ def exact_share(money: Money, part: Decimal | int, whole: Decimal | int) -> tupl
         whole = to_decimal(whole, "whole")
     if not whole:
         raise ZeroDivisionError("exact_share: whole must not be zero")
-    exact = _DIVIDE.divide(_EXACT.multiply(money.amount, part), whole)
+    numerator = _EXACT.multiply(money.amount, part)
+    try:
+        exact, is_exact = _EXACT.divide(numerator, whole), True
+    except decimal.Inexact:
+        # Only a non-terminating quotient gets here; ask again, without the trap.
+        exact, is_exact = _DIVIDE.divide(numerator, whole), False
     currency = money.currency
-    return exact, _money(exact.quantize(_QUANTUM[currency], ROUNDING_MODE, _DIVIDE), currency)
+    billable = _money(exact.quantize(_QUANTUM[currency], ROUNDING_MODE, _DIVIDE), currency)
+    return exact, billable, is_exact
 
 
 def format_money(money: Money) -> str:

@@ -88,7 +88,7 @@ def _spans(
         if change.price.currency != currency:
             raise CurrencyMismatch(currency, change.price.currency, "prorate")
         following = offsets[index + 1][0] if index < last else total
-        if following == offset:
+        if following == offset and index < last:
             raise InvalidInput(
                 "plan_changes", f"two plan changes start at {describe_start(change)}; keep one"
             )
@@ -206,13 +206,13 @@ def _segment_line(change: PlanChange | TimedPlanChange, used: int, whole: int, s
             f"{share} x {format_money(price)} = full price -> {format_money(amount)}",
             used,
         )
-    exact, amount = exact_share(price, used, whole)
+    exact, amount, is_exact = exact_share(price, used, whole)
     return make_line(
         LineKind.RECURRING,
         change.plan,
         amount,
         exact,
         f"{share} x {format_money(price)} = {price.amount} x {used} / {whole} = "
-        f"{describe_exact(exact, exact * whole == price.amount * used)} -> {format_money(amount)}",
+        f"{describe_exact(exact, is_exact)} -> {format_money(amount)}",
         used,
     )

@@ -97,9 +97,8 @@ def price_usage(plan: UsagePlan, used_base_units: int) -> InvoiceLine | None:
         return None
     per = plan.base_units_per_unit
     price = plan.price_per_unit
-    exact, amount = exact_share(price, extra, per)
+    exact, amount, is_exact = exact_share(price, extra, per)
     base = plan.base_unit_name
-    is_exact = exact * per == price.amount * extra
     return make_line(
         LineKind.USAGE,
         f"{plan.metric} overage",
