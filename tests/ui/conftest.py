@@ -29,7 +29,7 @@ def demo_database_url(_database_server: URL, _template_database: URL) -> Iterato
 
     from sqlalchemy import create_engine
 
-    from db.database import make_engine, make_sessionmaker
+    from db.database import make_engine
     from db.demo_data import load_demo_data
 
     name = f"ledgerline_ui_{uuid.uuid4().hex[:8]}"
@@ -39,8 +39,7 @@ def demo_database_url(_database_server: URL, _template_database: URL) -> Iterato
             f'CREATE DATABASE "{name}" TEMPLATE "{_template_database.database}"')
     url = _database_server.set(database=name)
     engine = make_engine(url)
-    with make_sessionmaker(engine).begin() as session:
-        load_demo_data(session)
+    load_demo_data(engine)  # it owns its transactions (the month-end run commits in batches)
     engine.dispose()
     yield url
     with admin.connect() as connection:
