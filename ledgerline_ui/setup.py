@@ -25,3 +25,12 @@ def setup_page(title: str, icon: str) -> sessionmaker[Session]:
     sessions = _sessions()
     st.sidebar.caption("Ledgerline · every cent explained")
     return sessions
+
+
+def current_actor() -> str:
+    """Who the changes made on this screen are recorded as (the audit log's actor).
+
+    Sign-in with roles arrives later and replaces this body; until then every
+    change is made as the finance team's shared identity.
+    """
+    return "finance@ledgerline"
