@@ -1,0 +1,115 @@
+"""The month-end run: every active tenant once, in batches, safe to repeat or resume."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+from datetime import date
+
+import pytest
+from sqlalchemy import text
+from sqlalchemy.orm import Session
+
+from db.database import REPO_ROOT
+from db.month_end import run_month_end
+from db.queries import last_month_end_run
+from tests.integration.factories import add_plan, add_tenant
+
+ACTOR = "finance@test"
+
+
+def _tenants(engine, count: int, *, planless: int = 0, inactive: int = 0) -> None:
+    with Session(engine) as session, session.begin():
+        add_plan(session, "test-basic-600", 60000)
+        for number in range(count):
+            add_tenant(session, f"me-{number:04d}", plans=[(date(2024, 1, 1), "test-basic-600")])
+        for number in range(planless):
+            add_tenant(session, f"me-planless-{number}")
+        for number in range(inactive):
+            add_tenant(session, f"me-gone-{number}", active=False,
+                       plans=[(date(2024, 1, 1), "test-basic-600")])
+
+
+def _invoice_counts(engine) -> tuple[int, int]:
+    with engine.connect() as connection:
+        return tuple(connection.execute(text("""
+            SELECT count(*), count(DISTINCT tenant_id) FROM invoices WHERE period_label = '2024-11'
+        """)).one())
+
+
+def test_run_twice_creates_each_invoice_once_and_reports_why_others_were_skipped(fresh_engine):
+    _tenants(fresh_engine, 25, planless=2, inactive=3)
+    progress = []
+    first = run_month_end(fresh_engine, "2024-11", actor=ACTOR, batch_size=10,
+                          on_progress=lambda done, total: progress.append((done, total)))
+    assert (first.tenants_in_scope, first.invoices_created, first.already_present) == (27, 25, 0)
+    assert first.skipped == {f"me-planless-{n}": "plan: no plan in force in 2024-11" for n in (0, 1)}
+    assert progress == [(10, 27), (20, 27), (27, 27)]
+    second = run_month_end(fresh_engine, "2024-11", actor=ACTOR, batch_size=10)
+    assert (second.invoices_created, second.already_present, len(second.skipped)) == (0, 25, 2)
+    assert _invoice_counts(fresh_engine) == (25, 25)
+    with Session(fresh_engine) as session:
+        last = last_month_end_run(session)
+    assert (last.run_id, last.status, last.invoices_created, last.already_present) == (
+        second.run_id, "completed", 0, 25)
+
+
+def test_dry_run_reports_and_writes_nothing(fresh_engine):
+    _tenants(fresh_engine, 12, planless=1)
+    summary = run_month_end(fresh_engine, "2024-11", actor=ACTOR, batch_size=5, dry_run=True)
+    assert (summary.run_id, summary.dry_run, summary.invoices_created, len(summary.skipped)) == (
+        None, True, 12, 1)
+    with fresh_engine.connect() as connection:
+        written = connection.execute(text("""
+            SELECT (SELECT count(*) FROM invoices) + (SELECT count(*) FROM month_end_runs)
+                 + (SELECT count(*) FROM audit_log)
+        """)).scalar_one()
+    assert written == 0
+
+
+_KILLABLE_RUN = """
+import sys, time
+from db.database import make_engine
+from db.month_end import run_month_end
+
+def progress(done, total):
+    print(done, flush=True)
+    if done == 100:
+        time.sleep(0.2)  # the parent reads the line and kills us during the next batch
+
+run_month_end(make_engine(sys.argv[1]), "2024-11", actor="cron", batch_size=100,
+              on_progress=progress)
+"""
+
+
+def test_a_run_killed_part_way_resumes_without_duplicates(fresh_engine):
+    _tenants(fresh_engine, 1000)
+    url = fresh_engine.url.render_as_string(hide_password=False)
+    process = subprocess.Popen([sys.executable, "-c", _KILLABLE_RUN, url], cwd=REPO_ROOT,
+                               stdout=subprocess.PIPE, text=True,
+                               env={**os.environ, "PYTHONPATH": str(REPO_ROOT)})
+    assert process.stdout.readline().strip() == "100"  # the first batch is committed
+    process.send_signal(signal.SIGKILL)
+    process.wait(timeout=30)
+    invoices, _ = _invoice_counts(fresh_engine)
+    assert 100 <= invoices < 1000  # part-way, in whole batches
+    assert invoices % 100 == 0
+
+    resumed = run_month_end(fresh_engine, "2024-11", actor=ACTOR, batch_size=300)
+    assert (resumed.invoices_created, resumed.already_present) == (1000 - invoices, invoices)
+    assert _invoice_counts(fresh_engine) == (1000, 1000)
+    with fresh_engine.connect() as connection:
+        statuses = connection.execute(text(
+            "SELECT status FROM month_end_runs ORDER BY run_id")).scalars().all()
+        lines = connection.execute(text("SELECT count(*) FROM invoice_lines")).scalar_one()
+    assert statuses == ["interrupted", "completed"]
+    assert lines == 1000
+
+
+def test_a_run_needs_a_month_label(fresh_engine):
+    from billing_core.errors import InvalidInput
+
+    with pytest.raises(InvalidInput, match="period: '2024-13' is not a month"):
+        run_month_end(fresh_engine, "2024-13", actor=ACTOR)
