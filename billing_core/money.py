@@ -66,6 +66,7 @@ _DIVIDE = decimal.Context(
     rounding=decimal.ROUND_HALF_EVEN,
     traps=[decimal.InvalidOperation, decimal.DivisionByZero, decimal.Overflow],
 )
+_WIDE = decimal.Context(prec=200, traps=[decimal.InvalidOperation, decimal.Overflow])
 
 
 def to_decimal(value: Decimal | int | str, field: str = "amount") -> Decimal:
@@ -312,11 +313,10 @@ def exact_share(
     if not whole:
         raise ZeroDivisionError("exact_share: whole must not be zero")
     numerator = _EXACT.multiply(money.amount, part)
-    try:
-        exact, is_exact = _EXACT.divide(numerator, whole), True
-    except decimal.Inexact:
-        # Only a non-terminating quotient gets here; ask again, without the trap.
-        exact, is_exact = _DIVIDE.divide(numerator, whole), False
+    exact = _DIVIDE.divide(numerator, whole)
+    # The quotient terminated if multiplying back gives the numerator; the
+    # wide context holds that product without rounding, so it cannot pretend.
+    is_exact = _WIDE.multiply(exact, whole) == numerator
     currency = money.currency
     billable = _money(exact.quantize(_QUANTUM[currency], ROUNDING_MODE, _DIVIDE), currency)
     return exact, billable, is_exact

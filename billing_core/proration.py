@@ -146,14 +146,8 @@ def prorate(plan_changes: Sequence[PlanChange], period: Period) -> list[InvoiceL
         period_days,
         _starts_on,
     )
-    whole = str(period_days)
     return [
-        _segment_line(
-            change,
-            hi - lo,
-            period_days,
-            f"{hi - lo} of {whole} days from {change.starts_on if lo else start}",
-        )
+        _segment_line(change, hi - lo, period_days, "days", change.starts_on if lo else start)
         for change, lo, hi in spans
     ]
 
@@ -178,11 +172,7 @@ def prorate_by_seconds(plan_changes: Sequence[TimedPlanChange], period: Period) 
     spans = _spans(offsets, period_seconds, _starts_at)
     return [
         _segment_line(
-            change,
-            hi - lo,
-            period_seconds,
-            f"{hi - lo:,} of {period_seconds:,} seconds from "
-            f"{(origin + timedelta(seconds=lo)).isoformat()}",
+            change, hi - lo, period_seconds, "seconds", (origin + timedelta(seconds=lo)).isoformat()
         )
         for change, lo, hi in spans
     ]
@@ -192,8 +182,10 @@ def _starts_at(change: TimedPlanChange) -> str:
     return change.starts_at.isoformat()
 
 
-def _segment_line(change: PlanChange | TimedPlanChange, used: int, whole: int, share: str) -> InvoiceLine:
-    """The recurring line for ``used`` of ``whole`` units; ``share`` says which, in words."""
+def _segment_line(
+    change: PlanChange | TimedPlanChange, used: int, whole: int, unit: str, since: object
+) -> InvoiceLine:
+    """The recurring line for ``used`` of ``whole`` days (or seconds) from ``since``."""
     price = change.price
     if used == whole:
         # An unchanged plan costs exactly its price: nothing to divide.
@@ -203,7 +195,8 @@ def _segment_line(change: PlanChange | TimedPlanChange, used: int, whole: int, s
             change.plan,
             amount,
             price.amount,
-            f"{share} x {format_money(price)} = full price -> {format_money(amount)}",
+            f"{used:,} of {whole:,} {unit} from {since} x {format_money(price)} = full price "
+            f"-> {format_money(amount)}",
             used,
         )
     exact, amount, is_exact = exact_share(price, used, whole)
@@ -212,7 +205,8 @@ def _segment_line(change: PlanChange | TimedPlanChange, used: int, whole: int, s
         change.plan,
         amount,
         exact,
-        f"{share} x {format_money(price)} = {price.amount} x {used} / {whole} = "
-        f"{describe_exact(exact, is_exact)} -> {format_money(amount)}",
+        f"{used:,} of {whole:,} {unit} from {since} x {format_money(price)} = "
+        f"{price.amount} x {used:,} / {whole:,} = {describe_exact(exact, is_exact)} "
+        f"-> {format_money(amount)}",
         used,
     )
