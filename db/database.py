@@ -14,9 +14,9 @@ block the next start:
 - the library counts its users in `.pgdata/.handle_pids.json`; a process
   killed with -9 stays in that list forever and would stop the next run from
   ever shutting the server down, so dead pids are pruned before we join;
-- a server killed with -9 leaves `postmaster.pid` behind (possibly naming a pid
-  that now belongs to another program) and may leave orphaned backends holding
-  its shared memory; both are cleared before starting again.
+- a server killed with -9 leaves `postmaster.pid` and its socket lock file behind
+  (naming a pid that may now be a zombie or another program) and may leave
+  orphaned backends holding its shared memory; all are cleared before starting.
 
 `ensure_ready()` is the one call the app makes at start: engine, migrations to
 head, and demo data when asked for (`LEDGERLINE_DEMO=1`) or when the embedded
@@ -164,6 +164,11 @@ def _clear_stale_postmaster(pgdata: Path) -> None:
     postmaster_pid = int(lines[0]) if lines and lines[0].strip().isdigit() else None
     if postmaster_pid is not None and _is_postgres_serving(postmaster_pid, pgdata):
         return
+    # The socket's lock file names the dead postmaster too; where nobody reaps it (PID 1
+    # in a container) its pid stays "alive" as a zombie and PostgreSQL refuses to start.
+    socket_dir = Path(lines[4].strip()) if len(lines) > 4 and lines[4].strip() else pgdata
+    for leftover in socket_dir.glob(".s.PGSQL.*"):
+        leftover.unlink(missing_ok=True)
     # Backends of a postmaster killed with -9 linger for a moment and keep its shared
     # memory attached, which makes the next start fail; they all run in pgdata.
     orphans = [p for p in psutil.process_iter(["name", "cwd"])
