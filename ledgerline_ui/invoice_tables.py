@@ -1,0 +1,33 @@
+"""Invoice lines as a table a person reads: each line, its arithmetic, exact and rounded.
+
+Works for lines just priced (`billing_core.invoices.InvoiceLine`) and lines read
+back from the database (`db.queries.LineView`): both carry kind, description,
+the rounded amount, the exact amount and the explanation.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from decimal import Decimal
+from typing import Any
+
+import pandas as pd
+
+from ledgerline_ui.formatting import money
+
+
+def exact_text(value: Decimal) -> str:
+    """The exact amount in plain digits ("0.000000000023", never "2.3E-11")."""
+    text = format(value, "f")
+    if "." in text:
+        text = text.rstrip("0").rstrip(".")
+    return "0" if text in ("-0", "") else text
+
+
+def lines_table(lines: Iterable[Any]) -> pd.DataFrame:
+    """One row per line: kind, description, explanation, exact amount and billed amount."""
+    return pd.DataFrame(
+        [{"Kind": str(line.kind), "Line": line.description, "How it is computed": line.explanation,
+          "Exact": exact_text(line.exact_amount), "Amount": money(line.amount)}
+         for line in lines],
+        columns=["Kind", "Line", "How it is computed", "Exact", "Amount"])
