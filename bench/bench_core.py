@@ -54,7 +54,9 @@ def bench_invoices(rng: random.Random) -> None:
     period = calendar_month("2024-11")
     prices = [Money(Decimal(rng.randint(10_000, 500_000)).scaleb(-2), "USD") for _ in range(50)]
     storage = [
-        UsagePlan("storage", "TB", BYTES_PER_TB, BYTES_PER_TB * n, Money(f"{20 + n}.00", "USD"), "byte")
+        UsagePlan(
+            "storage", "TB", BYTES_PER_TB, BYTES_PER_TB * n, Money(f"{20 + n}.00", "USD"), "byte"
+        )
         for n in range(1, 6)
     ]
     cases = []
@@ -67,7 +69,7 @@ def bench_invoices(rng: random.Random) -> None:
         used = plan.included_base_units + rng.randint(0, 5 * BYTES_PER_TB)
         discounts = [
             PercentOff(Decimal(rng.randint(1, 30)), "Enterprise discount"),
-            FixedOff(Money(Decimal(rng.randint(0, 20_000)).scaleb(-2), "USD"), "Promotional credit"),
+            FixedOff(Money.from_minor_units(rng.randint(0, 20_000), "USD"), "Promotional credit"),
         ]
         cases.append((changes, [(plan, used)], discounts))
 

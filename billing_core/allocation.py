@@ -142,7 +142,9 @@ def split_by_weights(total: Money, weights: Mapping[str, int | Decimal | str]) -
     scaled, denominator = _scale_weights(list(weights.values()))
     if min(scaled) < 0:
         tenant = tenant_ids[next(i for i, weight in enumerate(scaled) if weight < 0)]
-        raise AllocationError(f"the weight for {tenant!r} is negative; weights must be zero or more")
+        raise AllocationError(
+            f"the weight for {tenant!r} is negative; weights must be zero or more"
+        )
     whole = sum(scaled)
     if whole == 0:
         raise AllocationError("all weights are zero, so there is nothing to split by")

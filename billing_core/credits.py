@@ -105,13 +105,17 @@ def apply_credit(total: Money, credit: Money) -> tuple[Money, Money]:
 def check_credit_note(
     invoice: str, invoice_total: Money, earlier_notes_total: Money, amount: Money
 ) -> Money:
-    """Allow a credit note of ``amount`` against a finalized invoice; return what remains creditable.
+    """Allow a credit note of ``amount`` on a finalized invoice; return what stays creditable.
 
     Refuses (CreditNoteTooLarge) a note larger than ``invoice_total -
     earlier_notes_total``. Example: on a $1,000.00 invoice with $700.00 already
     credited, a $300.00 note is allowed (leaves $0.00); $300.01 is refused.
     """
-    for value, field in ((invoice_total, "invoice_total"), (earlier_notes_total, "earlier_notes_total"), (amount, "amount")):
+    for value, field in (
+        (invoice_total, "invoice_total"),
+        (earlier_notes_total, "earlier_notes_total"),
+        (amount, "amount"),
+    ):
         _require_money(value, field)
         if value.currency != invoice_total.currency:
             raise CurrencyMismatch(invoice_total.currency, value.currency, "credit")

@@ -404,7 +404,9 @@ def parse_money(
     return _typed_amount(number, code, field, shown, allow_negative)
 
 
-def _typed_amount(number: Decimal, code: str, field: str, shown: str, allow_negative: bool) -> Money:
+def _typed_amount(
+    number: Decimal, code: str, field: str, shown: str, allow_negative: bool
+) -> Money:
     if number < 0 and not allow_negative:
         raise InvalidInput(field, f"{shown!r} is negative; enter an amount of zero or more")
     scaled = number.quantize(_QUANTUM[code], ROUNDING_MODE, _DIVIDE)

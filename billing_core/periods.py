@@ -145,9 +145,13 @@ def require_aware_utc(instant: datetime, field: str = "instant") -> datetime:
     moment unambiguously.
     """
     if not isinstance(instant, datetime):
-        raise TypeError(f"{field}: expected a timezone-aware datetime, got {type(instant).__name__}")
+        raise TypeError(
+            f"{field}: expected a timezone-aware datetime, got {type(instant).__name__}"
+        )
     if instant.tzinfo is None or instant.utcoffset() is None:
-        raise TypeError(f"{field}: naive datetime {instant.isoformat()} refused; give it a timezone")
+        raise TypeError(
+            f"{field}: naive datetime {instant.isoformat()} refused; give it a timezone"
+        )
     return instant.astimezone(UTC)
 
 

@@ -26,7 +26,7 @@ sub-second parts are ignored (the change's second belongs to the new plan).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from operator import itemgetter
 from datetime import date, datetime, timedelta
@@ -39,7 +39,7 @@ from billing_core.periods import Period, _require_date, period_start_instant, re
 
 @dataclass(frozen=True, slots=True)
 class PlanChange:
-    """A plan in force from ``starts_on`` (inclusive) until the next change: ``PlanChange(starts_on, plan, price)``."""
+    """``PlanChange(starts_on, plan, price)``: in force from ``starts_on`` until the next change."""
 
     starts_on: date
     plan: str
@@ -52,7 +52,7 @@ class PlanChange:
 
 @dataclass(frozen=True, slots=True)
 class TimedPlanChange:
-    """A plan in force from the instant ``starts_at`` (aware; stored in UTC), for ``prorate_by_seconds``."""
+    """A plan in force from the aware instant ``starts_at`` (kept in UTC), for seconds."""
 
     starts_at: datetime
     plan: str
@@ -152,7 +152,9 @@ def prorate(plan_changes: Sequence[PlanChange], period: Period) -> list[InvoiceL
     ]
 
 
-def prorate_by_seconds(plan_changes: Sequence[TimedPlanChange], period: Period) -> list[InvoiceLine]:
+def prorate_by_seconds(
+    plan_changes: Sequence[TimedPlanChange], period: Period
+) -> list[InvoiceLine]:
     """Like ``prorate`` but to the second: ``price * segment_seconds / period_seconds``.
 
     ``prorate_by_seconds(plan_changes, period) -> list[InvoiceLine]``. The

@@ -40,7 +40,9 @@ def discount(spec: str) -> PercentOff | FixedOff:
         pytest.param("500.00", [], [], "500.00", "0.00", id="no-discounts"),
     ],
 )
-def test_discounts_apply_percentages_first_then_fixed_amounts(subtotal, discounts, steps, total, unused):
+def test_discounts_apply_percentages_first_then_fixed_amounts(
+    subtotal, discounts, steps, total, unused
+):
     result = apply_discounts(usd(subtotal), [discount(spec) for spec in discounts])
     assert [step.amount for step in result.steps] == [usd(step) for step in steps]
     assert (result.total, result.unused) == (usd(total), usd(unused))
@@ -49,7 +51,9 @@ def test_discounts_apply_percentages_first_then_fixed_amounts(subtotal, discount
 
 
 def test_discount_steps_explain_themselves():
-    result = apply_discounts(usd("100.00"), [PercentOff("10", "Enterprise"), FixedOff(usd("95.00"), "Promo")])
+    result = apply_discounts(
+        usd("100.00"), [PercentOff("10", "Enterprise"), FixedOff(usd("95.00"), "Promo")]
+    )
     assert [step.explanation for step in result.steps] == [
         "10% of $100.00 = 10.00 -> -$10.00",
         "$95.00 offered, only $90.00 used so the total stays at zero; $5.00 unused",
@@ -92,10 +96,14 @@ def test_overage_is_strictly_above_the_included_quantity(used, included, over):
     ("plan", "used", "amount", "exact", "quantity"),
     [
         pytest.param(TB_PLAN, 10**12, None, None, None, id="tb-at-limit-no-line"),
-        pytest.param(TB_PLAN, 10**12 + 1, "0.00", "0.000000000023", 1, id="tb-one-byte-line-of-0.00"),
+        pytest.param(
+            TB_PLAN, 10**12 + 1, "0.00", "0.000000000023", 1, id="tb-one-byte-line-of-0.00"
+        ),
         pytest.param(TB_PLAN, 2 * 10**12, "23.00", "23", 10**12, id="tb-one-tb-over"),
         pytest.param(TB_PLAN, 10**12 + 5 * 10**11, "11.50", "11.5", 5 * 10**11, id="half-tb"),
-        pytest.param(TIB_PLAN, 2 * 10**12, "18.84", None, 2 * 10**12 - 2**40, id="tib-is-a-different-plan"),
+        pytest.param(
+            TIB_PLAN, 2 * 10**12, "18.84", None, 2 * 10**12 - 2**40, id="tib-is-a-different-plan"
+        ),
         pytest.param(TIB_PLAN, 2**40, None, None, None, id="tib-at-limit"),
     ],
 )

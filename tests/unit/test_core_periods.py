@@ -7,7 +7,13 @@ from datetime import UTC, date, datetime, timedelta, timezone
 import pytest
 
 from billing_core.errors import InvalidInput
-from billing_core.periods import Period, calendar_month, month_label, monthly_period, require_aware_utc
+from billing_core.periods import (
+    Period,
+    calendar_month,
+    month_label,
+    monthly_period,
+    require_aware_utc,
+)
 
 
 def test_the_monthly_period_2024_01_is_half_open_and_31_days():
@@ -29,23 +35,24 @@ def test_period_length_counts_leap_days(label, days):
 @pytest.mark.parametrize(
     ("anchor", "inside", "start", "end"),
     [
-        pytest.param(31, date(2024, 1, 31), date(2024, 1, 31), date(2024, 2, 29), id="31-jan-to-leap-feb"),
-        pytest.param(31, date(2024, 2, 28), date(2024, 1, 31), date(2024, 2, 29), id="31-day-before-boundary"),
-        pytest.param(31, date(2024, 2, 29), date(2024, 2, 29), date(2024, 3, 31), id="31-leap-feb-to-mar-31"),
-        pytest.param(31, date(2024, 3, 31), date(2024, 3, 31), date(2024, 4, 30), id="31-no-drift-after-feb"),
-        pytest.param(31, date(2023, 2, 28), date(2023, 2, 28), date(2023, 3, 31), id="31-common-year-feb"),
-        pytest.param(31, date(2023, 2, 27), date(2023, 1, 31), date(2023, 2, 28), id="31-jan-to-feb-28"),
-        pytest.param(30, date(2024, 2, 29), date(2024, 2, 29), date(2024, 3, 30), id="30-clamps-in-leap-feb"),
-        pytest.param(30, date(2023, 3, 15), date(2023, 2, 28), date(2023, 3, 30), id="30-common-feb"),
-        pytest.param(29, date(2023, 2, 28), date(2023, 2, 28), date(2023, 3, 29), id="29-clamps-in-2023"),
-        pytest.param(29, date(2024, 2, 29), date(2024, 2, 29), date(2024, 3, 29), id="29-exists-in-2024"),
-        pytest.param(29, date(2024, 2, 28), date(2024, 1, 29), date(2024, 2, 29), id="29-day-before"),
-        pytest.param(1, date(2024, 12, 31), date(2024, 12, 1), date(2025, 1, 1), id="1-is-calendar-month"),
-        pytest.param(15, date(2024, 1, 14), date(2023, 12, 15), date(2024, 1, 15), id="15-across-new-year"),
+        pytest.param(31, "2024-01-31", "2024-01-31", "2024-02-29", id="31-jan-to-leap-feb"),
+        pytest.param(31, "2024-02-28", "2024-01-31", "2024-02-29", id="31-day-before-boundary"),
+        pytest.param(31, "2024-02-29", "2024-02-29", "2024-03-31", id="31-leap-feb-to-mar-31"),
+        pytest.param(31, "2024-03-31", "2024-03-31", "2024-04-30", id="31-no-drift-after-feb"),
+        pytest.param(31, "2023-02-28", "2023-02-28", "2023-03-31", id="31-common-year-feb"),
+        pytest.param(31, "2023-02-27", "2023-01-31", "2023-02-28", id="31-jan-to-feb-28"),
+        pytest.param(30, "2024-02-29", "2024-02-29", "2024-03-30", id="30-clamps-in-leap-feb"),
+        pytest.param(30, "2023-03-15", "2023-02-28", "2023-03-30", id="30-common-feb"),
+        pytest.param(29, "2023-02-28", "2023-02-28", "2023-03-29", id="29-clamps-in-2023"),
+        pytest.param(29, "2024-02-29", "2024-02-29", "2024-03-29", id="29-exists-in-2024"),
+        pytest.param(29, "2024-02-28", "2024-01-29", "2024-02-29", id="29-day-before"),
+        pytest.param(1, "2024-12-31", "2024-12-01", "2025-01-01", id="1-is-calendar-month"),
+        pytest.param(15, "2024-01-14", "2023-12-15", "2024-01-15", id="15-across-new-year"),
     ],
 )
 def test_anchored_months_clamp_to_the_last_day_without_drifting(anchor, inside, start, end):
-    assert monthly_period(anchor, inside) == Period(start, end)
+    period = monthly_period(anchor, date.fromisoformat(inside))
+    assert period == Period(date.fromisoformat(start), date.fromisoformat(end))
 
 
 def test_anchor_31_walks_a_whole_leap_year_without_drift():

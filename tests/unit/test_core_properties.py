@@ -40,7 +40,9 @@ weights = st.dictionaries(
 
 
 @given(total=cents, weights=weights)
-def test_allocation_parts_sum_to_the_total_and_each_is_floor_or_ceiling_of_its_quota(total, weights):
+def test_allocation_parts_sum_to_the_total_and_each_is_floor_or_ceiling_of_its_quota(
+    total, weights
+):
     allocation = split_by_weights(Money.from_minor_units(total, "USD"), weights)
     assert sum(allocation.shares_minor.values()) == total
     whole = sum(Decimal(w) for w in weights.values())
@@ -65,20 +67,25 @@ def test_an_unchanged_plan_split_at_any_day_sums_to_the_full_price(anchor, insid
     period = monthly_period(anchor, inside)
     split = period.start + timedelta(days=data.draw(st.integers(0, period.days - 1)))
     lines = prorate(
-        [PlanChange(period.start - timedelta(days=3), "Pro", price), PlanChange(split, "Pro", price)],
+        [
+            PlanChange(period.start - timedelta(days=3), "Pro", price),
+            PlanChange(split, "Pro", price),
+        ],
         period,
     )
     assert sum((line.amount for line in lines), Money.zero("USD")) == price
 
 
-@given(anchor=st.integers(min_value=1, max_value=31), inside=days, old=money, new=money, data=st.data())
+@given(anchor=st.integers(1, 31), inside=days, old=money, new=money, data=st.data())
 def test_each_segment_is_its_exact_share_rounded_once(anchor, inside, old, new, data):
     period = monthly_period(anchor, inside)
     split = period.start + timedelta(days=data.draw(st.integers(1, period.days - 1)))
     lines = prorate([PlanChange(period.start, "Old", old), PlanChange(split, "New", new)], period)
-    assert [line.quantity for line in lines] == [(split - period.start).days, (period.end - split).days]
+    expected_days = [(split - period.start).days, (period.end - split).days]
+    assert [line.quantity for line in lines] == expected_days
     for line, price in zip(lines, (old, new), strict=True):
-        assert abs(line.amount.amount - price.amount * line.quantity / period.days) <= Decimal("0.005")
+        exact = price.amount * line.quantity / period.days
+        assert abs(line.amount.amount - exact) <= Decimal("0.005")
 
 
 @given(subtotal=money, discounts=discount_lists, credit=money)

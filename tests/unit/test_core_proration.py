@@ -1,4 +1,5 @@
-"""SPEC 3: price * segment_days / period_days, exact, rounded once; the change day is the new plan's."""
+"""SPEC 3: price * segment_days / period_days, exact, rounded once; the change day is the new
+plan's."""
 
 from __future__ import annotations
 
@@ -9,7 +10,13 @@ import pytest
 from billing_core.errors import CurrencyMismatch, InvalidInput
 from billing_core.money import Money
 from billing_core.periods import Period, calendar_month
-from billing_core.proration import PlanChange, TimedPlanChange, prorate, prorate_by_seconds, segments
+from billing_core.proration import (
+    PlanChange,
+    TimedPlanChange,
+    prorate,
+    prorate_by_seconds,
+    segments,
+)
 
 NOVEMBER_2024 = calendar_month("2024-11")
 
@@ -72,7 +79,8 @@ def test_prorate_charges_each_segment_exactly_and_rounds_once(changes, period, e
 
 
 def test_each_recurring_line_explains_days_formula_and_exact_value():
-    [line] = prorate([PlanChange(date(2024, 10, 11), "Compute", usd("1000.00"))], calendar_month("2024-10"))
+    october = calendar_month("2024-10")
+    [line] = prorate([PlanChange(date(2024, 10, 11), "Compute", usd("1000.00"))], october)
     assert line.explanation == (
         "21 of 31 days from 2024-10-11 x $1,000.00 = 1000.00 x 21 / 31 = "
         "677.419354838709... (repeating) -> $677.42"

@@ -55,7 +55,9 @@ def test_every_other_move_is_refused_naming_the_invoice_and_both_states(current,
     with pytest.raises(IllegalTransition) as refused:
         check_transition("INV-2024-000001", current, target)
     error = refused.value
-    assert (error.invoice, error.from_status, error.to_status) == ("INV-2024-000001", current, target)
+    assert (error.invoice, error.from_status, error.to_status) == (
+        "INV-2024-000001", current, target
+    )
     assert "INV-2024-000001" in str(error) and current in str(error) and target in str(error)
     assert not can_move(current, target)
 
@@ -72,7 +74,9 @@ def test_an_unknown_status_is_invalid_input():
         check_transition("INV-1", "draft", "sent")
 
 
-@pytest.mark.parametrize(("status", "open_"), [("draft", True), ("finalized", False), ("paid", False), ("void", False)])
+@pytest.mark.parametrize(
+    ("status", "open_"), [("draft", True), ("finalized", False), ("paid", False), ("void", False)]
+)
 def test_only_a_draft_is_open(status, open_):
     assert is_open(status) is open_
     assert is_open(InvoiceStatus(status)) is open_
@@ -85,7 +89,13 @@ def test_next_statuses_lists_the_buttons_to_offer():
 
 @pytest.mark.parametrize(
     ("status", "target"),
-    [(None, "balance"), ("draft", "invoice"), ("finalized", "balance"), ("paid", "balance"), ("void", "balance")],
+    [
+        (None, "balance"),
+        ("draft", "invoice"),
+        ("finalized", "balance"),
+        ("paid", "balance"),
+        ("void", "balance"),
+    ],
 )
 def test_a_credit_goes_to_the_open_draft_or_else_waits_on_the_balance(status, target):
     assert credit_target(status) == target
@@ -113,7 +123,11 @@ def test_a_credit_never_makes_an_invoice_negative(total, credit, applied, left):
 
 @pytest.mark.parametrize(
     ("total", "earlier", "amount", "room"),
-    [("1000.00", "0.00", "1000.00", "0.00"), ("1000.00", "700.00", "300.00", "0.00"), ("1000.00", "0.00", "0.01", "999.99")],
+    [
+        ("1000.00", "0.00", "1000.00", "0.00"),
+        ("1000.00", "700.00", "300.00", "0.00"),
+        ("1000.00", "0.00", "0.01", "999.99"),
+    ],
 )
 def test_a_credit_note_may_use_what_earlier_notes_left(total, earlier, amount, room):
     assert check_credit_note("INV-9", usd(total), usd(earlier), usd(amount)) == usd(room)
@@ -132,7 +146,9 @@ def test_a_credit_note_larger_than_total_minus_earlier_notes_is_refused():
 
 
 def test_a_service_credit_has_a_positive_amount_reason_actor_and_idempotency_key():
-    credit = ServiceCredit("ent-umbrella", usd("200.00"), "October outage", "ops@ledgerline", "outage-2024-10")
+    credit = ServiceCredit(
+        "ent-umbrella", usd("200.00"), "October outage", "ops@ledgerline", "outage-2024-10"
+    )
     assert credit.amount == usd("200.00")
     with pytest.raises(InvalidInput, match="^reason: "):
         ServiceCredit("ent-umbrella", usd("200.00"), " ", "ops", "k1")
@@ -141,5 +157,10 @@ def test_a_service_credit_has_a_positive_amount_reason_actor_and_idempotency_key
 
 
 def test_every_billing_error_is_one_family_the_ui_can_catch_once():
-    for error in (InvoiceNotOpen("I", "paid"), IllegalTransition("I", "paid", "void"), InvalidInput("f", "p")):
+    errors = (
+        InvoiceNotOpen("I", "paid"),
+        IllegalTransition("I", "paid", "void"),
+        InvalidInput("f", "p"),
+    )
+    for error in errors:
         assert isinstance(error, BillingError)
