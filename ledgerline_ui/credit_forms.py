@@ -1,0 +1,56 @@
+"""Reading the credit forms, and saying in a sentence what a credit or credit note did.
+
+A service credit or credit note is typed as text; it is read into a request
+(amount parsed for the tenant's currency, reason required) before anything is
+shown for confirmation, so a bad amount is refused with "amount: ..." and
+nothing is written. The outcome sentences name the invoice and the amounts, so
+support can tell the customer exactly where the money went.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from billing_core.errors import InvalidInput
+from billing_core.money import Money, parse_money
+from db.credits import CreditNoteOutcome, CreditOutcome
+
+
+@dataclass(frozen=True, slots=True)
+class CreditRequest:
+    """A reviewed, not yet issued, service credit or credit note."""
+
+    tenant_id: str
+    amount: Money
+    reason: str
+    invoice_id: int | None = None
+    """The invoice a credit note corrects (None for a service credit)."""
+
+
+def read_credit_request(tenant_id: str, currency: str, amount_text: str, reason: str,
+                        invoice_id: int | None = None) -> CreditRequest:
+    """Parse the typed amount (more than zero) and require a reason; InvalidInput otherwise."""
+    amount = parse_money(amount_text, currency, "amount")
+    if amount.is_zero:
+        raise InvalidInput("amount", "must be more than zero")
+    if not reason.strip():
+        raise InvalidInput("reason", "is empty; say why the tenant is credited")
+    return CreditRequest(tenant_id, amount, reason.strip(), invoice_id)
+
+
+def describe_credit_outcome(outcome: CreditOutcome, invoice_label: str | None) -> str:
+    """"Credit #7: $200.00 off draft invoice #5." (+ what went to the balance)."""
+    first = "was already issued; nothing new was written" if not outcome.created else "issued"
+    parts = [f"Credit #{outcome.credit_id} {first}."]
+    if outcome.applied:
+        parts.append(f"{outcome.applied} came off draft invoice {invoice_label}.")
+    if outcome.to_balance:
+        parts.append(f"{outcome.to_balance} waits on the credit balance for the next invoice.")
+    return " ".join(parts)
+
+
+def describe_credit_note_outcome(outcome: CreditNoteOutcome, invoice_label: str) -> str:
+    """"Credit note CN-2026-000001 for $100.00 against INV-...; $900.00 can still be credited."."""
+    first = "was already issued; nothing new was written" if not outcome.created else "issued"
+    return (f"Credit note {outcome.number} {first}: {outcome.amount} against invoice "
+            f"{invoice_label}. {outcome.creditable_left} can still be credited on it.")

@@ -1,0 +1,37 @@
+"""Choosing a tenant: from the `tenant` query parameter, else a searchable picker.
+
+Tenants read by name and id. The choice is written back to the URL, so a link
+to the screen opens the same tenant.
+"""
+
+from __future__ import annotations
+
+import streamlit as st
+from sqlalchemy.orm import Session, sessionmaker
+
+from db.queries import TenantSummary, list_tenants
+from ledgerline_ui.formatting import tenant_label
+
+
+def pick_tenant(sessions: sessionmaker[Session], *, key: str = "tenant") -> TenantSummary | None:
+    """The chosen tenant, or None while nothing matches; keeps `?tenant=` in step."""
+    wanted = st.query_params.get("tenant")
+    search_col, pick_col = st.columns([1, 2])
+    search = search_col.text_input("Find a tenant", key=f"{key}_search",
+                                   placeholder="name or id, e.g. umbrella")
+    with sessions() as session:
+        tenants = list_tenants(session, search=search or None, limit=200)
+        if wanted and all(t.tenant_id != wanted for t in tenants):
+            tenants = list_tenants(session, search=wanted, limit=200) + tenants
+    by_id = {t.tenant_id: t for t in tenants}
+    if not by_id:
+        st.info(f"No tenant matches {search!r}.")
+        return None
+    ids = list(by_id)
+    index = ids.index(wanted) if wanted in by_id else 0
+    chosen = pick_col.selectbox(
+        "Tenant", ids, index=index, key=f"{key}_choice_{search}",
+        format_func=lambda tenant_id: tenant_label(tenant_id, by_id[tenant_id].name))
+    if st.query_params.get("tenant") != chosen:
+        st.query_params["tenant"] = chosen
+    return by_id[chosen]

@@ -1,0 +1,177 @@
+"""Credits: issue a service credit (shown where it lands first), credit notes, balance history."""
+
+import pandas as pd
+import streamlit as st
+
+from db.credits import issue_credit_note, issue_service_credit, preview_credit_landing
+from db.queries import invoice_detail, list_invoices, tenant_story
+from ledgerline_ui.credit_forms import (
+    describe_credit_note_outcome,
+    describe_credit_outcome,
+    read_credit_request,
+)
+from ledgerline_ui.feedback import run_action
+from ledgerline_ui.formatting import iso_date, money, tenant_label
+from ledgerline_ui.idempotency import request_key, start_new_request
+from ledgerline_ui.setup import current_actor, setup_page
+from ledgerline_ui.tenant_picker import pick_tenant
+
+sessions = setup_page("Credits", ":material/redeem:")
+
+st.title("Credits")
+st.caption("A service credit lands on the tenant's draft invoice, or waits on the credit balance "
+           "for the next invoice. Finalized and paid invoices are never changed: correct them "
+           "with a credit note.")
+
+tenant = pick_tenant(sessions)
+if tenant is None:
+    st.stop()
+tenant_id, currency = tenant.tenant_id, tenant.currency
+st.metric("Credit balance", money(tenant.credit_balance),
+          help="Credits waiting for the next invoice generated for this tenant.")
+
+credit_tab, note_tab, history_tab = st.tabs(["Service credit", "Credit note", "Balance history"])
+
+# --- service credit -------------------------------------------------------------------------
+with credit_tab:
+    with st.form("service_credit"):
+        amount_col, reason_col = st.columns([1, 3])
+        amount_text = amount_col.text_input(f"Amount ({currency})", placeholder="200.00")
+        reason = reason_col.text_input("Reason", placeholder="Outage 2024-11-12, 4 hours")
+        reviewed = st.form_submit_button("Review credit")
+    if reviewed:
+        st.session_state.pop("credit_outcome", None)
+        ok, request = run_action(
+            lambda: read_credit_request(tenant_id, currency, amount_text, reason))
+        st.session_state["credit_pending"] = request if ok else None
+
+    pending = st.session_state.get("credit_pending")
+    if pending is not None and pending.tenant_id == tenant_id:
+        with sessions() as session:
+            ok, landing = run_action(
+                lambda: preview_credit_landing(session, tenant_id, pending.amount))
+        if ok:
+            st.markdown(f"**Where {money(pending.amount)} will land** "
+                        f"({'the draft invoice' if landing.target == 'invoice' else 'the credit balance'})")
+            st.info(landing.explanation, icon=":material/pin_drop:")
+            on_invoice, on_balance = st.columns(2)
+            on_invoice.metric(f"Off the draft invoice{' for ' + landing.invoice_period if landing.invoice_period else ''}",
+                              money(landing.applied))
+            on_balance.metric("To the credit balance", money(landing.to_balance))
+            st.caption(f"Reason: {pending.reason} · recorded as {current_actor()}")
+            key = request_key("service_credit", (tenant_id, pending.amount, pending.reason))
+            if st.button("Confirm credit", type="primary", key="confirm_credit"):
+                def issue():
+                    with sessions.begin() as session:
+                        return issue_service_credit(
+                            session, tenant_id, pending.amount, pending.reason,
+                            actor=current_actor(), idempotency_key=key)
+                ok, outcome = run_action(issue)
+                if ok:
+                    st.session_state["credit_outcome"] = (tenant_id, outcome)
+                    st.session_state["credit_pending"] = None
+                    st.rerun()
+
+    done = st.session_state.get("credit_outcome")
+    if done is not None and done[0] == tenant_id:
+        outcome = done[1]
+        st.success(describe_credit_outcome(outcome, f"#{outcome.invoice_id}"),
+                   icon=":material/check_circle:")
+        if st.button("Start another credit"):
+            start_new_request("service_credit")
+            st.session_state.pop("credit_outcome", None)
+            st.rerun()
+
+# --- credit notes ---------------------------------------------------------------------------
+with note_tab:
+    with sessions() as session:
+        correctable = [
+            invoice for status in ("finalized", "paid")
+            for invoice in list_invoices(session, tenant_id=tenant_id, status=status,
+                                         limit=100).rows]
+    if not correctable:
+        st.info(f"{tenant_label(tenant_id, tenant.name)} has no finalized or paid invoice to "
+                "correct. A service credit reaches a draft invoice directly.")
+    else:
+        by_id = {invoice.invoice_id: invoice for invoice in correctable}
+        chosen_id = st.selectbox(
+            "Invoice to correct", list(by_id),
+            format_func=lambda i: (f"{by_id[i].label} · {by_id[i].period_label} · "
+                                   f"{by_id[i].status} · {money(by_id[i].total)}"))
+        with sessions() as session:
+            detail = invoice_detail(session, tenant_id, chosen_id)
+        chosen = detail.invoice
+        st.markdown(f"At most **{money(detail.creditable_left)}** can be credited on "
+                    f"{chosen.label}: its total {money(chosen.total)} minus earlier credit notes.")
+        with st.form("credit_note"):
+            amount_col, reason_col = st.columns([1, 3])
+            note_amount = amount_col.text_input(f"Credit note amount ({currency})",
+                                                placeholder="100.00")
+            note_reason = reason_col.text_input("Credit note reason",
+                                                placeholder="Billed for unused seats")
+            note_reviewed = st.form_submit_button("Review credit note")
+        if note_reviewed:
+            st.session_state.pop("note_outcome", None)
+            ok, request = run_action(lambda: read_credit_request(
+                tenant_id, currency, note_amount, note_reason, chosen_id))
+            st.session_state["note_pending"] = request if ok else None
+        note = st.session_state.get("note_pending")
+        if note is not None and note.tenant_id == tenant_id and note.invoice_id == chosen_id:
+            st.info(f"Credit note of {money(note.amount)} against {chosen.label} "
+                    f"({chosen.status}, {money(chosen.total)}). The invoice itself stays as it "
+                    f"is. Reason: {note.reason}.", icon=":material/receipt_long:")
+            note_key = request_key("credit_note", (tenant_id, chosen_id, note.amount, note.reason))
+            if st.button("Confirm credit note", type="primary", key="confirm_note"):
+                def issue_note():
+                    with sessions.begin() as session:
+                        return issue_credit_note(session, tenant_id, chosen_id, note.amount,
+                                                 note.reason, actor=current_actor(),
+                                                 idempotency_key=note_key)
+                ok, note_outcome = run_action(issue_note)
+                if ok:
+                    st.session_state["note_outcome"] = (tenant_id, chosen.label, note_outcome)
+                    st.session_state["note_pending"] = None
+                    st.rerun()
+        note_done = st.session_state.get("note_outcome")
+        if note_done is not None and note_done[0] == tenant_id:
+            st.success(describe_credit_note_outcome(note_done[2], note_done[1]),
+                       icon=":material/check_circle:")
+            if st.button("Start another credit note"):
+                start_new_request("credit_note")
+                st.session_state.pop("note_outcome", None)
+                st.rerun()
+
+# --- history --------------------------------------------------------------------------------
+with history_tab:
+    with sessions() as session:
+        story = tenant_story(session, tenant_id)
+    st.subheader("Credit balance ledger")
+    if story.balance_history:
+        st.dataframe(pd.DataFrame([
+            {"When": iso_date(entry.created_at), "Entry": entry.entry_kind.replace("_", " "),
+             "Amount": money(entry.amount), "Balance after": money(entry.balance_after),
+             "Credit": f"#{entry.credit_id}" if entry.credit_id else "",
+             "Invoice": f"#{entry.invoice_id}" if entry.invoice_id else "", "By": entry.actor}
+            for entry in reversed(story.balance_history)]), hide_index=True, width="stretch")
+    else:
+        st.caption("No credit has ever waited on this tenant's balance.")
+    st.subheader("Service credits")
+    if story.credits:
+        st.dataframe(pd.DataFrame([
+            {"Credit": f"#{credit.credit_id}", "When": iso_date(credit.created_at),
+             "Amount": money(credit.amount), "Reason": credit.reason,
+             "On invoice": f"#{credit.invoice_id}" if credit.invoice_id else "",
+             "Applied": money(credit.applied), "To balance": money(credit.to_balance),
+             "By": credit.actor} for credit in reversed(story.credits)]),
+            hide_index=True, width="stretch")
+    else:
+        st.caption("No service credits.")
+    st.subheader("Credit notes")
+    if story.credit_notes:
+        st.dataframe(pd.DataFrame([
+            {"Number": note.number, "When": iso_date(note.created_at),
+             "Invoice": f"#{note.invoice_id}", "Amount": money(note.amount),
+             "Reason": note.reason, "By": note.actor} for note in reversed(story.credit_notes)]),
+            hide_index=True, width="stretch")
+    else:
+        st.caption("No credit notes.")

@@ -1,0 +1,98 @@
+"""Credits screen: a service credit shows where it lands, lands there once, bad input writes nothing."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.ui.synthetic import add_disputed_tenant, scalar
+
+
+@pytest.fixture
+def tenant(demo_database_url):
+    return add_disputed_tenant(demo_database_url, "ui-credit")
+
+
+def _texts(app) -> str:
+    parts = [m.value for m in app.markdown] + [i.value for i in app.info]
+    parts += [s.value for s in app.success] + [e.value for e in app.error]
+    parts += [f"{m.label} {m.value}" for m in app.metric]
+    return "\n".join(parts)
+
+
+def _credit_count(url, tenant_id: str) -> int:
+    return scalar(url, "SELECT count(*) FROM credits WHERE tenant_id = :t", t=tenant_id)
+
+
+def _review(app, amount: str, reason: str):
+    inputs = {t.label: t for t in app.text_input}
+    inputs["Amount (USD)"].input(amount)
+    inputs["Reason"].input(reason)
+    next(b for b in app.button if b.label == "Review credit").click()
+    return app.run()
+
+
+def test_umbrella_shows_its_credit_on_the_november_draft(open_screen):
+    app = open_screen("pages/4_Credits.py", query={"tenant": "ent-umbrella"})
+    assert app.selectbox[0].value == "ent-umbrella"
+    history = [f.value for f in app.dataframe]
+    credits = next(f for f in history if "Reason" in f.columns and "Applied" in f.columns)
+    assert list(credits["Amount"]) == ["$200.00"]
+    assert list(credits["Reason"]) == ["Outage 2024-11-12, 4 hours"]
+
+
+def test_credit_lands_on_the_draft_once_even_when_confirmed_twice(
+        open_screen, demo_database_url, tenant):
+    app = open_screen("pages/4_Credits.py", query={"tenant": tenant.tenant_id})
+    app = _review(app, "200.00", "Outage 2024-11-12, 4 hours")
+
+    assert "$200.00 reduces the draft invoice for 2024-11 (total $1,000.00)." in _texts(app)
+    assert "Off the draft invoice for 2024-11 $200.00" in _texts(app)
+    assert "To the credit balance $0.00" in _texts(app)
+    app.button(key="confirm_credit").click().run()
+    assert f"$200.00 came off draft invoice #{tenant.draft_invoice_id}." in _texts(app)
+
+    # The same form sent again (a double submit) reuses the key: still one credit.
+    app = _review(app, "200.00", "Outage 2024-11-12, 4 hours")
+    app.button(key="confirm_credit").click().run()
+    assert "was already issued; nothing new was written" in _texts(app)
+
+    assert _credit_count(demo_database_url, tenant.tenant_id) == 1
+    assert scalar(demo_database_url, """
+        SELECT total_minor FROM invoices WHERE tenant_id = :t AND invoice_id = :i
+    """, t=tenant.tenant_id, i=tenant.draft_invoice_id) == 80000
+    assert scalar(demo_database_url, """
+        SELECT total_minor FROM invoices WHERE tenant_id = :t AND invoice_id = :i
+    """, t=tenant.tenant_id, i=tenant.paid_invoice_id) == 100000
+
+
+def test_bad_amount_names_the_field_and_writes_nothing(open_screen, demo_database_url, tenant):
+    app = open_screen("pages/4_Credits.py", query={"tenant": tenant.tenant_id})
+    app = _review(app, "12,3x", "Outage")
+
+    assert [e.value for e in app.error] == ["amount: '12,3x' is not a number"]
+    assert not [b for b in app.button if b.key == "confirm_credit"]
+    assert _credit_count(demo_database_url, tenant.tenant_id) == 0
+
+
+def test_credit_note_on_the_paid_invoice_is_capped_at_its_total(
+        open_screen, demo_database_url, tenant):
+    app = open_screen("pages/4_Credits.py", query={"tenant": tenant.tenant_id})
+    assert "At most **$1,000.00** can be credited" in _texts(app)
+    inputs = {t.label: t for t in app.text_input}
+    inputs["Credit note amount (USD)"].input("1000.01")
+    inputs["Credit note reason"].input("Billed twice")
+    next(b for b in app.button if b.label == "Review credit note").click()
+    app.run()
+    app.button(key="confirm_note").click().run()
+    assert app.error, "a note above the invoice total must be refused"
+    assert scalar(demo_database_url, "SELECT count(*) FROM credit_notes WHERE tenant_id = :t",
+                  t=tenant.tenant_id) == 0
+
+    inputs = {t.label: t for t in app.text_input}
+    inputs["Credit note amount (USD)"].input("250.00")
+    next(b for b in app.button if b.label == "Review credit note").click()
+    app.run()
+    app.button(key="confirm_note").click().run()
+    assert "$750.00 can still be credited on it." in _texts(app)
+    assert scalar(demo_database_url, "SELECT sum(amount_minor) FROM credit_notes "
+                  "WHERE tenant_id = :t", t=tenant.tenant_id) == 25000
