@@ -28,6 +28,8 @@ from __future__ import annotations
 
 import math
 from collections import Counter
+from itertools import compress, repeat
+from operator import add, and_, floordiv, mul, rshift
 from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal
@@ -100,7 +102,7 @@ class Allocation:
 def _scale_weights(raw: list[object]) -> tuple[list[int], int]:
     """Integer weights with the same ratios, and the denominator that maps them back."""
     # Integer weights (the common case: usage counts) pass straight through.
-    if all(type(weight) is int for weight in raw):
+    if set(map(type, raw)) == {int}:
         return raw, 1  # type: ignore[return-value]
     if not all(type(weight) is Decimal and weight.is_finite() for weight in raw):
         raw = [to_decimal(weight, "weights") for weight in raw]  # float -> TypeError
@@ -150,18 +152,21 @@ def split_by_weights(total: Money, weights: Mapping[str, int | Decimal | str]) -
         raise AllocationError("all weights are zero, so there is nothing to split by")
 
     # floor(total * w * 2**12 / W): its high bits are the tenant's floor in
-    # minor units, its low 12 bits the remainder's bucket.
-    numerator = total_minor << _BUCKET_BITS
-    scaled_quotas = [numerator * weight // whole for weight in scaled]
-    floors = [quota >> _BUCKET_BITS for quota in scaled_quotas]
+    # minor units, its low 12 bits the remainder's bucket. The per-tenant
+    # steps are map()s over operator functions so that the loops run in C.
+    count = len(scaled)
+    scaled_quotas = list(
+        map(floordiv, map(mul, scaled, repeat(total_minor << _BUCKET_BITS, count)), repeat(whole))
+    )
+    floors = list(map(rshift, scaled_quotas, repeat(_BUCKET_BITS, count)))
     leftover = total_minor - sum(floors)
     if not leftover:
         shares = floors
     else:
-        buckets = [quota & _BUCKET_MASK for quota in scaled_quotas]
+        buckets = list(map(and_, scaled_quotas, repeat(_BUCKET_MASK, count)))
         cut, needed = _cut_bucket(leftover, buckets)
-        shares = [floor + (bucket > cut) for floor, bucket in zip(floors, buckets, strict=True)]
-        tied = [i for i, bucket in enumerate(buckets) if bucket == cut]
+        shares = list(map(add, floors, map(cut.__lt__, buckets)))  # one more above the cut
+        tied = list(compress(range(count), map(cut.__eq__, buckets)))
         tied.sort(key=lambda i: (-(total_minor * scaled[i] % whole), -scaled[i], tenant_ids[i]))
         for i in tied[:needed]:
             shares[i] += 1
