@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session
 
 from billing_core.errors import InvalidInput
 from billing_core.money import Money
-from billing_core.periods import calendar_month
+from billing_core.periods import calendar_month, month_label
 from billing_core.states import to_status
 from db.errors import NotFound
 
@@ -68,7 +68,8 @@ class InvoiceCursor:
 @dataclass(frozen=True, slots=True)
 class InvoicePage:
     rows: tuple[InvoiceSummary, ...]
-    total_count: int
+    total_count: int | None
+    """Every invoice matching the filters; None when asked not to count (`count=False`)."""
     next_cursor: InvoiceCursor | None
 
 
@@ -269,18 +270,21 @@ _INVOICE_COLUMNS = """
 def list_invoices(session: Session, *, tenant_id: str | None = None,
                   period_label: str | None = None, status: str | None = None,
                   after: InvoiceCursor | None = None, offset: int = 0,
-                  limit: int = 50) -> InvoicePage:
+                  limit: int = 50, count: bool = True) -> InvoicePage:
     """A page of invoices, newest period first, then by tenant; filters are optional.
 
-    `total_count` counts every invoice matching the filters (not just this page).
+    `total_count` counts every invoice matching the filters (not just this page);
+    with `count=False` it is None and no count runs (a pager walking a million rows
+    uses `count_invoices` once instead).
     """
     if type(limit) is not int or not 1 <= limit <= 1000:
         raise InvalidInput("limit", "must be a whole number from 1 to 1000")
     if type(offset) is not int or offset < 0:
         raise InvalidInput("offset", "must be a whole number, zero or more")
     conditions, params = _invoice_filters(tenant_id, period_label, status)
-    count = session.execute(text(
-        f"SELECT count(*) FROM invoices i WHERE {' AND '.join(conditions)}"), params).scalar_one()
+    total = session.execute(text(
+        f"SELECT count(*) FROM invoices i WHERE {' AND '.join(conditions)}"),
+        params).scalar_one() if count else None
     if after is not None:
         conditions.append("(i.period_start < :after_period OR (i.period_start = :after_period"
                           " AND (i.tenant_id, i.invoice_id) > (:after_tenant, :after_invoice)))")
@@ -297,7 +301,7 @@ def list_invoices(session: Session, *, tenant_id: str | None = None,
     if len(rows) > limit:
         last = summaries[-1]
         cursor = InvoiceCursor(last.period_start, last.tenant_id, last.invoice_id)
-    return InvoicePage(summaries, count, cursor)
+    return InvoicePage(summaries, total, cursor)
 
 
 def invoice_periods(session: Session) -> list[str]:
@@ -606,3 +610,60 @@ def _credit_notes(session: Session, tenant_id: str, extra: str = "",
 
 def _escape_like(value: str) -> str:
     return value.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+# --- the invoice list at scale (screens: Invoices, Home) ------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class InvoiceCount:
+    count: int
+    exact: bool
+    """False when `count` is the planner's estimate (a large result; see count_invoices)."""
+
+
+def count_invoices(session: Session, *, tenant_id: str | None = None,
+                   period_label: str | None = None, status: str | None = None,
+                   exact_below: int = 200_000) -> InvoiceCount:
+    """How many invoices match the filters of `list_invoices`.
+
+    Exact when PostgreSQL's planner expects fewer than `exact_below` rows; above
+    that, the planner's estimate (from the table statistics, no scan), marked
+    inexact. Counting a million invoices exactly takes a quarter of a second on
+    every page view; the estimate takes a millisecond and is all a pager needs.
+    """
+    conditions, params = _invoice_filters(tenant_id, period_label, status)
+    where = " AND ".join(conditions)
+    plan = session.execute(text(f"EXPLAIN (FORMAT JSON) SELECT 1 FROM invoices i WHERE {where}"),
+                           params).scalar_one()
+    estimate = int(plan[0]["Plan"]["Plan Rows"])
+    if estimate < exact_below:
+        count = session.execute(text(f"SELECT count(*) FROM invoices i WHERE {where}"),
+                                params).scalar_one()
+        return InvoiceCount(count, True)
+    return InvoiceCount(estimate, False)
+
+
+def invoice_months(session: Session) -> list[str]:
+    """Every calendar month in which an invoice's period starts ("2024-11"), newest first.
+
+    The months `list_invoices(period_label=...)` filters by. Read with a loose index
+    scan (one index probe per distinct period start, not one row per invoice), so
+    it costs the same at a million invoices as at a hundred.
+    """
+    starts = session.execute(text("""
+        WITH RECURSIVE starts AS (
+            (SELECT period_start FROM invoices ORDER BY period_start DESC LIMIT 1)
+            UNION ALL
+            SELECT (SELECT i.period_start FROM invoices i WHERE i.period_start < s.period_start
+                    ORDER BY i.period_start DESC LIMIT 1)
+            FROM starts s WHERE s.period_start IS NOT NULL
+        )
+        SELECT period_start FROM starts WHERE period_start IS NOT NULL
+    """)).scalars()
+    months: list[str] = []
+    for start in starts:
+        label = month_label(start)
+        if not months or months[-1] != label:
+            months.append(label)
+    return months
