@@ -113,7 +113,8 @@ def generate_invoices(session: Session, tenant_ids: Iterable[str], period: Perio
         return GenerationResult(period, dict(existing), frozenset(priced),
                                 frozenset(existing), skipped, priced)
 
-    created_ids = _insert_invoices(session, priced, period, actor)
+    minor_totals = {tenant_id: _minor_totals(invoice) for tenant_id, invoice in priced.items()}
+    created_ids = _insert_invoices(session, priced, minor_totals, period, actor)
     raced = [tenant_id for tenant_id in priced if tenant_id not in created_ids]
     if raced:
         # Only a writer that skipped the tenant lock can get here; the index kept the rule.
@@ -123,26 +124,36 @@ def generate_invoices(session: Session, tenant_ids: Iterable[str], period: Perio
     _consume_credit_balances(session, created_ids, created, actor)
     record_audits(session, (
         AuditRecord(actor, "invoice.generated", "invoice", str(invoice_id), tenant_id,
-                    before=None, after=invoice_snapshot(created[tenant_id], invoice_id))
+                    before=None, after=invoice_snapshot(created[tenant_id], invoice_id,
+                                                        minor_totals[tenant_id]))
         for tenant_id, invoice_id in created_ids.items()
     ))
     return GenerationResult(period, {**existing, **created_ids}, frozenset(created_ids),
                             frozenset(existing), skipped, created)
 
 
-def invoice_snapshot(priced: PricedInvoice, invoice_id: int) -> dict[str, object]:
+def invoice_snapshot(priced: PricedInvoice, invoice_id: int,
+                     totals: tuple[int, int, int, int, int]) -> dict[str, object]:
     """The audit view of a freshly priced draft: its period, totals and line count."""
+    subtotal_minor, discount_minor, credit_minor, total_minor, _ = totals
     return {
         "invoice_id": invoice_id,
         "status": "draft",
         "period": priced.period.label,
         "currency": priced.currency,
-        "subtotal_minor": priced.subtotal.to_minor_units(),
-        "discount_minor": priced.discount_total.to_minor_units(),
-        "credit_minor": priced.credit_applied.to_minor_units(),
-        "total_minor": priced.total.to_minor_units(),
+        "subtotal_minor": subtotal_minor,
+        "discount_minor": discount_minor,
+        "credit_minor": credit_minor,
+        "total_minor": total_minor,
         "lines": len(priced.lines),
     }
+
+
+def _minor_totals(invoice: PricedInvoice) -> tuple[int, int, int, int, int]:
+    """Subtotal, discount, credit applied, total and unused discount, in minor units."""
+    return (invoice.subtotal.to_minor_units(), invoice.discount_total.to_minor_units(),
+            invoice.credit_applied.to_minor_units(), invoice.total.to_minor_units(),
+            invoice.unused_fixed_discount.to_minor_units())
 
 
 def _load_tenants(session: Session, tenant_ids: list[str],
@@ -183,13 +194,15 @@ def _price_all(inputs: Mapping[str, PricingInputs], period: Period,
     return priced
 
 
-def _insert_invoices(session: Session, priced: Mapping[str, PricedInvoice], period: Period,
+def _insert_invoices(session: Session, priced: Mapping[str, PricedInvoice],
+                     minor_totals: Mapping[str, tuple[int, int, int, int, int]], period: Period,
                      actor: str) -> dict[str, int]:
     """Insert the drafts; returns tenant id -> invoice id for the rows actually inserted."""
     if not priced:
         return {}
     tenant_ids = list(priced)
-    invoices = [priced[tenant_id] for tenant_id in tenant_ids]
+    subtotals, discounts, credits, totals, unused = zip(
+        *(minor_totals[tenant_id] for tenant_id in tenant_ids), strict=True)
     rows = session.execute(text("""
         INSERT INTO invoices (tenant_id, period_start, period_end, period_label, currency,
                               subtotal_minor, discount_minor, credit_minor, total_minor,
@@ -207,12 +220,9 @@ def _insert_invoices(session: Session, priced: Mapping[str, PricedInvoice], peri
     """), {
         "period_start": period.start, "period_end": period.end, "period_label": period.label,
         "actor": actor, "tenant_ids": tenant_ids,
-        "currencies": [invoice.currency for invoice in invoices],
-        "subtotals": [invoice.subtotal.to_minor_units() for invoice in invoices],
-        "discounts": [invoice.discount_total.to_minor_units() for invoice in invoices],
-        "credits": [invoice.credit_applied.to_minor_units() for invoice in invoices],
-        "totals": [invoice.total.to_minor_units() for invoice in invoices],
-        "unused": [invoice.unused_fixed_discount.to_minor_units() for invoice in invoices],
+        "currencies": [priced[tenant_id].currency for tenant_id in tenant_ids],
+        "subtotals": list(subtotals), "discounts": list(discounts), "credits": list(credits),
+        "totals": list(totals), "unused": list(unused),
     })
     return dict(rows.all())
 

@@ -60,11 +60,16 @@ def load_pricing_inputs(session: Session, currencies: Mapping[str, str],
     discounts = _discounts(session, tenant_ids, period)
     balances = _credit_balances(session, tenant_ids)
     inputs = {}
+    # Many tenants share a plan change (same day, same plan): build each value once.
+    changes_made: dict[tuple[object, str], PlanChange] = {}
     for tenant_id in tenant_ids:
         currency = currencies[tenant_id]
         tenant_segments = segments.get(tenant_id, ())
-        changes = tuple(PlanChange(starts_on, plan_id, plans[plan_id].price)
-                        for starts_on, plan_id in tenant_segments)
+        changes = tuple(
+            changes_made.get(segment)
+            or changes_made.setdefault(segment, PlanChange(segment[0], segment[1],
+                                                           plans[segment[1]].price))
+            for segment in tenant_segments)
         usage: tuple[tuple[UsagePlan, int], ...] = ()
         if tenant_segments:
             usage_plan = plans[tenant_segments[-1][1]].usage_plan
@@ -144,12 +149,16 @@ def _discounts(session: Session, tenant_ids: Sequence[str],
         ORDER BY tenant_id, position
     """), {"tenant_ids": list(tenant_ids), "period_start": period.start})
     discounts: dict[str, list[PercentOff | FixedOff]] = defaultdict(list)
+    # Standard discounts repeat across tenants: one immutable value per distinct row.
+    made: dict[tuple[object, ...], PercentOff | FixedOff] = {}
     for tenant_id, label, percent, amount_minor, currency in rows:
-        if percent is not None:
-            discounts[tenant_id].append(PercentOff(percent, label))
-        else:
-            discounts[tenant_id].append(
-                FixedOff(Money.from_minor_units(amount_minor, currency), label))
+        key = (label, percent, amount_minor, currency)
+        discount = made.get(key)
+        if discount is None:
+            discount = made[key] = (
+                PercentOff(percent, label) if percent is not None
+                else FixedOff(Money.from_minor_units(amount_minor, currency), label))
+        discounts[tenant_id].append(discount)
     return discounts
 
 

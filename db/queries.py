@@ -612,6 +612,44 @@ def _escape_like(value: str) -> str:
     return value.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
+# --- cost allocation inputs, tenant names, audit actors (screens: Cost allocation, Audit log) --
+
+
+def usage_metrics(session: Session) -> list[str]:
+    """Every metric with stored usage (for the allocation screen's metric picker)."""
+    return list(session.execute(text(
+        "SELECT DISTINCT metric FROM usage_records ORDER BY metric")).scalars())
+
+
+def usage_weights(session: Session, metric: str, period_start: date,
+                  period_end: date) -> dict[str, int]:
+    """Each tenant's usage of `metric` in [period_start, period_end), in base units, by tenant id.
+
+    The same sums `db.allocation_runs.allocate_by_usage` splits by, read without storing a
+    run, so a screen can show the split before it is saved. Tenants without usage are absent.
+    """
+    rows = session.execute(text("""
+        SELECT tenant_id, sum(quantity_base_units)::bigint FROM usage_records
+        WHERE metric = :metric AND used_on >= :period_start AND used_on < :period_end
+        GROUP BY tenant_id ORDER BY tenant_id
+    """), {"metric": metric, "period_start": period_start, "period_end": period_end})
+    return {tenant_id: used for tenant_id, used in rows}
+
+
+def tenant_names(session: Session, tenant_ids: list[str]) -> dict[str, str]:
+    """Names of the given tenants by id (unknown ids are absent)."""
+    rows = session.execute(text(
+        "SELECT tenant_id, name FROM tenants WHERE tenant_id = ANY(:tenant_ids)"),
+        {"tenant_ids": list(tenant_ids)})
+    return dict(rows.all())
+
+
+def audit_actors(session: Session) -> list[str]:
+    """The distinct actors in the audit log (for a filter picker)."""
+    return list(session.execute(text(
+        "SELECT DISTINCT actor FROM audit_log ORDER BY actor")).scalars())
+
+
 # --- the invoice list at scale (screens: Invoices, Home) ------------------------------------
 
 

