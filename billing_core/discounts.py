@@ -97,7 +97,7 @@ def apply_discounts(subtotal: Money, discounts: Iterable[PercentOff | FixedOff])
                 LineKind.DISCOUNT,
                 discount.label,
                 -step,
-                -exact,
+                exact.copy_negate(),  # not -exact: unary minus would round to 28 digits
                 f"{discount.percent}% of {format_money(running)} = "
                 f"{describe_exact(exact, is_exact)} -> -{format_money(step)}",
             )
@@ -121,7 +121,9 @@ def apply_discounts(subtotal: Money, discounts: Iterable[PercentOff | FixedOff])
                 f"total stays at zero; {format_money(left)} unused"
             )
         steps.append(
-            make_line(LineKind.DISCOUNT, discount.label, -used, -used.amount, explanation)
+            make_line(
+                LineKind.DISCOUNT, discount.label, -used, used.amount.copy_negate(), explanation
+            )
         )
         running = running - used
     result = _new(DiscountResult)

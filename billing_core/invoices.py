@@ -116,7 +116,7 @@ def price_invoice(
                 LineKind.CREDIT,
                 "Credit balance",
                 -applied,
-                -applied.amount,
+                applied.amount.copy_negate(),
                 f"{format_money(applied)} of the {format_money(credit_balance)} credit balance; "
                 f"{format_money(balance_left)} stays on the balance",
             )

@@ -344,7 +344,7 @@ _FORMATTED: dict[tuple[Decimal, str], str] = {}
 def _format(amount: Decimal, code: str) -> str:
     amount = amount.quantize(_QUANTUM[code], ROUNDING_MODE, _DIVIDE)
     if not amount:
-        amount = abs(amount)  # -0.004 rounds to zero, which has no sign
+        amount = amount.copy_abs()  # -0.004 rounds to zero, which has no sign
     digits = format(amount, ",f")  # already at the minor unit: no further rounding
     symbol = CURRENCY_SYMBOLS.get(code)
     prefix = symbol if symbol else f"{code} "
@@ -415,5 +415,5 @@ def _typed_amount(
             field, f"{shown!r} has more than {CURRENCY_EXPONENTS[code]} decimal places for {code}"
         )
     if not scaled:
-        scaled = abs(scaled)  # "-0" is zero, not a negative amount
+        scaled = scaled.copy_abs()  # "-0" is zero, not a negative amount
     return _money(scaled, code)
