@@ -1,0 +1,180 @@
+"""Cost allocation: split a shared cost by stored usage or uploaded weights; save and browse runs."""
+
+from dataclasses import dataclass
+
+import streamlit as st
+
+from billing_core.allocation import split_by_weights
+from billing_core.errors import InvalidInput
+from billing_core.money import CURRENCY_EXPONENTS, parse_money
+from billing_core.periods import calendar_month
+from db.allocation_runs import allocate_by_usage, allocate_by_weights
+from db.queries import (
+    allocation_run,
+    allocation_runs,
+    tenant_names,
+    usage_metrics,
+    usage_weights,
+)
+from ledgerline_ui.allocation_charts import share_bar_chart, total_waterfall
+from ledgerline_ui.allocation_view import share_rows, shares_table, sum_check
+from ledgerline_ui.feedback import run_action
+from ledgerline_ui.formatting import iso_date, money
+from ledgerline_ui.setup import current_actor, setup_page
+from ledgerline_ui.weights_csv import parse_weights_csv, tenant_ids_in
+
+sessions = setup_page("Cost allocation", ":material/pie_chart:")
+
+BY_USAGE, BY_WEIGHTS = "By stored usage", "By uploaded weights (CSV)"
+
+
+@dataclass(frozen=True)
+class PendingSplit:
+    label: str
+    method: str
+    metric: str | None
+    period_label: str | None
+    weights: dict
+    allocation: object
+
+
+def show_split(rows, check, key: str) -> None:
+    """The table, the sum check and the two charts of one split."""
+    if check.adds_up:
+        st.success(check.sentence(), icon=":material/check_circle:")
+    else:
+        st.error(check.sentence(), icon=":material/error:")
+    st.dataframe(shares_table(rows), hide_index=True, width="stretch")
+    bars, waterfall = st.columns(2)
+    bars.plotly_chart(share_bar_chart(rows, check.total.currency), key=f"{key}_bars",
+                      width="stretch")
+    waterfall.plotly_chart(total_waterfall(rows, check), key=f"{key}_waterfall",
+                           width="stretch")
+
+
+st.title("Cost allocation")
+st.caption("Split a shared cost across tenants by weight with the largest-remainder method: "
+           "each tenant gets the floor of its exact quota, the leftover cents go one each to "
+           "the largest remainders, and the parts always add up to the total.")
+
+new_tab, runs_tab = st.tabs(["New split", "Past runs"])
+
+with new_tab:
+    with sessions() as session:
+        metrics = usage_metrics(session)
+    method = st.radio("Split", [BY_USAGE, BY_WEIGHTS], horizontal=True)
+    with st.form("allocation"):
+        label_col, total_col, currency_col = st.columns([3, 1, 1])
+        label = label_col.text_input("What is being split", value="Shared database cluster")
+        total_text = total_col.text_input("Total", value="1000.00")
+        currency = currency_col.selectbox("Currency", sorted(CURRENCY_EXPONENTS),
+                                          index=sorted(CURRENCY_EXPONENTS).index("USD"))
+        if method == BY_USAGE:
+            metric_col, period_col = st.columns(2)
+            metric = metric_col.selectbox("Usage metric", metrics)
+            period_label = period_col.text_input("Period (month)", value="2024-11")
+            upload, pasted = None, ""
+        else:
+            metric, period_label = None, None
+            upload = st.file_uploader("Weights CSV (tenant_id,weight)", type=["csv"])
+            pasted = st.text_area("…or paste the CSV", height=120,
+                                  placeholder="tenant_id,weight\nent-acme-corp,33.33\n"
+                                              "ent-globex-industries,33.33\nent-initech,33.34")
+        calculated = st.form_submit_button("Calculate split", type="primary")
+
+    if calculated:
+        st.session_state.pop("allocation_saved", None)
+
+        def calculate() -> PendingSplit:
+            total = parse_money(total_text, currency, "total")
+            if not label.strip():
+                raise InvalidInput("label", "is empty; name the shared cost")
+            with sessions() as session:
+                if method == BY_USAGE:
+                    period = calendar_month(period_label)
+                    weights = usage_weights(session, metric, period.start, period.end)
+                    if not weights:
+                        raise InvalidInput("usage metric",
+                                           f"no tenant used {metric} in {period.label}")
+                else:
+                    content = upload.getvalue() if upload is not None else pasted
+                    if not content.strip():
+                        raise InvalidInput("weights CSV", "upload a file or paste the weights")
+                    known = tenant_names(session, tenant_ids_in(content))
+                    weights = parse_weights_csv(content, known)
+            return PendingSplit(label.strip(), method, metric, period_label, weights,
+                                split_by_weights(total, weights))
+
+        ok, pending = run_action(calculate)
+        st.session_state["allocation_pending"] = pending if ok else None
+
+    pending = st.session_state.get("allocation_pending")
+    if pending is not None:
+        allocation = pending.allocation
+        with sessions() as session:
+            names = tenant_names(session, list(allocation.tenant_ids))
+        rows = share_rows(allocation.rows(), names)
+        check = sum_check(rows, allocation.total)
+        basis = (f"{pending.metric} usage in {pending.period_label}"
+                 if pending.method == BY_USAGE else "uploaded weights")
+        st.subheader(f"{pending.label}: {money(allocation.total)} across {len(rows)} tenants")
+        st.caption(f"Split by {basis}. Not saved yet.")
+        show_split(rows, check, "pending")
+
+        if st.button("Save this run…", key="save_allocation"):
+            st.session_state["allocation_confirm"] = True
+        if st.session_state.get("allocation_confirm"):
+            st.warning(f"Save **{pending.label}**: {money(allocation.total)} split by {basis} "
+                       f"across {len(rows)} tenants, recorded as {current_actor()}?",
+                       icon=":material/save:")
+            confirm_col, cancel_col = st.columns([1, 5])
+            if confirm_col.button("Confirm save", type="primary", key="confirm_allocation"):
+                def save():
+                    with sessions.begin() as session:
+                        if pending.method == BY_USAGE:
+                            period = calendar_month(pending.period_label)
+                            return allocate_by_usage(session, pending.label, allocation.total,
+                                                     pending.metric, period,
+                                                     actor=current_actor())
+                        return allocate_by_weights(session, pending.label, allocation.total,
+                                                   pending.weights, actor=current_actor())
+                ok, saved = run_action(save)
+                st.session_state["allocation_confirm"] = False
+                if ok:
+                    st.session_state["allocation_saved"] = (saved.run_id,
+                                                            saved.shares == allocation.amounts())
+                    st.session_state["allocation_pending"] = None
+                    st.rerun()
+            if cancel_col.button("Cancel", key="cancel_allocation"):
+                st.session_state["allocation_confirm"] = False
+                st.rerun()
+
+    saved = st.session_state.get("allocation_saved")
+    if saved is not None:
+        run_id, as_previewed = saved
+        st.success(f"Saved as allocation run #{run_id}. Find it under Past runs.",
+                   icon=":material/check_circle:")
+        if not as_previewed:
+            st.warning("Usage changed between the preview and the save; the stored run "
+                       "(under Past runs) shows the split that was saved.")
+
+with runs_tab:
+    with sessions() as session:
+        runs = allocation_runs(session, limit=50)
+    if not runs:
+        st.info("No allocation run has been saved yet.")
+    else:
+        by_id = {run.run_id: run for run in runs}
+        chosen = st.selectbox(
+            "Run", list(by_id),
+            format_func=lambda i: (f"#{i} · {by_id[i].label} · {money(by_id[i].total)} · "
+                                   f"{iso_date(by_id[i].created_at)}"))
+        with sessions() as session:
+            run = allocation_run(session, chosen)
+            names = tenant_names(session, [share.tenant_id for share in run.shares])
+        basis = (f"{run.metric} usage, {iso_date(run.period_start)} to "
+                 f"{iso_date(run.period_end)} (end excluded)"
+                 if run.method == "usage" else "weights given by hand")
+        st.caption(f"Split by {basis}; saved by {run.actor} on {iso_date(run.created_at)}.")
+        rows = share_rows(run.shares, names)
+        show_split(rows, sum_check(rows, run.total), f"run_{run.run_id}")
