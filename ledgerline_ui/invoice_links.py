@@ -1,0 +1,39 @@
+"""How an invoice is addressed in a link: `/Invoice?tenant=<tenant id>&invoice=<invoice id>`.
+
+Invoice ids are numbered per database, and keys lead with the tenant (SPEC 9),
+so a link names both. Other screens build links with `invoice_query`; the
+invoice screen reads them back with `parse_invoice_query`, which refuses
+malformed text with an error naming the parameter.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from billing_core.errors import InvalidInput
+
+INVOICE_PAGE = "pages/2_Invoice.py"
+
+
+def invoice_query(tenant_id: str, invoice_id: int) -> dict[str, str]:
+    """The query parameters of the invoice screen for one invoice."""
+    return {"tenant": tenant_id, "invoice": str(invoice_id)}
+
+
+def parse_invoice_query(params: Mapping[str, str]) -> tuple[str, int] | None:
+    """(tenant id, invoice id) from the link, None when it names no invoice.
+
+    A half or malformed link raises InvalidInput naming the parameter
+    ("invoice: 'abc' is not an invoice id").
+    """
+    tenant = (params.get("tenant") or "").strip()
+    invoice = (params.get("invoice") or "").strip()
+    if not tenant and not invoice:
+        return None
+    if not tenant:
+        raise InvalidInput("tenant", "is missing from the link; it must name the invoice's tenant")
+    if not invoice:
+        raise InvalidInput("invoice", "is missing from the link")
+    if not invoice.isdigit() or int(invoice) < 1:
+        raise InvalidInput("invoice", f"{invoice!r} is not an invoice id (a whole number)")
+    return tenant, int(invoice)

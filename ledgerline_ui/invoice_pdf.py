@@ -1,0 +1,115 @@
+"""A finalized invoice as a PDF document, built with fpdf2 (pure Python, no system fonts).
+
+Only a finalized or paid invoice is a final invoice: it has its number and its
+lines and total are frozen by the database. A draft may still change (credits,
+regeneration) and has no number, so exporting it "as the invoice" would hand a
+customer a document that can stop being true; a void invoice is not payable.
+`export_refusal` says why for those, and `invoice_pdf` refuses them too.
+
+The document carries the same explanation as the screen: each line with the
+sentence that shows its arithmetic, then subtotal, discounts, credit and total,
+so a customer can check every cent. fpdf2's core fonts are Latin-1, so text
+outside it (a tenant name in another script) is shown with '?' rather than
+failing the export.
+"""
+
+from __future__ import annotations
+
+from fpdf import FPDF
+from fpdf.enums import XPos, YPos
+
+from billing_core.states import InvoiceStatus
+from db.queries import InvoiceDetail, InvoiceSummary
+from ledgerline_ui.formatting import iso_date, money, tenant_label
+from ledgerline_ui.invoice_trace import invoice_trace
+
+EXPORTABLE = frozenset({InvoiceStatus.FINALIZED, InvoiceStatus.PAID})
+_WHY_NOT = {
+    InvoiceStatus.DRAFT: "is a draft: it has no invoice number yet and its lines may still "
+                         "change, so it cannot be exported as a final invoice. Finalize it first.",
+    InvoiceStatus.VOID: "is void: it is cancelled and not payable, so it is not exported as an "
+                        "invoice.",
+}
+
+
+class NotExportable(ValueError):
+    """The invoice is not final (draft or void); the message says why."""
+
+
+def export_refusal(invoice: InvoiceSummary) -> str | None:
+    """Why the invoice cannot be exported as a PDF, or None when it can."""
+    status = InvoiceStatus(invoice.status)
+    if status in EXPORTABLE:
+        return None
+    return f"Invoice {invoice.label} {_WHY_NOT[status]}"
+
+
+def pdf_file_name(invoice: InvoiceSummary) -> str:
+    return f"{invoice.label}_{invoice.tenant_id}.pdf"
+
+
+def invoice_pdf(detail: InvoiceDetail) -> bytes:
+    """The invoice as PDF bytes; NotExportable for a draft or void invoice."""
+    invoice = detail.invoice
+    refused = export_refusal(invoice)
+    if refused:
+        raise NotExportable(refused)
+    trace = invoice_trace(detail)
+    pdf = FPDF(format="A4")
+    pdf.set_title(_text(f"Invoice {invoice.label}"))
+    pdf.set_author("Ledgerline")
+    pdf.set_creation_date(invoice.finalized_at)
+    pdf.set_auto_page_break(auto=True, margin=18)
+    pdf.add_page()
+
+    pdf.set_font("Helvetica", "B", 18)
+    pdf.cell(0, 10, _text(f"Invoice {invoice.label}"), new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+    pdf.set_font("Helvetica", "", 10)
+    facts = [
+        ("Bill to", tenant_label(invoice.tenant_id, invoice.tenant_name)),
+        ("Billing period", f"{invoice.period_label} "
+                           f"({iso_date(invoice.period_start)} to {iso_date(invoice.period_end)}, "
+                           "end exclusive)"),
+        ("Issued", iso_date(invoice.finalized_at)),
+        ("Status", invoice.status + (f", paid {iso_date(invoice.paid_at)}"
+                                     if invoice.paid_at else "")),
+        ("Currency", invoice.total.currency),
+    ]
+    for label, value in facts:
+        pdf.set_font("Helvetica", "B", 10)
+        pdf.cell(35, 6, _text(label))
+        pdf.set_font("Helvetica", "", 10)
+        pdf.cell(0, 6, _text(value), new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+    pdf.ln(4)
+
+    pdf.set_font("Helvetica", "", 9)
+    with pdf.table(col_widths=(8, 42, 100, 30), text_align=("RIGHT", "LEFT", "LEFT", "RIGHT"),
+                   line_height=5, first_row_as_headings=True) as table:
+        table.row(["#", "Item", "How it is calculated", "Amount"])
+        for row in trace.rows:
+            table.row([str(row.step), _text(f"{row.kind}: {row.description}"),
+                       _text(row.calculation), _text(row.amount)])
+    pdf.ln(3)
+
+    totals = [("Subtotal", money(invoice.subtotal)),
+              ("Discounts", money(-invoice.discount)),
+              ("Credit applied", money(-invoice.credit)),
+              ("Total due" if invoice.status == InvoiceStatus.FINALIZED else "Total",
+               money(invoice.total))]
+    for label, value in totals:
+        bold = label.startswith("Total")
+        pdf.set_font("Helvetica", "B" if bold else "", 11 if bold else 10)
+        pdf.cell(150, 6, _text(label), align="R")
+        pdf.cell(30, 6, _text(value), align="R", new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+    pdf.ln(4)
+    pdf.set_font("Helvetica", "I", 8)
+    pdf.multi_cell(0, 4, _text(
+        f"The lines add up to the total: {trace.sum_text}. Each amount is rounded once to the "
+        "minor unit (half up); percentage discounts apply first, then fixed amounts, then "
+        "credits."))
+    return bytes(pdf.output())
+
+
+def _text(value: str) -> str:
+    """Latin-1 only (fpdf2's core fonts); anything else becomes '?'."""
+    return value.encode("latin-1", "replace").decode("latin-1")

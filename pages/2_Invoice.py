@@ -1,0 +1,183 @@
+"""Invoice: every line with its calculation, the sum, the state, the audit trail, and the moves."""
+
+import pandas as pd
+import streamlit as st
+
+from db.queries import invoice_detail, list_invoices, list_tenants
+from ledgerline_ui.audit_changes import change_text
+from ledgerline_ui.feedback import run_action
+from ledgerline_ui.formatting import iso_date, money, tenant_label
+from ledgerline_ui.invoice_actions import ACTIONS, perform, refusal
+from ledgerline_ui.invoice_links import INVOICE_PAGE, invoice_query, parse_invoice_query
+from ledgerline_ui.invoice_pdf import export_refusal, invoice_pdf, pdf_file_name
+from ledgerline_ui.invoice_trace import invoice_trace
+from ledgerline_ui.page_links import SCREENS, link_to, page_link
+from ledgerline_ui.setup import current_actor, setup_page
+
+sessions = setup_page("Invoice", ":material/receipt_long:")
+
+STATUS_BADGES = {"draft": ("Draft", "orange"), "finalized": ("Finalized", "blue"),
+                 "paid": ("Paid", "green"), "void": ("Void", "gray")}
+
+
+def show_picker() -> None:
+    st.title("Invoice")
+    st.write("Open an invoice from the invoice list, or find one by tenant.")
+    link_to(SCREENS[0], label="All invoices")
+    search = st.text_input("Tenant", placeholder="tenant id or name, e.g. initech",
+                           key="picker_search")
+    if not search.strip():
+        return
+    with sessions() as session:
+        tenants = list_tenants(session, search=search, limit=50)
+        if not tenants:
+            st.warning(f"tenant: no tenant id or name contains {search.strip()!r}.")
+            return
+        tenant = st.selectbox("Matching tenants", tenants, key="picker_tenant",
+                              format_func=lambda t: tenant_label(t.tenant_id, t.name))
+        page = list_invoices(session, tenant_id=tenant.tenant_id, limit=100)
+    if not page.rows:
+        st.info(f"{tenant_label(tenant.tenant_id, tenant.name)} has no invoices yet.")
+    for row in page.rows:
+        page_link(INVOICE_PAGE, icon=":material/receipt_long:",
+                     label=f"{row.label} · {row.period_label} · {row.status} · {money(row.total)}",
+                     query_params=invoice_query(row.tenant_id, row.invoice_id))
+
+
+ok, ref = run_action(lambda: parse_invoice_query(st.query_params))
+if not ok or ref is None:
+    show_picker()
+    st.stop()
+
+tenant_id, invoice_id = ref
+
+
+def load():
+    with sessions() as session:
+        return invoice_detail(session, tenant_id, invoice_id)
+
+
+heading = st.empty()
+ok, detail = run_action(load)
+if not ok:
+    heading.title("Invoice")
+    page_link(INVOICE_PAGE, label="Find another invoice", icon=":material/search:")
+    st.stop()
+
+invoice = detail.invoice
+badge, color = STATUS_BADGES.get(invoice.status, (invoice.status.title(), "gray"))
+title = f"Invoice {invoice.number}" if invoice.number else f"Draft invoice #{invoice.invoice_id}"
+heading.title(title)
+st.markdown(f":{color}-badge[{badge}] &nbsp; **{tenant_label(invoice.tenant_id, invoice.tenant_name)}**"
+            f" · period {invoice.period_label} ({iso_date(invoice.period_start)} to "
+            f"{iso_date(invoice.period_end)}, end exclusive)")
+
+flash_key = f"invoice_flash_{tenant_id}_{invoice_id}"
+if flash := st.session_state.pop(flash_key, None):
+    st.success(flash, icon=":material/check_circle:")
+
+facts = st.columns(4)
+facts[0].metric("Total", money(invoice.total))
+facts[1].metric("Status", badge)
+facts[2].metric("Number", invoice.number or "none yet (draft)")
+facts[3].metric("Period", invoice.period_label)
+st.caption(" · ".join(
+    f"{label} {iso_date(value)}" for label, value in (
+        ("Created", invoice.created_at), ("Finalized", invoice.finalized_at),
+        ("Paid", invoice.paid_at), ("Voided", invoice.voided_at)) if value is not None))
+
+st.subheader("Lines and how each is calculated")
+trace = invoice_trace(detail)
+st.dataframe(
+    pd.DataFrame([{
+        "#": row.step, "Kind": row.kind, "Item": row.description,
+        "Calculation": row.calculation, "Exact": row.exact, "Rounding": row.rounding,
+        "Amount": row.amount, "Running total": row.running_total} for row in trace.rows],
+        columns=["#", "Kind", "Item", "Calculation", "Exact", "Rounding", "Amount",
+                 "Running total"]),
+    hide_index=True, width="stretch",
+    column_config={"Calculation": st.column_config.TextColumn(width="large")})
+if trace.matches_total:
+    st.success(f"The lines add up to the total: {trace.sum_text}.", icon=":material/functions:")
+else:
+    st.error(f"The lines add up to {money(trace.lines_sum)}, not the stored total "
+             f"{money(invoice.total)}: {trace.sum_text}. Do not send this invoice; report it.")
+st.caption(f"{trace.totals_text}. Percentage discounts apply first, compounding in order, then "
+           "fixed amounts, then credits; each line is rounded once, half up.")
+if invoice.unused_discount:
+    st.info(f"{money(invoice.unused_discount)} of fixed discount could not be used "
+            "(the total cannot go below zero).")
+
+if detail.credits:
+    st.subheader("Credits on this invoice")
+    st.dataframe(pd.DataFrame([{
+        "Credit": f"#{c.credit_id}", "Reason": c.reason, "Amount": money(c.amount),
+        "Applied here": money(c.applied), "Left on balance": money(c.to_balance),
+        "By": c.actor, "When": iso_date(c.created_at)} for c in detail.credits]),
+        hide_index=True, width="stretch")
+if detail.credit_notes:
+    st.subheader("Credit notes")
+    st.dataframe(pd.DataFrame([{
+        "Number": n.number, "Reason": n.reason, "Amount": money(n.amount), "By": n.actor,
+        "When": iso_date(n.created_at)} for n in detail.credit_notes]),
+        hide_index=True, width="stretch")
+    st.caption(f"Still creditable: {money(detail.creditable_left)}.")
+
+st.subheader("Actions")
+pending_key = f"invoice_pending_{tenant_id}_{invoice_id}"
+columns = st.columns(len(ACTIONS))
+for column, action in zip(columns, ACTIONS, strict=True):
+    why_not = refusal(invoice, action)
+    with column:
+        if st.button(f"{action.label}…", icon=action.icon, key=f"ask_{action.target}",
+                     disabled=why_not is not None, width="stretch"):
+            st.session_state[pending_key] = action.target.value
+        if why_not:
+            st.caption(why_not)
+
+pending = st.session_state.get(pending_key)
+chosen = next((a for a in ACTIONS if a.target.value == pending), None)
+if chosen is not None:
+    with st.container(border=True):
+        st.markdown(f"**{chosen.label} {invoice.label}** of "
+                    f"{tenant_label(invoice.tenant_id, invoice.tenant_name)}, "
+                    f"total {money(invoice.total)}?")
+        st.write(chosen.confirm)
+        confirm, cancel = st.columns(2)
+        if cancel.button("Cancel", key="cancel_action", width="stretch"):
+            st.session_state.pop(pending_key, None)
+            st.rerun()
+        if confirm.button(f"Confirm: {chosen.label.lower()}", type="primary",
+                          key="confirm_action", width="stretch"):
+            st.session_state.pop(pending_key, None)
+
+            def move():
+                with sessions.begin() as session:
+                    return perform(session, invoice, chosen, current_actor())
+
+            moved_ok, state = run_action(move)
+            if moved_ok:
+                st.session_state[flash_key] = chosen.done.format(
+                    label=state.number or f"#{state.invoice_id}")
+                st.rerun()
+
+st.subheader("Export")
+why_not_export = export_refusal(invoice)
+if why_not_export:
+    st.info(why_not_export, icon=":material/picture_as_pdf:")
+else:
+    st.download_button("Download PDF", data=lambda: invoice_pdf(detail),
+                       file_name=pdf_file_name(invoice), mime="application/pdf",
+                       icon=":material/picture_as_pdf:", on_click="ignore")
+
+st.subheader("Audit trail")
+if detail.audit:
+    st.dataframe(pd.DataFrame([{
+        "When": iso_date(entry.occurred_at), "Who": entry.actor, "What": entry.action,
+        "Change": change_text(entry.before, entry.after)} for entry in detail.audit]),
+        hide_index=True, width="stretch",
+        column_config={"Change": st.column_config.TextColumn(width="large")})
+else:
+    st.caption("No audit entries for this invoice.")
+
+link_to(SCREENS[0], label="Back to all invoices")
