@@ -30,7 +30,7 @@ import math
 from collections import Counter
 from itertools import compress, repeat
 from operator import add, and_, floordiv, mul, rshift
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -60,8 +60,9 @@ class Allocation:
 
     total: Money
     shares_minor: dict[str, int]
-    tenant_ids: tuple[str, ...]
-    scaled_weights: tuple[int, ...]
+    scaled_weights: Sequence[int]
+    """Integer weights in the order of ``shares_minor`` (not copied: a million-entry tuple
+    would cost a tenth of the split's time budget)."""
     weight_denominator: int
     """Each weight is ``scaled_weight / weight_denominator`` (1 for integer weights)."""
 
@@ -82,7 +83,7 @@ class Allocation:
         whole = sum(self.scaled_weights)
         minor_unit = Money.from_minor_units(1, currency)
         rows = []
-        for tenant, weight in zip(self.tenant_ids, self.scaled_weights, strict=True):
+        for tenant, weight in zip(self.shares_minor, self.scaled_weights, strict=True):
             floor, remainder = divmod(total_minor * weight, whole)
             share = self.shares_minor[tenant]
             rows.append(
@@ -154,18 +155,21 @@ def split_by_weights(total: Money, weights: Mapping[str, int | Decimal | str]) -
     # floor(total * w * 2**12 / W): its high bits are the tenant's floor in
     # minor units, its low 12 bits the remainder's bucket. The per-tenant
     # steps are map()s over operator functions so that the loops run in C.
+    # Only the quotas and the shares are kept as lists; floors and buckets are
+    # streamed from the quotas, which spares allocating millions of ints.
     count = len(scaled)
-    scaled_quotas = list(
+    quotas = list(
         map(floordiv, map(mul, scaled, repeat(total_minor << _BUCKET_BITS, count)), repeat(whole))
     )
-    floors = list(map(rshift, scaled_quotas, repeat(_BUCKET_BITS, count)))
-    leftover = total_minor - sum(floors)
+    leftover = total_minor - sum(map(rshift, quotas, repeat(_BUCKET_BITS, count)))
+    floors = map(rshift, quotas, repeat(_BUCKET_BITS, count))
     if not leftover:
-        shares = floors
+        shares = list(floors)
     else:
-        buckets = list(map(and_, scaled_quotas, repeat(_BUCKET_MASK, count)))
-        cut, needed = _cut_bucket(leftover, buckets)
+        cut, needed = _cut_bucket(leftover, map(and_, quotas, repeat(_BUCKET_MASK, count)))
+        buckets = map(and_, quotas, repeat(_BUCKET_MASK, count))
         shares = list(map(add, floors, map(cut.__lt__, buckets)))  # one more above the cut
+        buckets = map(and_, quotas, repeat(_BUCKET_MASK, count))
         tied = list(compress(range(count), map(cut.__eq__, buckets)))
         tied.sort(key=lambda i: (-(total_minor * scaled[i] % whole), -scaled[i], tenant_ids[i]))
         for i in tied[:needed]:
@@ -173,13 +177,12 @@ def split_by_weights(total: Money, weights: Mapping[str, int | Decimal | str]) -
     return Allocation(
         total=total,
         shares_minor=dict(zip(tenant_ids, shares, strict=True)),
-        tenant_ids=tuple(tenant_ids),
-        scaled_weights=tuple(scaled),
+        scaled_weights=scaled,
         weight_denominator=denominator,
     )
 
 
-def _cut_bucket(leftover: int, buckets: list[int]) -> tuple[int, int]:
+def _cut_bucket(leftover: int, buckets: Iterable[int]) -> tuple[int, int]:
     """The bucket where the leftover units run out, and how many it gets.
 
     Every tenant in a higher bucket gets one unit; ``needed`` go to tenants in
