@@ -21,8 +21,10 @@ def pick_tenant(sessions: sessionmaker[Session], *, key: str = "tenant") -> Tena
                                    placeholder="name or id, e.g. umbrella")
     with sessions() as session:
         tenants = list_tenants(session, search=search or None, limit=200)
-        if wanted and all(t.tenant_id != wanted for t in tenants):
-            tenants = list_tenants(session, search=wanted, limit=200) + tenants
+        if not search and wanted and all(t.tenant_id != wanted for t in tenants):
+            # A linked tenant beyond the first page still opens (a search replaces it).
+            tenants = [t for t in list_tenants(session, search=wanted, limit=200)
+                       if t.tenant_id == wanted] + tenants
     by_id = {t.tenant_id: t for t in tenants}
     if not by_id:
         st.info(f"No tenant matches {search!r}.")

@@ -1,0 +1,64 @@
+"""Audit entries as people read them: what changed, from what to what, money formatted.
+
+`before` and `after` are stored as plain JSON (money as minor units beside its
+currency, see `db.audit`). On screen each entry becomes a one-line summary of
+the fields that changed ("status: draft → finalized; total: $1,000.00 →
+$800.00"), with the raw JSON one click away for anyone who needs it.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+import pandas as pd
+
+from billing_core.money import CURRENCY_EXPONENTS, Money
+from db.queries import AuditView
+from ledgerline_ui.formatting import iso_date, money
+
+
+def describe_value(key: str, value: Any, currency: str | None) -> str:
+    """One stored value for people: minor units as money, None as "—", structures as JSON."""
+    if value is None:
+        return "—"
+    if (key.endswith("_minor") and type(value) is int and currency in CURRENCY_EXPONENTS):
+        return money(Money.from_minor_units(value, currency))
+    if isinstance(value, dict | list):
+        return json.dumps(value, separators=(", ", ": "))
+    return str(value)
+
+
+def field_name(key: str) -> str:
+    return key.removesuffix("_minor").replace("_", " ")
+
+
+def changes(before: Mapping[str, Any] | None, after: Mapping[str, Any] | None) -> list[str]:
+    """"field: old → new" for every field that differs; a creation lists the new values."""
+    before, after = before or {}, after or {}
+    currency = after.get("currency") or before.get("currency")
+    lines = []
+    for key in list(dict.fromkeys([*before, *after])):
+        if key == "currency":
+            continue
+        old, new = before.get(key), after.get(key)
+        if key in before and key in after and old == new:
+            continue
+        if key not in before:
+            lines.append(f"{field_name(key)}: {describe_value(key, new, currency)}")
+        elif key not in after:
+            lines.append(f"{field_name(key)}: {describe_value(key, old, currency)} → (removed)")
+        else:
+            lines.append(f"{field_name(key)}: {describe_value(key, old, currency)} → "
+                         f"{describe_value(key, new, currency)}")
+    return lines
+
+
+def audit_table(entries: Iterable[AuditView]) -> pd.DataFrame:
+    """When, who, what, which row, and the changes in one readable cell."""
+    return pd.DataFrame(
+        [{"When": iso_date(entry.occurred_at), "Actor": entry.actor, "Action": entry.action,
+          "Tenant": entry.tenant_id or "", "Entity": f"{entry.entity} {entry.entity_id}",
+          "Changes": "; ".join(changes(entry.before, entry.after))} for entry in entries],
+        columns=["When", "Actor", "Action", "Tenant", "Entity", "Changes"])

@@ -1,0 +1,131 @@
+"""Tenant: one tenant's story for a dispute — plans, usage, invoices explained, credits, audit."""
+
+import pandas as pd
+import streamlit as st
+
+from db.queries import invoice_detail, tenant_story
+from ledgerline_ui.audit_view import audit_table
+from ledgerline_ui.feedback import run_action
+from ledgerline_ui.formatting import iso_date, money, tenant_label
+from ledgerline_ui.invoice_explanation import explain_invoice
+from ledgerline_ui.invoice_tables import lines_table
+from ledgerline_ui.links import invoice_url
+from ledgerline_ui.setup import setup_page
+from ledgerline_ui.tenant_picker import pick_tenant
+from ledgerline_ui.usage_chart import usage_chart
+
+sessions = setup_page("Tenant", ":material/apartment:")
+
+st.title("Tenant")
+picked = pick_tenant(sessions)
+if picked is None:
+    st.stop()
+with sessions() as session:
+    ok, story = run_action(lambda: tenant_story(session, picked.tenant_id))
+if not ok:
+    st.stop()
+tenant = story.tenant
+
+st.header(tenant_label(tenant.tenant_id, tenant.name))
+plan_col, balance_col, invoices_col, status_col = st.columns(4)
+current = story.plan_history[-1] if story.plan_history else None
+plan_col.metric("Current plan", current.plan_name if current else "none")
+balance_col.metric("Credit balance", money(tenant.credit_balance))
+invoices_col.metric("Invoices", len(story.invoices))
+status_col.metric("Status", "active" if tenant.is_active else "inactive",
+                  help=f"Billed in {tenant.currency}, periods anchored on day "
+                       f"{tenant.billing_anchor_day}.")
+
+# --- explain an invoice ---------------------------------------------------------------------
+st.subheader("Explain an invoice")
+if story.invoices:
+    by_id = {invoice.invoice_id: invoice for invoice in story.invoices}
+    wanted = st.query_params.get("invoice")
+    ids = list(by_id)
+    start = ids.index(int(wanted)) if wanted and wanted.isdigit() and int(wanted) in by_id else 0
+    chosen_id = st.selectbox(
+        "Invoice", ids, index=start,
+        format_func=lambda i: (f"{by_id[i].label} · {by_id[i].period_label} · {by_id[i].status}"
+                               f" · {money(by_id[i].total)}"))
+    with sessions() as session:
+        detail = invoice_detail(session, tenant.tenant_id, chosen_id)
+    sentences = explain_invoice(detail, story.plan_history, story.usage)
+    st.markdown("\n".join(f"- {sentence}" for sentence in sentences))
+    with st.expander("The invoice lines"):
+        st.dataframe(lines_table(detail.lines), hide_index=True, width="stretch")
+    st.link_button("Open the invoice", invoice_url(tenant.tenant_id, chosen_id))
+else:
+    st.info("This tenant has no invoices yet.")
+
+# --- invoices -------------------------------------------------------------------------------
+st.subheader("Invoices")
+if story.invoices:
+    st.dataframe(pd.DataFrame([
+        {"Invoice": invoice_url(tenant.tenant_id, invoice.invoice_id) + f"#{invoice.label}",
+         "Period": invoice.period_label, "Status": invoice.status,
+         "Subtotal": money(invoice.subtotal), "Discounts": money(invoice.discount),
+         "Credits": money(invoice.credit), "Total": money(invoice.total),
+         "Finalized": iso_date(invoice.finalized_at), "Paid": iso_date(invoice.paid_at)}
+        for invoice in story.invoices]), hide_index=True, width="stretch",
+        column_config={"Invoice": st.column_config.LinkColumn(
+            "Invoice", display_text=r"^[^#]*#(.*)$", help="Opens the invoice")})
+
+# --- plans and usage ------------------------------------------------------------------------
+plans_col, usage_col = st.columns(2, gap="large")
+with plans_col:
+    st.subheader("Plan history")
+    st.dataframe(pd.DataFrame([
+        {"From": iso_date(segment.starts_on), "Plan": f"{segment.plan_name} ({segment.plan_id})",
+         "Price per month": money(segment.recurring_price),
+         "Usage terms": (f"{segment.usage_metric}: {segment.usage_included_base_units:,} base "
+                         f"units included, then {money(segment.usage_price_per_unit)} per "
+                         f"{segment.usage_unit_name}" if segment.usage_metric else "")}
+        for segment in story.plan_history]), hide_index=True, width="stretch")
+    if story.discounts:
+        st.markdown("**Discounts** (percentages always come off before fixed amounts)")
+        st.dataframe(pd.DataFrame([
+            {"Label": d.label,
+             "Discount": f"{d.percent.normalize():f}%" if d.percent is not None else money(d.amount),
+             "Valid": f"{iso_date(d.valid_from) or 'always'} to {iso_date(d.valid_until) or 'open'}"}
+            for d in story.discounts]), hide_index=True, width="stretch")
+with usage_col:
+    st.subheader("Usage against the plan")
+    metrics = sorted({month.metric for month in story.usage})
+    if metrics:
+        for metric in metrics:
+            st.plotly_chart(usage_chart(story.usage, metric), key=f"usage_{metric}",
+                            width="stretch")
+    else:
+        st.caption("No metered usage recorded.")
+
+# --- credits, balance, audit ----------------------------------------------------------------
+credits_col, balance_col = st.columns(2, gap="large")
+with credits_col:
+    st.subheader("Credits and credit notes")
+    if story.credits or story.credit_notes:
+        st.dataframe(pd.DataFrame(
+            [{"What": f"Service credit #{c.credit_id}", "When": iso_date(c.created_at),
+              "Amount": money(c.amount), "Reason": c.reason,
+              "Where": (f"{money(c.applied)} on invoice #{c.invoice_id}" if c.applied else "")
+              + (f"{'; ' if c.applied else ''}{money(c.to_balance)} to the balance"
+                 if c.to_balance else "")} for c in story.credits]
+            + [{"What": f"Credit note {n.number}", "When": iso_date(n.created_at),
+                "Amount": money(n.amount), "Reason": n.reason,
+                "Where": f"against invoice #{n.invoice_id}"} for n in story.credit_notes]),
+            hide_index=True, width="stretch")
+    else:
+        st.caption("No credits or credit notes.")
+with balance_col:
+    st.subheader("Credit balance")
+    if story.balance_history:
+        st.dataframe(pd.DataFrame([
+            {"When": iso_date(e.created_at), "Entry": e.entry_kind.replace("_", " "),
+             "Amount": money(e.amount), "Balance after": money(e.balance_after)}
+            for e in reversed(story.balance_history)]), hide_index=True, width="stretch")
+    else:
+        st.caption(f"Nothing has waited on the balance; it is {money(tenant.credit_balance)}.")
+
+st.subheader("Audit trail")
+st.caption("Every change to this tenant's invoices, credits and balance, newest first "
+           "(the latest 500).")
+st.dataframe(audit_table(story.audit), hide_index=True, width="stretch")
