@@ -66,6 +66,11 @@ class Allocation:
     weight_denominator: int
     """Each weight is ``scaled_weight / weight_denominator`` (1 for integer weights)."""
 
+    @property
+    def tenant_ids(self) -> tuple[str, ...]:
+        """The tenants in input order (computed on demand from ``shares_minor``)."""
+        return tuple(self.shares_minor)
+
     def amount_for(self, tenant_id: str) -> Money:
         return Money.from_minor_units(self.shares_minor[tenant_id], self.total.currency)
 

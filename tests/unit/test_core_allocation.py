@@ -44,6 +44,7 @@ def test_yen_is_split_in_whole_yen():
     allocation = split_by_weights(Money("100", "JPY"), {"a": 1, "b": 1, "c": 1})
     assert allocation.shares_minor == {"a": 34, "b": 33, "c": 33}
     assert allocation.amount_for("a") == Money("34", "JPY")
+    assert allocation.tenant_ids == ("a", "b", "c")
 
 
 def test_the_explanation_rows_show_quota_floor_remainder_and_extra_cent():
