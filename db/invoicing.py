@@ -4,10 +4,10 @@ SPEC 8: generating is idempotent. The same request twice, or fifty at once on
 fifty connections, yields one invoice and every caller gets its id. Two
 things make that true:
 
-1. each tenant row is locked (`FOR NO KEY UPDATE`, in tenant-id order so two
-   batches never deadlock) before anything is read, so concurrent generators
-   for one tenant queue up, and the later ones find the invoice the first
-   committed and return it;
+1. each tenant still without an invoice is locked (`FOR NO KEY UPDATE`, in
+   tenant-id order so two batches never deadlock) and checked again under the
+   lock, so concurrent generators for one tenant queue up, and the later ones
+   find the invoice the first committed and return it;
 2. the database backs the rule regardless of code: the insert is
    `ON CONFLICT DO NOTHING` on the partial unique index "one non-void invoice
    per tenant and period".
@@ -95,7 +95,7 @@ def generate_invoices(session: Session, tenant_ids: Iterable[str], period: Perio
     if not isinstance(period, Period):
         raise TypeError(f"period: expected Period, got {type(period).__name__}")
     wanted = sorted(set(tenant_ids))
-    tenants = _load_tenants(session, wanted, lock=not dry_run)
+    tenants = _load_tenants(session, wanted)
     skipped: dict[str, BillingError] = {
         tenant_id: NotFound("tenant", tenant_id) for tenant_id in wanted if tenant_id not in tenants
     }
@@ -106,6 +106,12 @@ def generate_invoices(session: Session, tenant_ids: Iterable[str], period: Perio
                           f"(it bills monthly from day {anchor_day})")
     candidates = [tenant_id for tenant_id in tenants if tenant_id not in skipped]
     existing = _existing_invoice_ids(session, candidates, period)
+    missing = [tenant_id for tenant_id in candidates if tenant_id not in existing]
+    if missing and not dry_run:
+        # Guard, lock, re-check: only tenants still without an invoice are locked (a re-run
+        # locks nothing), then looked at again now that no one else can create theirs.
+        _lock_tenants(session, missing)
+        existing.update(_existing_invoice_ids(session, missing, period))
     inputs = load_pricing_inputs(
         session, {t: tenants[t][0] for t in candidates if t not in existing}, period)
     priced = _price_all(inputs, period, skipped)
@@ -156,14 +162,20 @@ def _minor_totals(invoice: PricedInvoice) -> tuple[int, int, int, int, int]:
             invoice.unused_fixed_discount.to_minor_units())
 
 
-def _load_tenants(session: Session, tenant_ids: list[str],
-                  lock: bool) -> dict[str, tuple[str, int]]:
-    lock_clause = "FOR NO KEY UPDATE" if lock else ""
-    rows = session.execute(text(f"""
+def _load_tenants(session: Session, tenant_ids: list[str]) -> dict[str, tuple[str, int]]:
+    rows = session.execute(text("""
         SELECT tenant_id, currency, billing_anchor_day FROM tenants
-        WHERE tenant_id = ANY(:tenant_ids) ORDER BY tenant_id {lock_clause}
+        WHERE tenant_id = ANY(:tenant_ids)
     """), {"tenant_ids": tenant_ids})
     return {tenant_id: (currency, anchor_day) for tenant_id, currency, anchor_day in rows}
+
+
+def _lock_tenants(session: Session, tenant_ids: list[str]) -> None:
+    # In tenant-id order, so two overlapping batches never deadlock.
+    session.execute(text("""
+        SELECT 1 FROM tenants WHERE tenant_id = ANY(:tenant_ids)
+        ORDER BY tenant_id FOR NO KEY UPDATE
+    """), {"tenant_ids": tenant_ids}).all()
 
 
 def _existing_invoice_ids(session: Session, tenant_ids: list[str],
