@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Mapping
+from datetime import date, datetime, time, timedelta, timezone
 from typing import Any
 
 import pandas as pd
@@ -62,3 +63,11 @@ def audit_table(entries: Iterable[AuditView]) -> pd.DataFrame:
           "Tenant": entry.tenant_id or "", "Entity": f"{entry.entity} {entry.entity_id}",
           "Changes": "; ".join(changes(entry.before, entry.after))} for entry in entries],
         columns=["When", "Actor", "Action", "Tenant", "Entity", "Changes"])
+
+
+def day_range(first: date | None, last: date | None) -> tuple[datetime | None, datetime | None]:
+    """Whole UTC days [first 00:00, the day after last 00:00), for `db.queries.audit_log`."""
+    since = datetime.combine(first, time.min, tzinfo=timezone.utc) if first else None
+    until = (datetime.combine(last + timedelta(days=1), time.min, tzinfo=timezone.utc)
+             if last else None)
+    return since, until
