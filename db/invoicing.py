@@ -99,8 +99,11 @@ def generate_invoices(session: Session, tenant_ids: Iterable[str], period: Perio
     skipped: dict[str, BillingError] = {
         tenant_id: NotFound("tenant", tenant_id) for tenant_id in wanted if tenant_id not in tenants
     }
+    anchored: dict[int, Period] = {}  # one billing period per distinct anchor day
     for tenant_id, (_, anchor_day) in tenants.items():
-        if monthly_period(anchor_day, period.start) != period:
+        if anchor_day not in anchored:
+            anchored[anchor_day] = monthly_period(anchor_day, period.start)
+        if anchored[anchor_day] != period:
             skipped[tenant_id] = InvalidInput(
                 "period", f"{period.label} is not a billing period of tenant {tenant_id} "
                           f"(it bills monthly from day {anchor_day})")

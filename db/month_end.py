@@ -123,9 +123,12 @@ def _run_batches(session: Session, month: Period, actor: str, batch_size: int,
 
 def _generate_batch(session: Session, batch: list, month: Period, actor: str,
                     dry_run: bool) -> list[GenerationResult]:
+    periods: dict[int, Period] = {}  # one billing period per distinct anchor day
     by_period: dict[Period, list[str]] = defaultdict(list)
     for tenant_id, anchor_day in batch:
-        by_period[billing_period_in_month(anchor_day, month)].append(tenant_id)
+        if anchor_day not in periods:
+            periods[anchor_day] = billing_period_in_month(anchor_day, month)
+        by_period[periods[anchor_day]].append(tenant_id)
     return [generate_invoices(session, tenant_ids, period, actor=actor, dry_run=dry_run)
             for period, tenant_ids in by_period.items()]
 
