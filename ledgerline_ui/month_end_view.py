@@ -46,11 +46,12 @@ def headline(summary: MonthEndSummary) -> str:
         return (f"Dry run for {month}: {summary.invoices_created:,} invoices would be created, "
                 f"{summary.already_present:,} already exist, {skipped:,} tenants would be "
                 "skipped. Nothing was written.")
-    if summary.invoices_created == 0 and summary.already_present and not skipped:
+    skipped_text = f" {skipped:,} tenants skipped (see why below)." if skipped else ""
+    if summary.invoices_created == 0 and summary.already_present:
         return (f"Month-end {month}: all {summary.already_present:,} invoices were already "
-                "present; 0 created, nothing duplicated.")
+                f"present; 0 created, nothing duplicated.{skipped_text}")
     return (f"Month-end {month}: {summary.invoices_created:,} invoices created, "
-            f"{summary.already_present:,} already present, {skipped:,} tenants skipped.")
+            f"{summary.already_present:,} already present.{skipped_text}")
 
 
 def skipped_rows(skipped: dict[str, str]) -> list[dict[str, str]]:
