@@ -15,7 +15,7 @@ from billing_core.money import CURRENCY_EXPONENTS, Money
 from ledgerline_ui.allocation_view import ShareRow, SumCheck
 from ledgerline_ui.formatting import money
 
-MAX_BARS = 25
+MAX_BARS = 20
 
 
 def _number(amount: Money) -> str:
@@ -28,19 +28,18 @@ def _axis(currency: str) -> dict[str, object]:
 
 
 def share_bar_chart(rows: list[ShareRow], currency: str) -> go.Figure:
-    """One bar per tenant (the largest MAX_BARS; the rest summed into one "others" bar)."""
+    """One horizontal bar per tenant, largest first (the largest MAX_BARS when there are more)."""
     ordered = sorted(rows, key=lambda row: (-row.amount.to_minor_units(), row.tenant_id))
-    shown, rest = ordered[:MAX_BARS], ordered[MAX_BARS:]
-    labels = [row.label for row in shown]
-    amounts = [row.amount for row in shown]
-    if rest:
-        labels.append(f"{len(rest)} other tenants")
-        amounts.append(sum((row.amount for row in rest), Money.zero(currency)))
+    shown = ordered[:MAX_BARS]
+    title = ("Share per tenant" if len(shown) == len(rows)
+             else f"Share per tenant: the largest {len(shown)} of {len(rows)}")
+    shown.reverse()  # Plotly draws the first bar at the bottom
     figure = go.Figure(go.Bar(
-        x=labels, y=[_number(amount) for amount in amounts],
-        text=[money(amount) for amount in amounts], textposition="outside",
-        hovertemplate="%{x}<br>%{text}<extra></extra>", marker_color="#2563eb"))
-    figure.update_layout(title="Share per tenant", yaxis=_axis(currency), height=380,
+        y=[row.label for row in shown], x=[_number(row.amount) for row in shown],
+        orientation="h", text=[money(row.amount) for row in shown], textposition="auto",
+        hovertemplate="%{y}<br>%{text}<extra></extra>", marker_color="#2563eb"))
+    figure.update_layout(title=title, xaxis=_axis(currency), yaxis={"type": "category"},
+                         height=max(300, 120 + 26 * len(shown)),
                          margin={"t": 50, "b": 10, "l": 10, "r": 10})
     return figure
 

@@ -83,7 +83,7 @@ def sum_check(rows: list[ShareRow], total: Money) -> SumCheck:
 def shares_table(rows: list[ShareRow]) -> pd.DataFrame:
     """Tenant, weight, exact quota, floor, remainder, extra minor unit, amount: all as text."""
     return pd.DataFrame(
-        [{"Tenant": row.label, "Weight": _plain(row.weight), "Exact quota": _plain(row.quota),
+        [{"Tenant": row.label, "Weight": _weight(row.weight), "Exact quota": _plain(row.quota),
           "Floor": money(row.floor), "Remainder (of a minor unit)": _plain(row.remainder),
           "Extra minor unit": "+1" if row.extra_minor else "",
           "Amount": money(row.amount)} for row in rows],
@@ -93,6 +93,11 @@ def shares_table(rows: list[ShareRow]) -> pd.DataFrame:
 
 def minor_unit_name(currency: str) -> str:
     return "cent" if CURRENCY_EXPONENTS[currency] == 2 else "minor unit"
+
+
+def _weight(value: Decimal) -> str:
+    """Usage weights are counts: 91000000 reads as "91,000,000"; 33.33 stays "33.33"."""
+    return f"{int(value):,}" if value == value.to_integral_value() else _plain(value)
 
 
 def _plain(value: Decimal) -> str:

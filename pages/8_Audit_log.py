@@ -68,9 +68,11 @@ if entries:
     st.markdown("\n".join(f"- {line}" for line in changes(chosen.before, chosen.after))
                 or "_Nothing recorded beyond the action itself._")
     before_col, after_col = st.columns(2)
-    with before_col:
-        st.markdown("**Before**")
-        st.json(chosen.before or {}, expanded=True)
-    with after_col:
-        st.markdown("**After**")
-        st.json(chosen.after or {}, expanded=True)
+    for column, title, values in ((before_col, "Before", chosen.before),
+                                  (after_col, "After", chosen.after)):
+        with column:
+            st.markdown(f"**{title}**")
+            if values is None:
+                st.caption("Nothing recorded (the entry created or removed the row).")
+            else:
+                st.json(values, expanded=True)

@@ -1,0 +1,19 @@
+"""Tenant and Audit log in the browser, opened by direct link."""
+
+from __future__ import annotations
+
+from tests.ui.screens import open_in_browser
+
+
+def test_tenant_page_explains_the_acme_upgrade(page):
+    open_in_browser(page, "/Tenant?tenant=ent-acme-corp")
+    page.get_by_text("From 2024-11-16 the tenant was on Compute tier ($1,000.00/month): "
+                     "15 of 30 days = $500.00.").wait_for()
+    assert page.get_by_role("heading", name="Acme Corp (ent-acme-corp)").is_visible()
+
+
+def test_audit_log_filters_by_the_linked_tenant(page):
+    open_in_browser(page, "/Audit_log?tenant=ent-umbrella")
+    assert page.get_by_label("Tenant id").input_value() == "ent-umbrella"
+    page.get_by_text("Before and after").wait_for()
+    page.get_by_text("Page 1 · entries").wait_for()
