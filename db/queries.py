@@ -339,31 +339,33 @@ def invoice_detail(session: Session, tenant_id: str, invoice_id: int) -> Invoice
 
 
 def status_summary(session: Session, period_label: str) -> PeriodSummary:
-    """Counts and totals by status for a month's invoices, and credit balances outstanding."""
+    """Counts and totals by status for a month's invoices, and credit balances outstanding.
+
+    The sums run in PostgreSQL over integer minor units (exact: `sum(bigint)` is
+    `numeric`), so a month of a million invoices costs one aggregate, not a million rows.
+    """
     period = calendar_month(period_label)
     counts: dict[str, int] = {}
-    totals: dict[str, dict[str, Money]] = {}
+    totals: dict[str, list[Money]] = {}
     rows = session.execute(text("""
-        SELECT status, currency, total_minor FROM invoices
+        SELECT status, currency, count(*), sum(total_minor) FROM invoices
         WHERE period_start >= :start AND period_start < :end
+        GROUP BY status, currency ORDER BY status, currency
     """), {"start": period.start, "end": period.end})
-    for status, currency, total_minor in rows:
-        counts[status] = counts.get(status, 0) + 1
-        by_currency = totals.setdefault(status, {})
-        amount = Money.from_minor_units(total_minor, currency)
-        by_currency[currency] = by_currency[currency] + amount if currency in by_currency else amount
-    by_status = tuple(
-        StatusTotals(status, counts[status], tuple(totals[status][c] for c in sorted(totals[status])))
-        for status in ("draft", "finalized", "paid", "void") if status in counts)
-    outstanding: dict[str, Money] = {}
-    for currency, balance_minor in session.execute(text("""
-        SELECT DISTINCT ON (tenant_id) currency, balance_after_minor FROM credit_ledger
-        ORDER BY tenant_id, entry_id DESC
-    """)):
-        amount = Money.from_minor_units(balance_minor, currency)
-        outstanding[currency] = outstanding[currency] + amount if currency in outstanding else amount
-    return PeriodSummary(period.label, by_status,
-                         tuple(outstanding[c] for c in sorted(outstanding) if outstanding[c]))
+    for status, currency, count, total_minor in rows:
+        counts[status] = counts.get(status, 0) + count
+        totals.setdefault(status, []).append(Money.from_minor_units(int(total_minor), currency))
+    by_status = tuple(StatusTotals(status, counts[status], tuple(totals[status]))
+                      for status in ("draft", "finalized", "paid", "void") if status in counts)
+    balances = session.execute(text("""
+        SELECT currency, sum(balance_after_minor) FROM (
+            SELECT DISTINCT ON (tenant_id) currency, balance_after_minor FROM credit_ledger
+            ORDER BY tenant_id, entry_id DESC) AS latest
+        GROUP BY currency ORDER BY currency
+    """))
+    outstanding = tuple(Money.from_minor_units(int(balance_minor), currency)
+                        for currency, balance_minor in balances if balance_minor)
+    return PeriodSummary(period.label, by_status, outstanding)
 
 
 # --- tenants --------------------------------------------------------------------------------

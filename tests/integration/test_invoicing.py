@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import threading
 from datetime import date
 from decimal import Decimal
 
@@ -145,36 +144,3 @@ def test_batch_reports_created_present_and_skipped(session, plans, new_tenant_id
     assert result.already_present == {billed}
     assert result.invoice_ids[billed] == existing
     assert set(result.skipped) == {planless}
-
-
-def test_fifty_concurrent_generations_make_one_invoice(sessions, new_tenant_id):
-    with sessions.begin() as setup:
-        add_plan(setup, "test-compute-1000", 100000)
-        tenant = add_tenant(setup, new_tenant_id("globex"),
-                            plans=[(date(2024, 1, 1), "test-compute-1000")])
-    barrier = threading.Barrier(50)
-    outcomes, errors = [], []
-
-    def generate() -> None:
-        try:
-            with sessions.begin() as session:
-                session.connection()  # each thread its own connection, opened before the race
-                barrier.wait()
-                outcomes.append(generate_invoice(session, tenant, NOVEMBER, actor=ACTOR))
-        except Exception as error:  # collected and asserted below
-            errors.append(error)
-
-    threads = [threading.Thread(target=generate) for _ in range(50)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    assert errors == []
-    assert len({outcome.invoice_id for outcome in outcomes}) == 1
-    assert sum(outcome.created for outcome in outcomes) == 1
-    with sessions() as session:
-        count = session.execute(text("SELECT count(*) FROM invoices WHERE tenant_id = :t"),
-                                {"t": tenant}).scalar_one()
-        lines = session.execute(text("SELECT count(*) FROM invoice_lines WHERE tenant_id = :t"),
-                                {"t": tenant}).scalar_one()
-    assert (count, lines) == (1, 1)
