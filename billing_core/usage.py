@@ -24,7 +24,7 @@ from dataclasses import dataclass
 
 from billing_core.errors import InvalidInput
 from billing_core.lines import InvoiceLine, LineKind, describe_exact, make_line
-from billing_core.money import Money, exact_share, format_money
+from billing_core.money import CURRENCY_SYMBOLS, Money, exact_share, format_money
 
 BYTES_PER_GB = 10**9
 BYTES_PER_GIB = 2**30
@@ -105,8 +105,21 @@ def price_usage(plan: UsagePlan, used_base_units: int) -> InvoiceLine | None:
         amount,
         exact,
         f"used {used_base_units:,} {base}s, included {plan.included_base_units:,}: "
-        f"overage {extra:,} {base}{'' if extra == 1 else 's'} x {format_money(price)} per "
+        f"overage {extra:,} {base}{'' if extra == 1 else 's'} x {_unit_price_text(price)} per "
         f"{plan.unit_name} ({per:,} {base}s) = {describe_exact(exact, is_exact)} "
         f"-> {format_money(amount)}",
         extra,
     )
+
+
+def _unit_price_text(price: Money) -> str:
+    """A unit price as charged: "$23.00", or "$0.023" when finer than the minor unit.
+
+    The explanation must show the price the overage was computed with; rounding
+    it for display ("$0.02 per GB") would make the sentence's arithmetic wrong.
+    """
+    if price.is_rounded:
+        return format_money(price)
+    digits = format(price.amount.normalize(), "f")
+    symbol = CURRENCY_SYMBOLS.get(price.currency)
+    return f"{symbol}{digits}" if symbol else f"{price.currency} {digits}"
