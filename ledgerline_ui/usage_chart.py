@@ -12,7 +12,18 @@ from decimal import Decimal
 
 import plotly.graph_objects as go
 
+from billing_core.money import CURRENCY_SYMBOLS, Money
 from db.queries import UsageMonth
+from ledgerline_ui.formatting import money
+
+
+def unit_price_text(price: Money | None) -> str:
+    """A usage price per unit as charged: "$23.00", or "$0.023" (never rounded to "$0.02")."""
+    if price is None or price.is_rounded:
+        return money(price)
+    digits = format(price.amount.normalize(), "f")
+    symbol = CURRENCY_SYMBOLS.get(price.currency)
+    return f"{symbol}{digits}" if symbol else f"{price.currency} {digits}"
 
 
 def _in_unit(base_units: int, per_unit: int | None) -> str:

@@ -59,9 +59,15 @@ st.caption("Split a shared cost across tenants by weight with the largest-remain
 
 new_tab, runs_tab = st.tabs(["New split", "Past runs"])
 
-with new_tab:
+@st.cache_data(ttl=300, show_spinner=False)
+def known_metrics() -> list[str]:
+    # A picker's choices: a few minutes stale is harmless, and it scans all usage.
     with sessions() as session:
-        metrics = usage_metrics(session)
+        return usage_metrics(session)
+
+
+with new_tab:
+    metrics = known_metrics()
     method = st.radio("Split", [BY_USAGE, BY_WEIGHTS], horizontal=True)
     with st.form("allocation"):
         label_col, total_col, currency_col = st.columns([3, 1, 1])

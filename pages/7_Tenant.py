@@ -12,7 +12,7 @@ from ledgerline_ui.invoice_tables import lines_table
 from ledgerline_ui.links import invoice_url
 from ledgerline_ui.setup import setup_page
 from ledgerline_ui.tenant_picker import pick_tenant
-from ledgerline_ui.usage_chart import usage_chart
+from ledgerline_ui.usage_chart import unit_price_text, usage_chart
 
 sessions = setup_page("Tenant", ":material/apartment:")
 
@@ -78,7 +78,7 @@ with plans_col:
         {"From": iso_date(segment.starts_on), "Plan": f"{segment.plan_name} ({segment.plan_id})",
          "Price per month": money(segment.recurring_price),
          "Usage terms": (f"{segment.usage_metric}: {segment.usage_included_base_units:,} base "
-                         f"units included, then {money(segment.usage_price_per_unit)} per "
+                         f"units included, then {unit_price_text(segment.usage_price_per_unit)} per "
                          f"{segment.usage_unit_name}" if segment.usage_metric else "")}
         for segment in story.plan_history]), hide_index=True, width="stretch")
     if story.discounts:
