@@ -22,8 +22,9 @@ if not months:
     st.info("No invoices yet. Start with a month-end run.", icon=":material/inbox:")
     summary = None
 else:
-    month = st.selectbox("Billing month", months, index=0,
-                         help="Months in which invoice periods start; the latest comes first.")
+    month = st.columns([1, 3])[0].selectbox(
+        "Billing month", months, index=0,
+        help="Months in which invoice periods start; the latest comes first.")
     with sessions() as session:
         summary = status_summary(session, month)
 

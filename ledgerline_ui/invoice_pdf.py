@@ -71,8 +71,7 @@ def invoice_pdf(detail: InvoiceDetail) -> bytes:
                            f"({iso_date(invoice.period_start)} to {iso_date(invoice.period_end)}, "
                            "end exclusive)"),
         ("Issued", iso_date(invoice.finalized_at)),
-        ("Status", invoice.status + (f", paid {iso_date(invoice.paid_at)}"
-                                     if invoice.paid_at else "")),
+        ("Status", f"paid on {iso_date(invoice.paid_at)}" if invoice.paid_at else invoice.status),
         ("Currency", invoice.total.currency),
     ]
     for label, value in facts:
@@ -99,8 +98,8 @@ def invoice_pdf(detail: InvoiceDetail) -> bytes:
     for label, value in totals:
         bold = label.startswith("Total")
         pdf.set_font("Helvetica", "B" if bold else "", 11 if bold else 10)
-        pdf.cell(150, 6, _text(label), align="R")
-        pdf.cell(30, 6, _text(value), align="R", new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+        pdf.cell(pdf.epw - 35, 6, _text(label), align="R")
+        pdf.cell(35, 6, _text(value), align="R", new_x=XPos.LMARGIN, new_y=YPos.NEXT)
     pdf.ln(4)
     pdf.set_font("Helvetica", "I", 8)
     pdf.multi_cell(0, 4, _text(

@@ -79,8 +79,8 @@ if flash := st.session_state.pop(flash_key, None):
 facts = st.columns(4)
 facts[0].metric("Total", money(invoice.total))
 facts[1].metric("Status", badge)
-facts[2].metric("Number", invoice.number or "none yet (draft)")
-facts[3].metric("Period", invoice.period_label)
+facts[2].metric("Period", invoice.period_label)
+facts[3].metric("Issued", iso_date(invoice.finalized_at)[:10] if invoice.finalized_at else "not yet")
 st.caption(" · ".join(
     f"{label} {iso_date(value)}" for label, value in (
         ("Created", invoice.created_at), ("Finalized", invoice.finalized_at),
@@ -90,13 +90,12 @@ st.subheader("Lines and how each is calculated")
 trace = invoice_trace(detail)
 st.dataframe(
     pd.DataFrame([{
-        "#": row.step, "Kind": row.kind, "Item": row.description,
+        "#": row.step, "Item": f"{row.kind}: {row.description}",
         "Calculation": row.calculation, "Exact": row.exact, "Rounding": row.rounding,
         "Amount": row.amount, "Running total": row.running_total} for row in trace.rows],
-        columns=["#", "Kind", "Item", "Calculation", "Exact", "Rounding", "Amount",
+        columns=["#", "Item", "Calculation", "Exact", "Rounding", "Amount",
                  "Running total"]),
-    hide_index=True, width="stretch",
-    column_config={"Calculation": st.column_config.TextColumn(width="large")})
+    hide_index=True, width="stretch")
 if trace.matches_total:
     st.success(f"The lines add up to the total: {trace.sum_text}.", icon=":material/functions:")
 else:

@@ -21,9 +21,10 @@ st.write("Creates one **draft** invoice for every active tenant, for its billing
 
 with sessions() as session:
     months = invoice_months(session)
-period_text = st.text_input("Period (month)", value=months[0] if months else
-                            month_label(datetime.now(UTC).date()),
-                            placeholder="YYYY-MM, e.g. 2024-11", key="month_end_period")
+default_month = months[0] if months else month_label(datetime.now(UTC).date())
+period_text = st.columns([1, 3])[0].text_input(
+    "Period (month)", value=default_month, placeholder="YYYY-MM, e.g. 2024-11",
+    key="month_end_period")
 
 dry_column, run_column, _ = st.columns([1, 1, 3])
 if dry_column.button("Dry run", icon=":material/visibility:", width="stretch"):
