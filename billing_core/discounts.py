@@ -22,8 +22,18 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from billing_core.errors import CurrencyMismatch, InvalidInput
-from billing_core.lines import InvoiceLine, LineKind, describe_exact, make_line
-from billing_core.money import Money, exact_share, format_money, to_decimal
+from billing_core.lines import InvoiceLine, LineKind, describe_exact, make_lazy_line
+from billing_core.money import (
+    CURRENCY_EXPONENTS,
+    Money,
+    _money_from_minor,
+    exact_ratio,
+    exact_share,
+    format_money,
+    share_minor_units,
+    to_decimal,
+    whole_minor_units,
+)
 
 @dataclass(frozen=True, slots=True)
 class PercentOff:
@@ -74,7 +84,25 @@ def apply_discounts(subtotal: Money, discounts: Iterable[PercentOff | FixedOff])
     """
     if type(subtotal) is not Money:
         raise TypeError(f"subtotal: expected Money, got {type(subtotal).__name__}")
-    if subtotal.is_negative:
+    minor = whole_minor_units(subtotal)
+    if minor is not None and subtotal.amount.as_tuple().exponent != _SCALE[subtotal.currency]:
+        minor = None  # "5" or "5.000" dollars: the Decimal path keeps their digits as they were
+    steps, total, unused = discount_steps(subtotal, minor, discounts)
+    result = _new(DiscountResult)
+    _set_steps(result, tuple(steps))
+    _set_total(result, total)
+    _set_unused(result, unused)
+    return result
+
+
+def discount_steps(
+    subtotal: Money, subtotal_minor: int | None, discounts: Iterable[PercentOff | FixedOff]
+) -> tuple[list[InvoiceLine], Money, Money]:
+    # Private to billing_core (price_invoice): ``apply_discounts`` as
+    # (steps, total, unused). ``subtotal_minor`` is the subtotal in minor units
+    # when its Decimal sits at the currency's scale (as every sum of lines
+    # does); the percentages then compound on integers. None: in Decimal.
+    if subtotal.amount < 0:
         raise InvalidInput("subtotal", f"{subtotal} is negative; there is nothing to discount")
     currency = subtotal.currency
     percents: list[PercentOff] = []
@@ -90,19 +118,35 @@ def apply_discounts(subtotal: Money, discounts: Iterable[PercentOff | FixedOff])
 
     steps: list[InvoiceLine] = []
     running = subtotal
+    running_minor = subtotal_minor
     for discount in percents:
-        exact, step, is_exact = exact_share(running, discount.percent, 100)
+        percent = discount.percent
+        if running_minor is not None:
+            numerator, denominator = exact_ratio(percent)
+            step_minor = share_minor_units(running_minor, numerator, denominator * 100)
+            if step_minor is not None:
+                steps.append(
+                    make_lazy_line(
+                        LineKind.DISCOUNT,
+                        discount.label,
+                        _money_from_minor(-step_minor, currency),
+                        None,
+                        (_explain_percent_of_minor, percent, running_minor),
+                    )
+                )
+                running_minor -= step_minor
+                continue
+            running = _money_from_minor(running_minor, currency)
+            running_minor = None  # beyond the integer path: Decimal from here on
+        step = exact_share(running, percent, 100)[1]
         steps.append(
-            make_line(
-                LineKind.DISCOUNT,
-                discount.label,
-                -step,
-                exact.copy_negate(),  # not -exact: unary minus would round to 28 digits
-                f"{discount.percent}% of {format_money(running)} = "
-                f"{describe_exact(exact, is_exact)} -> -{format_money(step)}",
+            make_lazy_line(
+                LineKind.DISCOUNT, discount.label, -step, None, (_explain_percent, percent, running)
             )
         )
         running = running - step
+    if running_minor is not None and percents:
+        running = _money_from_minor(running_minor, currency)
 
     unused = Money.zero(currency)
     for discount in fixed:
@@ -111,26 +155,45 @@ def apply_discounts(subtotal: Money, discounts: Iterable[PercentOff | FixedOff])
             raise CurrencyMismatch(currency, offered.currency, "discount")
         if offered.amount <= running.amount:
             used = offered
-            explanation = f"{format_money(offered)} off {format_money(running)}"
         else:
             used = running
-            left = offered - running
-            unused = unused + left
-            explanation = (
-                f"{format_money(offered)} offered, only {format_money(used)} used so the "
-                f"total stays at zero; {format_money(left)} unused"
-            )
+            unused = unused + (offered - running)
         steps.append(
-            make_line(
-                LineKind.DISCOUNT, discount.label, -used, used.amount.copy_negate(), explanation
+            make_lazy_line(
+                LineKind.DISCOUNT, discount.label, -used, None, (_explain_fixed, offered, running)
             )
         )
         running = running - used
-    result = _new(DiscountResult)
-    _set_steps(result, tuple(steps))
-    _set_total(result, running)
-    _set_unused(result, unused)
-    return result
+    return steps, running, unused
+
+
+def _explain_percent_of_minor(
+    line: InvoiceLine, percent: Decimal, running_minor: int
+) -> tuple[Decimal, str]:
+    return _explain_percent(line, percent, _money_from_minor(running_minor, line.amount.currency))
+
+
+def _explain_percent(line: InvoiceLine, percent: Decimal, running: Money) -> tuple[Decimal, str]:
+    """A percentage step's exact amount and sentence, worked out on first use."""
+    exact, step, is_exact = exact_share(running, percent, 100)
+    return exact.copy_negate(), (  # not -exact: unary minus would round to 28 digits
+        f"{percent}% of {format_money(running)} = "
+        f"{describe_exact(exact, is_exact)} -> -{format_money(step)}"
+    )
+
+
+def _explain_fixed(line: InvoiceLine, offered: Money, running: Money) -> tuple[Decimal, str]:
+    """A fixed step's exact amount and sentence, worked out on first use."""
+    if offered.amount <= running.amount:
+        used = offered
+        explanation = f"{format_money(offered)} off {format_money(running)}"
+    else:
+        used = running
+        explanation = (
+            f"{format_money(offered)} offered, only {format_money(used)} used so the "
+            f"total stays at zero; {format_money(offered - running)} unused"
+        )
+    return used.amount.copy_negate(), explanation
 
 
 # Pricing builds a DiscountResult per invoice from values it has just made.
@@ -138,3 +201,4 @@ _new = object.__new__
 _set_steps = DiscountResult.__dict__["steps"].__set__
 _set_total = DiscountResult.__dict__["total"].__set__
 _set_unused = DiscountResult.__dict__["unused"].__set__
+_SCALE = {code: -exponent for code, exponent in CURRENCY_EXPONENTS.items()}

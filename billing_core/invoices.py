@@ -22,15 +22,16 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from decimal import Decimal
 
 from billing_core.credits import apply_credit
-from billing_core.discounts import FixedOff, PercentOff, apply_discounts
-from billing_core.errors import InvalidInput
-from billing_core.lines import InvoiceLine, LineKind, make_line
-from billing_core.money import Money, format_money
+from billing_core.discounts import FixedOff, PercentOff, discount_steps
+from billing_core.errors import CurrencyMismatch, InvalidInput
+from billing_core.lines import InvoiceLine, LineKind, make_lazy_line
+from billing_core.money import Money, _money_from_minor, format_money
 from billing_core.periods import Period
-from billing_core.proration import PlanChange, prorate
-from billing_core.usage import UsagePlan, price_usage
+from billing_core.proration import PlanChange, prorate_into
+from billing_core.usage import UsagePlan, usage_line
 
 __all__ = ["InvoiceLine", "LineKind", "PricedInvoice", "price_invoice"]
 
@@ -93,32 +94,36 @@ def price_invoice(
     November 2024, $600.00 upgraded to $1000.00 on 2024-11-16, 10% off and
     $50.00 off -> lines $300.00, $500.00, -$80.00, -$50.00; total $670.00.
     """
-    lines = prorate(plan_changes, period)
+    lines: list[InvoiceLine] = []
+    # Amounts are added up in minor units: every line is rounded to the minor
+    # unit, so the sum of the integers is the sum of the Decimals, exactly.
+    subtotal_minor = prorate_into(plan_changes, period, lines)
     for plan, used in usage:
-        line = price_usage(plan, used)
-        if line is not None:
-            lines.append(line)
+        priced = usage_line(plan, used)
+        if priced is not None:
+            lines.append(priced[0])
+            subtotal_minor += priced[1]
     currency = _currency_of(plan_changes, lines, credit_balance)
-    subtotal = Money.zero(currency)
     for line in lines:
-        subtotal += line.amount
+        if line.amount.currency != currency:
+            raise CurrencyMismatch(currency, line.amount.currency, "add")
+    subtotal = _money_from_minor(subtotal_minor, currency)
 
-    discounted = apply_discounts(subtotal, discounts)
-    lines.extend(discounted.steps)
-    total = discounted.total
+    steps, total, unused = discount_steps(subtotal, subtotal_minor, discounts)
+    lines += steps
+    discounted_total = total
 
     applied = Money.zero(currency)
     balance_left = applied
     if credit_balance is not None and credit_balance:
         applied, balance_left = apply_credit(total, credit_balance)
         lines.append(
-            make_line(
+            make_lazy_line(
                 LineKind.CREDIT,
                 "Credit balance",
                 -applied,
-                applied.amount.copy_negate(),
-                f"{format_money(applied)} of the {format_money(credit_balance)} credit balance; "
-                f"{format_money(balance_left)} stays on the balance",
+                None,
+                (_explain_credit, applied, credit_balance, balance_left),
             )
         )
         total = total - applied
@@ -130,12 +135,22 @@ def price_invoice(
     _set_currency(invoice, currency)
     _set_lines(invoice, tuple(lines))
     _set_subtotal(invoice, subtotal)
-    _set_discount_total(invoice, subtotal - discounted.total)
+    _set_discount_total(invoice, subtotal - discounted_total)
     _set_credit_applied(invoice, applied)
     _set_total(invoice, total)
-    _set_unused_fixed_discount(invoice, discounted.unused)
+    _set_unused_fixed_discount(invoice, unused)
     _set_credit_balance_left(invoice, balance_left)
     return invoice
+
+
+def _explain_credit(
+    line: InvoiceLine, applied: Money, credit_balance: Money, balance_left: Money
+) -> tuple[Decimal, str]:
+    """The credit line's exact amount and sentence, worked out on first use."""
+    return applied.amount.copy_negate(), (
+        f"{format_money(applied)} of the {format_money(credit_balance)} credit balance; "
+        f"{format_money(balance_left)} stays on the balance"
+    )
 
 
 def _currency_of(

@@ -291,6 +291,150 @@ def _money(amount: Decimal, currency: str) -> Money:
 
 _ZEROS = {code: _money(Decimal(0).scaleb(-exp), code) for code, exp in CURRENCY_EXPONENTS.items()}
 
+# Minor units on integers ---------------------------------------------------------------------
+#
+# Pricing an invoice is a handful of shares (``price * days / period_days``,
+# ``subtotal * percent / 100``) each rounded once. Done in Decimal that is a
+# multiply, a divide and a quantize per share, plus building the Decimals; done
+# on integer minor units it is one ``divmod``. Both give the same cent: the
+# integer path rounds the exact rational, and it is only taken where the
+# Decimal path provably rounds that same rational (see ``share_minor_units``).
+# The rounding rule is still ``ROUNDING_MODE``, applied here, in this module.
+
+_ROUND_HALF_UP = decimal.ROUND_HALF_UP
+
+
+def round_ratio(numerator: int, denominator: int) -> int:
+    """``numerator / denominator`` rounded to a whole number with ``ROUNDING_MODE``, on integers.
+
+    The integer twin of ``quantize``: ``round_ratio(1001, 2)`` is 501 under
+    ROUND_HALF_UP (half away from zero), exactly what
+    ``(Decimal(1001) / 2).quantize(Decimal(1), ROUNDING_MODE)`` gives, without
+    a Decimal. Every mode of the ``decimal`` module is honoured, so changing the
+    named setting changes both paths alike.
+    """
+    if type(numerator) is not int or type(denominator) is not int:
+        raise TypeError("round_ratio: numerator and denominator must be ints")
+    if denominator <= 0:
+        if not denominator:
+            raise ZeroDivisionError("round_ratio: denominator must not be zero")
+        numerator, denominator = -numerator, -denominator
+    quotient, remainder = divmod(numerator, denominator)  # floor; 0 <= remainder < denominator
+    if not remainder:
+        return quotient
+    mode = ROUNDING_MODE
+    if mode == _ROUND_HALF_UP:
+        twice = remainder + remainder
+        if twice > denominator or (twice == denominator and quotient >= 0):
+            return quotient + 1
+        return quotient
+    return _round_other(quotient, remainder, denominator, mode)
+
+
+def _round_other(quotient: int, remainder: int, denominator: int, mode: str) -> int:
+    # The value lies strictly between quotient and quotient + 1 (remainder > 0).
+    up = quotient + 1
+    positive = quotient >= 0  # value > 0 exactly when the floor is >= 0
+    toward_zero, away = (quotient, up) if positive else (up, quotient)
+    if mode == decimal.ROUND_FLOOR:
+        return quotient
+    if mode == decimal.ROUND_CEILING:
+        return up
+    if mode == decimal.ROUND_DOWN:
+        return toward_zero
+    if mode == decimal.ROUND_UP:
+        return away
+    if mode == decimal.ROUND_05UP:
+        return away if abs(toward_zero) % 5 == 0 else toward_zero
+    twice = remainder + remainder
+    if twice != denominator:
+        return up if twice > denominator else quotient
+    if mode == decimal.ROUND_HALF_UP:
+        return away
+    if mode == decimal.ROUND_HALF_DOWN:
+        return toward_zero
+    if mode == decimal.ROUND_HALF_EVEN:
+        return quotient if quotient % 2 == 0 else up
+    raise ValueError(f"unknown rounding mode {mode!r}")
+
+
+# Where Decimal's 50-digit quotient provably rounds like the exact rational: a
+# denominator below 10**20 keeps every non-tie at least 1/(2 * 10**20) of a
+# minor unit from a rounding boundary, and a result below 10**30 minor units
+# leaves the 50-digit quotient at least 20 digits below the minor unit, so its
+# error is smaller than that distance. Outside these bounds ``exact_share``
+# decides, as it always did.
+_FAST_DENOMINATOR = 10**20
+_FAST_MINOR = 10**30
+
+
+def share_minor_units(minor: int, part: int, whole: int) -> int | None:
+    """``minor * part / whole`` rounded once with ``ROUNDING_MODE``, in minor units.
+
+    Returns None when the numbers are too large for the integer path to promise
+    the very cent ``exact_share`` would give; the caller then uses
+    ``exact_share``. ``share_minor_units(100000, 15, 30) == 50000`` (SPEC 3).
+    """
+    if not 0 < whole < _FAST_DENOMINATOR:
+        return None
+    share = round_ratio(minor * part, whole)
+    if -_FAST_MINOR < share < _FAST_MINOR:
+        return share
+    return None
+
+
+def whole_minor_units(money: Money) -> int | None:
+    """``money`` in minor units if it is a whole number of them (below 10**30), else None.
+
+    Unlike ``to_minor_units`` it does not raise: None sends the caller to the
+    Decimal path. Prices repeat from invoice to invoice, so the answer is
+    memoised per currency and amount (bounded).
+    """
+    memo = _WHOLE_MINOR[money.currency]
+    amount = money.amount
+    minor = memo.get(amount, _UNKNOWN)
+    if minor is _UNKNOWN:
+        numerator, denominator = amount.as_integer_ratio()
+        numerator *= _MINOR_PER_UNIT[money.currency]
+        if numerator % denominator:
+            minor = None
+        else:
+            minor = numerator // denominator
+            if not -_FAST_MINOR < minor < _FAST_MINOR:
+                minor = None
+        if len(memo) >= 10_000:
+            memo.clear()  # a bounded memo, not a store
+        memo[amount] = minor
+    return minor
+
+
+def exact_ratio(value: Decimal) -> tuple[int, int]:
+    """A finite Decimal as (numerator, denominator) in lowest terms, memoised (percents repeat)."""
+    ratio = _RATIOS.get(value)
+    if ratio is None:
+        ratio = value.as_integer_ratio()
+        if len(_RATIOS) >= 10_000:
+            _RATIOS.clear()
+        _RATIOS[value] = ratio
+    return ratio
+
+
+def _money_from_minor(minor: int, currency: str) -> Money:
+    # Private fast twin of ``Money.from_minor_units``: the same Decimal (at the
+    # currency's scale, like ``quantize`` leaves it) for an int we computed.
+    money = _new(Money)
+    _set_amount(money, _scaleb(Decimal(minor), _MINOR_EXPONENT[currency]))
+    _set_currency(money, currency)
+    return money
+
+
+_UNKNOWN = object()
+_WHOLE_MINOR: dict[str, dict[Decimal, int | None]] = {code: {} for code in CURRENCY_EXPONENTS}
+_RATIOS: dict[Decimal, tuple[int, int]] = {}
+_MINOR_PER_UNIT = {code: 10**exp for code, exp in CURRENCY_EXPONENTS.items()}
+_MINOR_EXPONENT = {code: Decimal(-exp) for code, exp in CURRENCY_EXPONENTS.items()}
+_scaleb = _EXACT.scaleb
+
 
 def exact_share(
     money: Money, part: Decimal | int, whole: Decimal | int

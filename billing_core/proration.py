@@ -30,10 +30,18 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from operator import itemgetter
 from datetime import date, datetime, timedelta
+from decimal import Decimal
 
 from billing_core.errors import CurrencyMismatch, InvalidInput
-from billing_core.lines import InvoiceLine, LineKind, describe_exact, make_line
-from billing_core.money import Money, exact_share, format_money
+from billing_core.lines import InvoiceLine, LineKind, describe_exact, make_lazy_line
+from billing_core.money import (
+    Money,
+    _money_from_minor,
+    exact_share,
+    format_money,
+    share_minor_units,
+    whole_minor_units,
+)
 from billing_core.periods import Period, _require_date, period_start_instant, require_aware_utc
 
 
@@ -139,17 +147,40 @@ def prorate(plan_changes: Sequence[PlanChange], period: Period) -> list[InvoiceL
     $1000.00 on 2024-11-16 gives $300.00 + $500.00; an unchanged plan gives
     exactly its price.
     """
+    lines: list[InvoiceLine] = []
+    prorate_into(plan_changes, period, lines)
+    return lines
+
+
+def prorate_into(
+    plan_changes: Sequence[PlanChange], period: Period, lines: list[InvoiceLine]
+) -> int:
+    # Private to billing_core (price_invoice): ``prorate`` appending to
+    # ``lines`` and returning the sum of the new lines in minor units, so the
+    # invoice adds integers rather than Decimals.
     start = period.start
     period_days = (period.end - start).days
-    spans = _spans(
-        [((change.starts_on - start).days, change) for change in plan_changes],
-        period_days,
-        _starts_on,
-    )
-    return [
-        _segment_line(change, hi - lo, period_days, "days", change.starts_on if lo else start)
-        for change, lo, hi in spans
-    ]
+    offsets = [((change.starts_on - start).days, change) for change in plan_changes]
+    if len(offsets) == 1:
+        # The common case of one plan all period long: no ordering to check.
+        offset, change = offsets[0]
+        if offset >= period_days:
+            return 0
+        if offset > 0:
+            spans = [(change, offset, period_days)]
+        else:
+            spans = [(change, 0, period_days)]
+    else:
+        spans = _spans(offsets, period_days, _starts_on)
+    total_minor = 0
+    append = lines.append
+    for change, lo, hi in spans:
+        line, minor = _segment_line(
+            change, hi - lo, period_days, "days", change.starts_on if lo else start
+        )
+        append(line)
+        total_minor += minor
+    return total_minor
 
 
 def prorate_by_seconds(
@@ -175,7 +206,7 @@ def prorate_by_seconds(
     return [
         _segment_line(
             change, hi - lo, period_seconds, "seconds", (origin + timedelta(seconds=lo)).isoformat()
-        )
+        )[0]
         for change, lo, hi in spans
     ]
 
@@ -186,29 +217,45 @@ def _starts_at(change: TimedPlanChange) -> str:
 
 def _segment_line(
     change: PlanChange | TimedPlanChange, used: int, whole: int, unit: str, since: object
-) -> InvoiceLine:
-    """The recurring line for ``used`` of ``whole`` days (or seconds) from ``since``."""
+) -> tuple[InvoiceLine, int]:
+    """The recurring line for ``used`` of ``whole`` days (or seconds) from ``since``, and its
+    amount in minor units."""
     price = change.price
+    currency = price.currency
+    minor = whole_minor_units(price)
+    if minor is not None and used != whole:
+        minor = share_minor_units(minor, used, whole)
+    if minor is None:
+        # Beyond the integer path's bounds (or a price finer than the minor
+        # unit): the Decimal rule decides, as it always has.
+        if used == whole:
+            amount = price.rounded()
+        else:
+            amount = exact_share(price, used, whole)[1]
+        minor = amount.to_minor_units()
+    else:
+        amount = _money_from_minor(minor, currency)
+    line = make_lazy_line(
+        LineKind.RECURRING, change.plan, amount, used, (_explain_segment, price, whole, unit, since)
+    )
+    return line, minor
+
+
+def _explain_segment(
+    line: InvoiceLine, price: Money, whole: int, unit: str, since: object
+) -> tuple[Decimal, str]:
+    """The exact amount and the sentence of a recurring line, worked out on first use."""
+    used = line.quantity
+    amount = line.amount
     if used == whole:
         # An unchanged plan costs exactly its price: nothing to divide.
-        amount = price.rounded()
-        return make_line(
-            LineKind.RECURRING,
-            change.plan,
-            amount,
-            price.amount,
+        return price.amount, (
             f"{used:,} of {whole:,} {unit} from {since} x {format_money(price)} = full price "
-            f"-> {format_money(amount)}",
-            used,
+            f"-> {format_money(amount)}"
         )
-    exact, amount, is_exact = exact_share(price, used, whole)
-    return make_line(
-        LineKind.RECURRING,
-        change.plan,
-        amount,
-        exact,
+    exact, _, is_exact = exact_share(price, used, whole)
+    return exact, (
         f"{used:,} of {whole:,} {unit} from {since} x {format_money(price)} = "
         f"{price.amount} x {used:,} / {whole:,} = {describe_exact(exact, is_exact)} "
-        f"-> {format_money(amount)}",
-        used,
+        f"-> {format_money(amount)}"
     )

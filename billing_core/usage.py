@@ -21,10 +21,19 @@ produces no line at all.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from decimal import Decimal
 
 from billing_core.errors import InvalidInput
-from billing_core.lines import InvoiceLine, LineKind, describe_exact, make_line
-from billing_core.money import CURRENCY_SYMBOLS, Money, exact_share, format_money
+from billing_core.lines import InvoiceLine, LineKind, describe_exact, make_lazy_line
+from billing_core.money import (
+    CURRENCY_SYMBOLS,
+    Money,
+    _money_from_minor,
+    exact_share,
+    format_money,
+    share_minor_units,
+    whole_minor_units,
+)
 
 BYTES_PER_GB = 10**9
 BYTES_PER_GIB = 2**30
@@ -90,6 +99,13 @@ def price_usage(plan: UsagePlan, used_base_units: int) -> InvoiceLine | None:
     SPEC 6: one byte over a 1 TB plan at $23.00/TB is exactly $0.000000000023,
     a line of $0.00 with quantity 1.
     """
+    priced = usage_line(plan, used_base_units)
+    return None if priced is None else priced[0]
+
+
+def usage_line(plan: UsagePlan, used_base_units: int) -> tuple[InvoiceLine, int] | None:
+    # Private to billing_core (price_invoice): ``price_usage`` with the line's
+    # amount in minor units beside it.
     if type(used_base_units) is not int or used_base_units < 0:
         _require_count(used_base_units, "used_base_units")
     extra = used_base_units - plan.included_base_units
@@ -97,18 +113,33 @@ def price_usage(plan: UsagePlan, used_base_units: int) -> InvoiceLine | None:
         return None
     per = plan.base_units_per_unit
     price = plan.price_per_unit
-    exact, amount, is_exact = exact_share(price, extra, per)
+    minor = whole_minor_units(price)
+    if minor is not None:
+        minor = share_minor_units(minor, extra, per)
+    if minor is None:
+        amount = exact_share(price, extra, per)[1]
+        minor = amount.to_minor_units()
+    else:
+        amount = _money_from_minor(minor, price.currency)
+    line = make_lazy_line(
+        LineKind.USAGE, f"{plan.metric} overage", amount, extra, (_explain_usage, plan)
+    )
+    return line, minor
+
+
+def _explain_usage(line: InvoiceLine, plan: UsagePlan) -> tuple[Decimal, str]:
+    """The exact amount and the sentence of a usage line, worked out on first use."""
+    extra = line.quantity
+    per = plan.base_units_per_unit
+    price = plan.price_per_unit
+    exact, _, is_exact = exact_share(price, extra, per)
     base = plan.base_unit_name
-    return make_line(
-        LineKind.USAGE,
-        f"{plan.metric} overage",
-        amount,
-        exact,
+    used_base_units = plan.included_base_units + extra
+    return exact, (
         f"used {used_base_units:,} {base}s, included {plan.included_base_units:,}: "
         f"overage {extra:,} {base}{'' if extra == 1 else 's'} x {_unit_price_text(price)} per "
         f"{plan.unit_name} ({per:,} {base}s) = {describe_exact(exact, is_exact)} "
-        f"-> {format_money(amount)}",
-        extra,
+        f"-> {format_money(line.amount)}"
     )
 
 
