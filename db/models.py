@@ -225,10 +225,11 @@ class Invoice(Base):
               postgresql_where=text("status <> 'void'")),
         Index("uq_invoices_number", "number", unique=True,
               postgresql_where=text("number IS NOT NULL")),
-        # The invoice list: a period (and status), ordered by tenant; keyset pages.
-        Index("ix_invoices_period_tenant", "period_start", "tenant_id", "invoice_id"),
-        Index("ix_invoices_status_period_tenant", "status", "period_start", "tenant_id",
-              "invoice_id"),
+        # The invoice list: newest period first, then by tenant; keyset pages. The index
+        # must have the list's mixed order (DESC, ASC) or every page sorts a whole period.
+        Index("ix_invoices_period_tenant", text("period_start DESC"), "tenant_id", "invoice_id"),
+        Index("ix_invoices_status_period_tenant", "status", text("period_start DESC"),
+              "tenant_id", "invoice_id"),
     )
 
     tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.tenant_id"), primary_key=True)
