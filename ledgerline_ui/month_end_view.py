@@ -34,8 +34,8 @@ def run(sessions: sessionmaker[Session], period_label: str, *, actor: str, dry_r
     The run owns its transactions (one per batch), so it takes the Engine behind the
     screens' session factory rather than a session.
     """
-    return run_month_end(sessions.kw["bind"], check_period(period_label), actor=actor, batch_size=BATCH_SIZE,
-                         dry_run=dry_run, on_progress=on_progress)
+    return run_month_end(sessions.kw["bind"], check_period(period_label), actor=actor,
+                         batch_size=BATCH_SIZE, dry_run=dry_run, on_progress=on_progress)
 
 
 def headline(summary: MonthEndSummary) -> str:

@@ -48,7 +48,8 @@ def amounts_text(amounts: Iterable[Money]) -> str:
     return " + ".join(shown) if shown else "none"
 
 
-def _add(by_status: dict[str, StatusTotals], statuses: Iterable[InvoiceStatus]) -> tuple[Money, ...]:
+def _add(by_status: dict[str, StatusTotals],
+         statuses: Iterable[InvoiceStatus]) -> tuple[Money, ...]:
     sums: dict[str, Money] = {}
     for status in statuses:
         row = by_status.get(status.value)

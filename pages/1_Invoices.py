@@ -89,8 +89,9 @@ else:
     if selected:
         row = page.rows[selected[0]]
         page_link(INVOICE_PAGE, icon=":material/open_in_new:",
-                     label=f"Open invoice {row.label} of {tenant_label(row.tenant_id, row.tenant_name)}",
-                     query_params=invoice_query(row.tenant_id, row.invoice_id))
+                  label=f"Open invoice {row.label} of "
+                        f"{tenant_label(row.tenant_id, row.tenant_name)}",
+                  query_params=invoice_query(row.tenant_id, row.invoice_id))
     else:
         st.caption("Select a row to open its invoice: every line, its calculation and its "
                    "audit trail.")

@@ -68,7 +68,8 @@ invoice = detail.invoice
 badge, color = STATUS_BADGES.get(invoice.status, (invoice.status.title(), "gray"))
 title = f"Invoice {invoice.number}" if invoice.number else f"Draft invoice #{invoice.invoice_id}"
 heading.title(title)
-st.markdown(f":{color}-badge[{badge}] &nbsp; **{tenant_label(invoice.tenant_id, invoice.tenant_name)}**"
+st.markdown(f":{color}-badge[{badge}] &nbsp; "
+            f"**{tenant_label(invoice.tenant_id, invoice.tenant_name)}**"
             f" · period {invoice.period_label} ({iso_date(invoice.period_start)} to "
             f"{iso_date(invoice.period_end)}, end exclusive)")
 
@@ -80,7 +81,8 @@ facts = st.columns(4)
 facts[0].metric("Total", money(invoice.total))
 facts[1].metric("Status", badge)
 facts[2].metric("Period", invoice.period_label)
-facts[3].metric("Issued", iso_date(invoice.finalized_at)[:10] if invoice.finalized_at else "not yet")
+facts[3].metric("Issued",
+                iso_date(invoice.finalized_at)[:10] if invoice.finalized_at else "not yet")
 st.caption(" · ".join(
     f"{label} {iso_date(value)}" for label, value in (
         ("Created", invoice.created_at), ("Finalized", invoice.finalized_at),

@@ -1,4 +1,4 @@
-"""The invoice screen: every line explained, the sum shown, moves confirmed or refused with a reason."""
+"""The invoice screen: every line explained, the sum shown, moves confirmed or refused."""
 
 from __future__ import annotations
 
@@ -135,8 +135,9 @@ def test_a_concurrent_finalization_is_reported_not_repeated(open_screen, demo_da
     button(app, "Confirm: finalize").click().run()
 
     assert [e.value for e in app.error] == [f"Invoice {number} is already finalized"]
-    assert rows(demo_database_url, "SELECT actor FROM audit_log WHERE tenant_id = :t AND "
-                                   "action = 'invoice.finalized'", t=tenant_id) == [("someone@else",)]
+    finalized_by = rows(demo_database_url, "SELECT actor FROM audit_log WHERE tenant_id = :t "
+                                           "AND action = 'invoice.finalized'", t=tenant_id)
+    assert finalized_by == [("someone@else",)]
 
 
 def test_paid_invoice_refuses_every_move_with_a_reason_and_exports(open_screen,
