@@ -44,6 +44,7 @@ class PricingInputs:
 
 @dataclass(frozen=True, slots=True)
 class _PlanTerms:
+    name: str
     price: Money
     usage_plan: UsagePlan | None
 
@@ -67,7 +68,7 @@ def load_pricing_inputs(session: Session, currencies: Mapping[str, str],
         tenant_segments = segments.get(tenant_id, ())
         changes = tuple(
             changes_made.get(segment)
-            or changes_made.setdefault(segment, PlanChange(segment[0], segment[1],
+            or changes_made.setdefault(segment, PlanChange(segment[0], plans[segment[1]].name,
                                                            plans[segment[1]].price))
             for segment in tenant_segments)
         usage: tuple[tuple[UsagePlan, int], ...] = ()
@@ -110,18 +111,20 @@ def _plan_terms(session: Session, plan_ids: set[str]) -> dict[str, _PlanTerms]:
     if not plan_ids:
         return {}
     rows = session.execute(text("""
-        SELECT plan_id, currency, recurring_price_minor, usage_metric, usage_unit_name,
+        SELECT plan_id, name, currency, recurring_price_minor, usage_metric, usage_unit_name,
                usage_base_unit_name, usage_base_units_per_unit, usage_included_base_units, usage_price_per_unit
         FROM plans WHERE plan_id = ANY(:plan_ids)
     """), {"plan_ids": sorted(plan_ids)})
     terms = {}
-    for (plan_id, currency, price_minor, metric, unit_name, base_unit_name, per_unit,
+    for (plan_id, name, currency, price_minor, metric, unit_name, base_unit_name, per_unit,
          included, unit_price) in rows:
         usage_plan = None
         if metric is not None:
             usage_plan = UsagePlan(metric, unit_name, per_unit, included,
                                    Money(unit_price, currency), base_unit_name)
-        terms[plan_id] = _PlanTerms(Money.from_minor_units(price_minor, currency), usage_plan)
+        # Lines are read by people: they carry the plan's name, not its key.
+        terms[plan_id] = _PlanTerms(name, Money.from_minor_units(price_minor, currency),
+                                    usage_plan)
     return terms
 
 

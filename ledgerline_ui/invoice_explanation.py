@@ -60,20 +60,18 @@ def explain_invoice(detail: InvoiceDetail, plan_history: Sequence[PlanSegmentVie
 
 def _recurring_sentences(lines: list[LineView], plan_history: Sequence[PlanSegmentView],
                          period: Period) -> list[str]:
-    names = {segment.plan_id: segment.plan_name for segment in plan_history}
     in_force: list[tuple[PlanChange, Period]] = []
     if plan_history:
-        changes = [PlanChange(s.starts_on, s.plan_id, s.recurring_price) for s in plan_history]
+        changes = [PlanChange(s.starts_on, s.plan_name, s.recurring_price) for s in plan_history]
         in_force = segments(changes, period)
     sentences = []
     for index, line in enumerate(lines):
         matched = in_force[index] if index < len(in_force) else None
         if matched is None or matched[0].plan != line.description:
-            sentences.append(f"{names.get(line.description, line.description)}: "
-                             f"{line.explanation}.")
+            sentences.append(f"{line.description}: {line.explanation}.")
             continue
         change, part = matched
-        plan = f"{names.get(change.plan, change.plan)} ({money(change.price)}/month)"
+        plan = f"{change.plan} ({money(change.price)}/month)"
         if part == period:
             sentences.append(f"For the whole period the tenant was on {plan}: "
                              f"{money(line.amount)}.")

@@ -38,21 +38,22 @@ def test_demo_data_is_idempotent_and_reproduces_the_incidents(fresh_engine):
 
     with Session(fresh_engine) as session:
         assert _breakdown(session, "ent-acme-corp", "2024-11") == ("draft", "$800.00", [
-            ("recurring", "compute-600", "$300.00"), ("recurring", "compute-1000", "$500.00")])
+            ("recurring", "Compute tier (legacy)", "$300.00"),
+            ("recurring", "Compute tier", "$500.00")])
         assert _breakdown(session, "ent-globex-industries", "2024-11") == ("draft", "$1,000.00", [
-            ("recurring", "compute-1000", "$1,000.00")])
+            ("recurring", "Compute tier", "$1,000.00")])
         assert len(tenant_story(session, "ent-globex-industries").invoices) == 1
         assert _breakdown(session, "ent-initech", "2024-11") == ("draft", "$850.00", [
-            ("recurring", "compute-1000", "$1,000.00"),
+            ("recurring", "Compute tier", "$1,000.00"),
             ("discount", "Enterprise discount", "-$100.00"),
             ("discount", "Promotional credit", "-$50.00")])
         assert _breakdown(session, "ent-umbrella", "2024-10") == ("paid", "$1,000.00", [
-            ("recurring", "compute-1000", "$1,000.00")])
+            ("recurring", "Compute tier", "$1,000.00")])
         assert _breakdown(session, "ent-umbrella", "2024-11") == ("draft", "$800.00", [
-            ("recurring", "compute-1000", "$1,000.00"),
+            ("recurring", "Compute tier", "$1,000.00"),
             ("credit", "Service credit: Outage 2024-11-12, 4 hours", "-$200.00")])
         assert _breakdown(session, "smb-wayne-tech", "2024-11") == ("draft", "$100.00", [
-            ("recurring", "storage-1tb", "$100.00")])
+            ("recurring", "Storage 1 TB", "$100.00")])
         [run] = allocation_runs(session)
         assert {s.tenant_id: s.amount for s in run.shares} == {
             "ent-acme-corp": Money("333.30", "USD"),

@@ -48,8 +48,8 @@ def test_acme_upgrade_reads_as_two_plans_with_their_days():
     history = [plan(date(2024, 6, 1), "compute-600", "Compute tier (legacy)", "600.00"),
                plan(date(2024, 11, 16), "compute-1000", "Compute tier", "1000.00")]
     invoice = detail([
-        line(1, "recurring", "compute-600", "300.00", "15 of 30 days ... -> $300.00"),
-        line(2, "recurring", "compute-1000", "500.00", "15 of 30 days ... -> $500.00"),
+        line(1, "recurring", "Compute tier (legacy)", "300.00", "15 of 30 days ... -> $300.00"),
+        line(2, "recurring", "Compute tier", "500.00", "15 of 30 days ... -> $500.00"),
     ], subtotal="800.00", total="800.00")
 
     assert explain_invoice(invoice, history) == [
@@ -67,7 +67,7 @@ def test_acme_upgrade_reads_as_two_plans_with_their_days():
 def test_initech_discounts_say_percentages_come_first():
     history = [plan(date(2024, 1, 1), "compute-1000", "Compute tier", "1000.00")]
     invoice = detail([
-        line(1, "recurring", "compute-1000", "1000.00", "30 of 30 days -> $1,000.00"),
+        line(1, "recurring", "Compute tier", "1000.00", "30 of 30 days -> $1,000.00"),
         line(2, "discount", "Enterprise discount", "-100.00", "10% of $1,000.00 -> -$100.00"),
         line(3, "discount", "Promotional credit", "-50.00", "$50.00 off $900.00"),
     ], subtotal="1000.00", discount="150.00", total="850.00")
@@ -98,7 +98,7 @@ def test_credit_and_credit_note_and_paid_status():
     history = [plan(date(2024, 1, 1), "compute-1000", "Compute tier", "1000.00")]
     note = CreditNoteView(3, "CN-2024-000003", 7, usd("100.00"), "Unused seats", "finance", NOW)
     invoice = detail([
-        line(1, "recurring", "compute-1000", "1000.00", "full price"),
+        line(1, "recurring", "Compute tier", "1000.00", "full price"),
         line(2, "credit", "Service credit: Outage 2024-11-12", "-200.00", "service credit #1"),
     ], subtotal="1000.00", credit="200.00", total="800.00", status="paid", notes=[note])
 

@@ -43,7 +43,7 @@ def test_initech_invoice_shows_each_discount_step_in_order_and_the_sum(open_scre
 
     assert app.title[0].value == f"Draft invoice #{invoice_id}"
     lines = app.dataframe[0].value
-    assert list(lines["Item"]) == ["Plan: compute-1000", "Discount: Enterprise discount",
+    assert list(lines["Item"]) == ["Plan: Compute tier", "Discount: Enterprise discount",
                                    "Discount: Promotional credit"]
     assert list(lines["Amount"]) == ["$1,000.00", "-$100.00", "-$50.00"]
     assert list(lines["Running total"]) == ["$1,000.00", "$900.00", "$850.00"]
