@@ -42,6 +42,7 @@ from sqlalchemy.engine import URL, make_url  # noqa: E402
 from db.database import make_engine, migrate_to_head, start_embedded_server  # noqa: E402
 from db.demo_data import load_demo_data  # noqa: E402
 from db.month_end import run_month_end  # noqa: E402
+from tests.actors import finance  # noqa: E402
 
 # (page file, query parameters): each screen as a direct link opens it; {initech} is the id
 # of Initech's November invoice (SPEC 4), read from the database.
@@ -128,7 +129,7 @@ def populate(engine: Engine, invoices: int, months: int) -> None:
     tenants = max(1, invoices // months)
     add_bench_tenants(engine, tenants)
     for label in months_back(date(2024, 11, 1), months):
-        summary = run_month_end(engine, label, actor="bench", batch_size=5000)
+        summary = run_month_end(engine, label, actor=finance("bench"), batch_size=5000)
         print(f"  month-end {label}: {summary.invoices_created:,} created", flush=True)
     with engine.connect() as connection:
         total = connection.execute(text("SELECT count(*) FROM invoices")).scalar_one()

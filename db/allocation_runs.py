@@ -18,10 +18,11 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from billing_core.allocation import Allocation, split_by_weights
+from billing_core.access import Actor, Permission, require
 from billing_core.errors import InvalidInput
 from billing_core.money import Money
 from billing_core.periods import Period
-from db.audit import AuditRecord, record_audit, require_actor
+from db.audit import AuditRecord, record_audit
 from db.errors import NotFound
 
 
@@ -33,12 +34,12 @@ class AllocationRunResult:
 
 def allocate_by_weights(session: Session, label: str, total: Money,
                         weights: Mapping[str, int | Decimal | str], *,
-                        actor: str) -> AllocationRunResult:
+                        actor: Actor) -> AllocationRunResult:
     """Split `total` across the tenants in `weights` in proportion to them; store the run.
 
     SPEC 7: $1000.00 by 33.33 / 33.33 / 33.34 -> $333.30 / $333.30 / $333.40.
     """
-    actor = require_actor(actor)
+    require(actor, Permission.RUN_ALLOCATIONS)
     label = _require_label(label)
     _require_tenants(session, list(weights))
     allocation = split_by_weights(total, weights)
@@ -46,10 +47,10 @@ def allocate_by_weights(session: Session, label: str, total: Money,
 
 
 def allocate_by_usage(session: Session, label: str, total: Money, metric: str, period: Period,
-                      *, actor: str) -> AllocationRunResult:
+                      *, actor: Actor) -> AllocationRunResult:
     """Split `total` across the tenants that used `metric` in `period`, by their usage
     (integer base units); tenants without usage pay nothing. Stores the run."""
-    actor = require_actor(actor)
+    require(actor, Permission.RUN_ALLOCATIONS)
     label = _require_label(label)
     if not isinstance(metric, str) or not metric.strip():
         raise InvalidInput("metric", "is empty")
@@ -63,7 +64,7 @@ def allocate_by_usage(session: Session, label: str, total: Money, metric: str, p
 
 
 def _store_run(session: Session, label: str, method: str, metric: str | None,
-               period: Period | None, allocation: Allocation, actor: str) -> AllocationRunResult:
+               period: Period | None, allocation: Allocation, actor: Actor) -> AllocationRunResult:
     total = allocation.total
     run_id = session.execute(text("""
         INSERT INTO allocation_runs (label, method, metric, period_start, period_end,
@@ -75,7 +76,7 @@ def _store_run(session: Session, label: str, method: str, metric: str | None,
            "period_start": period.start if period else None,
            "period_end": period.end if period else None,
            "total_minor": total.to_minor_units(), "currency": total.currency,
-           "actor": actor}).scalar_one()
+           "actor": actor.user_id}).scalar_one()
     session.execute(text("""
         INSERT INTO allocation_shares (tenant_id, run_id, weight, quota, floor_minor,
                                        extra_minor, amount_minor)

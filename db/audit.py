@@ -5,6 +5,10 @@ in the caller's transaction, so the log and the change commit or vanish
 together. The table is append-only (a trigger refuses UPDATE, DELETE and
 TRUNCATE); `occurred_at` is the transaction's timestamp, set by the database.
 
+Every row names its actor twice: `actor` (the user's email, or a job's name such
+as "demo-data") and `actor_role` (finance, customer_success, manager), as the
+operation was allowed by `billing_core.access.require` for that role.
+
 `before` and `after` hold plain JSON values: money as minor units beside its
 currency, dates as ISO text, so the log reads the same in SQL and on screen.
 """
@@ -19,7 +23,7 @@ from typing import Any
 from sqlalchemy import insert
 from sqlalchemy.orm import Session
 
-from billing_core.errors import InvalidInput
+from billing_core.access import Actor
 from db.bulk import copy_rows
 from db.models import AuditEntry
 
@@ -28,7 +32,7 @@ from db.models import AuditEntry
 class AuditRecord:
     """One audit row to write: `entity` and `entity_id` name what changed."""
 
-    actor: str
+    actor: Actor
     action: str
     entity: str
     entity_id: str
@@ -37,17 +41,20 @@ class AuditRecord:
     after: Mapping[str, Any] | None = None
 
 
-def require_actor(actor: str) -> str:
-    """Every change names who made it: an empty actor is refused (field "actor")."""
-    if not isinstance(actor, str) or not actor.strip():
-        raise InvalidInput("actor", "is empty; every change must name who made it")
-    return actor.strip()
+def require_actor(actor: Actor) -> Actor:
+    """Every change names who made it, with a role: anything but an Actor is a TypeError.
+
+    (An Actor cannot have an empty id; `billing_core.access.Actor` refuses it.)"""
+    if not isinstance(actor, Actor):
+        raise TypeError(f"actor: expected Actor, got {type(actor).__name__}")
+    return actor
 
 
 def record_audit(session: Session, record: AuditRecord) -> None:
     """Append one audit row in the session's transaction."""
     session.execute(insert(AuditEntry).values(
-        actor=require_actor(record.actor), action=record.action, entity=record.entity,
+        actor=require_actor(record.actor).user_id, actor_role=record.actor.role.value,
+        action=record.action, entity=record.entity,
         entity_id=record.entity_id, tenant_id=record.tenant_id,
         before=_plain(record.before), after=_plain(record.after),
     ))
@@ -56,12 +63,12 @@ def record_audit(session: Session, record: AuditRecord) -> None:
 def record_audits(session: Session, records: Iterable[AuditRecord]) -> int:
     """Append many audit rows at once (COPY), in the session's transaction; returns the count."""
     rows = [
-        (require_actor(r.actor), r.action, r.entity, r.entity_id, r.tenant_id,
+        (require_actor(r.actor).user_id, r.actor.role.value, r.action, r.entity, r.entity_id, r.tenant_id,
          _json_text(r.before), _json_text(r.after))
         for r in records
     ]
     copy_rows(session, AuditEntry.__table__,
-              ("actor", "action", "entity", "entity_id", "tenant_id", "before", "after"), rows)
+              ("actor", "actor_role", "action", "entity", "entity_id", "tenant_id", "before", "after"), rows)
     return len(rows)
 
 

@@ -13,6 +13,12 @@ first (the same lock invoice generation takes, so credits and generation for
 one tenant never interleave), then the key is looked up; the unique index
 (tenant_id, idempotency_key) backs the rule in the database.
 
+Only finance issues credits directly, and only up to the approval threshold
+(`credit_approval_threshold`, env `LEDGERLINE_CREDIT_APPROVAL_ABOVE`, default
+1000.00 in the credit's currency): a larger credit raises ApprovalRequired and
+goes through `db.credit_requests` instead, where a second finance user approves
+it. Customer success never issues a credit; it requests one.
+
 A credit note corrects a finalized or paid invoice without changing it. The
 invoice row is locked so two notes cannot both fit in the same room; the notes
 of one invoice never add up to more than its total.
@@ -20,11 +26,14 @@ of one invoice never add up to more than its total.
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
+from decimal import Decimal
 
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
+from billing_core.access import Actor, ApprovalRequired, Permission, needs_second_approval, require
 from billing_core.credits import (
     CreditTarget,
     ServiceCredit,
@@ -34,9 +43,9 @@ from billing_core.credits import (
     credit_target,
 )
 from billing_core.errors import CurrencyMismatch, InvalidInput
-from billing_core.money import Money
+from billing_core.money import Money, to_decimal
 from billing_core.states import InvoiceStatus
-from db.audit import AuditRecord, record_audit, require_actor
+from db.audit import AuditRecord, record_audit
 from db.errors import NotFound
 from db.transitions import next_document_number
 
@@ -83,17 +92,55 @@ class _OpenInvoice:
     total_minor: int
 
 
+CREDIT_APPROVAL_ENV = "LEDGERLINE_CREDIT_APPROVAL_ABOVE"
+DEFAULT_CREDIT_APPROVAL_ABOVE = Decimal("1000.00")
+
+
+def credit_approval_threshold() -> Decimal:
+    """Credits strictly above this amount (in the credit's own currency) need a second finance
+    user: `LEDGERLINE_CREDIT_APPROVAL_ABOVE` (e.g. "500.00"), default 1000.00. Read on every call,
+    so a change applies without a restart."""
+    configured = os.environ.get(CREDIT_APPROVAL_ENV, "").strip()
+    if not configured:
+        return DEFAULT_CREDIT_APPROVAL_ABOVE
+    threshold = to_decimal(configured, CREDIT_APPROVAL_ENV)
+    if threshold < 0:
+        raise InvalidInput(CREDIT_APPROVAL_ENV, f"{configured!r} is negative")
+    return threshold
+
+
+def check_direct_credit(amount: Money) -> None:
+    """ApprovalRequired when `amount` is above the approval threshold (see the module docstring)."""
+    threshold = credit_approval_threshold()
+    if needs_second_approval(amount, threshold):
+        raise ApprovalRequired(amount, Money(threshold, amount.currency))
+
+
 def issue_service_credit(session: Session, tenant_id: str, amount: Money, reason: str, *,
-                         actor: str, idempotency_key: str,
+                         actor: Actor, idempotency_key: str,
                          invoice_id: int | None = None) -> CreditOutcome:
     """Grant a service credit once per idempotency key; see the module docstring for where it lands.
 
     SPEC 5: $200.00 for a tenant whose October invoice is paid and November invoice
     is a draft reduces November by $200.00. `invoice_id` aims the credit at one
-    invoice explicitly; a non-draft target raises InvoiceNotOpen.
+    invoice explicitly; a non-draft target raises InvoiceNotOpen. Finance only; above the
+    approval threshold ApprovalRequired (request it with `db.credit_requests.request_credit`).
     """
-    actor = require_actor(actor)
-    credit = ServiceCredit(tenant_id, amount, reason, actor, idempotency_key)
+    require(actor, Permission.ISSUE_CREDITS)
+    if isinstance(amount, Money):
+        check_direct_credit(amount)
+    return grant_service_credit(session, tenant_id, amount, reason, actor=actor,
+                                idempotency_key=idempotency_key, invoice_id=invoice_id)
+
+
+def grant_service_credit(session: Session, tenant_id: str, amount: Money, reason: str, *,
+                         actor: Actor, idempotency_key: str,
+                         invoice_id: int | None = None) -> CreditOutcome:
+    """`issue_service_credit` without the approval threshold: for an approved credit request
+    (`db.credit_requests.approve_credit_request`, which checked the second approver). Still
+    finance only."""
+    require(actor, Permission.ISSUE_CREDITS)
+    credit = ServiceCredit(tenant_id, amount, reason, actor.user_id, idempotency_key)
     currency = _lock_tenant(session, tenant_id)
     if amount.currency != currency:
         raise CurrencyMismatch(currency, amount.currency, "credit")
@@ -124,7 +171,7 @@ def issue_service_credit(session: Session, tenant_id: str, amount: Money, reason
                 :applied_minor, :to_balance_minor)
         RETURNING credit_id
     """), {"tenant_id": tenant_id, "amount_minor": amount.to_minor_units(), "currency": currency,
-           "reason": credit.reason, "actor": actor, "key": idempotency_key,
+           "reason": credit.reason, "actor": actor.user_id, "key": idempotency_key,
            "invoice_id": target.invoice_id if target else None,
            "applied_minor": applied.to_minor_units(),
            "to_balance_minor": to_balance.to_minor_units()}).scalar_one()
@@ -174,13 +221,14 @@ def credit_balance(session: Session, tenant_id: str) -> Money:
 
 
 def issue_credit_note(session: Session, tenant_id: str, invoice_id: int, amount: Money,
-                      reason: str, *, actor: str, idempotency_key: str) -> CreditNoteOutcome:
+                      reason: str, *, actor: Actor, idempotency_key: str) -> CreditNoteOutcome:
     """Credit part or all of a finalized or paid invoice, without changing it.
 
     Never more than the invoice's total minus earlier notes (CreditNoteTooLarge).
     Numbered CN-YYYY-NNNNNN, gap-free. The same idempotency key twice makes one note.
+    Finance only.
     """
-    actor = require_actor(actor)
+    require(actor, Permission.ISSUE_CREDIT_NOTES)
     reason = _require_text(reason, "reason")
     idempotency_key = _require_text(idempotency_key, "idempotency_key")
     invoice = _lock_invoice_for_credit(session, tenant_id, invoice_id)
@@ -211,7 +259,7 @@ def issue_credit_note(session: Session, tenant_id: str, invoice_id: int, amount:
         RETURNING credit_note_id
     """), {"tenant_id": tenant_id, "invoice_id": invoice_id, "number": number,
            "amount_minor": amount.to_minor_units(), "currency": currency, "reason": reason,
-           "actor": actor, "key": idempotency_key}).scalar_one()
+           "actor": actor.user_id, "key": idempotency_key}).scalar_one()
     record_audit(session, AuditRecord(
         actor, "credit_note.issued", "invoice", str(invoice_id), tenant_id,
         before={"credited_minor": earlier_total.to_minor_units(), "currency": currency},
@@ -222,7 +270,7 @@ def issue_credit_note(session: Session, tenant_id: str, invoice_id: int, amount:
 
 
 def _apply_to_invoice(session: Session, tenant_id: str, invoice: _OpenInvoice, applied: Money,
-                      credit_id: int, reason: str, actor: str) -> None:
+                      credit_id: int, reason: str, actor: Actor) -> None:
     currency = applied.currency
     before_total = Money.from_minor_units(invoice.total_minor, currency)
     after_total = before_total - applied
@@ -254,7 +302,7 @@ def _apply_to_invoice(session: Session, tenant_id: str, invoice: _OpenInvoice, a
 
 
 def _add_to_balance(session: Session, tenant_id: str, credit_id: int, amount: Money,
-                    actor: str) -> None:
+                    actor: Actor) -> None:
     before = credit_balance(session, tenant_id)
     after = before + amount
     session.execute(text("""
@@ -264,7 +312,7 @@ def _add_to_balance(session: Session, tenant_id: str, credit_id: int, amount: Mo
                 :credit_id, :actor)
     """), {"tenant_id": tenant_id, "amount_minor": amount.to_minor_units(),
            "balance_after_minor": after.to_minor_units(), "currency": amount.currency,
-           "credit_id": credit_id, "actor": actor})
+           "credit_id": credit_id, "actor": actor.user_id})
     record_audit(session, AuditRecord(
         actor, "credit_balance.added", "credit", str(credit_id), tenant_id,
         before={"balance_minor": before.to_minor_units(), "currency": amount.currency},

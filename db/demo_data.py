@@ -18,6 +18,12 @@ ent-acme-corp, ent-globex-industries and ent-initech -> $333.30 / $333.30 /
 $333.40, and 300 synthetic tenants (seeded, so every load is identical):
 October invoiced, mostly finalized and paid, November by a month-end run.
 
+Demo accounts (local sign-in, created only with the demo data, never otherwise),
+all with the password `DEMO_PASSWORD` ("ledgerline-demo"): finance@demo and
+finance2@demo (finance; two, so one can approve the other's large credits),
+cs@demo (customer success; it has one credit request waiting for approval) and
+manager@demo (manager). The rows are written by the demo actors of those roles.
+
 Loading is idempotent: a second load finds the data and changes nothing.
 Dates live in the data; only audit and status timestamps are "now".
 Run `python -m db.demo_data` to load it into the app's database.
@@ -33,16 +39,29 @@ from decimal import Decimal
 from sqlalchemy import Engine, text
 from sqlalchemy.orm import Session
 
+from billing_core.access import Actor, Role
 from billing_core.money import Money
 from billing_core.periods import calendar_month
 from billing_core.usage import BYTES_PER_GB, BYTES_PER_TB
 from db.allocation_runs import allocate_by_weights
+from db.credit_requests import request_credit
 from db.credits import issue_service_credit
 from db.invoicing import generate_invoice, generate_invoices
 from db.month_end import run_month_end
 from db.transitions import finalize_invoice, record_payment
+from db.users import create_user
 
-ACTOR = "demo-data"
+ACTOR = Actor("demo-data", Role.FINANCE)  # the loader itself: a system job acting as finance
+FINANCE = Actor("finance@demo", Role.FINANCE)
+SUPPORT = Actor("cs@demo", Role.CUSTOMER_SUCCESS)
+DEMO_PASSWORD = "ledgerline-demo"
+# email, display name, role
+DEMO_ACCOUNTS = [
+    ("finance@demo", "Fran (finance)", Role.FINANCE),
+    ("finance2@demo", "Sam (finance, second approver)", Role.FINANCE),
+    ("cs@demo", "Casey (customer success)", Role.CUSTOMER_SUCCESS),
+    ("manager@demo", "Morgan (manager)", Role.MANAGER),
+]
 OCTOBER = calendar_month("2024-10")
 NOVEMBER = calendar_month("2024-11")
 SYNTHETIC_TENANTS = 300
@@ -99,6 +118,7 @@ def load_demo_data(engine: Engine) -> DemoSummary:
             _insert_plans(session)
             _incident_scenarios(session)
             _invoice_october(session, _synthetic_tenants(session))
+            _add_demo_accounts(session)
             loaded = True
         month_end_done = session.execute(text("""
             SELECT 1 FROM month_end_runs WHERE period_label = :label AND status = 'completed'
@@ -172,11 +192,11 @@ def _incident_scenarios(session: Session) -> None:
     # Credit on a finalized invoice: October paid, November draft, the credit lands on November.
     _add_tenant(session, "ent-umbrella", names["ent-umbrella"], [(date(2024, 1, 1), "compute-1000")])
     october = generate_invoice(session, "ent-umbrella", OCTOBER, actor=ACTOR).invoice_id
-    finalize_invoice(session, "ent-umbrella", october, actor="finance@demo")
-    record_payment(session, "ent-umbrella", october, actor="finance@demo")
+    finalize_invoice(session, "ent-umbrella", october, actor=FINANCE)
+    record_payment(session, "ent-umbrella", october, actor=FINANCE)
     generate_invoice(session, "ent-umbrella", NOVEMBER, actor=ACTOR)
     issue_service_credit(session, "ent-umbrella", Money("200.00", "USD"),
-                         "Outage 2024-11-12, 4 hours", actor="support@demo",
+                         "Outage 2024-11-12, 4 hours", actor=FINANCE,
                          idempotency_key="umbrella-outage-2024-11-12")
 
     # Overage at exactly the limit: 1 TB stored on a 1 TB plan -> no overage line.
@@ -187,7 +207,17 @@ def _incident_scenarios(session: Session) -> None:
 
     allocate_by_weights(session, "Shared database cluster, 2024-11", Money("1000.00", "USD"),
                         {"ent-acme-corp": Decimal("33.33"), "ent-globex-industries": Decimal("33.33"),
-                         "ent-initech": Decimal("33.34")}, actor="manager@demo")
+                         "ent-initech": Decimal("33.34")}, actor=FINANCE)
+
+    # Customer success asked for a goodwill credit; it waits for finance's approval.
+    request_credit(session, "ent-acme-corp", Money("150.00", "USD"),
+                   "Goodwill: slow support reply on ticket 4711", actor=SUPPORT,
+                   idempotency_key="acme-goodwill-ticket-4711")
+
+
+def _add_demo_accounts(session: Session) -> None:
+    for email, name, role in DEMO_ACCOUNTS:
+        create_user(session, email, role, DEMO_PASSWORD, display_name=name)
 
 
 def _synthetic_tenants(session: Session) -> list[str]:
@@ -227,9 +257,9 @@ def _invoice_october(session: Session, tenant_ids: list[str]) -> None:
     for tenant_id in sorted(result.created):
         invoice_id = result.invoice_ids[tenant_id]
         if rng.random() < 0.9:
-            finalize_invoice(session, tenant_id, invoice_id, actor="finance@demo")
+            finalize_invoice(session, tenant_id, invoice_id, actor=FINANCE)
             if rng.random() < 0.7:
-                record_payment(session, tenant_id, invoice_id, actor="finance@demo")
+                record_payment(session, tenant_id, invoice_id, actor=FINANCE)
 
 
 def _tenant_count(session: Session) -> int:

@@ -31,10 +31,11 @@ from dataclasses import dataclass, field
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
+from billing_core.access import Actor, Permission, require
 from billing_core.errors import BillingError, InvalidInput
 from billing_core.invoices import PricedInvoice, price_invoice
 from billing_core.periods import Period, monthly_period
-from db.audit import AuditRecord, record_audits, require_actor
+from db.audit import AuditRecord, record_audits
 from db.bulk import copy_rows
 from db.errors import NotFound
 from db.models import InvoiceLine
@@ -70,7 +71,7 @@ class GenerationResult:
 
 
 def generate_invoice(session: Session, tenant_id: str, period: Period, *,
-                     actor: str) -> GeneratedInvoice:
+                     actor: Actor) -> GeneratedInvoice:
     """Generate (or find) the tenant's draft invoice for `period`.
 
     Raises NotFound for an unknown tenant, and the reason as a BillingError when
@@ -85,13 +86,13 @@ def generate_invoice(session: Session, tenant_id: str, period: Period, *,
 
 
 def generate_invoices(session: Session, tenant_ids: Iterable[str], period: Period, *,
-                      actor: str, dry_run: bool = False) -> GenerationResult:
+                      actor: Actor, dry_run: bool = False) -> GenerationResult:
     """Generate the draft invoices of many tenants for one `period`, set-based.
 
     Each tenant gets at most one invoice; tenants that already have one are
     reported, not touched. A dry run takes no locks and writes nothing.
     """
-    actor = require_actor(actor)
+    require(actor, Permission.GENERATE_INVOICES)
     if not isinstance(period, Period):
         raise TypeError(f"period: expected Period, got {type(period).__name__}")
     wanted = sorted(set(tenant_ids))
@@ -211,7 +212,7 @@ def _price_all(inputs: Mapping[str, PricingInputs], period: Period,
 
 def _insert_invoices(session: Session, priced: Mapping[str, PricedInvoice],
                      minor_totals: Mapping[str, tuple[int, int, int, int, int]], period: Period,
-                     actor: str) -> dict[str, int]:
+                     actor: Actor) -> dict[str, int]:
     """Insert the drafts; returns tenant id -> invoice id for the rows actually inserted."""
     if not priced:
         return {}
@@ -234,7 +235,7 @@ def _insert_invoices(session: Session, priced: Mapping[str, PricedInvoice],
         RETURNING tenant_id, invoice_id
     """), {
         "period_start": period.start, "period_end": period.end, "period_label": period.label,
-        "actor": actor, "tenant_ids": tenant_ids,
+        "actor": actor.user_id, "tenant_ids": tenant_ids,
         "currencies": [priced[tenant_id].currency for tenant_id in tenant_ids],
         "subtotals": list(subtotals), "discounts": list(discounts), "credits": list(credits),
         "totals": list(totals), "unused": list(unused),
@@ -256,12 +257,13 @@ def _insert_lines(session: Session, invoice_ids: Mapping[str, int],
 
 
 def _consume_credit_balances(session: Session, invoice_ids: Mapping[str, int],
-                             priced: Mapping[str, PricedInvoice], actor: str) -> None:
+                             priced: Mapping[str, PricedInvoice], actor: Actor) -> None:
     """Write a 'consumed' ledger entry for every new invoice that used credit balance."""
     entries = [
         {"tenant_id": tenant_id, "invoice_id": invoice_id, "currency": invoice.currency,
          "amount_minor": (-invoice.credit_applied).to_minor_units(),
-         "balance_after_minor": invoice.credit_balance_left.to_minor_units(), "actor": actor}
+         "balance_after_minor": invoice.credit_balance_left.to_minor_units(),
+         "actor": actor.user_id}
         for tenant_id, invoice_id in invoice_ids.items()
         if (invoice := priced[tenant_id]).credit_applied
     ]

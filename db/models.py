@@ -461,9 +461,86 @@ class AuditEntry(Base):
     occurred_at: Mapped[datetime] = mapped_column(DateTime(timezone=True),
                                                   server_default=func.now())
     actor: Mapped[str] = mapped_column(Text)
+    actor_role: Mapped[str | None] = mapped_column(Text)
+    """The actor's role when the change was made (NULL only on rows older than roles)."""
     action: Mapped[str] = mapped_column(Text)
     tenant_id: Mapped[str | None] = mapped_column(Text)
     entity: Mapped[str] = mapped_column(Text)
     entity_id: Mapped[str] = mapped_column(Text)
     before: Mapped[dict[str, Any] | None]
     after: Mapped[dict[str, Any] | None]
+
+
+ROLES = ("finance", "customer_success", "manager")
+CREDIT_REQUEST_STATUSES = ("pending", "approved", "rejected")
+
+
+class User(Base):
+    """A person who may sign in, with one role (`billing_core.access.Role`).
+
+    `password_hash` is an argon2id hash (NULL for a user who signs in only through
+    single sign-on). Users are created with `python -m db.users create`; a deactivated
+    user cannot sign in. Emails are stored lower-case, unique.
+    """
+
+    __tablename__ = "users"
+    __table_args__ = (
+        _in_check("role", ROLES, "role_known"),
+        CheckConstraint("email = lower(email) AND email LIKE '%_@_%'", name="email_lower_case"),
+    )
+
+    user_id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    email: Mapped[str] = mapped_column(Text, unique=True)
+    display_name: Mapped[str] = mapped_column(Text)
+    role: Mapped[str] = mapped_column(Text)
+    password_hash: Mapped[str | None] = mapped_column(Text)
+    is_active: Mapped[bool] = mapped_column(server_default=text("true"))
+    created_at: Mapped[CreatedAt]
+    last_sign_in_at: Mapped[Timestamp | None]
+
+
+class SignInThrottle(Base):
+    """Wrong passwords in a row per email, known or not (so the wait never reveals whether an
+    account exists), and until when the next attempt must wait. A right password clears it."""
+
+    __tablename__ = "sign_in_throttle"
+
+    email: Mapped[str] = mapped_column(Text, primary_key=True)
+    failed_attempts: Mapped[int] = mapped_column(server_default=text("0"))
+    locked_until: Mapped[Timestamp | None]
+    last_failed_at: Mapped[Timestamp | None]
+
+
+class CreditRequest(Base):
+    """A service credit asked for, not yet granted: customer success (or finance, above the
+    approval threshold) requests; a finance user other than the requester approves it, which
+    issues the credit once (`credit_id`, same idempotency key), or rejects it."""
+
+    __tablename__ = "credit_requests"
+    __table_args__ = (
+        ForeignKeyConstraint(["tenant_id", "credit_id"], ["credits.tenant_id", "credits.credit_id"]),
+        Index("uq_credit_requests_tenant_idempotency_key", "tenant_id", "idempotency_key",
+              unique=True),
+        Index("ix_credit_requests_status_time", "status", "requested_at"),
+        _currency_check(),
+        _in_check("status", CREDIT_REQUEST_STATUSES, "status_known"),
+        CheckConstraint("amount_minor > 0", name="amount_positive"),
+        CheckConstraint("(status = 'approved') = (credit_id IS NOT NULL)",
+                        name="credit_iff_approved"),
+        CheckConstraint("(status = 'pending') = (decided_by IS NULL)", name="decided_iff_not_pending"),
+    )
+
+    tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.tenant_id"), primary_key=True)
+    request_id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    amount_minor: Mapped[MinorUnits]
+    currency: Mapped[CurrencyCode]
+    reason: Mapped[str] = mapped_column(Text)
+    idempotency_key: Mapped[str] = mapped_column(Text)
+    requested_by: Mapped[str] = mapped_column(Text)
+    requested_by_role: Mapped[str] = mapped_column(Text)
+    requested_at: Mapped[CreatedAt]
+    status: Mapped[str] = mapped_column(Text, server_default=text("'pending'"))
+    decided_by: Mapped[str | None] = mapped_column(Text)
+    decided_at: Mapped[Timestamp | None]
+    decision_note: Mapped[str | None] = mapped_column(Text)
+    credit_id: Mapped[int | None] = mapped_column(BigInteger)

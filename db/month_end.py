@@ -28,8 +28,9 @@ from dataclasses import dataclass, field
 from sqlalchemy import Connection, Engine, text
 from sqlalchemy.orm import Session
 
+from billing_core.access import Actor, Permission, require
 from billing_core.periods import Period, calendar_month, monthly_period
-from db.audit import AuditRecord, record_audit, require_actor
+from db.audit import AuditRecord, record_audit
 from db.errors import RunInProgress
 from db.invoicing import GenerationResult, generate_invoices
 
@@ -49,14 +50,15 @@ class MonthEndSummary:
     skipped: dict[str, str] = field(default_factory=dict)
 
 
-def run_month_end(engine: Engine, period_label: str, *, actor: str, batch_size: int = 1000,
+def run_month_end(engine: Engine, period_label: str, *, actor: Actor, batch_size: int = 1000,
                   dry_run: bool = False,
                   on_progress: ProgressCallback | None = None) -> MonthEndSummary:
     """Invoice every active tenant for month `period_label` ("2024-11"); see the module docstring.
 
-    `on_progress(done, total)` is called after each committed batch.
+    `on_progress(done, total)` is called after each committed batch. Finance only (a dry run
+    too); scheduled runs act as a finance system actor such as `Actor("month-end", "finance")`.
     """
-    actor = require_actor(actor)
+    require(actor, Permission.RUN_MONTH_END)
     month = calendar_month(period_label)
     if type(batch_size) is not int or batch_size < 1:
         raise ValueError("batch_size must be a positive int")
@@ -79,7 +81,7 @@ def billing_period_in_month(anchor_day: int, month: Period) -> Period:
     return monthly_period(anchor_day, month.last_day)
 
 
-def _run_batches(session: Session, month: Period, actor: str, batch_size: int,
+def _run_batches(session: Session, month: Period, actor: Actor, batch_size: int,
                  dry_run: bool, on_progress: ProgressCallback | None) -> MonthEndSummary:
     with session.begin():
         tenants = session.execute(text("""
@@ -121,7 +123,7 @@ def _run_batches(session: Session, month: Period, actor: str, batch_size: int,
     return MonthEndSummary(run_id, month.label, dry_run, len(tenants), created, present, skipped)
 
 
-def _generate_batch(session: Session, batch: list, month: Period, actor: str,
+def _generate_batch(session: Session, batch: list, month: Period, actor: Actor,
                     dry_run: bool) -> list[GenerationResult]:
     periods: dict[int, Period] = {}  # one billing period per distinct anchor day
     by_period: dict[Period, list[str]] = defaultdict(list)
@@ -145,7 +147,7 @@ def _take_run_lock(connection: Connection, period_label: str) -> None:
         raise RunInProgress(period_label)
 
 
-def _start_run(session: Session, period_label: str, actor: str, tenants_in_scope: int) -> int:
+def _start_run(session: Session, period_label: str, actor: Actor, tenants_in_scope: int) -> int:
     # We hold the month's lock, so any 'running' row for it belongs to a dead process.
     session.execute(text("""
         UPDATE month_end_runs SET status = 'interrupted', finished_at = now()
@@ -156,7 +158,7 @@ def _start_run(session: Session, period_label: str, actor: str, tenants_in_scope
                                     tenants_done, invoices_created, already_present, skipped)
         VALUES (:period_label, false, 'running', :actor, :tenants_in_scope, 0, 0, 0, '{}')
         RETURNING run_id
-    """), {"period_label": period_label, "actor": actor,
+    """), {"period_label": period_label, "actor": actor.user_id,
            "tenants_in_scope": tenants_in_scope}).scalar_one()
 
 

@@ -1,6 +1,6 @@
 """Moving an invoice through its states: finalize, void, record payment (SPEC 8).
 
-Each move is one pattern: guard the input, lock the invoice row
+Each move is one pattern: guard the actor's permission and the input, lock the invoice row
 (`SELECT ... FOR UPDATE`), check the move against `billing_core.states` on the
 state just read under the lock, change, audit. Of two simultaneous
 finalizations the second waits for the first's lock, then reads "finalized"
@@ -21,9 +21,10 @@ from datetime import datetime
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
+from billing_core.access import Actor, Permission, require
 from billing_core.periods import require_aware_utc
 from billing_core.states import InvoiceStatus, check_transition
-from db.audit import AuditRecord, record_audit, require_actor
+from db.audit import AuditRecord, record_audit
 from db.errors import NotFound
 
 
@@ -41,9 +42,9 @@ class InvoiceState:
 
 
 def finalize_invoice(session: Session, tenant_id: str, invoice_id: int, *,
-                     actor: str) -> InvoiceState:
+                     actor: Actor) -> InvoiceState:
     """draft -> finalized: assign the next gap-free number INV-YYYY-NNNNNN and freeze it."""
-    actor = require_actor(actor)
+    require(actor, Permission.FINALIZE_INVOICES)
     current = lock_invoice(session, tenant_id, invoice_id)
     check_transition(invoice_label(current), current.status, InvoiceStatus.FINALIZED)
     number = next_document_number(session, "INV")
@@ -55,9 +56,9 @@ def finalize_invoice(session: Session, tenant_id: str, invoice_id: int, *,
 
 
 def void_invoice(session: Session, tenant_id: str, invoice_id: int, *,
-                 actor: str) -> InvoiceState:
+                 actor: Actor) -> InvoiceState:
     """draft -> void or finalized -> void. A void invoice frees its period for a new one."""
-    actor = require_actor(actor)
+    require(actor, Permission.VOID_INVOICES)
     current = lock_invoice(session, tenant_id, invoice_id)
     check_transition(invoice_label(current), current.status, InvoiceStatus.VOID)
     return _move(session, current, actor, "invoice.voided", """
@@ -67,10 +68,10 @@ def void_invoice(session: Session, tenant_id: str, invoice_id: int, *,
     """, {})
 
 
-def record_payment(session: Session, tenant_id: str, invoice_id: int, *, actor: str,
+def record_payment(session: Session, tenant_id: str, invoice_id: int, *, actor: Actor,
                    paid_at: datetime | None = None) -> InvoiceState:
     """finalized -> paid, at `paid_at` (timezone-aware; default: now)."""
-    actor = require_actor(actor)
+    require(actor, Permission.RECORD_PAYMENTS)
     if paid_at is not None:
         paid_at = require_aware_utc(paid_at, "paid_at")
     current = lock_invoice(session, tenant_id, invoice_id)
@@ -111,7 +112,7 @@ def next_document_number(session: Session, series: str) -> str:
     return f"{series}-{year:04d}-{number:06d}"
 
 
-def _move(session: Session, current: InvoiceState, actor: str, action: str, sql: str,
+def _move(session: Session, current: InvoiceState, actor: Actor, action: str, sql: str,
           params: dict[str, object]) -> InvoiceState:
     row = session.execute(text(sql), {"tenant_id": current.tenant_id,
                                       "invoice_id": current.invoice_id, **params}).one()

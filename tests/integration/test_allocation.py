@@ -15,8 +15,9 @@ from db.allocation_runs import allocate_by_usage, allocate_by_weights
 from db.errors import NotFound
 from db.queries import allocation_run
 from tests.integration.factories import add_tenant, add_usage
+from tests.actors import finance
 
-ACTOR = "manager@test"
+ACTOR = finance("manager@test")
 
 
 def test_1000_by_33_33_33_33_33_34_is_stored_to_the_cent(session, new_tenant_id):

@@ -12,28 +12,35 @@ from billing_core.errors import IllegalTransition
 from billing_core.money import Money
 from billing_core.periods import calendar_month
 from db.allocation_runs import allocate_by_weights
-from db.credits import issue_credit_note, issue_service_credit
+from db.credits import CREDIT_APPROVAL_ENV, issue_credit_note, issue_service_credit
 from db.invoicing import generate_invoice
 from db.queries import audit_log, invoice_detail
 from db.transitions import finalize_invoice, record_payment, void_invoice
 from tests.integration.factories import add_plan, add_tenant
+from tests.actors import finance
+
+
+@pytest.fixture(autouse=True)
+def _no_credit_approval_limit(monkeypatch):
+    """These tests are about where credits land; the approval threshold has its own tests."""
+    monkeypatch.setenv(CREDIT_APPROVAL_ENV, "1000000")
 
 
 def test_each_change_writes_who_what_before_and_after(session, new_tenant_id):
     add_plan(session, "test-compute-1000", 100000)
     tenant = add_tenant(session, new_tenant_id("audited"), plans=[(date(2024, 1, 1), "test-compute-1000")])
     other = add_tenant(session, new_tenant_id("other"))
-    october = generate_invoice(session, tenant, calendar_month("2024-10"), actor="gen").invoice_id
-    finalize_invoice(session, tenant, october, actor="fin")
-    record_payment(session, tenant, october, actor="payer")
-    november = generate_invoice(session, tenant, calendar_month("2024-11"), actor="gen").invoice_id
-    issue_service_credit(session, tenant, Money("1100.00", "USD"), "Outage", actor="support",
+    october = generate_invoice(session, tenant, calendar_month("2024-10"), actor=finance("gen")).invoice_id
+    finalize_invoice(session, tenant, october, actor=finance("fin"))
+    record_payment(session, tenant, october, actor=finance("payer"))
+    november = generate_invoice(session, tenant, calendar_month("2024-11"), actor=finance("gen")).invoice_id
+    issue_service_credit(session, tenant, Money("1100.00", "USD"), "Outage", actor=finance("support"),
                          idempotency_key="k1")
-    issue_credit_note(session, tenant, october, Money("10.00", "USD"), "Fix", actor="fin",
+    issue_credit_note(session, tenant, october, Money("10.00", "USD"), "Fix", actor=finance("fin"),
                       idempotency_key="n1")
-    void_invoice(session, tenant, november, actor="fin")
+    void_invoice(session, tenant, november, actor=finance("fin"))
     allocate_by_weights(session, "Shared", Money("1.00", "USD"), {tenant: 1, other: Decimal("1")},
-                        actor="boss")
+                        actor=finance("boss"))
 
     entries = list(reversed(audit_log(session, tenant_id=tenant)))
     assert [(e.actor, e.action, e.entity) for e in entries] == [
@@ -64,11 +71,11 @@ def test_each_change_writes_who_what_before_and_after(session, new_tenant_id):
 def test_a_refused_change_leaves_no_audit_row(session, new_tenant_id):
     add_plan(session, "test-compute-1000", 100000)
     tenant = add_tenant(session, new_tenant_id("refused"), plans=[(date(2024, 1, 1), "test-compute-1000")])
-    invoice_id = generate_invoice(session, tenant, calendar_month("2024-11"), actor="gen").invoice_id
+    invoice_id = generate_invoice(session, tenant, calendar_month("2024-11"), actor=finance("gen")).invoice_id
     before = session.execute(text("SELECT count(*) FROM audit_log WHERE tenant_id = :t"),
                              {"t": tenant}).scalar_one()
     with pytest.raises(IllegalTransition):
-        record_payment(session, tenant, invoice_id, actor="payer")
+        record_payment(session, tenant, invoice_id, actor=finance("payer"))
     after = session.execute(text("SELECT count(*) FROM audit_log WHERE tenant_id = :t"),
                             {"t": tenant}).scalar_one()
     assert after == before

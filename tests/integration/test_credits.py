@@ -12,6 +12,7 @@ from billing_core.errors import CreditNoteTooLarge, InvalidInput, InvoiceNotOpen
 from billing_core.money import Money
 from billing_core.periods import calendar_month
 from db.credits import (
+    CREDIT_APPROVAL_ENV,
     credit_balance,
     issue_credit_note,
     issue_service_credit,
@@ -20,9 +21,16 @@ from db.credits import (
 from db.invoicing import generate_invoice
 from db.transitions import finalize_invoice, record_payment
 from tests.integration.factories import add_plan, add_tenant, invoice_lines, invoice_row
+from tests.actors import finance
+
+
+@pytest.fixture(autouse=True)
+def _no_credit_approval_limit(monkeypatch):
+    """These tests are about where credits land; the approval threshold has its own tests."""
+    monkeypatch.setenv(CREDIT_APPROVAL_ENV, "1000000")
 
 OCTOBER, NOVEMBER = calendar_month("2024-10"), calendar_month("2024-11")
-ACTOR = "support@test"
+ACTOR = finance("support@test")
 
 
 def usd(text_amount: str) -> Money:

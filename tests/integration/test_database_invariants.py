@@ -15,9 +15,10 @@ from db.database import ALEMBIC_INI, REPO_ROOT
 from db.invoicing import generate_invoice
 from db.transitions import finalize_invoice, record_payment
 from tests.integration.factories import add_plan, add_tenant
+from tests.actors import finance
 
 NOVEMBER = calendar_month("2024-11")
-ACTOR = "finance@test"
+ACTOR = finance("finance@test")
 
 
 @pytest.fixture

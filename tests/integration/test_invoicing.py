@@ -23,9 +23,10 @@ from tests.integration.factories import (
     invoice_lines,
     invoice_row,
 )
+from tests.actors import finance
 
 NOVEMBER = calendar_month("2024-11")
-ACTOR = "finance@test"
+ACTOR = finance("finance@test")
 
 
 @pytest.fixture

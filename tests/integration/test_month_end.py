@@ -16,8 +16,9 @@ from db.database import REPO_ROOT
 from db.month_end import run_month_end
 from db.queries import last_month_end_run
 from tests.integration.factories import add_plan, add_tenant
+from tests.actors import finance
 
-ACTOR = "finance@test"
+ACTOR = finance("finance@test")
 
 
 def _tenants(engine, count: int, *, planless: int = 0, inactive: int = 0) -> None:
@@ -73,13 +74,14 @@ _KILLABLE_RUN = """
 import sys, time
 from db.database import make_engine
 from db.month_end import run_month_end
+from tests.actors import finance
 
 def progress(done, total):
     print(done, flush=True)
     if done == 100:
         time.sleep(0.2)  # the parent reads the line and kills us during the next batch
 
-run_month_end(make_engine(sys.argv[1]), "2024-11", actor="cron", batch_size=100,
+run_month_end(make_engine(sys.argv[1]), "2024-11", actor=finance("cron"), batch_size=100,
               on_progress=progress)
 """
 

@@ -14,9 +14,10 @@ from billing_core.periods import calendar_month
 from db.invoicing import generate_invoice
 from db.transitions import finalize_invoice, record_payment, void_invoice
 from tests.integration.factories import add_plan, add_tenant
+from tests.actors import finance
 
 NOVEMBER = calendar_month("2024-11")
-ACTOR = "finance@test"
+ACTOR = finance("finance@test")
 
 
 def _draft(session, tenant_id: str) -> int:
@@ -89,8 +90,8 @@ def _race(sessions, calls) -> tuple[list, list]:
 def test_of_two_simultaneous_finalizations_exactly_one_happens(sessions, new_tenant_id):
     [(tenant, invoice_id)] = _committed_drafts(sessions, new_tenant_id, 1)
     results, errors = _race(sessions, [
-        lambda session: finalize_invoice(session, tenant, invoice_id, actor="alice"),
-        lambda session: finalize_invoice(session, tenant, invoice_id, actor="bob"),
+        lambda session: finalize_invoice(session, tenant, invoice_id, actor=finance("alice")),
+        lambda session: finalize_invoice(session, tenant, invoice_id, actor=finance("bob")),
     ])
     assert len(results) == 1 and len(errors) == 1
     assert isinstance(errors[0], IllegalTransition)

@@ -18,6 +18,7 @@ from sqlalchemy.engine import URL
 from billing_core.periods import calendar_month
 from db.database import make_engine, make_sessionmaker
 from db.invoicing import generate_invoice
+from tests.actors import finance
 
 PLAN_ID = "ui-flow-100"
 PLAN_STARTS = date(2023, 1, 1)
@@ -52,7 +53,7 @@ def add_draft_invoice(url: URL, prefix: str, month: str = "2024-11") -> tuple[st
     engine = make_engine(url)
     try:
         with make_sessionmaker(engine).begin() as session:
-            generated = generate_invoice(session, tenant_id, calendar_month(month), actor="test")
+            generated = generate_invoice(session, tenant_id, calendar_month(month), actor=finance("test"))
     finally:
         engine.dispose()
     return tenant_id, generated.invoice_id

@@ -14,6 +14,7 @@ from sqlalchemy import text
 from sqlalchemy.engine import URL
 
 from billing_core.periods import calendar_month
+from tests.actors import finance
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,11 +43,11 @@ def add_disputed_tenant(url: URL, prefix: str) -> DisputedTenant:
             VALUES (:tenant_id, :starts_on, 'compute-1000')
         """), {"tenant_id": tenant_id, "starts_on": date(2024, 1, 1)})
         october = generate_invoice(session, tenant_id, calendar_month("2024-10"),
-                                   actor="tests").invoice_id
-        finalize_invoice(session, tenant_id, october, actor="tests")
-        record_payment(session, tenant_id, october, actor="tests")
+                                   actor=finance("tests")).invoice_id
+        finalize_invoice(session, tenant_id, october, actor=finance("tests"))
+        record_payment(session, tenant_id, october, actor=finance("tests"))
         november = generate_invoice(session, tenant_id, calendar_month("2024-11"),
-                                    actor="tests").invoice_id
+                                    actor=finance("tests")).invoice_id
     engine.dispose()
     return DisputedTenant(tenant_id, name, october, november)
 

@@ -24,6 +24,7 @@ from billing_core.proration import PlanChange, prorate
 from billing_core.usage import BYTES_PER_TB, UsagePlan, overage, price_usage
 from db.invoicing import generate_invoice
 from tests.integration.factories import add_plan, add_tenant
+from tests.actors import finance
 
 NOVEMBER_2024 = Period(date(2024, 11, 1), date(2024, 12, 1))
 
@@ -123,7 +124,7 @@ class TestBillingMetering:
                     session.connection()  # each caller's own connection, open before the race
                     barrier.wait()
                     outcomes.append(generate_invoice(session, tenant, NOVEMBER_2024,
-                                                     actor="month-end"))
+                                                     actor=finance("month-end")))
             except Exception as error:  # collected, then asserted empty
                 errors.append(error)
 

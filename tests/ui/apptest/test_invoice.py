@@ -11,6 +11,7 @@ from db.queries import invoice_detail
 from db.transitions import finalize_invoice
 from ledgerline_ui.invoice_pdf import NotExportable, export_refusal, invoice_pdf
 from tests.ui.finance_data import add_draft_invoice, rows, scalar
+from tests.actors import finance
 
 PAGE = "pages/2_Invoice.py"
 NUMBER = re.compile(r"INV-\d{4}-\d{6}")
@@ -130,7 +131,7 @@ def test_a_concurrent_finalization_is_reported_not_repeated(open_screen, demo_da
 
     engine = make_engine(demo_database_url)
     with make_sessionmaker(engine).begin() as session:  # someone else, a moment earlier
-        number = finalize_invoice(session, tenant_id, invoice_id, actor="someone@else").number
+        number = finalize_invoice(session, tenant_id, invoice_id, actor=finance("someone@else")).number
     engine.dispose()
     button(app, "Confirm: finalize").click().run()
 
@@ -186,7 +187,7 @@ def test_pdf_holds_a_finalized_invoice_and_refuses_a_draft(demo_database_url):
         invoice_pdf(draft)
 
     with sessions.begin() as session:
-        finalize_invoice(session, tenant_id, invoice_id, actor="test")
+        finalize_invoice(session, tenant_id, invoice_id, actor=finance("test"))
     with sessions() as session:
         final = invoice_detail(session, tenant_id, invoice_id)
     engine.dispose()

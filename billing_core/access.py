@@ -1,0 +1,179 @@
+"""Who may do what: roles, permissions, and the one check every change passes.
+
+Ledgerline holds every tenant's billing data and can move money, so a change is
+never anonymous and never unchecked. Three roles, declared once in
+`ROLE_PERMISSIONS` below (issue #5):
+
+- finance: every action;
+- customer success: reads everything, uses the price preview, and *requests*
+  credits, which finance approves or rejects (a request is not a credit);
+- manager: reads only, including the dashboards and allocation charts.
+
+Every changing operation in `db/` takes an `Actor` and calls `require(actor,
+permission)` before it reads anything under a lock; the screens hide what a
+role cannot do, but the operation refuses anyway, with a sentence that names
+the actor, the role and the action:
+"customer_success cs@demo may not finalize invoices".
+
+Credits above a configurable amount need a second finance user: the one who
+requested a credit never approves it (`check_credit_approver`).
+
+Sign-in throttling is policy too: after a few wrong passwords for one email, the
+next attempt waits, doubling each time (`sign_in_wait_seconds`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from decimal import Decimal
+from enum import StrEnum
+from types import MappingProxyType
+
+from billing_core.errors import BillingError, InvalidInput
+from billing_core.money import Money, format_money
+
+
+class Role(StrEnum):
+    FINANCE = "finance"
+    CUSTOMER_SUCCESS = "customer_success"
+    MANAGER = "manager"
+
+
+ROLE_LABELS: Mapping[Role, str] = MappingProxyType({
+    Role.FINANCE: "Finance", Role.CUSTOMER_SUCCESS: "Customer success", Role.MANAGER: "Manager",
+})
+
+
+class Permission(StrEnum):
+    """One per thing a user can do; the value reads in a sentence after "may not"."""
+
+    VIEW_BILLING = "view billing data"
+    USE_PREVIEW = "use the price preview"
+    GENERATE_INVOICES = "generate invoices"
+    FINALIZE_INVOICES = "finalize invoices"
+    VOID_INVOICES = "void invoices"
+    RECORD_PAYMENTS = "record payments"
+    ISSUE_CREDITS = "issue credits"
+    ISSUE_CREDIT_NOTES = "issue credit notes"
+    REQUEST_CREDITS = "request credits"
+    DECIDE_CREDIT_REQUESTS = "approve or reject credit requests"
+    RUN_ALLOCATIONS = "save cost allocation runs"
+    RUN_MONTH_END = "run month-end"
+
+
+# The one table of who may do what. Finance may do everything; nobody else changes money.
+ROLE_PERMISSIONS: Mapping[Role, frozenset[Permission]] = MappingProxyType({
+    Role.FINANCE: frozenset(Permission),
+    Role.CUSTOMER_SUCCESS: frozenset({
+        Permission.VIEW_BILLING, Permission.USE_PREVIEW, Permission.REQUEST_CREDITS,
+    }),
+    Role.MANAGER: frozenset({Permission.VIEW_BILLING}),
+})
+
+
+@dataclass(frozen=True, slots=True)
+class Actor:
+    """Who makes a change: a signed-in user (`user_id` is the email) or a job acting as finance
+    (`user_id` such as "demo-data"). The audit log records both fields."""
+
+    user_id: str
+    role: Role
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.user_id, str) or not self.user_id.strip():
+            raise InvalidInput("actor", "is empty; every change must name who made it")
+        object.__setattr__(self, "role", Role(self.role))
+
+    def __str__(self) -> str:
+        return f"{self.role} {self.user_id}"
+
+
+class PermissionDenied(BillingError):
+    """`actor` (may be None: nobody signed in) may not do `action`."""
+
+    def __init__(self, actor: Actor | None, permission: Permission | None,
+                 action: str | None = None) -> None:
+        self.actor = actor
+        self.permission = permission
+        self.action = action or (permission.value if permission else "do this")
+        who = str(actor) if actor is not None else "Nobody signed in"
+        super().__init__(f"{who} may not {self.action}")
+
+
+class SelfApprovalRefused(PermissionDenied):
+    """The finance user who requested a credit tries to approve it."""
+
+    def __init__(self, actor: Actor, request: str) -> None:
+        self.actor = actor
+        self.permission = Permission.DECIDE_CREDIT_REQUESTS
+        self.action = "approve their own credit request"
+        self.request = request
+        BillingError.__init__(
+            self, f"{actor.user_id} requested credit request {request} and cannot approve it; "
+                  "a second finance user must")
+
+
+class ApprovalRequired(BillingError):
+    """A credit above the threshold issued directly: it must be requested and approved."""
+
+    def __init__(self, amount: Money, threshold: Money) -> None:
+        self.amount = amount
+        self.threshold = threshold
+        super().__init__(
+            f"A credit of {format_money(amount)} is above {format_money(threshold)} and needs "
+            "a second finance user's approval: request it, and another finance user approves it")
+
+
+def permissions_of(role: Role | str) -> frozenset[Permission]:
+    return ROLE_PERMISSIONS[Role(role)]
+
+
+def is_allowed(actor: Actor | None, permission: Permission) -> bool:
+    """Whether `actor` may do `permission` (None, nobody signed in, may do nothing)."""
+    return isinstance(actor, Actor) and permission in ROLE_PERMISSIONS[actor.role]
+
+
+def require(actor: Actor | None, permission: Permission) -> Actor:
+    """The guard every changing operation starts with; returns the actor or raises PermissionDenied.
+
+    A string where an Actor belongs is a programming mistake (TypeError): a role must be known.
+    """
+    if actor is not None and not isinstance(actor, Actor):
+        raise TypeError(f"actor: expected Actor, got {type(actor).__name__}")
+    if not is_allowed(actor, permission):
+        raise PermissionDenied(actor, permission)
+    return actor
+
+
+def needs_second_approval(amount: Money, threshold: Decimal) -> bool:
+    """A credit strictly above `threshold` (in its own currency) needs a second finance user."""
+    if not isinstance(amount, Money):
+        raise TypeError(f"amount: expected Money, got {type(amount).__name__}")
+    return amount.amount > threshold
+
+
+def check_credit_approver(approver: Actor, requested_by: str, request: str) -> Actor:
+    """Finance only, and never the user who asked for the credit (SelfApprovalRefused)."""
+    require(approver, Permission.DECIDE_CREDIT_REQUESTS)
+    if approver.user_id.strip().lower() == requested_by.strip().lower():
+        raise SelfApprovalRefused(approver, request)
+    return approver
+
+
+FREE_SIGN_IN_FAILURES = 2
+MAX_SIGN_IN_WAIT_SECONDS = 15 * 60
+
+
+def sign_in_wait_seconds(failed_attempts: int) -> int:
+    """How long the next attempt for an email must wait after `failed_attempts` wrong ones in a row.
+
+    Two mistakes are free; from the third on the wait doubles: 2, 4, 8, ... seconds,
+    at most 15 minutes. Kept per email, known or not, so the wait never reveals
+    whether an account exists.
+    """
+    if type(failed_attempts) is not int or failed_attempts < 0:
+        raise ValueError("failed_attempts must be a non-negative int")
+    if failed_attempts <= FREE_SIGN_IN_FAILURES:
+        return 0
+    return min(2 ** min(failed_attempts - FREE_SIGN_IN_FAILURES, 20), MAX_SIGN_IN_WAIT_SECONDS)

@@ -1,0 +1,257 @@
+"""Local accounts: argon2 password hashes, sign-in with throttling, and a command line.
+
+Who may sign in is a row in `users` (email, display name, role, active flag).
+Passwords are stored only as argon2id hashes (`argon2-cffi`, its default
+parameters); a user who signs in through single sign-on has no hash and is
+matched by email (`active_actor_for_email`).
+
+Sign-in never says whether an email exists: an unknown email, an inactive
+user and a wrong password all read "Email or password is wrong", and an unknown
+email costs the same argon2 verification as a known one. Wrong passwords in a
+row are counted per email, known or not, in `sign_in_throttle`; after two free
+mistakes each further attempt must wait 2, 4, 8, ... seconds, at most 15 minutes
+(`billing_core.access.sign_in_wait_seconds`), so guessing is slowed without
+locking anyone out for long. A right password clears the count.
+
+Command line (uses `DATABASE_URL`, else the embedded server of `.pgdata/`):
+
+    python -m db.users create --email ana@example.com --name "Ana" --role finance
+    python -m db.users create --email cs@example.com --role customer_success --password-stdin
+    python -m db.users list
+    python -m db.users deactivate --email ana@example.com
+
+`create` asks for the password twice (getpass) unless `--password-stdin` reads
+one line from standard input; `--sso-only` creates a user without a password.
+"""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import sys
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
+from sqlalchemy import text
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from billing_core.access import Actor, Role, sign_in_wait_seconds
+from billing_core.errors import BillingError, InvalidInput
+
+_hasher = PasswordHasher()
+# Verified against when the email is unknown, so both cases cost one argon2 verification.
+_DUMMY_HASH = _hasher.hash("ledgerline: no such user")
+MIN_PASSWORD_LENGTH = 10
+
+
+class SignInRefused(BillingError):
+    """Wrong email or password (never says which), or too many attempts: wait `wait_seconds`."""
+
+    def __init__(self, wait_seconds: int = 0) -> None:
+        self.wait_seconds = wait_seconds
+        if wait_seconds:
+            message = (f"Too many wrong passwords for this email. Try again in {wait_seconds} "
+                       f"second{'s' if wait_seconds != 1 else ''}.")
+        else:
+            message = "Email or password is wrong."
+        super().__init__(message)
+
+
+@dataclass(frozen=True, slots=True)
+class UserRow:
+    user_id: int
+    email: str
+    display_name: str
+    role: str
+    is_active: bool
+    has_password: bool
+    last_sign_in_at: datetime | None
+
+
+def hash_password(password: str) -> str:
+    """An argon2id hash of `password` (at least 10 characters)."""
+    if not isinstance(password, str) or len(password) < MIN_PASSWORD_LENGTH:
+        raise InvalidInput("password", f"must be at least {MIN_PASSWORD_LENGTH} characters")
+    return _hasher.hash(password)
+
+
+def verify_password(password_hash: str | None, password: str) -> bool:
+    """Whether `password` matches `password_hash` (False for no hash or a malformed one)."""
+    try:
+        return _hasher.verify(password_hash or _DUMMY_HASH, password) and password_hash is not None
+    except (VerifyMismatchError, VerificationError, InvalidHashError):
+        return False
+
+
+def normalize_email(email: str) -> str:
+    if not isinstance(email, str) or "@" not in email.strip() or len(email.strip()) < 3:
+        raise InvalidInput("email", f"{email!r} is not an email address")
+    return email.strip().lower()
+
+
+def create_user(session: Session, email: str, role: Role | str, password: str | None, *,
+                display_name: str | None = None) -> UserRow:
+    """Add a user; `password=None` makes a single-sign-on-only user. An email already taken is
+    InvalidInput. (An administrator's tool: it is run from the command line, not a screen.)"""
+    email = normalize_email(email)
+    try:
+        role = Role(role)
+    except ValueError:
+        raise InvalidInput("role", f"{role!r} is not one of "
+                                   f"{', '.join(r.value for r in Role)}") from None
+    password_hash = hash_password(password) if password is not None else None
+    try:
+        with session.begin_nested():
+            row = session.execute(text("""
+                INSERT INTO users (email, display_name, role, password_hash)
+                VALUES (:email, :name, :role, :hash)
+                RETURNING user_id, email, display_name, role, is_active,
+                          password_hash IS NOT NULL AS has_password, last_sign_in_at
+            """), {"email": email, "name": (display_name or "").strip() or email,
+                   "role": role.value, "hash": password_hash}).one()
+    except IntegrityError:
+        raise InvalidInput("email", f"{email} already has an account") from None
+    return UserRow(*row)
+
+
+def set_password(session: Session, email: str, password: str) -> None:
+    changed = session.execute(text("UPDATE users SET password_hash = :hash WHERE email = :email"),
+                              {"hash": hash_password(password), "email": normalize_email(email)})
+    if changed.rowcount == 0:
+        raise InvalidInput("email", f"{email} has no account")
+
+
+def deactivate_user(session: Session, email: str) -> None:
+    """The user can no longer sign in (their past changes keep naming them)."""
+    changed = session.execute(text("UPDATE users SET is_active = false WHERE email = :email"),
+                              {"email": normalize_email(email)})
+    if changed.rowcount == 0:
+        raise InvalidInput("email", f"{email} has no account")
+
+
+def list_users(session: Session) -> list[UserRow]:
+    return [UserRow(*row) for row in session.execute(text("""
+        SELECT user_id, email, display_name, role, is_active,
+               password_hash IS NOT NULL AS has_password, last_sign_in_at
+        FROM users ORDER BY email
+    """)).all()]
+
+
+def active_actor_for_email(session: Session, email: str) -> Actor | None:
+    """The Actor of an active user with this email, or None (single sign-on: the identity
+    provider vouched for the email; the role comes from here)."""
+    try:
+        email = normalize_email(email)
+    except InvalidInput:
+        return None
+    role = session.execute(text(
+        "SELECT role FROM users WHERE email = :email AND is_active"), {"email": email}).scalar()
+    return Actor(email, Role(role)) if role else None
+
+
+def authenticate(session: Session, email: str, password: str) -> Actor:
+    """Check a local password; returns the user's Actor or raises SignInRefused.
+
+    Runs in the caller's transaction, which must be committed either way (the failure
+    count is what slows the next guess): see the module docstring.
+    """
+    try:
+        email = normalize_email(email)
+    except InvalidInput:
+        raise SignInRefused() from None
+    throttle = session.execute(text("""
+        INSERT INTO sign_in_throttle (email) VALUES (:email)
+        ON CONFLICT (email) DO UPDATE SET email = EXCLUDED.email
+        RETURNING failed_attempts, locked_until, now() AS now
+    """), {"email": email}).one()  # the upsert also locks the row: one attempt at a time
+    if throttle.locked_until is not None and throttle.locked_until > throttle.now:
+        raise SignInRefused(_seconds_left(throttle.locked_until - throttle.now))
+    user = session.execute(text("""
+        SELECT email, role, password_hash FROM users WHERE email = :email AND is_active
+    """), {"email": email}).first()
+    if user is not None and verify_password(user.password_hash, password):
+        session.execute(text("""
+            UPDATE sign_in_throttle SET failed_attempts = 0, locked_until = NULL
+            WHERE email = :email
+        """), {"email": email})
+        session.execute(text("UPDATE users SET last_sign_in_at = now() WHERE email = :email"),
+                        {"email": email})
+        return Actor(user.email, Role(user.role))
+    if user is None:
+        verify_password(None, password)  # same cost as a real check
+    failed = throttle.failed_attempts + 1
+    wait = sign_in_wait_seconds(failed)
+    session.execute(text("""
+        UPDATE sign_in_throttle
+        SET failed_attempts = :failed, last_failed_at = now(),
+            locked_until = CASE WHEN :wait > 0 THEN now() + make_interval(secs => :wait) END
+        WHERE email = :email
+    """), {"failed": failed, "wait": wait, "email": email})
+    raise SignInRefused(wait)
+
+
+def _seconds_left(left: timedelta) -> int:
+    return max(1, int(left.total_seconds() + 0.999))
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m db.users",
+                                     description="Manage Ledgerline's local accounts.")
+    commands = parser.add_subparsers(dest="command", required=True)
+    create = commands.add_parser("create", help="add a user")
+    create.add_argument("--email", required=True)
+    create.add_argument("--role", required=True, choices=[role.value for role in Role])
+    create.add_argument("--name", help="display name (default: the email)")
+    how = create.add_mutually_exclusive_group()
+    how.add_argument("--password-stdin", action="store_true",
+                     help="read the password from the first line of standard input")
+    how.add_argument("--sso-only", action="store_true",
+                     help="no password: the user signs in through single sign-on only")
+    commands.add_parser("list", help="list users")
+    deactivate = commands.add_parser("deactivate", help="stop a user from signing in")
+    deactivate.add_argument("--email", required=True)
+    args = parser.parse_args(argv)
+
+    from db.database import get_engine, make_sessionmaker, migrate_to_head
+
+    engine = get_engine()
+    migrate_to_head(engine)
+    sessions = make_sessionmaker(engine)
+    try:
+        if args.command == "create":
+            password = None
+            if args.password_stdin:
+                password = sys.stdin.readline().rstrip("\r\n")
+            elif not args.sso_only:
+                password = getpass.getpass("Password: ")
+                if getpass.getpass("Password again: ") != password:
+                    print("The passwords differ; nothing was created.", file=sys.stderr)
+                    return 2
+            with sessions.begin() as session:
+                user = create_user(session, args.email, args.role, password,
+                                   display_name=args.name)
+            print(f"Created {user.email} ({user.role}).")
+        elif args.command == "list":
+            with sessions() as session:
+                for user in list_users(session):
+                    print(f"{user.email}\t{user.role}\t"
+                          f"{'active' if user.is_active else 'inactive'}\t"
+                          f"{'password' if user.has_password else 'sso only'}\t"
+                          f"{user.display_name}")
+        else:
+            with sessions.begin() as session:
+                deactivate_user(session, args.email)
+            print(f"Deactivated {args.email.strip().lower()}.")
+    except BillingError as error:
+        print(error, file=sys.stderr)
+        return 2
+    finally:
+        engine.dispose()
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
