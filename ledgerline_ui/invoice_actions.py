@@ -7,6 +7,9 @@ operation that makes the move. For a move the table forbids, the reason is the
 core's own `IllegalTransition` message ("Invoice INV-2024-000001 cannot move
 from paid to void"), plus a hint of what to do instead where there is one.
 
+Each action names the permission it needs (`billing_core.access`); the screen
+offers only the actions the signed-in role has, and the operation checks again.
+
 The operation still checks the state under a row lock; if the invoice changed
 in the meantime (another user finalized it first), the operation's error is
 what the user sees.
@@ -19,6 +22,7 @@ from dataclasses import dataclass
 
 from sqlalchemy.orm import Session
 
+from billing_core.access import Actor, Permission
 from billing_core.errors import IllegalTransition
 from billing_core.states import InvoiceStatus, can_move
 from db.queries import InvoiceSummary
@@ -37,6 +41,7 @@ class InvoiceAction:
     done: str
     """What happened, with {label} for the invoice's number after the move."""
     operation: Operation
+    permission: Permission
 
 
 ACTIONS: tuple[InvoiceAction, ...] = (
@@ -45,17 +50,18 @@ ACTIONS: tuple[InvoiceAction, ...] = (
         "Finalizing assigns the next invoice number of the year and freezes the lines and "
         "the total; after this the invoice can only be paid, voided or corrected with a "
         "credit note.",
-        "Invoice {label} is finalized.", finalize_invoice),
+        "Invoice {label} is finalized.", finalize_invoice, Permission.FINALIZE_INVOICES),
     InvoiceAction(
         InvoiceStatus.PAID, "Record payment", ":material/payments:",
         "Recording the payment marks the invoice paid as of now. A paid invoice cannot be "
         "voided.",
-        "Payment recorded: invoice {label} is paid.", record_payment),
+        "Payment recorded: invoice {label} is paid.", record_payment,
+        Permission.RECORD_PAYMENTS),
     InvoiceAction(
         InvoiceStatus.VOID, "Void", ":material/block:",
         "Voiding cancels the invoice for good (it keeps its number, if any) and frees its "
         "period for a new invoice.",
-        "Invoice {label} is void.", void_invoice),
+        "Invoice {label} is void.", void_invoice, Permission.VOID_INVOICES),
 )
 
 _HINTS = {
@@ -76,6 +82,6 @@ def refusal(invoice: InvoiceSummary, action: InvoiceAction) -> str | None:
 
 
 def perform(session: Session, invoice: InvoiceSummary, action: InvoiceAction,
-            actor: str) -> InvoiceState:
+            actor: Actor) -> InvoiceState:
     """Make the move in the caller's transaction (the operation locks and re-checks)."""
     return action.operation(session, invoice.tenant_id, invoice.invoice_id, actor=actor)

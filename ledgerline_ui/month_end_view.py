@@ -13,6 +13,7 @@ from collections.abc import Callable
 
 from sqlalchemy.orm import Session, sessionmaker
 
+from billing_core.access import Actor
 from billing_core.periods import calendar_month
 from db.month_end import MonthEndSummary, run_month_end
 from db.queries import MonthEndRunView
@@ -27,7 +28,7 @@ def check_period(text: str) -> str:
     return calendar_month(text).label
 
 
-def run(sessions: sessionmaker[Session], period_label: str, *, actor: str, dry_run: bool,
+def run(sessions: sessionmaker[Session], period_label: str, *, actor: Actor, dry_run: bool,
         on_progress: Callable[[int, int], None] | None = None) -> MonthEndSummary:
     """Run (or dry-run) month-end for the month on the screens' database; see `db.month_end`.
 

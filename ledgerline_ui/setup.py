@@ -1,16 +1,51 @@
-"""The one call every screen starts with.
+"""The one call every screen starts with: page config, database, and the sign-in guard.
 
 Streamlit runs a file in `pages/` directly on a direct link, without running
 `app.py` first, so each page calls `setup_page` before anything else: page
-config, the database (migrated, once per process), and the sidebar.
+config, the database (migrated, once per process), then the guard. Until
+someone is signed in, the guard renders the sign-in form and nothing else,
+then stops the script; a page never gets to run its queries for a visitor.
+
+Sign-in:
+- with an `[auth]` section in `.streamlit/secrets.toml`, Streamlit's OpenID
+  Connect sign-in (`st.login()`); the identity provider vouches for the email,
+  and the role comes from the active `users` row with that email (no row, no
+  entry);
+- otherwise local accounts (`db.users.authenticate`: argon2 hashes, wrong
+  passwords slowed down per email).
+
+A sign-in lasts for the browser session (Streamlit's session): moving between
+screens through the app's links keeps it; a reload or a direct link in the
+address bar starts a new session and asks again (with SSO the identity cookie
+signs the user straight back in). After `LEDGERLINE_IDLE_MINUTES` (default 30)
+without any interaction the next interaction signs out and says why.
+
+What a role may do is `billing_core.access`; screens hide what the signed-in
+role cannot do (`can`), and the operations refuse anyway.
 """
 
 from __future__ import annotations
 
+import os
+import time
+
 import streamlit as st
 from sqlalchemy.orm import Session, sessionmaker
 
+from billing_core.access import ROLE_LABELS, Actor, Permission, PermissionDenied, is_allowed
 from db.database import ensure_ready, make_sessionmaker
+from db.users import SignInRefused, active_actor_for_email, authenticate
+
+ACTOR_KEY = "ledgerline_actor"
+LAST_ACTIVITY_KEY = "ledgerline_last_activity"
+SIGNED_OUT_REASON_KEY = "ledgerline_signed_out_reason"
+IDLE_MINUTES_ENV = "LEDGERLINE_IDLE_MINUTES"
+DEFAULT_IDLE_MINUTES = 30
+
+_HIDE_NAVIGATION = """<style>
+[data-testid="stSidebar"], [data-testid="stSidebarCollapsedControl"],
+[data-testid="stSidebarNav"] {display: none;}
+</style>"""
 
 
 @st.cache_resource(show_spinner="Starting the database…")
@@ -19,18 +54,133 @@ def _sessions() -> sessionmaker[Session]:
     return make_sessionmaker(ensure_ready())
 
 
-def setup_page(title: str, icon: str) -> sessionmaker[Session]:
-    """Configure the page and return the session factory the page works with."""
+def setup_page(title: str, icon: str,
+               permission: Permission = Permission.VIEW_BILLING) -> sessionmaker[Session]:
+    """Configure the page, make sure someone allowed to see it is signed in, and return the
+    session factory the page works with. Otherwise shows the sign-in form (or why the role may
+    not open this screen) and stops the script."""
     st.set_page_config(page_title=f"{title} · Ledgerline", page_icon=icon, layout="wide")
     sessions = _sessions()
-    st.sidebar.caption("Ledgerline · every cent explained")
+    actor = _signed_in_actor(sessions)
+    if actor is None:
+        _sign_in_screen(sessions)
+        st.stop()
+    _sidebar(actor)
+    if not is_allowed(actor, permission):
+        st.title(title)
+        st.warning(f"{PermissionDenied(actor, permission)}. Ask finance if you need this screen.",
+                   icon=":material/lock:")
+        st.stop()
     return sessions
 
 
-def current_actor() -> str:
-    """Who the changes made on this screen are recorded as (the audit log's actor).
+def current_actor() -> Actor:
+    """The signed-in user, as the operations and the audit log see them."""
+    actor = st.session_state.get(ACTOR_KEY)
+    if not isinstance(actor, Actor):
+        raise PermissionDenied(None, None, "make changes")
+    return actor
 
-    Sign-in with roles arrives later and replaces this body; until then every
-    change is made as the finance team's shared identity.
-    """
-    return "finance@ledgerline"
+
+def can(permission: Permission) -> bool:
+    """Whether the signed-in user's role may do `permission` (for hiding what it may not)."""
+    return is_allowed(st.session_state.get(ACTOR_KEY), permission)
+
+
+def idle_limit_seconds() -> float:
+    configured = os.environ.get(IDLE_MINUTES_ENV, "").strip()
+    minutes = float(configured) if configured else DEFAULT_IDLE_MINUTES
+    return minutes * 60
+
+
+def sign_out(reason: str | None = None) -> None:
+    for key in (ACTOR_KEY, LAST_ACTIVITY_KEY):
+        st.session_state.pop(key, None)
+    if reason:
+        st.session_state[SIGNED_OUT_REASON_KEY] = reason
+    if _sso_configured() and _sso_signed_in():
+        st.logout()
+
+
+def _signed_in_actor(sessions: sessionmaker[Session]) -> Actor | None:
+    actor = st.session_state.get(ACTOR_KEY)
+    now = time.time()
+    if isinstance(actor, Actor):
+        last = st.session_state.get(LAST_ACTIVITY_KEY, now)
+        if now - last > idle_limit_seconds():
+            minutes = idle_limit_seconds() / 60
+            sign_out(f"You were signed out after {minutes:g} minutes without activity. "
+                     "Sign in again to continue.")
+            return None
+        st.session_state[LAST_ACTIVITY_KEY] = now
+        return actor
+    if _sso_configured() and _sso_signed_in():
+        with sessions() as session:
+            actor = active_actor_for_email(session, st.user.email or "")
+        if actor is not None:
+            _remember(actor)
+            return actor
+    return None
+
+
+def _remember(actor: Actor) -> None:
+    st.session_state[ACTOR_KEY] = actor
+    st.session_state[LAST_ACTIVITY_KEY] = time.time()
+    st.session_state.pop(SIGNED_OUT_REASON_KEY, None)
+
+
+def _sign_in_screen(sessions: sessionmaker[Session]) -> None:
+    """The sign-in form and nothing else (no navigation either)."""
+    st.html(_HIDE_NAVIGATION)
+    st.title("Sign in")
+    st.caption("Ledgerline holds every tenant's billing data. Sign in to continue.")
+    if reason := st.session_state.get(SIGNED_OUT_REASON_KEY):
+        st.info(reason, icon=":material/schedule:")
+    if _sso_configured():
+        if _sso_signed_in():
+            st.error(f"{st.user.email} has no active Ledgerline account. Ask finance to add "
+                     "you (python -m db.users create).", icon=":material/person_off:")
+            if st.button("Sign out", key="sso_sign_out"):
+                st.logout()
+        elif st.button("Sign in with SSO", type="primary", key="sso_sign_in"):
+            st.login()
+        return
+    with st.form("sign_in"):
+        email = st.text_input("Email", key="sign_in_email", autocomplete="username")
+        password = st.text_input("Password", type="password", key="sign_in_password",
+                                 autocomplete="current-password")
+        submitted = st.form_submit_button("Sign in", type="primary")
+    if submitted:
+        try:
+            with sessions() as session:
+                try:
+                    actor = authenticate(session, email, password)
+                finally:
+                    session.commit()  # a failure is counted (that is what slows the next guess)
+        except SignInRefused as refused:
+            st.error(str(refused), icon=":material/block:")
+        else:
+            _remember(actor)
+            st.rerun()
+
+
+def _sidebar(actor: Actor) -> None:
+    st.sidebar.caption("Ledgerline · every cent explained")
+    st.sidebar.markdown(f"Signed in as **{actor.user_id}**  \n{ROLE_LABELS[actor.role]}")
+    if st.sidebar.button("Sign out", key="sign_out", icon=":material/logout:"):
+        sign_out("You signed out.")
+        st.rerun()
+
+
+def _sso_configured() -> bool:
+    try:
+        return "auth" in st.secrets
+    except Exception:  # no secrets file at all
+        return False
+
+
+def _sso_signed_in() -> bool:
+    try:
+        return bool(st.user.is_logged_in)
+    except Exception:
+        return False

@@ -12,7 +12,7 @@ from ledgerline_ui.invoice_links import INVOICE_PAGE, invoice_query, parse_invoi
 from ledgerline_ui.invoice_pdf import export_refusal, invoice_pdf, pdf_file_name
 from ledgerline_ui.invoice_trace import invoice_trace
 from ledgerline_ui.page_links import SCREENS, link_to, page_link
-from ledgerline_ui.setup import current_actor, setup_page
+from ledgerline_ui.setup import can, current_actor, setup_page
 
 sessions = setup_page("Invoice", ":material/receipt_long:")
 
@@ -126,8 +126,12 @@ if detail.credit_notes:
 
 st.subheader("Actions")
 pending_key = f"invoice_pending_{tenant_id}_{invoice_id}"
-columns = st.columns(len(ACTIONS))
-for column, action in zip(columns, ACTIONS, strict=True):
+allowed_actions = [action for action in ACTIONS if can(action.permission)]
+if not allowed_actions:
+    st.caption(f"You can look, not change: finance finalizes, voids and records payments "
+               f"(signed in as {current_actor()}).")
+columns = st.columns(len(allowed_actions) or 1)
+for column, action in zip(columns, allowed_actions, strict=False):
     why_not = refusal(invoice, action)
     with column:
         if st.button(f"{action.label}…", icon=action.icon, key=f"ask_{action.target}",
@@ -137,7 +141,7 @@ for column, action in zip(columns, ACTIONS, strict=True):
             st.caption(why_not)
 
 pending = st.session_state.get(pending_key)
-chosen = next((a for a in ACTIONS if a.target.value == pending), None)
+chosen = next((a for a in allowed_actions if a.target.value == pending), None)
 if chosen is not None:
     with st.container(border=True):
         st.markdown(f"**{chosen.label} {invoice.label}** of "

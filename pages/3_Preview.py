@@ -5,6 +5,7 @@ from datetime import date
 import pandas as pd
 import streamlit as st
 
+from billing_core.access import Permission
 from billing_core.money import CURRENCY_EXPONENTS
 from ledgerline_ui.feedback import run_action
 from ledgerline_ui.formatting import money
@@ -18,7 +19,7 @@ from ledgerline_ui.price_preview import (
 )
 from ledgerline_ui.setup import setup_page
 
-sessions = setup_page("Preview", ":material/calculate:")
+sessions = setup_page("Preview", ":material/calculate:", Permission.USE_PREVIEW)
 
 st.title("Price preview")
 st.caption("A calculator for explaining a bill: nothing here is saved. Defaults reproduce "

@@ -1,9 +1,25 @@
-"""Credits: issue a service credit (shown where it lands first), credit notes, balance history."""
+"""Credits: issue or request a service credit (shown where it lands first), approve requests,
+credit notes, balance history. Finance issues and approves; customer success requests; managers
+read."""
 
 import pandas as pd
 import streamlit as st
 
-from db.credits import issue_credit_note, issue_service_credit, preview_credit_landing
+from billing_core.access import Permission, needs_second_approval
+from billing_core.money import Money
+from db.credit_requests import (
+    approve_credit_request,
+    credit_requests,
+    pending_credit_requests,
+    reject_credit_request,
+    request_credit,
+)
+from db.credits import (
+    credit_approval_threshold,
+    issue_credit_note,
+    issue_service_credit,
+    preview_credit_landing,
+)
 from db.queries import invoice_detail, list_invoices, tenant_story
 from ledgerline_ui.credit_forms import (
     describe_credit_note_outcome,
@@ -13,7 +29,7 @@ from ledgerline_ui.credit_forms import (
 from ledgerline_ui.feedback import run_action
 from ledgerline_ui.formatting import iso_date, money, tenant_label
 from ledgerline_ui.idempotency import request_key, start_new_request
-from ledgerline_ui.setup import current_actor, setup_page
+from ledgerline_ui.setup import can, current_actor, setup_page
 from ledgerline_ui.tenant_picker import pick_tenant
 
 sessions = setup_page("Credits", ":material/redeem:")
@@ -23,6 +39,56 @@ st.caption("A service credit lands on the tenant's draft invoice, or waits on th
            "for the next invoice. Finalized and paid invoices are never changed: correct them "
            "with a credit note.")
 
+can_issue = can(Permission.ISSUE_CREDITS)
+can_request = can(Permission.REQUEST_CREDITS)
+can_decide = can(Permission.DECIDE_CREDIT_REQUESTS)
+me = current_actor()
+
+# --- requests awaiting approval (all tenants) -----------------------------------------------
+with sessions() as session:
+    waiting = pending_credit_requests(session, limit=50)
+st.subheader(f"Requests awaiting approval ({len(waiting)})")
+if flash := st.session_state.pop("credit_request_flash", None):
+    st.success(flash, icon=":material/check_circle:")
+if not waiting:
+    st.caption("No credit request is waiting.")
+for request in waiting:
+    with st.container(border=True):
+        st.markdown(f"**Request {request.label}** · {request.tenant_id} · "
+                    f"**{money(request.amount)}** · {request.reason}  \n"
+                    f"asked by {request.requested_by} ({request.requested_by_role.replace('_', ' ')})"
+                    f" on {iso_date(request.requested_at)}")
+        if not can_decide:
+            continue
+        if request.requested_by == me.user_id:
+            st.caption("You asked for this credit; another finance user approves it.")
+            continue
+        approve_col, reject_col, _ = st.columns([1, 1, 4])
+        key = f"{request.tenant_id}_{request.request_id}"
+        if approve_col.button("Approve", key=f"approve_{key}", type="primary",
+                              icon=":material/check:"):
+            def approve(request=request):
+                with sessions.begin() as session:
+                    return approve_credit_request(session, request.tenant_id,
+                                                  request.request_id, actor=current_actor())
+            ok, approved = run_action(approve)
+            if ok:
+                st.session_state["credit_request_flash"] = (
+                    f"Request {request.label} approved. "
+                    + describe_credit_outcome(approved.credit, f"#{approved.credit.invoice_id}"))
+                st.rerun()
+        if reject_col.button("Reject", key=f"reject_{key}", icon=":material/close:"):
+            def reject(request=request):
+                with sessions.begin() as session:
+                    return reject_credit_request(session, request.tenant_id,
+                                                 request.request_id, actor=current_actor())
+            ok, _ = run_action(reject)
+            if ok:
+                st.session_state["credit_request_flash"] = (
+                    f"Request {request.label} rejected; no credit was written.")
+                st.rerun()
+
+st.divider()
 tenant = pick_tenant(sessions)
 if tenant is None:
     st.stop()
@@ -30,116 +96,158 @@ tenant_id, currency = tenant.tenant_id, tenant.currency
 st.metric("Credit balance", money(tenant.credit_balance),
           help="Credits waiting for the next invoice generated for this tenant.")
 
-credit_tab, note_tab, history_tab = st.tabs(["Service credit", "Credit note", "Balance history"])
+credit_tab, note_tab, history_tab = st.tabs(
+    ["Service credit" if can_issue else "Request credit", "Credit note", "Balance history"])
+threshold = credit_approval_threshold()
 
 # --- service credit -------------------------------------------------------------------------
 with credit_tab:
-    with st.form("service_credit"):
-        amount_col, reason_col = st.columns([1, 3])
-        amount_text = amount_col.text_input(f"Amount ({currency})", placeholder="200.00")
-        reason = reason_col.text_input("Reason", placeholder="Outage 2024-11-12, 4 hours")
-        reviewed = st.form_submit_button("Review credit")
-    if reviewed:
-        st.session_state.pop("credit_outcome", None)
-        ok, request = run_action(
-            lambda: read_credit_request(tenant_id, currency, amount_text, reason))
-        st.session_state["credit_pending"] = request if ok else None
-
-    pending = st.session_state.get("credit_pending")
-    if pending is not None and pending.tenant_id == tenant_id:
-        with sessions() as session:
-            ok, landing = run_action(
-                lambda: preview_credit_landing(session, tenant_id, pending.amount))
-        if ok:
-            st.markdown(f"**Where {money(pending.amount)} will land** "
-                        f"({'the draft invoice' if landing.target == 'invoice' else 'the credit balance'})")
-            st.info(landing.explanation, icon=":material/pin_drop:")
-            on_invoice, on_balance = st.columns(2)
-            on_invoice.metric(f"Off the draft invoice{' for ' + landing.invoice_period if landing.invoice_period else ''}",
-                              money(landing.applied))
-            on_balance.metric("To the credit balance", money(landing.to_balance))
-            st.caption(f"Reason: {pending.reason} · recorded as {current_actor()}")
-            key = request_key("service_credit", (tenant_id, pending.amount, pending.reason))
-            if st.button("Confirm credit", type="primary", key="confirm_credit"):
-                def issue():
-                    with sessions.begin() as session:
-                        return issue_service_credit(
-                            session, tenant_id, pending.amount, pending.reason,
-                            actor=current_actor(), idempotency_key=key)
-                ok, outcome = run_action(issue)
-                if ok:
-                    st.session_state["credit_outcome"] = (tenant_id, outcome)
-                    st.session_state["credit_pending"] = None
-                    st.rerun()
-
-    done = st.session_state.get("credit_outcome")
-    if done is not None and done[0] == tenant_id:
-        outcome = done[1]
-        st.success(describe_credit_outcome(outcome, f"#{outcome.invoice_id}"),
-                   icon=":material/check_circle:")
-        if st.button("Start another credit"):
-            start_new_request("service_credit")
+    if not (can_issue or can_request):
+        st.info(f"You can read credits ({me}); finance issues them and customer success "
+                "requests them.", icon=":material/lock:")
+    else:
+        if not can_issue:
+            st.caption("Customer success requests credits; a finance user approves or rejects "
+                       "each request. Nothing reaches an invoice until then.")
+        with st.form("service_credit"):
+            amount_col, reason_col = st.columns([1, 3])
+            amount_text = amount_col.text_input(f"Amount ({currency})", placeholder="200.00")
+            reason = reason_col.text_input("Reason", placeholder="Outage 2024-11-12, 4 hours")
+            reviewed = st.form_submit_button("Review credit" if can_issue else "Request credit")
+        if reviewed:
             st.session_state.pop("credit_outcome", None)
-            st.rerun()
+            ok, request = run_action(
+                lambda: read_credit_request(tenant_id, currency, amount_text, reason))
+            st.session_state["credit_pending"] = request if ok else None
+
+        pending = st.session_state.get("credit_pending")
+        if pending is not None and pending.tenant_id == tenant_id:
+            with sessions() as session:
+                ok, landing = run_action(
+                    lambda: preview_credit_landing(session, tenant_id, pending.amount))
+            if ok:
+                st.markdown(f"**Where {money(pending.amount)} will land** "
+                            f"({'the draft invoice' if landing.target == 'invoice' else 'the credit balance'})")
+                st.info(landing.explanation, icon=":material/pin_drop:")
+                on_invoice, on_balance = st.columns(2)
+                on_invoice.metric(f"Off the draft invoice{' for ' + landing.invoice_period if landing.invoice_period else ''}",
+                                  money(landing.applied))
+                on_balance.metric("To the credit balance", money(landing.to_balance))
+                st.caption(f"Reason: {pending.reason} · recorded as {current_actor()}")
+                above = needs_second_approval(pending.amount, threshold)
+                if can_issue and above:
+                    st.warning(f"{money(pending.amount)} is above "
+                               f"{money(Money(threshold, currency))}: a second finance user must "
+                               "approve it. Send it as a request.", icon=":material/group:")
+                key = request_key("service_credit", (tenant_id, pending.amount, pending.reason))
+                if (not can_issue or above) and st.button(
+                        "Send credit request", type="primary", key="confirm_request"):
+                    def send_request():
+                        with sessions.begin() as session:
+                            return request_credit(
+                                session, tenant_id, pending.amount, pending.reason,
+                                actor=current_actor(), idempotency_key=key)
+                    ok, requested = run_action(send_request)
+                    if ok:
+                        st.session_state["credit_request_outcome"] = (tenant_id, requested)
+                        st.session_state["credit_pending"] = None
+                        st.rerun()
+                if can_issue and not above and st.button("Confirm credit", type="primary",
+                                                         key="confirm_credit"):
+                    def issue():
+                        with sessions.begin() as session:
+                            return issue_service_credit(
+                                session, tenant_id, pending.amount, pending.reason,
+                                actor=current_actor(), idempotency_key=key)
+                    ok, outcome = run_action(issue)
+                    if ok:
+                        st.session_state["credit_outcome"] = (tenant_id, outcome)
+                        st.session_state["credit_pending"] = None
+                        st.rerun()
+
+        sent = st.session_state.get("credit_request_outcome")
+        if sent is not None and sent[0] == tenant_id:
+            requested = sent[1]
+            st.success(f"Credit request {requested.label} for {money(requested.amount)} "
+                       + ("sent: it waits for a finance user's approval." if requested.created
+                          else "was already sent; nothing new was written."),
+                       icon=":material/outgoing_mail:")
+            if st.button("Start another request"):
+                start_new_request("service_credit")
+                st.session_state.pop("credit_request_outcome", None)
+                st.rerun()
+
+        done = st.session_state.get("credit_outcome")
+        if done is not None and done[0] == tenant_id:
+            outcome = done[1]
+            st.success(describe_credit_outcome(outcome, f"#{outcome.invoice_id}"),
+                       icon=":material/check_circle:")
+            if st.button("Start another credit"):
+                start_new_request("service_credit")
+                st.session_state.pop("credit_outcome", None)
+                st.rerun()
 
 # --- credit notes ---------------------------------------------------------------------------
 with note_tab:
-    with sessions() as session:
-        correctable = [
-            invoice for status in ("finalized", "paid")
-            for invoice in list_invoices(session, tenant_id=tenant_id, status=status,
-                                         limit=100).rows]
-    if not correctable:
-        st.info(f"{tenant_label(tenant_id, tenant.name)} has no finalized or paid invoice to "
-                "correct. A service credit reaches a draft invoice directly.")
+    if not can(Permission.ISSUE_CREDIT_NOTES):
+        st.info("Only finance issues credit notes.", icon=":material/lock:")
     else:
-        by_id = {invoice.invoice_id: invoice for invoice in correctable}
-        chosen_id = st.selectbox(
-            "Invoice to correct", list(by_id),
-            format_func=lambda i: (f"{by_id[i].label} · {by_id[i].period_label} · "
-                                   f"{by_id[i].status} · {money(by_id[i].total)}"))
         with sessions() as session:
-            detail = invoice_detail(session, tenant_id, chosen_id)
-        chosen = detail.invoice
-        st.markdown(f"At most **{money(detail.creditable_left)}** can be credited on "
-                    f"{chosen.label}: its total {money(chosen.total)} minus earlier credit notes.")
-        with st.form("credit_note"):
-            amount_col, reason_col = st.columns([1, 3])
-            note_amount = amount_col.text_input(f"Credit note amount ({currency})",
-                                                placeholder="100.00")
-            note_reason = reason_col.text_input("Credit note reason",
-                                                placeholder="Billed for unused seats")
-            note_reviewed = st.form_submit_button("Review credit note")
-        if note_reviewed:
-            st.session_state.pop("note_outcome", None)
-            ok, request = run_action(lambda: read_credit_request(
-                tenant_id, currency, note_amount, note_reason, chosen_id))
-            st.session_state["note_pending"] = request if ok else None
-        note = st.session_state.get("note_pending")
-        if note is not None and note.tenant_id == tenant_id and note.invoice_id == chosen_id:
-            st.info(f"Credit note of {money(note.amount)} against {chosen.label} "
-                    f"({chosen.status}, {money(chosen.total)}). The invoice itself stays as it "
-                    f"is. Reason: {note.reason}.", icon=":material/receipt_long:")
-            note_key = request_key("credit_note", (tenant_id, chosen_id, note.amount, note.reason))
-            if st.button("Confirm credit note", type="primary", key="confirm_note"):
-                def issue_note():
-                    with sessions.begin() as session:
-                        return issue_credit_note(session, tenant_id, chosen_id, note.amount,
-                                                 note.reason, actor=current_actor(),
-                                                 idempotency_key=note_key)
-                ok, note_outcome = run_action(issue_note)
-                if ok:
-                    st.session_state["note_outcome"] = (tenant_id, chosen.label, note_outcome)
-                    st.session_state["note_pending"] = None
-                    st.rerun()
-        note_done = st.session_state.get("note_outcome")
-        if note_done is not None and note_done[0] == tenant_id:
-            st.success(describe_credit_note_outcome(note_done[2], note_done[1]),
-                       icon=":material/check_circle:")
-            if st.button("Start another credit note"):
-                start_new_request("credit_note")
+            correctable = [
+                invoice for status in ("finalized", "paid")
+                for invoice in list_invoices(session, tenant_id=tenant_id, status=status,
+                                             limit=100).rows]
+        if not correctable:
+            st.info(f"{tenant_label(tenant_id, tenant.name)} has no finalized or paid invoice to "
+                    "correct. A service credit reaches a draft invoice directly.")
+        else:
+            by_id = {invoice.invoice_id: invoice for invoice in correctable}
+            chosen_id = st.selectbox(
+                "Invoice to correct", list(by_id),
+                format_func=lambda i: (f"{by_id[i].label} · {by_id[i].period_label} · "
+                                       f"{by_id[i].status} · {money(by_id[i].total)}"))
+            with sessions() as session:
+                detail = invoice_detail(session, tenant_id, chosen_id)
+            chosen = detail.invoice
+            st.markdown(f"At most **{money(detail.creditable_left)}** can be credited on "
+                        f"{chosen.label}: its total {money(chosen.total)} minus earlier credit notes.")
+            with st.form("credit_note"):
+                amount_col, reason_col = st.columns([1, 3])
+                note_amount = amount_col.text_input(f"Credit note amount ({currency})",
+                                                    placeholder="100.00")
+                note_reason = reason_col.text_input("Credit note reason",
+                                                    placeholder="Billed for unused seats")
+                note_reviewed = st.form_submit_button("Review credit note")
+            if note_reviewed:
                 st.session_state.pop("note_outcome", None)
-                st.rerun()
+                ok, request = run_action(lambda: read_credit_request(
+                    tenant_id, currency, note_amount, note_reason, chosen_id))
+                st.session_state["note_pending"] = request if ok else None
+            note = st.session_state.get("note_pending")
+            if note is not None and note.tenant_id == tenant_id and note.invoice_id == chosen_id:
+                st.info(f"Credit note of {money(note.amount)} against {chosen.label} "
+                        f"({chosen.status}, {money(chosen.total)}). The invoice itself stays as it "
+                        f"is. Reason: {note.reason}.", icon=":material/receipt_long:")
+                note_key = request_key("credit_note", (tenant_id, chosen_id, note.amount, note.reason))
+                if st.button("Confirm credit note", type="primary", key="confirm_note"):
+                    def issue_note():
+                        with sessions.begin() as session:
+                            return issue_credit_note(session, tenant_id, chosen_id, note.amount,
+                                                     note.reason, actor=current_actor(),
+                                                     idempotency_key=note_key)
+                    ok, note_outcome = run_action(issue_note)
+                    if ok:
+                        st.session_state["note_outcome"] = (tenant_id, chosen.label, note_outcome)
+                        st.session_state["note_pending"] = None
+                        st.rerun()
+            note_done = st.session_state.get("note_outcome")
+            if note_done is not None and note_done[0] == tenant_id:
+                st.success(describe_credit_note_outcome(note_done[2], note_done[1]),
+                           icon=":material/check_circle:")
+                if st.button("Start another credit note"):
+                    start_new_request("credit_note")
+                    st.session_state.pop("note_outcome", None)
+                    st.rerun()
 
 # --- history --------------------------------------------------------------------------------
 with history_tab:
@@ -166,6 +274,18 @@ with history_tab:
             hide_index=True, width="stretch")
     else:
         st.caption("No service credits.")
+    st.subheader("Credit requests")
+    with sessions() as session:
+        requests = credit_requests(session, tenant_id)
+    if requests:
+        st.dataframe(pd.DataFrame([
+            {"Request": r.label, "When": iso_date(r.requested_at), "Amount": money(r.amount),
+             "Reason": r.reason, "Asked by": r.requested_by, "Status": r.status,
+             "Decided by": r.decided_by or "",
+             "Credit": f"#{r.credit_id}" if r.credit_id else ""} for r in requests]),
+            hide_index=True, width="stretch")
+    else:
+        st.caption("No credit requests.")
     st.subheader("Credit notes")
     if story.credit_notes:
         st.dataframe(pd.DataFrame([

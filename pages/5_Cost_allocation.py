@@ -4,6 +4,7 @@ from dataclasses import dataclass
 
 import streamlit as st
 
+from billing_core.access import Permission
 from billing_core.allocation import split_by_weights
 from billing_core.errors import InvalidInput
 from billing_core.money import CURRENCY_EXPONENTS, parse_money
@@ -20,7 +21,7 @@ from ledgerline_ui.allocation_charts import share_bar_chart, total_waterfall
 from ledgerline_ui.allocation_view import share_rows, shares_table, sum_check
 from ledgerline_ui.feedback import run_action
 from ledgerline_ui.formatting import iso_date, money
-from ledgerline_ui.setup import current_actor, setup_page
+from ledgerline_ui.setup import can, current_actor, setup_page
 from ledgerline_ui.weights_csv import parse_weights_csv, tenant_ids_in
 
 sessions = setup_page("Cost allocation", ":material/pie_chart:")
@@ -127,9 +128,11 @@ with new_tab:
         st.caption(f"Split by {basis}. Not saved yet.")
         show_split(rows, check, "pending")
 
-        if st.button("Save this run…", key="save_allocation"):
+        if not can(Permission.RUN_ALLOCATIONS):
+            st.caption("Only finance saves a run; you can try splits here and read past runs.")
+        elif st.button("Save this run…", key="save_allocation"):
             st.session_state["allocation_confirm"] = True
-        if st.session_state.get("allocation_confirm"):
+        if st.session_state.get("allocation_confirm") and can(Permission.RUN_ALLOCATIONS):
             st.warning(f"Save **{pending.label}**: {money(allocation.total)} split by {basis} "
                        f"across {len(rows)} tenants, recorded as {current_actor()}?",
                        icon=":material/save:")

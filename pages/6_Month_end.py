@@ -5,12 +5,13 @@ from datetime import UTC, datetime
 import pandas as pd
 import streamlit as st
 
+from billing_core.access import Permission
 from billing_core.periods import month_label
 from db.queries import invoice_months, month_end_runs
 from ledgerline_ui.feedback import run_action
 from ledgerline_ui.month_end_view import check_period, headline, run, run_rows, skipped_rows
 from ledgerline_ui.page_links import SCREENS, link_to
-from ledgerline_ui.setup import current_actor, setup_page
+from ledgerline_ui.setup import can, current_actor, setup_page
 
 sessions = setup_page("Month-end", ":material/event_repeat:")
 
@@ -26,21 +27,24 @@ period_text = st.columns([1, 3])[0].text_input(
     "Period (month)", value=default_month, placeholder="YYYY-MM, e.g. 2024-11",
     key="month_end_period")
 
+if not can(Permission.RUN_MONTH_END):
+    st.info(f"Only finance runs month-end; you ({current_actor()}) can see the runs below.",
+            icon=":material/lock:")
 dry_column, run_column, _ = st.columns([1, 1, 3])
-if dry_column.button("Dry run", icon=":material/visibility:", width="stretch"):
+if can(Permission.RUN_MONTH_END) and dry_column.button("Dry run", icon=":material/visibility:", width="stretch"):
     st.session_state.pop("month_end_pending", None)
     ok, summary = run_action(lambda: run(sessions, period_text, actor=current_actor(),
                                          dry_run=True))
     if ok:
         st.session_state["month_end_result"] = summary
-if run_column.button("Run month-end…", icon=":material/play_arrow:", type="primary",
+if can(Permission.RUN_MONTH_END) and run_column.button("Run month-end…", icon=":material/play_arrow:", type="primary",
                      width="stretch"):
     ok, label = run_action(lambda: check_period(period_text))
     if ok:
         st.session_state["month_end_pending"] = label
 
 pending = st.session_state.get("month_end_pending")
-if pending:
+if pending and can(Permission.RUN_MONTH_END):
     with st.container(border=True):
         st.markdown(f"**Run month-end for {pending}?**")
         st.write("Draft invoices are created for every active tenant not yet invoiced for the "

@@ -6,7 +6,19 @@ from pathlib import Path
 
 from sqlalchemy.engine import URL
 
+from billing_core.access import Role
+from db.demo_data import DEMO_PASSWORD
+
 REPO_ROOT = Path(__file__).resolve().parents[2]
+# The demo account of each role (db.demo_data.DEMO_ACCOUNTS), all with DEMO_PASSWORD.
+DEMO_USERS = {Role.FINANCE: "finance@demo", Role.CUSTOMER_SUCCESS: "cs@demo",
+              Role.MANAGER: "manager@demo"}
+# Every screen, as a direct link opens it: the script and its URL path.
+PAGES = [("app.py", "/"), ("pages/1_Invoices.py", "/Invoices"), ("pages/2_Invoice.py", "/Invoice"),
+         ("pages/3_Preview.py", "/Preview"), ("pages/4_Credits.py", "/Credits"),
+         ("pages/5_Cost_allocation.py", "/Cost_allocation"),
+         ("pages/6_Month_end.py", "/Month_end"), ("pages/7_Tenant.py", "/Tenant"),
+         ("pages/8_Audit_log.py", "/Audit_log")]
 
 
 def url_text(url: URL) -> str:
@@ -14,10 +26,28 @@ def url_text(url: URL) -> str:
     return url.render_as_string(hide_password=False)
 
 
-def open_in_browser(page, path: str) -> None:
-    """Open a screen by direct link and wait until Streamlit has finished running it."""
+def open_in_browser(page, path: str, as_role: Role | str | None = Role.FINANCE,
+                    email: str | None = None) -> None:
+    """Open a screen by direct link, sign in through the real form (as the demo user of
+    `as_role`, or `email`; None stays signed out), and wait until Streamlit has run the screen.
+
+    A direct link starts a new Streamlit session, and a sign-in lasts one session, so every
+    direct link signs in again (see ledgerline_ui/setup.py)."""
     page.goto(path)
     page.wait_for_selector('[data-testid="stMain"]')
+    wait_until_idle(page)
+    if as_role is None and email is None:
+        return
+    sign_in(page, email or DEMO_USERS[Role(as_role)], DEMO_PASSWORD)
+    page.get_by_role("heading", name="Sign in", exact=True).wait_for(state="detached")
+    wait_until_idle(page)
+
+
+def sign_in(page, email: str, password: str) -> None:
+    """Fill the sign-in form and submit it."""
+    page.get_by_label("Email", exact=True).fill(email)
+    page.get_by_label("Password", exact=True).fill(password)
+    page.get_by_role("button", name="Sign in", exact=True).click()
     wait_until_idle(page)
 
 

@@ -18,18 +18,18 @@ def test_umbrella_credit_reads_as_a_change_of_total(open_screen):
     table = _table(app)
     assert set(table["Tenant"]) == {"ent-umbrella"}
     credited = table[table["Action"] == "invoice.credited"].iloc[0]
-    assert credited["Actor"] == "support@demo"
+    assert credited["Actor"] == "finance@demo"
     assert "credit: $0.00 → $200.00" in credited["Changes"]
     assert "total: $1,000.00 → $800.00" in credited["Changes"]
 
 
 def test_filters_by_actor_and_action(open_screen, demo_database_url):
     app = open_screen("pages/8_Audit_log.py")
-    next(s for s in app.selectbox if s.label == "Actor").set_value("manager@demo").run()
+    next(s for s in app.selectbox if s.label == "Actor").set_value("finance@demo").run()
     next(s for s in app.selectbox if s.label == "Action").set_value("allocation.run").run()
     table = _table(app)
     expected = scalar(demo_database_url, "SELECT count(*) FROM audit_log WHERE actor = "
-                      "'manager@demo' AND action = 'allocation.run'")
+                      "'finance@demo' AND action = 'allocation.run'")
     assert len(table) == expected >= 1
     assert "label: Shared database cluster, 2024-11" in table.iloc[-1]["Changes"]
     assert "total: $1,000.00" in table.iloc[-1]["Changes"]

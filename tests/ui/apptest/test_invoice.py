@@ -104,7 +104,7 @@ def test_finalizing_a_draft_after_confirming_numbers_it_and_records_who(open_scr
     assert app.get("download_button"), "a finalized invoice can be exported"
     audit = rows(demo_database_url, "SELECT actor, action FROM audit_log WHERE tenant_id = :t "
                                     "ORDER BY audit_id", t=tenant_id)
-    assert audit[-1] == ("finance@ledgerline", "invoice.finalized")
+    assert audit[-1] == ("finance@demo", "invoice.finalized")
     trail = app.dataframe[-1].value
     assert trail["What"][0] == "invoice.finalized"
     assert f"number: - -> {number}" in trail["Change"][0]

@@ -15,6 +15,6 @@ def test_audit_log_filters_by_the_linked_tenant(page):
     expect(page.get_by_label("Tenant id")).to_have_value("ent-umbrella")
     # Newest first: the outage credit, its after-values readable, money formatted.
     expect(page.get_by_role("combobox", name="Entry")).to_have_value(
-        re.compile(r"credit\.issued · credit 1 · support@demo$"))
+        re.compile(r"credit\.issued · credit 1 · finance@demo$"))
     expect(page.get_by_text("idempotency key: umbrella-outage-2024-11-12")).to_be_visible()
     expect(page.get_by_text("amount: $200.00")).to_be_visible()
