@@ -170,6 +170,22 @@ def prorate_into(
             spans = [(change, offset, period_days)]
         else:
             spans = [(change, 0, period_days)]
+    elif len(offsets) == 2:
+        # The common mid-period change: two distinct plans, the second starting
+        # inside the period. Anything else (same day, same plan, other
+        # currency, outside the period) goes through _spans and its checks.
+        (low, before), (high, after) = offsets
+        if high < low:
+            (high, after), (low, before) = offsets
+        if (
+            low < high < period_days
+            and high > 0
+            and before.price.currency == after.price.currency
+            and (before.plan != after.plan or before.price != after.price)
+        ):
+            spans = [(before, low if low > 0 else 0, high), (after, high, period_days)]
+        else:
+            spans = _spans(offsets, period_days, _starts_on)
     else:
         spans = _spans(offsets, period_days, _starts_on)
     total_minor = 0
