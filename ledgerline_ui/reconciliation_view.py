@@ -72,7 +72,8 @@ def totals_chart(totals: ReconciliationTotals, currency: str) -> go.Figure:
         yaxis={"type": "log" if _wide(rows) else "linear",
                "title": {"text": f"Amount ({currency})"},
                "tickformat": f",.{CURRENCY_EXPONENTS[currency]}f"},
-        legend={"orientation": "h", "y": -0.2}, margin={"t": 50, "b": 10, "l": 10, "r": 10})
+        legend={"orientation": "h", "x": 1, "xanchor": "right", "y": 1.02, "yanchor": "bottom"},
+        margin={"t": 60, "b": 10, "l": 10, "r": 10})
     return figure
 
 

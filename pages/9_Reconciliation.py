@@ -92,12 +92,10 @@ if not report.rows:
     st.stop()
 
 st.subheader("Totals by rule")
-table_col, chart_col = st.columns([2, 3])
-table_col.dataframe(totals_table(report.totals), hide_index=True, width="stretch")
-with chart_col:
-    for total in report.totals.overall:
-        st.plotly_chart(totals_chart(report.totals, total.currency),
-                        key=f"totals_chart_{total.currency}", width="stretch")
+st.dataframe(totals_table(report.totals), hide_index=True, width="content")
+for total in report.totals.overall:
+    st.plotly_chart(totals_chart(report.totals, total.currency),
+                    key=f"totals_chart_{total.currency}", width="stretch")
 
 # --- discrepancies ----------------------------------------------------------------------------
 st.subheader("Discrepancies")
