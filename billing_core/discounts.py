@@ -26,6 +26,7 @@ from billing_core.lines import InvoiceLine, LineKind, describe_exact, make_lazy_
 from billing_core.money import (
     Money,
     _money_from_minor,
+    exact_quotient,
     exact_ratio,
     exact_share,
     format_money,
@@ -197,10 +198,10 @@ def _explain_percent_of_minor(
 
 def _explain_percent(line: InvoiceLine, percent: Decimal, running: Money) -> tuple[Decimal, str]:
     """A percentage step's exact amount and sentence, worked out on first use."""
-    exact, step, is_exact = exact_share(running, percent, 100)
+    exact, is_exact = exact_quotient(running, percent, 100)
     return exact.copy_negate(), (  # not -exact: unary minus would round to 28 digits
         f"{percent}% of {format_money(running)} = "
-        f"{describe_exact(exact, is_exact)} -> -{format_money(step)}"
+        f"{describe_exact(exact, is_exact)} -> -{format_money(-line.amount)}"
     )
 
 

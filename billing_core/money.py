@@ -480,14 +480,23 @@ def exact_share(
         whole = to_decimal(whole, "whole")
     if not whole:
         raise ZeroDivisionError("exact_share: whole must not be zero")
+    exact, is_exact = exact_quotient(money, part, whole)
+    currency = money.currency
+    billable = _money(exact.quantize(_QUANTUM[currency], ROUNDING_MODE, _DIVIDE), currency)
+    return exact, billable, is_exact
+
+
+def exact_quotient(money: Money, part: Decimal | int, whole: Decimal | int) -> tuple[Decimal, bool]:
+    """``exact_share`` without the rounding: ``(money.amount * part / whole, is_exact)``.
+
+    For explanations of amounts already rounded elsewhere; ``part`` and
+    ``whole`` must already be ints or Decimals and ``whole`` non-zero.
+    """
     numerator = _EXACT.multiply(money.amount, part)
     exact = _DIVIDE.divide(numerator, whole)
     # The quotient terminated if multiplying back gives the numerator; the
     # wide context holds that product without rounding, so it cannot pretend.
-    is_exact = _WIDE.multiply(exact, whole) == numerator
-    currency = money.currency
-    billable = _money(exact.quantize(_QUANTUM[currency], ROUNDING_MODE, _DIVIDE), currency)
-    return exact, billable, is_exact
+    return exact, _WIDE.multiply(exact, whole) == numerator
 
 
 def format_money(money: Money) -> str:

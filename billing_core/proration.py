@@ -37,6 +37,7 @@ from billing_core.lines import InvoiceLine, LineKind, describe_exact, make_lazy_
 from billing_core.money import (
     Money,
     _money_from_minor,
+    exact_quotient,
     exact_share,
     format_money,
     share_minor_units,
@@ -269,7 +270,7 @@ def _explain_segment(
             f"{used:,} of {whole:,} {unit} from {since} x {format_money(price)} = full price "
             f"-> {format_money(amount)}"
         )
-    exact, _, is_exact = exact_share(price, used, whole)
+    exact, is_exact = exact_quotient(price, used, whole)
     return exact, (
         f"{used:,} of {whole:,} {unit} from {since} x {format_money(price)} = "
         f"{price.amount} x {used:,} / {whole:,} = {describe_exact(exact, is_exact)} "
