@@ -60,6 +60,7 @@ class Permission(StrEnum):
     DECIDE_CREDIT_REQUESTS = "approve or reject credit requests"
     RUN_ALLOCATIONS = "save cost allocation runs"
     RUN_MONTH_END = "run month-end"
+    RECONCILE_LEGACY_BILLING = "import and correct legacy billing"
 
 
 # The one table of who may do what. Finance may do everything; nobody else changes money.

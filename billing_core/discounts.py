@@ -24,15 +24,15 @@ from decimal import Decimal
 from billing_core.errors import CurrencyMismatch, InvalidInput
 from billing_core.lines import InvoiceLine, LineKind, describe_exact, make_lazy_line
 from billing_core.money import (
-    CURRENCY_EXPONENTS,
     Money,
     _money_from_minor,
+    exact_quotient,
     exact_ratio,
     exact_share,
     format_money,
+    scaled_minor_units,
     share_minor_units,
     to_decimal,
-    whole_minor_units,
 )
 
 @dataclass(frozen=True, slots=True)
@@ -84,10 +84,7 @@ def apply_discounts(subtotal: Money, discounts: Iterable[PercentOff | FixedOff])
     """
     if type(subtotal) is not Money:
         raise TypeError(f"subtotal: expected Money, got {type(subtotal).__name__}")
-    minor = whole_minor_units(subtotal)
-    if minor is not None and subtotal.amount.as_tuple().exponent != _SCALE[subtotal.currency]:
-        minor = None  # "5" or "5.000" dollars: the Decimal path keeps their digits as they were
-    steps, total, unused = discount_steps(subtotal, minor, discounts)
+    steps, total, unused, _ = discount_steps(subtotal, scaled_minor_units(subtotal), discounts)
     result = _new(DiscountResult)
     _set_steps(result, tuple(steps))
     _set_total(result, total)
@@ -97,11 +94,13 @@ def apply_discounts(subtotal: Money, discounts: Iterable[PercentOff | FixedOff])
 
 def discount_steps(
     subtotal: Money, subtotal_minor: int | None, discounts: Iterable[PercentOff | FixedOff]
-) -> tuple[list[InvoiceLine], Money, Money]:
-    # Private to billing_core (price_invoice): ``apply_discounts`` as
-    # (steps, total, unused). ``subtotal_minor`` is the subtotal in minor units
-    # when its Decimal sits at the currency's scale (as every sum of lines
-    # does); the percentages then compound on integers. None: in Decimal.
+) -> tuple[list[InvoiceLine], Money, Money, int | None]:
+    # Private to billing_core (price_invoice): ``apply_discounts`` as (steps,
+    # total, unused, total in minor units or None). ``subtotal_minor`` is the
+    # subtotal in minor units when its Decimal sits at the currency's scale
+    # (as every sum of lines does, see ``scaled_minor_units``); the steps are
+    # then worked out on integers for as long as every amount does. None: in
+    # Decimal, as before. Both give the same Decimals, digit for digit.
     if subtotal.amount < 0:
         raise InvalidInput("subtotal", f"{subtotal} is negative; there is nothing to discount")
     currency = subtotal.currency
@@ -117,7 +116,7 @@ def discount_steps(
             raise TypeError(f"discounts: expected PercentOff or FixedOff, got {kind.__name__}")
 
     steps: list[InvoiceLine] = []
-    running = subtotal
+    running = subtotal  # the Decimal path's running total; unused while running_minor is set
     running_minor = subtotal_minor
     for discount in percents:
         percent = discount.percent
@@ -145,14 +144,33 @@ def discount_steps(
             )
         )
         running = running - step
-    if running_minor is not None and percents:
-        running = _money_from_minor(running_minor, currency)
 
     unused = Money.zero(currency)
+    unused_minor = 0
     for discount in fixed:
         offered = discount.amount
         if offered.currency != currency:
             raise CurrencyMismatch(currency, offered.currency, "discount")
+        if running_minor is not None:
+            offered_minor = scaled_minor_units(offered)
+            if offered_minor is not None:
+                used_minor = offered_minor if offered_minor <= running_minor else running_minor
+                unused_minor += offered_minor - used_minor
+                steps.append(
+                    make_lazy_line(
+                        LineKind.DISCOUNT,
+                        discount.label,
+                        _money_from_minor(-used_minor, currency),
+                        None,
+                        (_explain_fixed_of_minor, offered, running_minor),
+                    )
+                )
+                running_minor -= used_minor
+                continue
+            running = _money_from_minor(running_minor, currency)
+            running_minor = None
+            if unused_minor:
+                unused = _money_from_minor(unused_minor, currency)
         if offered.amount <= running.amount:
             used = offered
         else:
@@ -164,7 +182,12 @@ def discount_steps(
             )
         )
         running = running - used
-    return steps, running, unused
+    if running_minor is not None:
+        if percents or fixed:
+            running = _money_from_minor(running_minor, currency)
+        if unused_minor:
+            unused = _money_from_minor(unused_minor, currency)
+    return steps, running, unused, running_minor
 
 
 def _explain_percent_of_minor(
@@ -175,11 +198,17 @@ def _explain_percent_of_minor(
 
 def _explain_percent(line: InvoiceLine, percent: Decimal, running: Money) -> tuple[Decimal, str]:
     """A percentage step's exact amount and sentence, worked out on first use."""
-    exact, step, is_exact = exact_share(running, percent, 100)
+    exact, is_exact = exact_quotient(running, percent, 100)
     return exact.copy_negate(), (  # not -exact: unary minus would round to 28 digits
         f"{percent}% of {format_money(running)} = "
-        f"{describe_exact(exact, is_exact)} -> -{format_money(step)}"
+        f"{describe_exact(exact, is_exact)} -> -{format_money(-line.amount)}"
     )
+
+
+def _explain_fixed_of_minor(
+    line: InvoiceLine, offered: Money, running_minor: int
+) -> tuple[Decimal, str]:
+    return _explain_fixed(line, offered, _money_from_minor(running_minor, line.amount.currency))
 
 
 def _explain_fixed(line: InvoiceLine, offered: Money, running: Money) -> tuple[Decimal, str]:
@@ -201,4 +230,3 @@ _new = object.__new__
 _set_steps = DiscountResult.__dict__["steps"].__set__
 _set_total = DiscountResult.__dict__["total"].__set__
 _set_unused = DiscountResult.__dict__["unused"].__set__
-_SCALE = {code: -exponent for code, exponent in CURRENCY_EXPONENTS.items()}

@@ -109,9 +109,12 @@ def price_invoice(
             raise CurrencyMismatch(currency, line.amount.currency, "add")
     subtotal = _money_from_minor(subtotal_minor, currency)
 
-    steps, total, unused = discount_steps(subtotal, subtotal_minor, discounts)
+    steps, total, unused, total_minor = discount_steps(subtotal, subtotal_minor, discounts)
     lines += steps
-    discounted_total = total
+    if total_minor is None:
+        discount_total = subtotal - total
+    else:
+        discount_total = _money_from_minor(subtotal_minor - total_minor, currency)
 
     applied = Money.zero(currency)
     balance_left = applied
@@ -135,7 +138,7 @@ def price_invoice(
     _set_currency(invoice, currency)
     _set_lines(invoice, tuple(lines))
     _set_subtotal(invoice, subtotal)
-    _set_discount_total(invoice, subtotal - discounted_total)
+    _set_discount_total(invoice, discount_total)
     _set_credit_applied(invoice, applied)
     _set_total(invoice, total)
     _set_unused_fixed_discount(invoice, unused)

@@ -375,11 +375,18 @@ def share_minor_units(minor: int, part: int, whole: int) -> int | None:
     the very cent ``exact_share`` would give; the caller then uses
     ``exact_share``. ``share_minor_units(100000, 15, 30) == 50000`` (SPEC 3).
     """
-    if not 0 < whole < _FAST_DENOMINATOR:
+    if not 0 < whole < _FAST_DENOMINATOR or type(minor) is not int or type(part) is not int:
         return None
-    share = round_ratio(minor * part, whole)
-    if -_FAST_MINOR < share < _FAST_MINOR:
-        return share
+    numerator = minor * part
+    if numerator >= 0 and ROUNDING_MODE == _ROUND_HALF_UP:
+        # round_ratio's first case, inline: this runs for every line of every invoice.
+        share, remainder = divmod(numerator, whole)
+        if remainder + remainder >= whole:
+            share += 1
+    else:
+        share = round_ratio(numerator, whole)
+    if share < _FAST_MINOR:
+        return share if share > -_FAST_MINOR else None
     return None
 
 
@@ -408,6 +415,22 @@ def whole_minor_units(money: Money) -> int | None:
     return minor
 
 
+def scaled_minor_units(money: Money) -> int | None:
+    """``money`` in minor units if its Decimal sits exactly at the currency's scale, else None.
+
+    "500.00" dollars -> 50000; "500" or "500.000" -> None, because arithmetic on
+    those keeps their own number of digits, and integers would not.
+    """
+    amount = money.amount
+    currency = money.currency
+    if amount.same_quantum(_QUANTUM[currency]):
+        # At the currency's scale the coefficient is the number of minor units.
+        minor = int(_scaleb(amount, _MINOR_SHIFT[currency]))
+        if -_FAST_MINOR < minor < _FAST_MINOR:
+            return minor
+    return None
+
+
 def exact_ratio(value: Decimal) -> tuple[int, int]:
     """A finite Decimal as (numerator, denominator) in lowest terms, memoised (percents repeat)."""
     ratio = _RATIOS.get(value)
@@ -423,7 +446,7 @@ def _money_from_minor(minor: int, currency: str) -> Money:
     # Private fast twin of ``Money.from_minor_units``: the same Decimal (at the
     # currency's scale, like ``quantize`` leaves it) for an int we computed.
     money = _new(Money)
-    _set_amount(money, _scaleb(Decimal(minor), _MINOR_EXPONENT[currency]))
+    _set_amount(money, _scaleb(minor, _MINOR_EXPONENT[currency]))  # the int converts in C
     _set_currency(money, currency)
     return money
 
@@ -433,6 +456,7 @@ _WHOLE_MINOR: dict[str, dict[Decimal, int | None]] = {code: {} for code in CURRE
 _RATIOS: dict[Decimal, tuple[int, int]] = {}
 _MINOR_PER_UNIT = {code: 10**exp for code, exp in CURRENCY_EXPONENTS.items()}
 _MINOR_EXPONENT = {code: Decimal(-exp) for code, exp in CURRENCY_EXPONENTS.items()}
+_MINOR_SHIFT = {code: Decimal(exp) for code, exp in CURRENCY_EXPONENTS.items()}
 _scaleb = _EXACT.scaleb
 
 
@@ -456,14 +480,23 @@ def exact_share(
         whole = to_decimal(whole, "whole")
     if not whole:
         raise ZeroDivisionError("exact_share: whole must not be zero")
+    exact, is_exact = exact_quotient(money, part, whole)
+    currency = money.currency
+    billable = _money(exact.quantize(_QUANTUM[currency], ROUNDING_MODE, _DIVIDE), currency)
+    return exact, billable, is_exact
+
+
+def exact_quotient(money: Money, part: Decimal | int, whole: Decimal | int) -> tuple[Decimal, bool]:
+    """``exact_share`` without the rounding: ``(money.amount * part / whole, is_exact)``.
+
+    For explanations of amounts already rounded elsewhere; ``part`` and
+    ``whole`` must already be ints or Decimals and ``whole`` non-zero.
+    """
     numerator = _EXACT.multiply(money.amount, part)
     exact = _DIVIDE.divide(numerator, whole)
     # The quotient terminated if multiplying back gives the numerator; the
     # wide context holds that product without rounding, so it cannot pretend.
-    is_exact = _WIDE.multiply(exact, whole) == numerator
-    currency = money.currency
-    billable = _money(exact.quantize(_QUANTUM[currency], ROUNDING_MODE, _DIVIDE), currency)
-    return exact, billable, is_exact
+    return exact, _WIDE.multiply(exact, whole) == numerator
 
 
 def format_money(money: Money) -> str:

@@ -37,6 +37,7 @@ from billing_core.lines import InvoiceLine, LineKind, describe_exact, make_lazy_
 from billing_core.money import (
     Money,
     _money_from_minor,
+    exact_quotient,
     exact_share,
     format_money,
     share_minor_units,
@@ -170,6 +171,22 @@ def prorate_into(
             spans = [(change, offset, period_days)]
         else:
             spans = [(change, 0, period_days)]
+    elif len(offsets) == 2:
+        # The common mid-period change: two distinct plans, the second starting
+        # inside the period. Anything else (same day, same plan, other
+        # currency, outside the period) goes through _spans and its checks.
+        (low, before), (high, after) = offsets
+        if high < low:
+            (high, after), (low, before) = offsets
+        if (
+            low < high < period_days
+            and high > 0
+            and before.price.currency == after.price.currency
+            and (before.plan != after.plan or before.price != after.price)
+        ):
+            spans = [(before, low if low > 0 else 0, high), (after, high, period_days)]
+        else:
+            spans = _spans(offsets, period_days, _starts_on)
     else:
         spans = _spans(offsets, period_days, _starts_on)
     total_minor = 0
@@ -253,7 +270,7 @@ def _explain_segment(
             f"{used:,} of {whole:,} {unit} from {since} x {format_money(price)} = full price "
             f"-> {format_money(amount)}"
         )
-    exact, _, is_exact = exact_share(price, used, whole)
+    exact, is_exact = exact_quotient(price, used, whole)
     return exact, (
         f"{used:,} of {whole:,} {unit} from {since} x {format_money(price)} = "
         f"{price.amount} x {used:,} / {whole:,} = {describe_exact(exact, is_exact)} "

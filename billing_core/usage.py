@@ -29,6 +29,7 @@ from billing_core.money import (
     CURRENCY_SYMBOLS,
     Money,
     _money_from_minor,
+    exact_quotient,
     exact_share,
     format_money,
     share_minor_units,
@@ -132,7 +133,7 @@ def _explain_usage(line: InvoiceLine, plan: UsagePlan) -> tuple[Decimal, str]:
     extra = line.quantity
     per = plan.base_units_per_unit
     price = plan.price_per_unit
-    exact, _, is_exact = exact_share(price, extra, per)
+    exact, is_exact = exact_quotient(price, extra, per)
     base = plan.base_unit_name
     used_base_units = plan.included_base_units + extra
     return exact, (

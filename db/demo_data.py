@@ -48,6 +48,7 @@ from db.credit_requests import request_credit
 from db.credits import issue_service_credit
 from db.invoicing import generate_invoice, generate_invoices
 from db.month_end import run_month_end
+from db.reconciliation import import_sample_legacy_file
 from db.transitions import finalize_invoice, record_payment
 from db.users import create_user
 
@@ -126,6 +127,8 @@ def load_demo_data(engine: Engine) -> DemoSummary:
     created = 0
     if not month_end_done:
         created = run_month_end(engine, NOVEMBER.label, actor=ACTOR).invoices_created
+    with Session(engine) as session, session.begin():  # the old system's bills, reconciled
+        import_sample_legacy_file(session, actor=ACTOR)
     with Session(engine) as session:
         return DemoSummary(loaded, _tenant_count(session), created)
 

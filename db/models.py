@@ -544,3 +544,121 @@ class CreditRequest(Base):
     decided_at: Mapped[Timestamp | None]
     decision_note: Mapped[str | None] = mapped_column(Text)
     credit_id: Mapped[int | None] = mapped_column(BigInteger)
+
+
+# --- legacy reconciliation (docs/reconciliation.md) -----------------------------------------
+
+LEGACY_STATUSES = ("draft", "finalized", "paid", "void")
+
+
+class LegacyImport(Base):
+    """One legacy billing file imported for reconciliation: all of its rows, or none."""
+
+    __tablename__ = "legacy_imports"
+
+    import_id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    file_name: Mapped[str] = mapped_column(Text)
+    actor: Mapped[str] = mapped_column(Text)
+    invoice_count: Mapped[int] = mapped_column(BigInteger)
+    allocation_count: Mapped[int] = mapped_column(BigInteger)
+    imported_at: Mapped[CreatedAt]
+
+
+class LegacyInvoice(Base):
+    """An invoice as the old billing system billed it: inputs (plan segments, discounts in
+    the order it applied them, usage, credits with the status when applied; the lists as
+    JSONB with money in minor units) and billed figures. `voided_at` is set when finance
+    voids it as a duplicate; the legacy `status` stays what the old system said."""
+
+    __tablename__ = "legacy_invoices"
+    __table_args__ = (
+        _in_check("status", LEGACY_STATUSES, "status_known"),
+        _currency_check(),
+        CheckConstraint("period_end > period_start", name="period_not_empty"),
+        CheckConstraint("billed_recurring_minor >= 0 AND billed_usage_minor >= 0"
+                        " AND billed_discount_minor >= 0 AND billed_credit_minor >= 0"
+                        " AND billed_total_minor >= 0", name="billed_not_negative"),
+        CheckConstraint("billed_total_minor = billed_recurring_minor + billed_usage_minor"
+                        " - billed_discount_minor - billed_credit_minor",
+                        name="billed_adds_up"),
+        CheckConstraint("num_nulls(usage_metric, used_base_units, included_base_units,"
+                        " base_units_per_unit, usage_price_per_unit) IN (0, 5)",
+                        name="usage_complete"),
+        CheckConstraint("(voided_at IS NULL) = (voided_by IS NULL)", name="voided_by_with_at"),
+    )
+
+    tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.tenant_id"), primary_key=True)
+    legacy_id: Mapped[str] = mapped_column(Text, primary_key=True)
+    import_id: Mapped[int] = mapped_column(ForeignKey("legacy_imports.import_id"), index=True)
+    line_no: Mapped[int] = mapped_column(BigInteger)
+    period_start: Mapped[date] = mapped_column(Date)
+    period_end: Mapped[date] = mapped_column(Date)
+    status: Mapped[str] = mapped_column(Text)
+    currency: Mapped[CurrencyCode]
+    plan_segments: Mapped[list[Any]] = mapped_column(JSONB)
+    discounts: Mapped[list[Any]] = mapped_column(JSONB)
+    credits: Mapped[list[Any]] = mapped_column(JSONB)
+    usage_metric: Mapped[str | None] = mapped_column(Text)
+    used_base_units: Mapped[int | None] = mapped_column(BigInteger)
+    included_base_units: Mapped[int | None] = mapped_column(BigInteger)
+    base_units_per_unit: Mapped[int | None] = mapped_column(BigInteger)
+    usage_price_per_unit: Mapped[Decimal | None] = mapped_column(Numeric)
+    billed_recurring_minor: Mapped[MinorUnits]
+    billed_usage_minor: Mapped[MinorUnits]
+    billed_discount_minor: Mapped[MinorUnits]
+    billed_credit_minor: Mapped[MinorUnits]
+    billed_total_minor: Mapped[MinorUnits]
+    voided_at: Mapped[Timestamp | None]
+    voided_by: Mapped[str | None] = mapped_column(Text)
+
+
+class LegacyAllocationShare(Base):
+    """One tenant's billed part of a legacy shared-cost split (`allocation_id`)."""
+
+    __tablename__ = "legacy_allocation_shares"
+    __table_args__ = (
+        _currency_check(),
+        CheckConstraint("weight >= 0", name="weight_not_negative"),
+        CheckConstraint("total_minor >= 0 AND billed_share_minor >= 0",
+                        name="amounts_not_negative"),
+    )
+
+    tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.tenant_id"), primary_key=True)
+    allocation_id: Mapped[str] = mapped_column(Text, primary_key=True)
+    import_id: Mapped[int] = mapped_column(ForeignKey("legacy_imports.import_id"), index=True)
+    line_no: Mapped[int] = mapped_column(BigInteger)
+    period_label: Mapped[str] = mapped_column(Text)
+    currency: Mapped[CurrencyCode]
+    weight: Mapped[Exact]
+    total_minor: Mapped[MinorUnits]
+    billed_share_minor: Mapped[MinorUnits]
+
+
+class LegacyCorrection(Base):
+    """A correction finance issued for one discrepancy (legacy record + rule), once: a credit
+    (`credit_id`, through the service-credit mechanism) for an overcharge, or the void of a
+    duplicate. The unique key is the idempotency key: pressing twice issues once."""
+
+    __tablename__ = "legacy_corrections"
+    __table_args__ = (
+        ForeignKeyConstraint(["tenant_id", "credit_id"], ["credits.tenant_id", "credits.credit_id"]),
+        Index("uq_legacy_corrections_discrepancy", "tenant_id", "source", "legacy_id", "rule",
+              unique=True),
+        _in_check("source", ("invoice", "allocation"), "source_known"),
+        _in_check("kind", ("credit", "void"), "kind_known"),
+        _currency_check(),
+        CheckConstraint("amount_minor > 0", name="amount_positive"),
+        CheckConstraint("(kind = 'credit') = (credit_id IS NOT NULL)", name="credit_has_credit"),
+    )
+
+    tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.tenant_id"), primary_key=True)
+    correction_id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    source: Mapped[str] = mapped_column(Text)
+    legacy_id: Mapped[str] = mapped_column(Text)
+    rule: Mapped[str] = mapped_column(Text)
+    kind: Mapped[str] = mapped_column(Text)
+    amount_minor: Mapped[MinorUnits]
+    currency: Mapped[CurrencyCode]
+    credit_id: Mapped[int | None] = mapped_column(BigInteger)
+    actor: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[CreatedAt]

@@ -18,7 +18,8 @@ PAGES = [("app.py", "/"), ("pages/1_Invoices.py", "/Invoices"), ("pages/2_Invoic
          ("pages/3_Preview.py", "/Preview"), ("pages/4_Credits.py", "/Credits"),
          ("pages/5_Cost_allocation.py", "/Cost_allocation"),
          ("pages/6_Month_end.py", "/Month_end"), ("pages/7_Tenant.py", "/Tenant"),
-         ("pages/8_Audit_log.py", "/Audit_log")]
+         ("pages/8_Audit_log.py", "/Audit_log"),
+         ("pages/9_Reconciliation.py", "/Reconciliation")]
 
 
 def url_text(url: URL) -> str:

@@ -12,7 +12,7 @@ from tests.ui.screens import PAGES, open_in_browser, sign_in, wait_until_idle
 HEADINGS = {"/": "Ledgerline", "/Invoices": "Invoices", "/Invoice": "Invoice",
             "/Preview": "Price preview", "/Credits": "Credits",
             "/Cost_allocation": "Cost allocation", "/Month_end": "Month-end run",
-            "/Tenant": "Tenant", "/Audit_log": "Audit log"}
+            "/Tenant": "Tenant", "/Audit_log": "Audit log", "/Reconciliation": "Reconciliation"}
 
 
 @pytest.mark.parametrize("path", [path for _, path in PAGES], ids=[path for _, path in PAGES])

@@ -1,0 +1,126 @@
+"""What the reconciliation screen shows: the discrepancy table, totals, chart and CSV export.
+
+Money stays `Money` until it becomes text: "$2.00" on screen, "2.00" beside a
+currency column in the export, and Decimal-derived strings ("1230.00") for
+Plotly, which draws with floats but never computes anything we keep.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterable, Sequence
+
+import pandas as pd
+import plotly.graph_objects as go
+
+from billing_core.money import CURRENCY_EXPONENTS, Money
+from billing_core.reconciliation import RULE_LABELS, ReconciliationTotals, RuleTotal
+from db.reconciliation import CorrectionOutcome, ReportRow
+from ledgerline_ui.csv_export import decimal_text
+from ledgerline_ui.formatting import money
+
+EXPORT_COLUMNS = ("tenant_id", "period", "source", "legacy_id", "rule", "currency", "billed",
+                  "correct", "difference", "action", "state", "explanation", "line")
+
+
+def discrepancy_table(rows: Sequence[ReportRow]) -> pd.DataFrame:
+    """One row per discrepancy: tenant, period, billed, correct, difference, rule, state."""
+    return pd.DataFrame([{
+        "Tenant": row.discrepancy.tenant_id, "Period": row.discrepancy.period_label,
+        "Legacy record": row.discrepancy.legacy_id, "Billed": money(row.discrepancy.billed),
+        "Correct": money(row.discrepancy.correct),
+        "Difference": money(row.discrepancy.difference), "Rule": row.discrepancy.rule_label,
+        "State": row.state, "Why": row.discrepancy.explanation} for row in rows],
+        columns=["Tenant", "Period", "Legacy record", "Billed", "Correct", "Difference", "Rule",
+                 "State", "Why"])
+
+
+def totals_table(totals: ReconciliationTotals) -> pd.DataFrame:
+    """Per rule and overall (per currency): count, overcharged, undercharged, net."""
+    def line(label: str, total: RuleTotal) -> dict[str, str]:
+        return {"Rule": label, "Currency": total.currency, "Discrepancies": f"{total.count:,}",
+                "Overcharged": money(total.overcharged),
+                "Undercharged": money(total.undercharged), "Net to the customer": money(total.net)}
+    rows = [line(RULE_LABELS[t.rule], t) for t in totals.by_rule if t.rule is not None]
+    rows += [line("All rules", t) for t in totals.overall]
+    return pd.DataFrame(rows, columns=["Rule", "Currency", "Discrepancies", "Overcharged",
+                                       "Undercharged", "Net to the customer"])
+
+
+def _number(amount: Money) -> str:
+    return format(amount.amount, "f")
+
+
+def totals_chart(totals: ReconciliationTotals, currency: str) -> go.Figure:
+    """Overcharged and undercharged per rule, one currency: grouped bars labelled in money."""
+    rows = [t for t in totals.by_rule if t.currency == currency and t.rule is not None]
+    labels = [RULE_LABELS[t.rule] for t in rows]  # type: ignore[index]
+    figure = go.Figure([
+        go.Bar(name="Overcharged (credit the customer)", x=labels,
+               y=[_number(t.overcharged) for t in rows],
+               text=[money(t.overcharged) for t in rows], textposition="outside",
+               marker_color="#dc2626", hovertemplate="%{x}<br>%{text}<extra></extra>"),
+        go.Bar(name="Undercharged (reported only)", x=labels,
+               y=[_number(t.undercharged) for t in rows],
+               text=[money(t.undercharged) for t in rows], textposition="outside",
+               marker_color="#2563eb", hovertemplate="%{x}<br>%{text}<extra></extra>"),
+    ])
+    figure.update_layout(
+        title=f"Discrepancies by rule ({currency})", barmode="group", height=380,
+        xaxis={"type": "category"},
+        yaxis={"type": "log" if _wide(rows) else "linear",
+               "title": {"text": f"Amount ({currency})"},
+               "tickformat": f",.{CURRENCY_EXPONENTS[currency]}f"},
+        legend={"orientation": "h", "x": 1, "xanchor": "right", "y": 1.02, "yanchor": "bottom"},
+        margin={"t": 60, "b": 10, "l": 10, "r": 10})
+    return figure
+
+
+def _wide(rows: Iterable[RuleTotal]) -> bool:
+    """A log axis when the amounts span more than 1000x, so $0.10 is not invisible next to
+    $1,000.00 (the sample's duplicate invoice and its allocation cents)."""
+    amounts = [m.amount for t in rows for m in (t.overcharged, t.undercharged) if m]
+    return bool(amounts) and max(amounts) > 1000 * min(amounts)
+
+
+def correction_label(row: ReportRow) -> str:
+    item = row.discrepancy
+    return (f"{item.tenant_id} · {item.legacy_id} · {item.period_label} · {item.rule_label} · "
+            f"{money(item.difference)}")
+
+
+def amounts_text(amounts: Iterable[Money]) -> str:
+    """Sum per currency: "$230.00" or "$230.00 + EUR 5.00"; "$0.00" for nothing."""
+    by_currency: dict[str, Money] = {}
+    for amount in amounts:
+        by_currency[amount.currency] = by_currency.get(amount.currency,
+                                                       Money.zero(amount.currency)) + amount
+    return " + ".join(money(by_currency[c]) for c in sorted(by_currency)) or "$0.00"
+
+
+def outcome_sentence(outcome: CorrectionOutcome, verb: str) -> str:
+    """"4 credit notes issued ($230.00); 0 were issued before." and the like."""
+    done = len(outcome.done)
+    noun = "credit note" if verb == "issued" else "duplicate"
+    sentence = f"{done} {noun}{'s' if done != 1 else ''} {verb}"
+    if done:
+        sentence += f" ({amounts_text(outcome.amounts)})"
+    if outcome.already:
+        sentence += (f"; {len(outcome.already)} already {verb} before, nothing new written "
+                     "for them")
+    return sentence + "."
+
+
+def report_csv(rows: Sequence[ReportRow]) -> str:
+    """The report as CSV: money as decimal text beside its currency, never a float."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(EXPORT_COLUMNS)
+    for row in rows:
+        item = row.discrepancy
+        writer.writerow([item.tenant_id, item.period_label, str(item.source), item.legacy_id,
+                         str(item.rule), item.difference.currency, decimal_text(item.billed),
+                         decimal_text(item.correct), decimal_text(item.difference),
+                         str(item.action), row.state, item.explanation, item.line_no])
+    return buffer.getvalue()
