@@ -46,7 +46,19 @@ class PercentOff:
         percent = to_decimal(self.percent, "percent")
         if not 0 <= percent <= 100:
             raise InvalidInput("percent", f"{percent} is outside 0..100")
-        object.__setattr__(self, "percent", percent)
+        object.__setattr__(self, "percent", _without_trailing_zeros(percent))
+
+
+def _without_trailing_zeros(rate: Decimal) -> Decimal:
+    """``10.000000`` -> ``10``: the same rate without a storage column's scale.
+
+    A rate read from a ``NUMERIC`` column carries that column's scale, which
+    would spread into every exact amount and sentence ("10.000000% of $1,000.00
+    = 100.00000000"). The digits are cut from the text, not by ``normalize()``,
+    which rounds to the context's precision and writes 10 as ``1E+1``.
+    """
+    text = format(rate, "f")
+    return Decimal(text.rstrip("0").rstrip(".")) if "." in text else rate
 
 
 @dataclass(frozen=True, slots=True)

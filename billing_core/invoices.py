@@ -120,6 +120,7 @@ def price_invoice(
     balance_left = applied
     if credit_balance is not None and credit_balance:
         applied, balance_left = apply_credit(total, credit_balance)
+    if applied:  # a zero total takes nothing from the balance: no "-$0.00" line
         lines.append(
             make_lazy_line(
                 LineKind.CREDIT,

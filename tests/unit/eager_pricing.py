@@ -108,6 +108,7 @@ def eager_invoice(period, plan_changes, usage=(), discounts=(), credit_balance=N
     applied = balance_left = Money.zero(currency)
     if credit_balance is not None and credit_balance:
         applied, balance_left = apply_credit(total, credit_balance)
+    if applied:
         lines.append((LineKind.CREDIT, "Credit balance", -applied, applied.amount.copy_negate(),
                       f"{format_money(applied)} of the {format_money(credit_balance)} credit "
                       f"balance; {format_money(balance_left)} stays on the balance", None))

@@ -134,3 +134,12 @@ def test_usage_counts_are_integers_and_never_negative():
         price_usage(TB_PLAN, -1)
     with pytest.raises(InvalidInput):
         UsagePlan("storage", "TB", 0, 0, usd("1.00"))
+
+
+def test_a_stored_rate_scale_does_not_leak_into_the_explanation():
+    # A percent read from NUMERIC(9,6) arrives as 10.000000.
+    [step] = apply_discounts(Money("1000.00", "USD"),
+                             [PercentOff(Decimal("10.000000"), "Enterprise")]).steps
+    assert step.explanation == "10% of $1,000.00 = 100.00 -> -$100.00"
+    assert step.exact_amount == Decimal("-100.00")
+    assert PercentOff(Decimal("12.500000"), "x").percent == Decimal("12.5")

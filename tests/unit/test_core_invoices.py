@@ -67,6 +67,18 @@ def test_the_credit_balance_never_takes_an_invoice_below_zero_and_the_rest_stays
     )
 
 
+def test_a_zero_total_takes_nothing_from_the_balance_and_shows_no_credit_line():
+    invoice = price_invoice(
+        NOVEMBER_2024,
+        [PlanChange(date(2024, 11, 1), "Starter", usd("40.00"))],
+        discounts=[PercentOff("100", "Sponsored")],
+        credit_balance=usd("500.00"),
+    )
+    assert [line.kind for line in invoice.lines] == ["recurring", "discount"]
+    assert (invoice.total, invoice.credit_applied) == (usd("0.00"), usd("0.00"))
+    assert invoice.credit_balance_left == usd("500.00")
+
+
 def test_a_fixed_discount_that_finds_nothing_left_is_reported_unused():
     invoice = price_invoice(
         NOVEMBER_2024,
