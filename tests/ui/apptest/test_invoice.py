@@ -49,7 +49,7 @@ def test_initech_invoice_shows_each_discount_step_in_order_and_the_sum(open_scre
     assert list(lines["Amount"]) == ["$1,000.00", "-$100.00", "-$50.00"]
     assert list(lines["Running total"]) == ["$1,000.00", "$900.00", "$850.00"]
     assert "30 of 30 days" in lines["Calculation"][0]
-    assert "10.000000% of $1,000.00" in lines["Calculation"][1]
+    assert "10% of $1,000.00 = 100.00" in lines["Calculation"][1]
     assert list(lines["Rounding"]) == ["exact, no rounding"] * 3
     assert app.success[0].value == ("The lines add up to the total: "
                                     "$1,000.00 - $100.00 - $50.00 = $850.00.")
