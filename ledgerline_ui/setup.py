@@ -87,9 +87,10 @@ def can(permission: Permission) -> bool:
     return is_allowed(st.session_state.get(ACTOR_KEY), permission)
 
 
-def idle_limit_seconds() -> float:
+def idle_limit_seconds() -> int:
+    """`LEDGERLINE_IDLE_MINUTES` (whole minutes, default 30) in seconds."""
     configured = os.environ.get(IDLE_MINUTES_ENV, "").strip()
-    minutes = float(configured) if configured else DEFAULT_IDLE_MINUTES
+    minutes = int(configured) if configured else DEFAULT_IDLE_MINUTES
     return minutes * 60
 
 
@@ -108,8 +109,8 @@ def _signed_in_actor(sessions: sessionmaker[Session]) -> Actor | None:
     if isinstance(actor, Actor):
         last = st.session_state.get(LAST_ACTIVITY_KEY, now)
         if now - last > idle_limit_seconds():
-            minutes = idle_limit_seconds() / 60
-            sign_out(f"You were signed out after {minutes:g} minutes without activity. "
+            minutes = idle_limit_seconds() // 60
+            sign_out(f"You were signed out after {minutes} minutes without activity. "
                      "Sign in again to continue.")
             return None
         st.session_state[LAST_ACTIVITY_KEY] = now
