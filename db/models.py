@@ -57,6 +57,7 @@ NAMING_CONVENTION = {
 }
 
 INVOICE_STATUSES = ("draft", "finalized", "paid", "void")
+LEDGER_ENTRY_KINDS = ("credit_added", "consumed", "returned_on_void")
 LINE_KINDS = ("recurring", "usage", "discount", "credit")
 
 MinorUnits = Annotated[int, mapped_column(BigInteger)]
@@ -321,19 +322,24 @@ class Credit(Base):
 
 class CreditLedgerEntry(Base):
     """The tenant's credit balance, as an append-only ledger: `amount_minor` is the
-    movement (+ credit added, - consumed by an invoice) and `balance_after_minor` the
-    running balance, which never goes below zero. Appends are serialized by locking
-    the tenant row."""
+    movement (+ credit added, - consumed by an invoice, + returned by a voided invoice,
+    once per invoice) and `balance_after_minor` the running balance, which never goes
+    below zero. Appends are serialized by locking the tenant row."""
 
     __tablename__ = "credit_ledger"
     __table_args__ = (
         ForeignKeyConstraint(["tenant_id", "credit_id"], ["credits.tenant_id", "credits.credit_id"]),
         ForeignKeyConstraint(["tenant_id", "invoice_id"],
                              ["invoices.tenant_id", "invoices.invoice_id"]),
-        _in_check("entry_kind", ("credit_added", "consumed"), "entry_kind_known"),
+        _in_check("entry_kind", LEDGER_ENTRY_KINDS, "entry_kind_known"),
         _currency_check(),
         CheckConstraint("balance_after_minor >= 0", name="balance_not_negative"),
-        CheckConstraint("(entry_kind = 'credit_added') = (amount_minor > 0)", name="sign_matches_kind"),
+        CheckConstraint("(entry_kind IN ('credit_added', 'returned_on_void')) = (amount_minor > 0)",
+                        name="sign_matches_kind"),
+        CheckConstraint("entry_kind <> 'returned_on_void' OR invoice_id IS NOT NULL",
+                        name="return_names_invoice"),
+        Index("uq_credit_ledger_one_return_per_invoice", "tenant_id", "invoice_id", unique=True,
+              postgresql_where=text("entry_kind = 'returned_on_void'")),
     )
 
     tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.tenant_id"), primary_key=True)

@@ -11,6 +11,15 @@ with a single upsert; the counter row stays locked until the transaction ends,
 so a rolled-back finalization gives its number back and numbers are gap-free.
 The database (trigger `invoices_freeze`) refuses any later change to the lines
 and totals, whoever tries.
+
+Voiding gives back the credit the invoice carried (its `credit_minor`: the
+balance it consumed when generated plus service credits applied to it as a
+draft), draft or finalized alike: a `returned_on_void` ledger entry naming the
+invoice puts it on the tenant's credit balance, in the same transaction, so a
+void and a regeneration lose nothing (SPEC 5); the next generated invoice
+consumes it. The voided invoice itself keeps its lines and totals as a record.
+Voiding therefore locks the tenant row first, then the invoice (the lock order
+of generation and credits, which also append to the tenant's balance).
 """
 
 from __future__ import annotations
@@ -22,6 +31,7 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from billing_core.access import Actor, Permission, require
+from billing_core.money import Money
 from billing_core.periods import require_aware_utc
 from billing_core.states import InvoiceStatus, check_transition
 from db.audit import AuditRecord, record_audit
@@ -57,15 +67,25 @@ def finalize_invoice(session: Session, tenant_id: str, invoice_id: int, *,
 
 def void_invoice(session: Session, tenant_id: str, invoice_id: int, *,
                  actor: Actor) -> InvoiceState:
-    """draft -> void or finalized -> void. A void invoice frees its period for a new one."""
+    """draft -> void or finalized -> void. A void invoice frees its period for a new one, and
+    its credit goes back to the tenant's credit balance (see the module docstring).
+
+    SPEC 5: a November draft with a $200.00 service credit applied, voided, leaves $200.00
+    on the balance; the November invoice generated again consumes it.
+    """
     require(actor, Permission.VOID_INVOICES)
+    _lock_tenant(session, tenant_id)
     current = lock_invoice(session, tenant_id, invoice_id)
     check_transition(invoice_label(current), current.status, InvoiceStatus.VOID)
-    return _move(session, current, actor, "invoice.voided", """
+    credit = _invoice_credit(session, current)
+    voided = _move(session, current, actor, "invoice.voided", """
         UPDATE invoices SET status = 'void', voided_at = now()
         WHERE tenant_id = :tenant_id AND invoice_id = :invoice_id
         RETURNING tenant_id, invoice_id, status, number, finalized_at, paid_at, voided_at
     """, {})
+    if credit:
+        _return_credit_to_balance(session, voided, credit, actor)
+    return voided
 
 
 def record_payment(session: Session, tenant_id: str, invoice_id: int, *, actor: Actor,
@@ -121,6 +141,47 @@ def _move(session: Session, current: InvoiceState, actor: Actor, action: str, sq
         actor, action, "invoice", str(current.invoice_id), current.tenant_id,
         before=_status_view(current), after=_status_view(moved)))
     return moved
+
+
+def _lock_tenant(session: Session, tenant_id: str) -> None:
+    # The lock generation and credits take before touching the tenant's credit balance.
+    found = session.execute(text(
+        "SELECT 1 FROM tenants WHERE tenant_id = :tenant_id FOR NO KEY UPDATE"
+    ), {"tenant_id": tenant_id}).scalar()
+    if found is None:
+        raise NotFound("tenant", tenant_id)
+
+
+def _invoice_credit(session: Session, invoice: InvoiceState) -> Money:
+    credit_minor, currency = session.execute(text("""
+        SELECT credit_minor, currency FROM invoices
+        WHERE tenant_id = :tenant_id AND invoice_id = :invoice_id
+    """), {"tenant_id": invoice.tenant_id, "invoice_id": invoice.invoice_id}).one()
+    return Money.from_minor_units(credit_minor, currency)
+
+
+def _return_credit_to_balance(session: Session, invoice: InvoiceState, credit: Money,
+                              actor: Actor) -> None:
+    """Append a `returned_on_void` ledger entry giving `credit` back (tenant row locked)."""
+    balance_minor = session.execute(text("""
+        SELECT balance_after_minor FROM credit_ledger WHERE tenant_id = :tenant_id
+        ORDER BY entry_id DESC LIMIT 1
+    """), {"tenant_id": invoice.tenant_id}).scalar()
+    before = Money.from_minor_units(balance_minor or 0, credit.currency)
+    after = before + credit
+    session.execute(text("""
+        INSERT INTO credit_ledger (tenant_id, entry_kind, amount_minor, balance_after_minor,
+                                   currency, invoice_id, actor)
+        VALUES (:tenant_id, 'returned_on_void', :amount_minor, :balance_after_minor, :currency,
+                :invoice_id, :actor)
+    """), {"tenant_id": invoice.tenant_id, "amount_minor": credit.to_minor_units(),
+           "balance_after_minor": after.to_minor_units(), "currency": credit.currency,
+           "invoice_id": invoice.invoice_id, "actor": actor.user_id})
+    record_audit(session, AuditRecord(
+        actor, "credit_balance.returned", "invoice", str(invoice.invoice_id), invoice.tenant_id,
+        before={"balance_minor": before.to_minor_units(), "currency": credit.currency},
+        after={"balance_minor": after.to_minor_units(), "currency": credit.currency,
+               "returned_minor": credit.to_minor_units(), "invoice": invoice_label(invoice)}))
 
 
 def _status_view(state: InvoiceState) -> dict[str, object]:

@@ -53,6 +53,7 @@ def test_each_change_writes_who_what_before_and_after(session, new_tenant_id):
         ("support", "credit.issued", "credit"),
         ("fin", "credit_note.issued", "invoice"),
         ("fin", "invoice.voided", "invoice"),
+        ("fin", "credit_balance.returned", "invoice"),
     ]
     finalized = entries[1]
     assert (finalized.before["status"], finalized.after["status"]) == ("draft", "finalized")
@@ -61,6 +62,8 @@ def test_each_change_writes_who_what_before_and_after(session, new_tenant_id):
     assert (credited.before["total_minor"], credited.after["total_minor"]) == (100000, 0)
     balance = entries[5]
     assert (balance.before["balance_minor"], balance.after["balance_minor"]) == (0, 10000)
+    returned = entries[9]  # the void gives the $1,000.00 applied to November back
+    assert (returned.before["balance_minor"], returned.after["balance_minor"]) == (10000, 110000)
     [allocation] = audit_log(session, action="allocation.run", actor="boss")
     assert allocation.after["shares_minor"] == {tenant: 50, other: 50}
     trail = invoice_detail(session, tenant, october).audit

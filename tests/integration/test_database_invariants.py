@@ -147,6 +147,15 @@ def test_the_credit_ledger_is_append_only(session, two_tenants, sql):
     pytest.param("UPDATE invoices SET status = 'sent', number = 'X', finalized_at = now() "
                  "WHERE tenant_id = :t",
                  "ck_invoices_status_known", id="status-known"),
+    pytest.param("INSERT INTO credit_ledger (tenant_id, entry_kind, amount_minor, "
+                 "balance_after_minor, currency, actor) "
+                 "VALUES (:t, 'returned_on_void', 100, 100, 'USD', 'x')",
+                 "ck_credit_ledger_return_names_invoice", id="return-names-invoice"),
+    pytest.param("INSERT INTO credit_ledger (tenant_id, entry_kind, amount_minor, "
+                 "balance_after_minor, currency, invoice_id, actor) "
+                 "SELECT :t, 'returned_on_void', -100, 0, 'USD', invoice_id, 'x' FROM invoices "
+                 "WHERE tenant_id = :t LIMIT 1",
+                 "ck_credit_ledger_sign_matches_kind", id="return-is-positive"),
 ])
 def test_check_constraints(session, two_tenants, sql, constraint):
     tenant, _ = two_tenants["a"]

@@ -10,10 +10,12 @@ import pytest
 from sqlalchemy import text
 
 from billing_core.errors import IllegalTransition
+from billing_core.money import Money
 from billing_core.periods import calendar_month
+from db.credits import credit_balance, issue_service_credit
 from db.invoicing import generate_invoice
 from db.transitions import finalize_invoice, record_payment, void_invoice
-from tests.integration.factories import add_plan, add_tenant
+from tests.integration.factories import add_plan, add_tenant, invoice_lines, invoice_row
 from tests.actors import finance
 
 NOVEMBER = calendar_month("2024-11")
@@ -58,6 +60,71 @@ def test_voiding_frees_the_period_for_a_new_invoice(session, new_tenant_id):
     void_invoice(session, tenant, first, actor=ACTOR)
     second = generate_invoice(session, tenant, NOVEMBER, actor=ACTOR)
     assert second.created and second.invoice_id != first
+
+
+
+def _ledger(session, tenant_id: str) -> list[tuple]:
+    """(entry kind, amount_minor, balance_after_minor, invoice_id) of each ledger entry."""
+    return [tuple(row) for row in session.execute(text("""
+        SELECT entry_kind, amount_minor, balance_after_minor, invoice_id FROM credit_ledger
+        WHERE tenant_id = :t ORDER BY entry_id
+    """), {"t": tenant_id})]
+
+
+def test_voiding_a_credited_draft_gives_the_credit_back_and_the_new_draft_consumes_it(
+        session, new_tenant_id):
+    tenant = new_tenant_id("voidcredit")
+    first = _draft(session, tenant)
+    issue_service_credit(session, tenant, Money("200.00", "USD"), "Outage", actor=ACTOR,
+                         idempotency_key="outage")
+    assert invoice_row(session, tenant, first)["credit_minor"] == 20000
+    assert credit_balance(session, tenant) == Money("0.00", "USD")
+
+    void_invoice(session, tenant, first, actor=ACTOR)
+    assert credit_balance(session, tenant) == Money("200.00", "USD")
+    assert _ledger(session, tenant) == [("returned_on_void", 20000, 20000, first)]
+    voided = invoice_row(session, tenant, first)  # the void invoice stays as it was billed
+    assert (voided["status"], voided["credit_minor"], voided["total_minor"]) == (
+        "void", 20000, 80000)
+    returned = session.execute(text("""
+        SELECT actor, before, after FROM audit_log
+        WHERE tenant_id = :t AND action = 'credit_balance.returned'
+    """), {"t": tenant}).one()
+    assert (returned.actor, returned.before["balance_minor"], returned.after["balance_minor"],
+            returned.after["returned_minor"]) == (ACTOR.user_id, 0, 20000, 20000)
+
+    second = generate_invoice(session, tenant, NOVEMBER, actor=ACTOR).invoice_id
+    assert invoice_lines(session, tenant, second) == [
+        ("recurring", "test-compute-1000", 100000), ("credit", "Credit balance", -20000)]
+    assert invoice_row(session, tenant, second)["total_minor"] == 80000
+    assert credit_balance(session, tenant) == Money("0.00", "USD")
+    assert _ledger(session, tenant)[-1] == ("consumed", -20000, 0, second)
+
+
+@pytest.mark.parametrize("finalize_first", [False, True], ids=["draft", "finalized"])
+def test_voiding_an_invoice_that_consumed_the_balance_restores_it(session, new_tenant_id,
+                                                                  finalize_first):
+    tenant = new_tenant_id("voidbalance")
+    add_plan(session, "test-compute-1000", 100000)
+    add_tenant(session, tenant, plans=[(date(2024, 1, 1), "test-compute-1000")])
+    issue_service_credit(session, tenant, Money("50.00", "USD"), "Goodwill", actor=ACTOR,
+                         idempotency_key="goodwill")  # no draft yet: waits on the balance
+    invoice_id = generate_invoice(session, tenant, NOVEMBER, actor=ACTOR).invoice_id
+    assert credit_balance(session, tenant) == Money("0.00", "USD")
+    if finalize_first:
+        finalize_invoice(session, tenant, invoice_id, actor=ACTOR)
+
+    void_invoice(session, tenant, invoice_id, actor=ACTOR)
+    assert credit_balance(session, tenant) == Money("50.00", "USD")
+    assert [entry[0] for entry in _ledger(session, tenant)] == [
+        "credit_added", "consumed", "returned_on_void"]
+
+
+def test_voiding_an_invoice_without_credit_writes_no_ledger_entry(session, new_tenant_id):
+    tenant = new_tenant_id("voidplain")
+    invoice_id = _draft(session, tenant)
+    void_invoice(session, tenant, invoice_id, actor=ACTOR)
+    assert _ledger(session, tenant) == []
 
 
 def _committed_drafts(sessions, new_tenant_id, count: int) -> list[tuple[str, int]]:
