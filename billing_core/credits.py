@@ -27,7 +27,7 @@ from enum import StrEnum
 
 from billing_core.errors import CreditNoteTooLarge, CurrencyMismatch, InvalidInput, InvoiceNotOpen
 from billing_core.money import Money
-from billing_core.states import InvoiceStatus, is_open
+from billing_core.states import InvoiceStatus, is_open, to_status
 
 
 class CreditTarget(StrEnum):
@@ -100,6 +100,25 @@ def apply_credit(total: Money, credit: Money) -> tuple[Money, Money]:
     room = total if not total.is_negative else total * 0
     applied = credit if credit <= room else room
     return applied, credit - applied
+
+
+CREDIT_NOTE_STATUSES: frozenset[InvoiceStatus] = frozenset(
+    {InvoiceStatus.FINALIZED, InvoiceStatus.PAID}
+)
+"""The statuses a credit note may correct: records of what was billed, still standing."""
+
+
+def check_credit_note_target(invoice: str, status: InvoiceStatus | str) -> None:
+    """Refuse a credit note on invoice ``invoice`` unless it is finalized or paid: InvalidInput.
+
+    ``check_credit_note_target("#42", "draft")`` raises "invoice: Invoice #42 is draft; a
+    credit note corrects only a finalized or paid invoice" (a draft is changed directly, a
+    void invoice is no longer owed).
+    """
+    here = to_status(status)
+    if here not in CREDIT_NOTE_STATUSES:
+        raise InvalidInput("invoice", f"Invoice {invoice} is {here}; a credit note corrects only "
+                                      "a finalized or paid invoice")
 
 
 def check_credit_note(

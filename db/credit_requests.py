@@ -5,13 +5,17 @@ for a credit above the approval threshold (`db.credits.credit_approval_threshold
 which it may not issue alone. A request is approved or rejected by a finance user
 who is not the requester:
 
-- approving issues the service credit through `db.credits.grant_service_credit`
-  with the request's own idempotency key, so the credit exists at most once
+- approving issues the service credit through `db.credits._grant_service_credit`
+  (the threshold-free path, private to this approval) with the request's own
+  idempotency key, so the credit exists at most once
   whatever happens; the request row is locked (`FOR UPDATE`) first and its status
   checked again under the lock, so two approvals at once, or one approval clicked
   twice, land one credit: the second finds it approved and gets the same credit
   back (`created=False`);
 - rejecting writes no credit; a decided request never changes again.
+
+The same idempotency key twice is one request, if it asks for the same amount for
+the same reason; a key reused for a different request is InvalidInput.
 
 Lock order: the request row, then (inside the credit) the tenant and the invoice,
 the same order for every approval, so approvals never deadlock one another.
@@ -30,7 +34,7 @@ from billing_core.credits import ServiceCredit
 from billing_core.errors import BillingError, CurrencyMismatch, InvalidInput
 from billing_core.money import Money
 from db.audit import AuditRecord, record_audit
-from db.credits import CreditOutcome, grant_service_credit
+from db.credits import CreditOutcome, _grant_service_credit
 from db.errors import NotFound
 
 
@@ -106,10 +110,15 @@ def request_credit(session: Session, tenant_id: str, amount: Money, reason: str,
            "role": actor.role.value}).first()
     if row is None:
         earlier = _request_by_key(session, tenant_id, credit.idempotency_key)
+        differences = []
         if earlier.amount != amount:
+            differences.append(f"{earlier.amount}, not {amount}")
+        if earlier.reason != credit.reason:
+            differences.append(f"reason {earlier.reason!r}, not {credit.reason!r}")
+        if differences:
             raise InvalidInput("idempotency_key",
-                               f"{idempotency_key!r} was already used for a request of "
-                               f"{earlier.amount}")
+                               f"{idempotency_key!r} was already used for a different credit "
+                               f"request ({'; '.join(differences)})")
         return earlier
     requested = _state(row, created=True)
     record_audit(session, AuditRecord(
@@ -133,8 +142,8 @@ def approve_credit_request(session: Session, tenant_id: str, request_id: int, *,
         return ApprovalOutcome(current, credit)
     if current.status != "pending":
         raise RequestAlreadyDecided(current.label, current.status, current.decided_by)
-    credit = grant_service_credit(session, tenant_id, current.amount, current.reason,
-                                  actor=actor, idempotency_key=current.idempotency_key)
+    credit = _grant_service_credit(session, tenant_id, current.amount, current.reason,
+                                   actor=actor, idempotency_key=current.idempotency_key)
     decided = _decide(session, current, "approved", actor, note, credit.credit_id)
     return ApprovalOutcome(decided, credit)
 

@@ -11,13 +11,17 @@ it was.
 The same idempotency key twice makes one credit: the tenant row is locked
 first (the same lock invoice generation takes, so credits and generation for
 one tenant never interleave), then the key is looked up; the unique index
-(tenant_id, idempotency_key) backs the rule in the database.
+(tenant_id, idempotency_key) backs the rule in the database. A replay must be
+the same credit: the same amount and reason, and, when it names an invoice,
+the invoice the first one landed on; anything else is InvalidInput on the key
+(a reused key, not a retry), never the old credit returned as if it matched.
 
 Only finance issues credits directly, and only up to the approval threshold
 (`credit_approval_threshold`, env `LEDGERLINE_CREDIT_APPROVAL_ABOVE`, default
 1000.00 in the credit's currency): a larger credit raises ApprovalRequired and
 goes through `db.credit_requests` instead, where a second finance user approves
-it. Customer success never issues a credit; it requests one.
+it. Customer success never issues a credit; it requests one. The one way past
+the threshold, `_grant_service_credit`, is private to that approval.
 
 A credit note corrects a finalized or paid invoice without changing it. The
 invoice row is locked so two notes cannot both fit in the same room; the notes
@@ -35,16 +39,14 @@ from sqlalchemy.orm import Session
 
 from billing_core.access import Actor, ApprovalRequired, Permission, needs_second_approval, require
 from billing_core.credits import (
-    CreditTarget,
     ServiceCredit,
     apply_credit,
     check_credit_note,
+    check_credit_note_target,
     check_credit_target,
-    credit_target,
 )
 from billing_core.errors import CurrencyMismatch, InvalidInput
 from billing_core.money import Money, to_decimal
-from billing_core.states import InvoiceStatus
 from db.audit import AuditRecord, record_audit
 from db.errors import NotFound
 from db.transitions import next_document_number
@@ -129,16 +131,17 @@ def issue_service_credit(session: Session, tenant_id: str, amount: Money, reason
     require(actor, Permission.ISSUE_CREDITS)
     if isinstance(amount, Money):
         check_direct_credit(amount)
-    return grant_service_credit(session, tenant_id, amount, reason, actor=actor,
-                                idempotency_key=idempotency_key, invoice_id=invoice_id)
+    return _grant_service_credit(session, tenant_id, amount, reason, actor=actor,
+                                 idempotency_key=idempotency_key, invoice_id=invoice_id)
 
 
-def grant_service_credit(session: Session, tenant_id: str, amount: Money, reason: str, *,
-                         actor: Actor, idempotency_key: str,
-                         invoice_id: int | None = None) -> CreditOutcome:
-    """`issue_service_credit` without the approval threshold: for an approved credit request
-    (`db.credit_requests.approve_credit_request`, which checked the second approver). Still
-    finance only."""
+def _grant_service_credit(session: Session, tenant_id: str, amount: Money, reason: str, *,
+                          actor: Actor, idempotency_key: str,
+                          invoice_id: int | None = None) -> CreditOutcome:
+    """`issue_service_credit` without the approval threshold. Private: its only other caller is
+    `db.credit_requests.approve_credit_request`, which checked the second approver under the
+    request's lock; nothing else may issue a credit above the threshold alone. Still finance
+    only."""
     require(actor, Permission.ISSUE_CREDITS)
     credit = ServiceCredit(tenant_id, amount, reason, actor.user_id, idempotency_key)
     currency = _lock_tenant(session, tenant_id)
@@ -146,11 +149,10 @@ def grant_service_credit(session: Session, tenant_id: str, amount: Money, reason
         raise CurrencyMismatch(currency, amount.currency, "credit")
     earlier = _credit_by_key(session, tenant_id, idempotency_key)
     if earlier is not None:
-        if earlier.applied + earlier.to_balance != amount:
-            raise InvalidInput("idempotency_key",
-                               f"{idempotency_key!r} was already used for a credit of "
-                               f"{earlier.applied + earlier.to_balance}")
-        return earlier
+        outcome, earlier_reason = earlier
+        _check_same_credit(idempotency_key, outcome, earlier_reason, amount, credit.reason,
+                           invoice_id)
+        return outcome
 
     if invoice_id is not None:
         target = _lock_invoice_for_credit(session, tenant_id, invoice_id)
@@ -196,7 +198,7 @@ def preview_credit_landing(session: Session, tenant_id: str, amount: Money) -> C
     if amount.currency != currency:
         raise CurrencyMismatch(currency, amount.currency, "credit")
     draft = _latest_draft(session, tenant_id, lock=False)
-    if draft is None or credit_target(draft.status) == CreditTarget.BALANCE:
+    if draft is None:
         return CreditLanding("balance", None, None, Money.zero(currency), amount,
                              f"{tenant_id} has no draft invoice, so {amount} waits on the "
                              "credit balance and the next invoice generated consumes it.")
@@ -247,9 +249,7 @@ def issue_credit_note(session: Session, tenant_id: str, invoice_id: int, amount:
             return CreditNoteOutcome(row.credit_note_id, row.number, False,
                                      Money.from_minor_units(row.amount_minor, currency),
                                      total - earlier_total)
-    if invoice.status not in (InvoiceStatus.FINALIZED, InvoiceStatus.PAID):
-        raise InvalidInput("invoice", f"Invoice {invoice.label} is {invoice.status}; a credit note "
-                                      "corrects only a finalized or paid invoice")
+    check_credit_note_target(invoice.label, invoice.status)
     left = check_credit_note(invoice.label, total, earlier_total, amount)
     number = next_document_number(session, "CN")
     credit_note_id = session.execute(text("""
@@ -337,16 +337,36 @@ def _tenant_currency(session: Session, tenant_id: str) -> str:
     return currency
 
 
-def _credit_by_key(session: Session, tenant_id: str, key: str) -> CreditOutcome | None:
+def _credit_by_key(session: Session, tenant_id: str,
+                   key: str) -> tuple[CreditOutcome, str] | None:
+    """The credit already made with `key` (created=False) and its reason, or None."""
     row = session.execute(text("""
-        SELECT credit_id, invoice_id, applied_minor, to_balance_minor, currency FROM credits
-        WHERE tenant_id = :tenant_id AND idempotency_key = :key
+        SELECT credit_id, invoice_id, applied_minor, to_balance_minor, currency, reason
+        FROM credits WHERE tenant_id = :tenant_id AND idempotency_key = :key
     """), {"tenant_id": tenant_id, "key": key}).first()
     if row is None:
         return None
     return CreditOutcome(row.credit_id, False, row.invoice_id,
                          Money.from_minor_units(row.applied_minor, row.currency),
-                         Money.from_minor_units(row.to_balance_minor, row.currency))
+                         Money.from_minor_units(row.to_balance_minor, row.currency)), row.reason
+
+
+def _check_same_credit(key: str, earlier: CreditOutcome, earlier_reason: str, amount: Money,
+                       reason: str, invoice_id: int | None) -> None:
+    """A replay of `key` must ask for the credit it made: same amount, same reason, and the
+    same invoice when it names one (without one, the credit went wherever it landed)."""
+    earlier_amount = earlier.applied + earlier.to_balance
+    differences = []
+    if amount != earlier_amount:
+        differences.append(f"{earlier_amount}, not {amount}")
+    if reason != earlier_reason:
+        differences.append(f"reason {earlier_reason!r}, not {reason!r}")
+    if invoice_id is not None and invoice_id != earlier.invoice_id:
+        landed = f"invoice {earlier.invoice_id}" if earlier.invoice_id else "the credit balance"
+        differences.append(f"{landed}, not invoice {invoice_id}")
+    if differences:
+        raise InvalidInput("idempotency_key", f"{key!r} was already used for a different credit "
+                                              f"({'; '.join(differences)})")
 
 
 _OPEN_INVOICE_COLUMNS = """

@@ -18,6 +18,7 @@ from db.credits import (
     issue_service_credit,
     preview_credit_landing,
 )
+from db.credit_requests import request_credit
 from db.invoicing import generate_invoice
 from db.transitions import finalize_invoice, record_payment
 from tests.integration.factories import add_plan, add_tenant, invoice_lines, invoice_row
@@ -127,6 +128,45 @@ def test_the_same_key_twice_is_one_credit(session, umbrella):
     with pytest.raises(InvalidInput, match="idempotency_key"):
         issue_service_credit(session, tenant, usd("300.00"), "Outage", actor=ACTOR,
                              idempotency_key="same")
+
+
+@pytest.mark.parametrize(("reason", "aimed_at", "difference"), [
+    pytest.param("Goodwill", None, "reason 'Outage', not 'Goodwill'", id="other-reason"),
+    pytest.param("Outage", "october", "invoice {november}, not invoice {october}",
+                 id="other-invoice"),
+])
+def test_a_key_reused_for_a_different_credit_is_refused_not_replayed(session, umbrella, reason,
+                                                                     aimed_at, difference):
+    tenant, october, november = umbrella
+    first = issue_service_credit(session, tenant, usd("200.00"), "Outage", actor=ACTOR,
+                                 idempotency_key="reused")
+    invoice_id = october if aimed_at == "october" else None
+    expected = (f"idempotency_key: 'reused' was already used for a different credit "
+                f"({difference.format(november=november, october=october)})")
+    with pytest.raises(InvalidInput) as refused:
+        issue_service_credit(session, tenant, usd("200.00"), reason, actor=ACTOR,
+                             idempotency_key="reused", invoice_id=invoice_id)
+    assert str(refused.value) == expected
+    # The true replay, naming the invoice the credit landed on, is still the same credit.
+    again = issue_service_credit(session, tenant, usd("200.00"), "Outage", actor=ACTOR,
+                                 idempotency_key="reused", invoice_id=november)
+    assert (again.credit_id, again.created) == (first.credit_id, False)
+    assert invoice_row(session, tenant, november)["total_minor"] == 80000
+
+
+def test_a_request_key_reused_for_a_different_reason_is_refused(session, umbrella):
+    tenant, _, _ = umbrella
+    first = request_credit(session, tenant, usd("200.00"), "Outage", actor=ACTOR,
+                           idempotency_key="req")
+    again = request_credit(session, tenant, usd("200.00"), "Outage", actor=ACTOR,
+                           idempotency_key="req")
+    assert (again.request_id, again.created) == (first.request_id, False)
+    with pytest.raises(InvalidInput) as refused:
+        request_credit(session, tenant, usd("250.00"), "Goodwill", actor=ACTOR,
+                       idempotency_key="req")
+    assert str(refused.value) == (
+        "idempotency_key: 'req' was already used for a different credit request "
+        "($200.00, not $250.00; reason 'Outage', not 'Goodwill')")
 
 
 def test_concurrent_credits_with_one_key_make_one_credit(sessions, new_tenant_id):

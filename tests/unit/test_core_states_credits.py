@@ -10,6 +10,7 @@ from billing_core.credits import (
     ServiceCredit,
     apply_credit,
     check_credit_note,
+    check_credit_note_target,
     check_credit_target,
     credit_target,
 )
@@ -119,6 +120,18 @@ def test_a_credit_aimed_at_a_closed_invoice_is_refused_naming_invoice_and_status
 )
 def test_a_credit_never_makes_an_invoice_negative(total, credit, applied, left):
     assert apply_credit(usd(total), usd(credit)) == (usd(applied), usd(left))
+
+
+@pytest.mark.parametrize(("status", "allowed"), [
+    ("draft", False), ("finalized", True), ("paid", True), ("void", False)])
+def test_a_credit_note_corrects_only_a_finalized_or_paid_invoice(status, allowed):
+    if allowed:
+        check_credit_note_target("INV-2024-000042", status)
+        return
+    with pytest.raises(InvalidInput) as refused:
+        check_credit_note_target("INV-2024-000042", status)
+    assert str(refused.value) == (f"invoice: Invoice INV-2024-000042 is {status}; a credit note "
+                                  "corrects only a finalized or paid invoice")
 
 
 @pytest.mark.parametrize(
