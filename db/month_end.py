@@ -15,12 +15,19 @@ Each run is recorded in `month_end_runs`, updated in the same transaction as
 each batch, so the row always matches what was committed. A session-level
 advisory lock lets one run per month proceed at a time; a run that finds a
 'running' row it does not hold the lock for marks it 'interrupted' (its
-process died). A dry run takes no lock and writes nothing, not even its record.
+process died), with an audit row. A dry run takes no lock and writes nothing,
+not even its record.
+
+A run that fails records 'failed' and the error, then re-raises the error. If
+recording the failure fails too (the database went away), that second error is
+logged and the original one still propagates: the caller learns why the run
+stopped, not merely that its bookkeeping did.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -35,6 +42,8 @@ from db.errors import RunInProgress
 from db.invoicing import GenerationResult, generate_invoices
 
 ProgressCallback = Callable[[int, int], None]
+
+_log = logging.getLogger("ledgerline.month_end")
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,9 +118,13 @@ def _run_batches(session: Session, month: Period, actor: Actor, batch_size: int,
                 on_progress(start + len(batch), len(tenants))
     except BaseException as error:
         if run_id is not None:
-            with session.begin():
-                _finish_run(session, run_id, "failed", str(error) or type(error).__name__)
-        raise
+            try:
+                with session.begin():
+                    _finish_run(session, run_id, "failed", str(error) or type(error).__name__)
+            except Exception:
+                # Never let the bookkeeping's error replace the run's own.
+                _log.exception("month-end run %s could not be recorded as failed", run_id)
+        raise error
     if run_id is not None:
         with session.begin():
             _finish_run(session, run_id, "completed", None)
@@ -149,10 +162,17 @@ def _take_run_lock(connection: Connection, period_label: str) -> None:
 
 def _start_run(session: Session, period_label: str, actor: Actor, tenants_in_scope: int) -> int:
     # We hold the month's lock, so any 'running' row for it belongs to a dead process.
-    session.execute(text("""
+    interrupted = session.execute(text("""
         UPDATE month_end_runs SET status = 'interrupted', finished_at = now()
         WHERE period_label = :period_label AND status = 'running' AND NOT dry_run
-    """), {"period_label": period_label})
+        RETURNING run_id, actor, tenants_done, invoices_created
+    """), {"period_label": period_label}).all()
+    for run in interrupted:
+        record_audit(session, AuditRecord(
+            actor, "month_end.interrupted", "month_end_run", str(run.run_id), None,
+            before={"status": "running", "actor": run.actor},
+            after={"status": "interrupted", "period": period_label,
+                   "tenants_done": run.tenants_done, "invoices_created": run.invoices_created}))
     return session.execute(text("""
         INSERT INTO month_end_runs (period_label, dry_run, status, actor, tenants_in_scope,
                                     tenants_done, invoices_created, already_present, skipped)

@@ -13,6 +13,7 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from db.database import REPO_ROOT
+from db import month_end
 from db.month_end import run_month_end
 from db.queries import last_month_end_run
 from tests.integration.factories import add_plan, add_tenant
@@ -73,6 +74,7 @@ def test_dry_run_reports_and_writes_nothing(fresh_engine):
 _KILLABLE_RUN = """
 import sys, time
 from db.database import make_engine
+from db import month_end
 from db.month_end import run_month_end
 from tests.actors import finance
 
@@ -108,6 +110,59 @@ def test_a_run_killed_part_way_resumes_without_duplicates(fresh_engine):
         lines = connection.execute(text("SELECT count(*) FROM invoice_lines")).scalar_one()
     assert statuses == ["interrupted", "completed"]
     assert lines == 1000
+
+
+def test_a_running_row_left_by_a_dead_run_is_marked_interrupted_and_audited(fresh_engine):
+    _tenants(fresh_engine, 3)
+    with Session(fresh_engine) as session, session.begin():
+        dead = session.execute(text("""
+            INSERT INTO month_end_runs (period_label, dry_run, status, actor, tenants_in_scope,
+                                        tenants_done, invoices_created, already_present, skipped)
+            VALUES ('2024-11', false, 'running', 'cron', 3, 1, 1, 0, '{}') RETURNING run_id
+        """)).scalar_one()
+    run_month_end(fresh_engine, "2024-11", actor=ACTOR)
+    with fresh_engine.connect() as connection:
+        status = connection.execute(text(
+            "SELECT status FROM month_end_runs WHERE run_id = :r"), {"r": dead}).scalar_one()
+        audited = connection.execute(text("""
+            SELECT actor, before, after FROM audit_log
+            WHERE action = 'month_end.interrupted' AND entity_id = :r
+        """), {"r": str(dead)}).one()
+    assert status == "interrupted"
+    assert (audited.actor, audited.before["status"], audited.before["actor"],
+            audited.after["status"], audited.after["tenants_done"]) == (
+        ACTOR.user_id, "running", "cron", "interrupted", 1)
+
+
+def test_a_failed_run_is_recorded_failed_and_its_error_propagates(fresh_engine):
+    _tenants(fresh_engine, 3)
+
+    def stop(done, total):
+        raise RuntimeError("disk full")
+
+    with pytest.raises(RuntimeError, match="disk full"):
+        run_month_end(fresh_engine, "2024-11", actor=ACTOR, on_progress=stop)
+    with Session(fresh_engine) as session:
+        last = last_month_end_run(session)
+    assert (last.status, last.error) == ("failed", "disk full")
+
+
+def test_a_failure_to_record_the_failure_does_not_hide_the_original_error(fresh_engine,
+                                                                         monkeypatch, caplog):
+    _tenants(fresh_engine, 3)
+
+    def stop(done, total):
+        raise RuntimeError("disk full")
+
+    def broken_bookkeeping(*args, **kwargs):
+        raise ConnectionError("server closed the connection")
+
+    monkeypatch.setattr(month_end, "_finish_run", broken_bookkeeping)
+    with pytest.raises(RuntimeError, match="disk full"):
+        run_month_end(fresh_engine, "2024-11", actor=ACTOR, on_progress=stop)
+    [logged] = [r for r in caplog.records if r.name == "ledgerline.month_end"]
+    assert "could not be recorded as failed" in logged.getMessage()
+    assert isinstance(logged.exc_info[1], ConnectionError)
 
 
 def test_a_run_needs_a_month_label(fresh_engine):
