@@ -126,10 +126,6 @@ class ApprovalRequired(BillingError):
             "a second finance user's approval: request it, and another finance user approves it")
 
 
-def permissions_of(role: Role | str) -> frozenset[Permission]:
-    return ROLE_PERMISSIONS[Role(role)]
-
-
 def is_allowed(actor: Actor | None, permission: Permission) -> bool:
     """Whether `actor` may do `permission` (None, nobody signed in, may do nothing)."""
     return isinstance(actor, Actor) and permission in ROLE_PERMISSIONS[actor.role]

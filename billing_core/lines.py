@@ -146,33 +146,11 @@ _set_explanation = InvoiceLine.__dict__["_explanation"].__set__
 _set_recipe = InvoiceLine.__dict__["_recipe"].__set__
 
 
-def make_line(
-    kind: LineKind,
-    description: str,
-    amount: Money,
-    exact_amount: Decimal,
-    explanation: str,
-    quantity: int | None = None,
-) -> InvoiceLine:
-    # Private to billing_core: the pricing functions build lines from values
-    # they have just computed and rounded, so the public checks would only cost
-    # time on the hot path.
-    line = _new(InvoiceLine)
-    _set_kind(line, kind)
-    _set_description(line, description)
-    _set_amount(line, amount)
-    _set_quantity(line, quantity)
-    _set_exact(line, exact_amount)
-    _set_explanation(line, explanation)
-    _set_recipe(line, None)
-    return line
-
-
 def make_lazy_line(
     kind: LineKind, description: str, amount: Money, quantity: int | None, recipe: tuple
 ) -> InvoiceLine:
-    # Private to billing_core, like make_line, but ``exact_amount`` and
-    # ``explanation`` come from ``recipe = (work_out, *args)`` on first use:
+    # Private to billing_core: ``exact_amount`` and ``explanation`` come from
+    # ``recipe = (work_out, *args)`` on first use:
     # ``work_out(line, *args) -> (exact_amount, explanation)``. The arguments
     # must be immutable values, so the answer is the same whenever it is asked.
     #

@@ -38,6 +38,18 @@ from billing_core.errors import CurrencyMismatch, InvalidInput
 ROUNDING_MODE = decimal.ROUND_HALF_UP
 """How an exact amount becomes a billable one: half a cent rounds away from zero (SPEC 1)."""
 
+ROUNDING_MODE_LABEL = {
+    decimal.ROUND_HALF_UP: "half up",
+    decimal.ROUND_HALF_EVEN: "half to even",
+    decimal.ROUND_HALF_DOWN: "half down",
+    decimal.ROUND_UP: "up",
+    decimal.ROUND_DOWN: "down",
+    decimal.ROUND_CEILING: "towards +infinity",
+    decimal.ROUND_FLOOR: "towards -infinity",
+    decimal.ROUND_05UP: "05 up",
+}[ROUNDING_MODE]
+"""``ROUNDING_MODE`` in words, for the pages and PDFs that tell people how a line was rounded."""
+
 CURRENCY_EXPONENTS: MappingProxyType[str, int] = MappingProxyType(
     {
         # ISO 4217 minor-unit exponents.
@@ -499,6 +511,30 @@ def exact_quotient(money: Money, part: Decimal | int, whole: Decimal | int) -> t
     return exact, _WIDE.multiply(exact, whole) == numerator
 
 
+def rounding_adjustment(billable: Money, exact: Decimal) -> Decimal:
+    """What rounding added to ``exact`` to give ``billable``: ``billable.amount - exact``, exactly.
+
+    An exact amount carries up to 50 significant digits; the difference is
+    taken in the wide context so none of them is lost (the default context
+    keeps 28). ``rounding_adjustment(Money("333.33", "USD"), Decimal("333.3333"))``
+    is ``Decimal("-0.0033")``.
+    """
+    return _WIDE.subtract(billable.amount, exact)
+
+
+def plain_digits(value: Decimal) -> str:
+    """A Decimal in plain digits, trailing zeros dropped, nothing rounded.
+
+    ``Decimal("100.00000000")`` -> "100", ``Decimal("2.3E-11")`` -> "0.000000000023".
+    The zeros are cut from the text: ``normalize()`` would round to the
+    context's precision (28 digits) and write 100 as "1E+2".
+    """
+    text = format(value, "f")
+    if "." in text:
+        text = text.rstrip("0").rstrip(".")
+    return "0" if text in ("-0", "") else text
+
+
 def format_money(money: Money) -> str:
     """Show a rounded amount for people: "$1,000.00", "-$50.00", "EUR 1,000.00", "JPY 1,000".
 
@@ -538,6 +574,7 @@ def parse_money(
     field: str = "amount",
     *,
     allow_negative: bool = False,
+    allow_sub_minor: bool = False,
 ) -> Money:
     """Read an amount a person typed: "1,000.50", "$1000", "  12.3 ", "USD 5".
 
@@ -546,10 +583,16 @@ def parse_money(
     empty"), text that is not a number ("amount: 'abc' is not a number"), more
     decimals than the currency has ("amount: '12.345' has more than 2 decimal
     places for USD") and, unless ``allow_negative``, negative amounts.
+
+    ``allow_sub_minor`` is for prices per unit, which may be finer than the
+    minor unit ("0.023" per GB): such an amount is kept exactly, not refused
+    and never rounded; an amount within the minor unit is still scaled to it.
     """
     code = check_currency(currency)
     if not isinstance(text, str):
-        return _typed_amount(to_decimal(text, field), code, field, str(text), allow_negative)
+        return _typed_amount(
+            to_decimal(text, field), code, field, str(text), allow_negative, allow_sub_minor
+        )
     shown = text.strip()
     if not shown:
         raise InvalidInput(field, "is empty")
@@ -571,23 +614,30 @@ def parse_money(
         raise InvalidInput(field, f"{shown!r} is not a number")
     decimals = match.group(1) or match.group(2) or ""
     exponent = CURRENCY_EXPONENTS[code]
-    if len(decimals) > exponent:
+    if len(decimals) > exponent and not allow_sub_minor:
         if exponent == 0:
             raise InvalidInput(field, f"{shown!r} has decimal places, but {code} has none")
         raise InvalidInput(
             field, f"{shown!r} has more than {exponent} decimal places for {code}"
         )
     number = Decimal(sign + body.replace(",", ""))
-    return _typed_amount(number, code, field, shown, allow_negative)
+    return _typed_amount(number, code, field, shown, allow_negative, allow_sub_minor)
 
 
 def _typed_amount(
-    number: Decimal, code: str, field: str, shown: str, allow_negative: bool
+    number: Decimal,
+    code: str,
+    field: str,
+    shown: str,
+    allow_negative: bool,
+    allow_sub_minor: bool = False,
 ) -> Money:
     if number < 0 and not allow_negative:
         raise InvalidInput(field, f"{shown!r} is negative; enter an amount of zero or more")
     scaled = number.quantize(_QUANTUM[code], ROUNDING_MODE, _DIVIDE)
     if scaled != number:
+        if allow_sub_minor:
+            return _money(number, code)  # a price per unit, kept exact: nothing rounded
         raise InvalidInput(
             field, f"{shown!r} has more than {CURRENCY_EXPONENTS[code]} decimal places for {code}"
         )

@@ -57,10 +57,10 @@ from decimal import Decimal
 from enum import StrEnum
 
 from billing_core.allocation import split_by_weights
-from billing_core.discounts import FixedOff, PercentOff, apply_discounts
-from billing_core.errors import InvalidInput
+from billing_core.discounts import DiscountResult, FixedOff, PercentOff, apply_discounts
+from billing_core.errors import CurrencyMismatch, InvalidInput
 from billing_core.invoices import price_invoice
-from billing_core.lines import LineKind
+from billing_core.lines import InvoiceLine, LineKind
 from billing_core.money import Money, format_money
 from billing_core.periods import Period
 from billing_core.proration import PlanChange
@@ -316,7 +316,8 @@ def reconcile_invoice(invoice: LegacyInvoice) -> list[Discrepancy]:
 
     if step0 != step1:
         expected = billed_subtotal - apply_discounts(billed_subtotal, invoice.discounts).total
-        old_order = billed_subtotal - _old_order_total(billed_subtotal, invoice.discounts)
+        legacy = apply_discounts_legacy_order(billed_subtotal, invoice.discounts)
+        old_order = billed_subtotal - legacy.total
         if invoice.billed_discount == old_order:
             add(Rule.DISCOUNT_ORDER, step0 - step1,
                 f"discounts of {format_money(invoice.billed_discount)} were taken with fixed "
@@ -403,16 +404,45 @@ def _duplicate(invoice: LegacyInvoice, first: LegacyInvoice) -> Discrepancy:
         "already does (one non-void invoice per tenant and period)", invoice.line_no)
 
 
-def _old_order_total(subtotal: Money, discounts: Sequence[PercentOff | FixedOff]) -> Money:
-    """The old system's order, only to recognise it: fixed amounts first, then percentages."""
+def apply_discounts_legacy_order(subtotal: Money,
+                                 discounts: Iterable[PercentOff | FixedOff]) -> DiscountResult:
+    """The OLD, WRONG discount order, kept only to recognise and explain old bills.
+
+    Before SPEC 4 was written down, every FixedOff came off the subtotal first
+    (in listed order) and every PercentOff was then taken of what was left:
+    the customer lost the percentage on the fixed amounts as well. Nothing
+    that prices an invoice calls this; ``reconcile_invoice`` uses it to tell a
+    discount-order error from an unexplained one, and the Preview screen shows
+    it beside the correct price so support can reproduce a disputed old bill.
+    Each step is rounded once, like the correct order; the total never goes
+    below zero and an unused fixed amount is reported.
+
+    $1000.00, 10% and $50.00 -> steps -$50.00, -$95.00; total $855.00 (correct: $850.00).
+    """
+    discounts = list(discounts)
+    currency = subtotal.currency
     running = subtotal
+    unused = Money.zero(currency)
+    steps: list[InvoiceLine] = []
     for discount in discounts:
-        if type(discount) is FixedOff:
-            running = running - min(discount.amount, running)
+        if type(discount) is not FixedOff:
+            continue
+        if discount.amount.currency != currency:
+            raise CurrencyMismatch(currency, discount.amount.currency, "discount")
+        used = min(discount.amount, running)
+        unused = unused + (discount.amount - used)
+        steps.append(InvoiceLine(LineKind.DISCOUNT, discount.label, -used, -used.amount,
+                                 f"{discount.amount} off {running} (fixed amounts first)"))
+        running = running - used
     for discount in discounts:
-        if type(discount) is PercentOff:
-            running = running - (running * discount.percent / 100).rounded()
-    return running
+        if type(discount) is not PercentOff:
+            continue
+        exact = running * discount.percent / 100
+        step = exact.rounded()
+        steps.append(InvoiceLine(LineKind.DISCOUNT, discount.label, -step, -exact.amount,
+                                 f"{discount.percent:f}% of {running} -> -{step}"))
+        running = running - step
+    return DiscountResult(tuple(steps), running, unused)
 
 
 def _segments_text(lines: Sequence[object]) -> str:

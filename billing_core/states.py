@@ -54,12 +54,6 @@ def can_move(current: InvoiceStatus | str, target: InvoiceStatus | str) -> bool:
     return (to_status(current), to_status(target)) in ALLOWED_MOVES
 
 
-def next_statuses(current: InvoiceStatus | str) -> list[InvoiceStatus]:
-    """The statuses ``current`` may move to, in declaration order (draft: finalized, void)."""
-    here = to_status(current)
-    return [status for status in InvoiceStatus if (here, status) in ALLOWED_MOVES]
-
-
 def check_transition(
     invoice: str, current: InvoiceStatus | str, target: InvoiceStatus | str
 ) -> InvoiceStatus:

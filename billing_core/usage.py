@@ -21,7 +21,7 @@ produces no line at all.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from decimal import Decimal
+from decimal import Context, Decimal, localcontext
 
 from billing_core.errors import InvalidInput
 from billing_core.lines import InvoiceLine, LineKind, describe_exact, make_lazy_line
@@ -32,6 +32,7 @@ from billing_core.money import (
     exact_quotient,
     exact_share,
     format_money,
+    plain_digits,
     share_minor_units,
     whole_minor_units,
 )
@@ -138,13 +139,13 @@ def _explain_usage(line: InvoiceLine, plan: UsagePlan) -> tuple[Decimal, str]:
     used_base_units = plan.included_base_units + extra
     return exact, (
         f"used {used_base_units:,} {base}s, included {plan.included_base_units:,}: "
-        f"overage {extra:,} {base}{'' if extra == 1 else 's'} x {_unit_price_text(price)} per "
+        f"overage {extra:,} {base}{'' if extra == 1 else 's'} x {unit_price_text(price)} per "
         f"{plan.unit_name} ({per:,} {base}s) = {describe_exact(exact, is_exact)} "
         f"-> {format_money(line.amount)}"
     )
 
 
-def _unit_price_text(price: Money) -> str:
+def unit_price_text(price: Money) -> str:
     """A unit price as charged: "$23.00", or "$0.023" when finer than the minor unit.
 
     The explanation must show the price the overage was computed with; rounding
@@ -152,6 +153,17 @@ def _unit_price_text(price: Money) -> str:
     """
     if price.is_rounded:
         return format_money(price)
-    digits = format(price.amount.normalize(), "f")
+    digits = plain_digits(price.amount)
     symbol = CURRENCY_SYMBOLS.get(price.currency)
     return f"{symbol}{digits}" if symbol else f"{price.currency} {digits}"
+
+
+def quantity_text(base_units: int, per_unit: int) -> str:
+    """A count of base units in the billing unit, in plain digits, not rounded.
+
+    1_000_000_000_000 bytes at 10**12 per TB -> "1"; 1.5 TB -> "1.5"; one byte
+    over a TiB -> "1.0000000000009094947017729282379150390625" (every digit: a
+    quotient by a power of two or ten terminates, and 28 digits would cut it).
+    """
+    with localcontext(Context(prec=100)):
+        return plain_digits(Decimal(base_units) / Decimal(per_unit))

@@ -46,7 +46,6 @@ ALEMBIC_INI = REPO_ROOT / "alembic.ini"
 _MIGRATION_LOCK_KEY = 7_346_201_511
 
 _engine: Engine | None = None
-_sessionmaker: sessionmaker[Session] | None = None
 _engine_lock = threading.Lock()
 
 
@@ -57,16 +56,6 @@ def get_engine() -> Engine:
         if _engine is None:
             _engine = make_engine(database_url())
         return _engine
-
-
-def session_factory() -> sessionmaker[Session]:
-    """The process's sessionmaker, bound to `get_engine()`."""
-    global _sessionmaker
-    engine = get_engine()
-    with _engine_lock:
-        if _sessionmaker is None:
-            _sessionmaker = make_sessionmaker(engine)
-        return _sessionmaker
 
 
 def make_engine(url: str | URL, **engine_options: object) -> Engine:

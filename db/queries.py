@@ -304,14 +304,6 @@ def list_invoices(session: Session, *, tenant_id: str | None = None,
     return InvoicePage(summaries, total, cursor)
 
 
-def invoice_periods(session: Session) -> list[str]:
-    """Every period label that has invoices, newest first (for a period picker)."""
-    return list(session.execute(text("""
-        SELECT period_label FROM (SELECT DISTINCT period_start, period_label FROM invoices) p
-        ORDER BY period_start DESC, period_label
-    """)).scalars())
-
-
 def invoice_detail(session: Session, tenant_id: str, invoice_id: int) -> InvoiceDetail:
     """The invoice with its lines, the credits and credit notes on it, and its audit trail."""
     row = session.execute(text(f"""

@@ -117,13 +117,6 @@ def create_user(session: Session, email: str, role: Role | str, password: str | 
     return UserRow(*row)
 
 
-def set_password(session: Session, email: str, password: str) -> None:
-    changed = session.execute(text("UPDATE users SET password_hash = :hash WHERE email = :email"),
-                              {"hash": hash_password(password), "email": normalize_email(email)})
-    if changed.rowcount == 0:
-        raise InvalidInput("email", f"{email} has no account")
-
-
 def deactivate_user(session: Session, email: str) -> None:
     """The user can no longer sign in (their past changes keep naming them)."""
     changed = session.execute(text("UPDATE users SET is_active = false WHERE email = :email"),

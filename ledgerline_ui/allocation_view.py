@@ -18,7 +18,7 @@ from typing import Any
 
 import pandas as pd
 
-from billing_core.money import CURRENCY_EXPONENTS, Money
+from billing_core.money import Money
 from ledgerline_ui.formatting import money, tenant_label
 
 _DIGITS_SHOWN = 8
@@ -89,10 +89,6 @@ def shares_table(rows: list[ShareRow]) -> pd.DataFrame:
           "Amount": money(row.amount)} for row in rows],
         columns=["Tenant", "Weight", "Exact quota", "Floor", "Remainder (of a minor unit)",
                  "Extra minor unit", "Amount"])
-
-
-def minor_unit_name(currency: str) -> str:
-    return "cent" if CURRENCY_EXPONENTS[currency] == 2 else "minor unit"
 
 
 def _weight(value: Decimal) -> str:

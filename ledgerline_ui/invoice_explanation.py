@@ -17,10 +17,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import timedelta
-from decimal import Decimal
 
 from billing_core.periods import Period
 from billing_core.proration import PlanChange, segments
+from billing_core.usage import quantity_text
 from db.queries import InvoiceDetail, LineView, PlanSegmentView, UsageMonth
 from ledgerline_ui.formatting import iso_date, money
 
@@ -96,8 +96,8 @@ def _within_included(plan_history: Sequence[PlanSegmentView], usage: Sequence[Us
         unit = month.unit_name or "units"
         per = month.base_units_per_unit or 1
         sentences.append(
-            f"{_capital(month.metric)}: {_quantity(month.used_base_units, per)} {unit} used of "
-            f"{_quantity(month.included_base_units, per)} {unit} included "
+            f"{_capital(month.metric)}: {quantity_text(month.used_base_units, per)} {unit} used of "
+            f"{quantity_text(month.included_base_units, per)} {unit} included "
             f"({month.used_base_units:,} of {month.included_base_units:,} base units), so there "
             "is no overage charge: a charge exists only above the included quantity.")
     return sentences
@@ -122,11 +122,6 @@ def _status_sentences(detail: InvoiceDetail) -> list[str]:
 def _period_text(period: Period) -> str:
     return (f"{iso_date(period.start)} to {iso_date(period.end - timedelta(days=1))} "
             f"({period.days} days)")
-
-
-def _quantity(base_units: int, per_unit: int) -> str:
-    """1_000_000_000_000 bytes at 10**12 per TB -> "1"; 1.5 TB -> "1.5"."""
-    return format((Decimal(base_units) / Decimal(per_unit)).normalize(), "f")
 
 
 def _capital(text: str) -> str:

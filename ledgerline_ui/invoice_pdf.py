@@ -18,6 +18,7 @@ from __future__ import annotations
 from fpdf import FPDF
 from fpdf.enums import XPos, YPos
 
+from billing_core.money import ROUNDING_MODE_LABEL
 from billing_core.states import InvoiceStatus
 from db.queries import InvoiceDetail, InvoiceSummary
 from ledgerline_ui.formatting import iso_date, money, tenant_label
@@ -104,8 +105,8 @@ def invoice_pdf(detail: InvoiceDetail) -> bytes:
     pdf.set_font("Helvetica", "I", 8)
     pdf.multi_cell(0, 4, _text(
         f"The lines add up to the total: {trace.sum_text}. Each amount is rounded once to the "
-        "minor unit (half up); percentage discounts apply first, then fixed amounts, then "
-        "credits."))
+        f"minor unit ({ROUNDING_MODE_LABEL}); percentage discounts apply first, then fixed "
+        "amounts, then credits."))
     return bytes(pdf.output())
 
 

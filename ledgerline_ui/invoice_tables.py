@@ -13,15 +13,13 @@ from typing import Any
 
 import pandas as pd
 
+from billing_core.money import plain_digits
 from ledgerline_ui.formatting import money
 
 
 def exact_text(value: Decimal) -> str:
-    """The exact amount in plain digits ("0.000000000023", never "2.3E-11")."""
-    text = format(value, "f")
-    if "." in text:
-        text = text.rstrip("0").rstrip(".")
-    return "0" if text in ("-0", "") else text
+    """The exact amount in plain digits ("0.000000000023", never "2.3E-11"), nothing rounded."""
+    return plain_digits(value)
 
 
 def lines_table(lines: Iterable[Any]) -> pd.DataFrame:

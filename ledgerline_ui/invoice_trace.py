@@ -17,7 +17,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from decimal import Decimal
 
-from billing_core.money import CURRENCY_EXPONENTS, CURRENCY_SYMBOLS, Money
+from billing_core.money import (
+    CURRENCY_EXPONENTS,
+    CURRENCY_SYMBOLS,
+    ROUNDING_MODE_LABEL,
+    Money,
+    plain_digits,
+    rounding_adjustment,
+)
 from db.queries import InvoiceDetail, LineView
 from ledgerline_ui.formatting import money
 
@@ -65,7 +72,7 @@ def invoice_trace(detail: InvoiceDetail) -> InvoiceTrace:
             kind=KIND_LABELS.get(line.kind, line.kind.title()),
             description=line.description,
             calculation=line.explanation,
-            exact=exact_text(line.exact_amount, currency),
+            exact=exact_money_text(line.exact_amount, currency),
             rounding=rounding_text(line),
             amount=money(line.amount),
             running_total=money(running),
@@ -78,25 +85,28 @@ def invoice_trace(detail: InvoiceDetail) -> InvoiceTrace:
     return InvoiceTrace(tuple(rows), running, sum_text, running == invoice.total, totals_text)
 
 
-def exact_text(exact: Decimal, currency: str) -> str:
-    """The unrounded amount as computed, at least to the minor unit, trailing zeros dropped.
+def exact_money_text(exact: Decimal, currency: str) -> str:
+    """The unrounded amount as money, every digit kept, at least to the minor unit.
 
     `Decimal("-100.00000000")` in USD -> "-$100.00"; `Decimal("333.3333333")` -> "$333.3333333".
+    Trailing zeros are cut from the text; nothing is rounded, however many digits there are.
     """
     exponent = CURRENCY_EXPONENTS.get(currency, 2)
-    shown = abs(exact.normalize())
-    decimals = max(0, -shown.as_tuple().exponent)  # type: ignore[operator]
-    # Padding to the minor unit only adds zeros: nothing is rounded here.
-    digits = f"{shown:,.{max(decimals, exponent)}f}"
+    whole, _, decimals = plain_digits(exact.copy_abs()).partition(".")
+    # Built from the text: abs() and formatting with a precision ("{:,.50f}") both round
+    # to the context's 28 digits (copy_abs() does not). Padding adds only zeros.
+    grouped = f"{int(whole):,}"
+    if exponent or decimals:
+        grouped += "." + decimals.ljust(exponent, "0")
     symbol = CURRENCY_SYMBOLS.get(currency)
     prefix = symbol if symbol else f"{currency} "
-    return f"-{prefix}{digits}" if exact < 0 else f"{prefix}{digits}"
+    return f"-{prefix}{grouped}" if exact < 0 else f"{prefix}{grouped}"
 
 
 def rounding_text(line: LineView) -> str:
-    """'exact' when nothing was rounded, else the adjustment rounding made (half up, once)."""
-    adjustment = line.amount.amount - line.exact_amount
+    """'exact' when nothing was rounded, else the adjustment rounding made (once, ROUNDING_MODE)."""
+    adjustment = rounding_adjustment(line.amount, line.exact_amount)
     if adjustment == 0:
         return "exact, no rounding"
     sign = "+" if adjustment > 0 else "-"
-    return f"rounded half up once ({sign}{abs(adjustment.normalize()):f})"
+    return f"rounded {ROUNDING_MODE_LABEL} once ({sign}{plain_digits(adjustment.copy_abs())})"

@@ -4,11 +4,13 @@ Support uses it to explain a bill step by step without touching any data: a
 plan (optionally replacing an older one mid-period), discounts in the order
 they were listed, and metered usage against what the plan includes. The
 correct price comes from `billing_core.invoices.price_invoice`, exactly as a
-real invoice is priced; beside it, `legacy_discount_order` shows what the old
+real invoice is priced; beside it,
+`billing_core.reconciliation.apply_discounts_legacy_order` shows what the old
 wrong order (fixed amounts before percentages) would have charged.
 
 Everything a person typed is text and is read here: money through
-`parse_money`, percentages and quantities as Decimal (never float). A bad
+`parse_money`, percentages through `to_decimal`, quantities as Decimal
+(never float). A bad
 value raises InvalidInput naming the field, e.g. "discount 2 value: 'x' is not a number".
 """
 
@@ -18,14 +20,14 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Context, Decimal, InvalidOperation, localcontext
 
-from billing_core.discounts import DiscountResult, FixedOff, PercentOff, apply_discounts
+from billing_core.discounts import DiscountResult, FixedOff, PercentOff
 from billing_core.errors import InvalidInput
 from billing_core.invoices import PricedInvoice, price_invoice
-from billing_core.money import Money, parse_money
+from billing_core.money import Money, parse_money, to_decimal
 from billing_core.periods import calendar_month
 from billing_core.proration import PlanChange
+from billing_core.reconciliation import apply_discounts_legacy_order
 from billing_core.usage import BYTES_PER_GB, BYTES_PER_GIB, BYTES_PER_TB, BYTES_PER_TIB, UsagePlan
-from ledgerline_ui.legacy_discount_order import apply_discounts_legacy_order
 
 USAGE_UNITS: dict[str, tuple[str, int, str]] = {
     # label on screen: (unit name, base units per unit, base unit name)
@@ -134,11 +136,9 @@ def _discount(number: int, row: DiscountInput, currency: str) -> PercentOff | Fi
     if row.kind == "percent":
         text = row.value.strip().removesuffix("%").strip()
         try:
-            percent = Decimal(text)
-        except InvalidOperation:
+            percent = to_decimal(text, f"{field} value")
+        except InvalidInput:
             raise InvalidInput(f"{field} value", f"{row.value!r} is not a percentage") from None
-        if not percent.is_finite():
-            raise InvalidInput(f"{field} value", f"{row.value!r} is not a percentage")
         try:
             return PercentOff(percent, label)
         except InvalidInput as error:
@@ -174,13 +174,4 @@ def _base_units(text: str, per_unit: int, field: str, base_name: str) -> int:
 
 def _unit_price(text: str, currency: str) -> Money:
     """A price per unit may be finer than the minor unit ($0.023 per GB): exact, not rounded."""
-    try:
-        return parse_money(text, currency, "price per unit")
-    except InvalidInput as error:
-        if "decimal places" not in error.problem:
-            raise
-    body = text.strip().removeprefix(currency).removeprefix("$").replace(",", "").strip()
-    try:
-        return Money(Decimal(body), currency)
-    except (InvalidOperation, ValueError):
-        raise InvalidInput("price per unit", f"{text!r} is not a number") from None
+    return parse_money(text, currency, "price per unit", allow_sub_minor=True)

@@ -8,36 +8,28 @@ exactly with Decimal and handed to Plotly as text, like the money charts.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from decimal import Decimal
 
 import plotly.graph_objects as go
 
-from billing_core.money import CURRENCY_SYMBOLS, Money
+from billing_core.money import Money
+from billing_core.usage import quantity_text
+from billing_core.usage import unit_price_text as _core_unit_price_text
 from db.queries import UsageMonth
-from ledgerline_ui.formatting import money
 
 
 def unit_price_text(price: Money | None) -> str:
-    """A usage price per unit as charged: "$23.00", or "$0.023" (never rounded to "$0.02")."""
-    if price is None or price.is_rounded:
-        return money(price)
-    digits = format(price.amount.normalize(), "f")
-    symbol = CURRENCY_SYMBOLS.get(price.currency)
-    return f"{symbol}{digits}" if symbol else f"{price.currency} {digits}"
-
-
-def _in_unit(base_units: int, per_unit: int | None) -> str:
-    return format((Decimal(base_units) / Decimal(per_unit or 1)).normalize(), "f")
+    """A usage price per unit as charged ("$0.023", never "$0.02"); blank when there is none."""
+    return "" if price is None else _core_unit_price_text(price)
 
 
 def usage_chart(usage: Sequence[UsageMonth], metric: str) -> go.Figure:
     """Used (bars) against included (a line) for one metric, oldest month first."""
     months = sorted((m for m in usage if m.metric == metric), key=lambda m: m.month_label)
     unit = next((m.unit_name for m in months if m.unit_name), "base units")
-    per_unit = next((m.base_units_per_unit for m in months if m.base_units_per_unit), None)
+    per_unit = next((m.base_units_per_unit for m in months if m.base_units_per_unit), 1)
     labels = [m.month_label for m in months]
     figure = go.Figure()
-    figure.add_bar(x=labels, y=[_in_unit(m.used_base_units, per_unit) for m in months],
+    figure.add_bar(x=labels, y=[quantity_text(m.used_base_units, per_unit) for m in months],
                    name="Used", marker_color="#2563eb",
                    customdata=[f"{m.used_base_units:,}" for m in months],
                    hovertemplate="%{x}: %{y} " + unit + " (%{customdata} base units)"
@@ -45,7 +37,7 @@ def usage_chart(usage: Sequence[UsageMonth], metric: str) -> go.Figure:
     if any(m.included_base_units is not None for m in months):
         figure.add_scatter(
             x=labels, name="Included", mode="lines+markers", line={"color": "#dc2626"},
-            y=[_in_unit(m.included_base_units, per_unit) if m.included_base_units is not None
+            y=[quantity_text(m.included_base_units, per_unit) if m.included_base_units is not None
                else None for m in months])
     figure.update_layout(title=f"{metric}: used vs included ({unit})", height=320,
                          yaxis={"type": "linear", "title": {"text": unit}, "rangemode": "tozero"},

@@ -3,6 +3,7 @@
 import pandas as pd
 import streamlit as st
 
+from billing_core.money import ROUNDING_MODE_LABEL
 from db.queries import invoice_detail, list_invoices, list_tenants
 from ledgerline_ui.audit_changes import change_text
 from ledgerline_ui.feedback import run_action
@@ -104,7 +105,7 @@ else:
     st.error(f"The lines add up to {money(trace.lines_sum)}, not the stored total "
              f"{money(invoice.total)}: {trace.sum_text}. Do not send this invoice; report it.")
 st.caption(f"{trace.totals_text}. Percentage discounts apply first, compounding in order, then "
-           "fixed amounts, then credits; each line is rounded once, half up.")
+           f"fixed amounts, then credits; each line is rounded once, {ROUNDING_MODE_LABEL}.")
 if invoice.unused_discount:
     st.info(f"{money(invoice.unused_discount)} of fixed discount could not be used "
             "(the total cannot go below zero).")

@@ -15,7 +15,7 @@ from billing_core.errors import CurrencyMismatch, InvalidInput
 from billing_core.lines import LineKind, describe_exact
 from billing_core.money import Money, exact_share, format_money
 from billing_core.proration import _spans, _starts_on
-from billing_core.usage import _unit_price_text
+from billing_core.usage import unit_price_text
 
 
 def eager_prorate(plan_changes, period) -> list[tuple]:
@@ -47,7 +47,7 @@ def eager_usage(plan, used) -> tuple | None:
     exact, amount, is_exact = exact_share(price, extra, per)
     return (LineKind.USAGE, f"{plan.metric} overage", amount, exact,
             f"used {used:,} {base}s, included {plan.included_base_units:,}: "
-            f"overage {extra:,} {base}{'' if extra == 1 else 's'} x {_unit_price_text(price)} per "
+            f"overage {extra:,} {base}{'' if extra == 1 else 's'} x {unit_price_text(price)} per "
             f"{plan.unit_name} ({per:,} {base}s) = {describe_exact(exact, is_exact)} "
             f"-> {format_money(amount)}", extra)
 

@@ -9,7 +9,15 @@ import pytest
 from billing_core.errors import InvalidInput
 from billing_core.discounts import FixedOff, PercentOff, apply_discounts
 from billing_core.money import Money
-from billing_core.usage import BYTES_PER_TB, BYTES_PER_TIB, UsagePlan, overage, price_usage
+from billing_core.usage import (
+    BYTES_PER_TB,
+    BYTES_PER_TIB,
+    UsagePlan,
+    overage,
+    price_usage,
+    quantity_text,
+    unit_price_text,
+)
 
 
 def usd(text: str) -> Money:
@@ -143,3 +151,29 @@ def test_a_stored_rate_scale_does_not_leak_into_the_explanation():
     assert step.explanation == "10% of $1,000.00 = 100.00 -> -$100.00"
     assert step.exact_amount == Decimal("-100.00")
     assert PercentOff(Decimal("12.500000"), "x").percent == Decimal("12.5")
+
+
+@pytest.mark.parametrize(
+    ("base_units", "per_unit", "text"),
+    [
+        pytest.param(BYTES_PER_TB, BYTES_PER_TB, "1", id="one-tb"),
+        pytest.param(1_500_000_000_000, BYTES_PER_TB, "1.5", id="one-and-a-half"),
+        pytest.param(BYTES_PER_TIB + 1, BYTES_PER_TIB, "1.0000000000009094947017729282379150390625",
+                     id="one-byte-over-a-tib-every-digit"),
+        pytest.param(0, 10**6, "0", id="none"),
+    ],
+)
+def test_a_quantity_in_its_billing_unit_is_shown_exactly(base_units, per_unit, text):
+    assert quantity_text(base_units, per_unit) == text
+
+
+@pytest.mark.parametrize(
+    ("price", "text"),
+    [
+        pytest.param(Money("23.00", "USD"), "$23.00", id="whole-cents"),
+        pytest.param(Money("0.023", "USD"), "$0.023", id="finer-than-a-cent-not-rounded"),
+        pytest.param(Money("0.0230", "EUR"), "EUR 0.023", id="code-and-zeros-cut"),
+    ],
+)
+def test_a_unit_price_is_shown_as_charged(price, text):
+    assert unit_price_text(price) == text

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import decimal
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
 
@@ -12,10 +13,13 @@ from billing_core.errors import CurrencyMismatch, InvalidInput
 from billing_core.money import (
     CURRENCY_EXPONENTS,
     ROUNDING_MODE,
+    ROUNDING_MODE_LABEL,
     Money,
     exact_share,
     format_money,
     parse_money,
+    plain_digits,
+    rounding_adjustment,
     to_decimal,
 )
 
@@ -73,10 +77,6 @@ def test_an_unknown_currency_is_refused_naming_the_currency_field():
     with pytest.raises(InvalidInput) as refused:
         Money("1.00", "XYZ")
     assert refused.value.field == "currency"
-
-
-def test_the_rounding_mode_is_the_named_half_up_setting():
-    assert ROUNDING_MODE == decimal.ROUND_HALF_UP
 
 
 @pytest.mark.parametrize(
@@ -204,11 +204,75 @@ def test_parse_money_allows_negative_amounts_only_when_asked():
         parse_money("-50", "USD", "refund")
 
 
-def test_only_the_money_module_calls_quantize():
+def _production_files():
     from pathlib import Path
 
-    package = Path(money.__file__).parent
-    callers = sorted(
-        path.name for path in package.glob("*.py") if ".quantize(" in path.read_text()
-    )
-    assert callers == ["money.py"]
+    root = Path(money.__file__).parent.parent
+    for package in ("billing_core", "db", "ledgerline_ui", "pages"):
+        yield from sorted((root / package).rglob("*.py"))
+    yield root / "app.py"
+
+
+def test_only_the_money_module_calls_quantize():
+    root = Path(money.__file__).parent.parent
+    callers = [str(path.relative_to(root)) for path in _production_files()
+               if ".quantize(" in path.read_text()]
+    assert callers == ["billing_core/money.py"]
+
+
+def test_the_rounding_label_follows_the_rounding_mode_and_is_written_nowhere_else():
+    words = {decimal.ROUND_HALF_UP: "half up", decimal.ROUND_HALF_EVEN: "half to even"}
+    assert ROUNDING_MODE_LABEL == words[ROUNDING_MODE]
+    root = Path(money.__file__).parent.parent
+    spelled_out = [str(path.relative_to(root)) for path in _production_files()
+                   if ROUNDING_MODE_LABEL in path.read_text()]
+    assert spelled_out == ["billing_core/money.py"]
+
+
+@pytest.mark.parametrize(
+    ("billable", "exact", "adjustment"),
+    [
+        pytest.param("333.33", "333.3333333333333333333333333333333333333333333333",
+                     "-0.0033333333333333333333333333333333333333333333", id="fifty-digits-kept"),
+        pytest.param("0.01", "0.005", "0.005", id="half-up"),
+        pytest.param("500.00", "500", "0", id="exact"),
+    ],
+)
+def test_the_rounding_adjustment_is_exact(billable, exact, adjustment):
+    assert rounding_adjustment(usd(billable), Decimal(exact)) == Decimal(adjustment)
+
+
+@pytest.mark.parametrize(
+    ("value", "text"),
+    [
+        pytest.param("100.00000000", "100", id="trailing-zeros-cut"),
+        pytest.param("1E+2", "100", id="no-exponent"),
+        pytest.param("2.3E-11", "0.000000000023", id="tiny"),
+        pytest.param("-0.000", "0", id="negative-zero"),
+        pytest.param("1." + "0" * 40 + "1", "1." + "0" * 40 + "1",
+                     id="more-digits-than-the-default-context"),
+    ],
+)
+def test_plain_digits_cuts_zeros_and_rounds_nothing(value, text):
+    assert plain_digits(Decimal(value)) == text
+
+
+@pytest.mark.parametrize(
+    ("typed", "currency", "amount"),
+    [
+        pytest.param("0.023", "USD", "0.023", id="finer-than-a-cent-kept-exact"),
+        pytest.param("$1,000.0005", "USD", "1000.0005", id="symbol-and-grouping"),
+        pytest.param("0.5", "JPY", "0.5", id="yen-fraction"),
+    ],
+)
+def test_parse_money_keeps_a_price_finer_than_the_minor_unit_only_when_asked(
+    typed, currency, amount
+):
+    parsed = parse_money(typed, currency, "price per unit", allow_sub_minor=True)
+    assert (str(parsed.amount), parsed.currency) == (amount, currency)
+    with pytest.raises(InvalidInput, match="decimal places"):
+        parse_money(typed, currency, "price per unit")
+
+
+def test_parse_money_still_scales_a_price_within_the_minor_unit():
+    assert str(parse_money("12.3", "USD", allow_sub_minor=True).amount) == "12.30"

@@ -28,7 +28,6 @@ from billing_core.states import (
     can_move,
     check_transition,
     is_open,
-    next_statuses,
 )
 
 
@@ -81,11 +80,6 @@ def test_an_unknown_status_is_invalid_input():
 def test_only_a_draft_is_open(status, open_):
     assert is_open(status) is open_
     assert is_open(InvoiceStatus(status)) is open_
-
-
-def test_next_statuses_lists_the_buttons_to_offer():
-    assert next_statuses("draft") == ["finalized", "void"]
-    assert next_statuses("paid") == []
 
 
 @pytest.mark.parametrize(

@@ -8,7 +8,7 @@ import pytest
 
 from billing_core.discounts import FixedOff, PercentOff, apply_discounts
 from billing_core.money import Money
-from ledgerline_ui.legacy_discount_order import apply_discounts_legacy_order
+from billing_core.reconciliation import apply_discounts_legacy_order
 
 
 def usd(text: str) -> Money:
