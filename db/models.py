@@ -19,7 +19,10 @@ What the Python code cannot be trusted to keep alone is kept here:
 - one credit and one credit note per tenant and idempotency key;
 - CHECKs: status values, non-negative totals, totals adding up, currency format.
 
-Other modules keep their SQL in terms of these models (Core `select()`/`insert()`).
+The models are the schema's one description (Alembic migrations are checked
+against them). Other modules mostly write their SQL as `text()` statements on
+these tables; the models themselves appear where that is simpler: Core
+`insert()` for audit entries, and `__table__` for bulk copies (`db.bulk`).
 """
 
 from __future__ import annotations
@@ -276,9 +279,11 @@ class InvoiceLine(Base):
 
 
 class DocumentNumberCounter(Base):
-    """The last number issued per series (INV, CN) and year. Incremented by an UPDATE
-    inside the finalizing transaction, so the row stays locked until commit and a
-    rolled-back finalization gives its number back: numbers are gap-free."""
+    """The last number issued per series (INV, CN) and year. Drawn by an
+    `INSERT ... ON CONFLICT (series, year) DO UPDATE SET last_number = last_number + 1`
+    inside the finalizing transaction (the first number of a year inserts the row),
+    so the row stays locked until commit and a rolled-back finalization gives its
+    number back: numbers are gap-free."""
 
     __tablename__ = "document_number_counters"
     __table_args__ = (
