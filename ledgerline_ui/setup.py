@@ -18,7 +18,9 @@ A sign-in lasts for the browser session (Streamlit's session): moving between
 screens through the app's links keeps it; a reload or a direct link in the
 address bar starts a new session and asks again (with SSO the identity cookie
 signs the user straight back in). After `LEDGERLINE_IDLE_MINUTES` (default 30)
-without any interaction the next interaction signs out and says why.
+without any interaction the next interaction signs out and says why. Every run
+also re-reads the user's row (one indexed query): a user deactivated, or whose
+role changed, since signing in is signed out at their next interaction.
 
 What a role may do is `billing_core.access`; screens hide what the signed-in
 role cannot do (`can`), and the operations refuse anyway.
@@ -26,8 +28,10 @@ role cannot do (`can`), and the operations refuse anyway.
 
 from __future__ import annotations
 
+import logging
 import os
 import time
+from functools import lru_cache
 
 import streamlit as st
 from sqlalchemy.orm import Session, sessionmaker
@@ -41,6 +45,9 @@ LAST_ACTIVITY_KEY = "ledgerline_last_activity"
 SIGNED_OUT_REASON_KEY = "ledgerline_signed_out_reason"
 IDLE_MINUTES_ENV = "LEDGERLINE_IDLE_MINUTES"
 DEFAULT_IDLE_MINUTES = 30
+ACCOUNT_CHANGED = "Your account was deactivated or its role changed; sign in again."
+
+_log = logging.getLogger("ledgerline.ui")
 
 _HIDE_NAVIGATION = """<style>
 [data-testid="stSidebar"], [data-testid="stSidebarCollapsedControl"],
@@ -88,10 +95,21 @@ def can(permission: Permission) -> bool:
 
 
 def idle_limit_seconds() -> int:
-    """`LEDGERLINE_IDLE_MINUTES` (whole minutes, default 30) in seconds."""
-    configured = os.environ.get(IDLE_MINUTES_ENV, "").strip()
-    minutes = int(configured) if configured else DEFAULT_IDLE_MINUTES
-    return minutes * 60
+    """`LEDGERLINE_IDLE_MINUTES` (whole minutes, default 30) in seconds. A value that is not a
+    positive whole number ("30m") falls back to the default with a logged warning rather than
+    breaking every page."""
+    return _idle_minutes(os.environ.get(IDLE_MINUTES_ENV, "").strip()) * 60
+
+
+@lru_cache(maxsize=8)  # one warning per bad value, not one per rerun
+def _idle_minutes(configured: str) -> int:
+    if not configured:
+        return DEFAULT_IDLE_MINUTES
+    if configured.isdigit() and int(configured) > 0:
+        return int(configured)
+    _log.warning("%s=%r is not a positive whole number of minutes; using %d",
+                 IDLE_MINUTES_ENV, configured, DEFAULT_IDLE_MINUTES)
+    return DEFAULT_IDLE_MINUTES
 
 
 def sign_out(reason: str | None = None) -> None:
@@ -108,10 +126,16 @@ def _signed_in_actor(sessions: sessionmaker[Session]) -> Actor | None:
     now = time.time()
     if isinstance(actor, Actor):
         last = st.session_state.get(LAST_ACTIVITY_KEY, now)
-        if now - last > idle_limit_seconds():
-            minutes = idle_limit_seconds() // 60
-            sign_out(f"You were signed out after {minutes} minutes without activity. "
+        limit = idle_limit_seconds()
+        if now - last > limit:
+            sign_out(f"You were signed out after {limit // 60} minutes without activity. "
                      "Sign in again to continue.")
+            return None
+        # The operations trust actor.role: check the row still says so on every run.
+        with sessions() as session:
+            current = active_actor_for_email(session, actor.user_id)
+        if current != actor:
+            sign_out(ACCOUNT_CHANGED)
             return None
         st.session_state[LAST_ACTIVITY_KEY] = now
         return actor

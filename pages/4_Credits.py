@@ -98,7 +98,6 @@ st.metric("Credit balance", money(tenant.credit_balance),
 
 credit_tab, note_tab, history_tab = st.tabs(
     ["Service credit" if can_issue else "Request credit", "Credit note", "Balance history"])
-threshold = credit_approval_threshold()
 
 # --- service credit -------------------------------------------------------------------------
 with credit_tab:
@@ -106,6 +105,11 @@ with credit_tab:
         st.info(f"You can read credits ({me}); finance issues them and customer success "
                 "requests them.", icon=":material/lock:")
     else:
+        threshold = None
+        if can_issue:
+            # A bad LEDGERLINE_CREDIT_APPROVAL_ABOVE is shown here, and every credit then goes
+            # to a second finance user (never a guessed threshold).
+            _, threshold = run_action(credit_approval_threshold)
         if not can_issue:
             st.caption("Customer success requests credits; a finance user approves or rejects "
                        "each request. Nothing reaches an invoice until then.")
@@ -134,11 +138,14 @@ with credit_tab:
                                   money(landing.applied))
                 on_balance.metric("To the credit balance", money(landing.to_balance))
                 st.caption(f"Reason: {pending.reason} · recorded as {current_actor()}")
-                above = needs_second_approval(pending.amount, threshold)
+                above = threshold is None or needs_second_approval(pending.amount, threshold)
                 if can_issue and above:
                     st.warning(f"{money(pending.amount)} is above "
                                f"{money(Money(threshold, currency))}: a second finance user must "
-                               "approve it. Send it as a request.", icon=":material/group:")
+                               "approve it. Send it as a request." if threshold is not None else
+                               "The approval threshold is not set correctly: a second finance "
+                               "user must approve every credit. Send it as a request.",
+                               icon=":material/group:")
                 key = request_key("service_credit", (tenant_id, pending.amount, pending.reason))
                 if (not can_issue or above) and st.button(
                         "Send credit request", type="primary", key="confirm_request"):
@@ -206,48 +213,56 @@ with note_tab:
                 "Invoice to correct", list(by_id),
                 format_func=lambda i: (f"{by_id[i].label} · {by_id[i].period_label} · "
                                        f"{by_id[i].status} · {money(by_id[i].total)}"))
-            with sessions() as session:
-                detail = invoice_detail(session, tenant_id, chosen_id)
-            chosen = detail.invoice
-            st.markdown(f"At most **{money(detail.creditable_left)}** can be credited on "
-                        f"{chosen.label}: its total {money(chosen.total)} minus earlier credit notes.")
-            with st.form("credit_note"):
-                amount_col, reason_col = st.columns([1, 3])
-                note_amount = amount_col.text_input(f"Credit note amount ({currency})",
-                                                    placeholder="100.00")
-                note_reason = reason_col.text_input("Credit note reason",
-                                                    placeholder="Billed for unused seats")
-                note_reviewed = st.form_submit_button("Review credit note")
-            if note_reviewed:
-                st.session_state.pop("note_outcome", None)
-                ok, request = run_action(lambda: read_credit_request(
-                    tenant_id, currency, note_amount, note_reason, chosen_id))
-                st.session_state["note_pending"] = request if ok else None
-            note = st.session_state.get("note_pending")
-            if note is not None and note.tenant_id == tenant_id and note.invoice_id == chosen_id:
-                st.info(f"Credit note of {money(note.amount)} against {chosen.label} "
-                        f"({chosen.status}, {money(chosen.total)}). The invoice itself stays as it "
-                        f"is. Reason: {note.reason}.", icon=":material/receipt_long:")
-                note_key = request_key("credit_note", (tenant_id, chosen_id, note.amount, note.reason))
-                if st.button("Confirm credit note", type="primary", key="confirm_note"):
-                    def issue_note():
-                        with sessions.begin() as session:
-                            return issue_credit_note(session, tenant_id, chosen_id, note.amount,
-                                                     note.reason, actor=current_actor(),
-                                                     idempotency_key=note_key)
-                    ok, note_outcome = run_action(issue_note)
-                    if ok:
-                        st.session_state["note_outcome"] = (tenant_id, chosen.label, note_outcome)
-                        st.session_state["note_pending"] = None
-                        st.rerun()
-            note_done = st.session_state.get("note_outcome")
-            if note_done is not None and note_done[0] == tenant_id:
-                st.success(describe_credit_note_outcome(note_done[2], note_done[1]),
-                           icon=":material/check_circle:")
-                if st.button("Start another credit note"):
-                    start_new_request("credit_note")
+
+            def load_detail():
+                with sessions() as session:
+                    return invoice_detail(session, tenant_id, chosen_id)
+            ok, detail = run_action(load_detail)
+            if ok:
+                chosen = detail.invoice
+                st.markdown(f"At most **{money(detail.creditable_left)}** can be credited on "
+                            f"{chosen.label}: its total {money(chosen.total)} minus earlier "
+                            "credit notes.")
+                with st.form("credit_note"):
+                    amount_col, reason_col = st.columns([1, 3])
+                    note_amount = amount_col.text_input(f"Credit note amount ({currency})",
+                                                        placeholder="100.00")
+                    note_reason = reason_col.text_input("Credit note reason",
+                                                        placeholder="Billed for unused seats")
+                    note_reviewed = st.form_submit_button("Review credit note")
+                if note_reviewed:
                     st.session_state.pop("note_outcome", None)
-                    st.rerun()
+                    ok, request = run_action(lambda: read_credit_request(
+                        tenant_id, currency, note_amount, note_reason, chosen_id))
+                    st.session_state["note_pending"] = request if ok else None
+                note = st.session_state.get("note_pending")
+                if (note is not None and note.tenant_id == tenant_id
+                        and note.invoice_id == chosen_id):
+                    st.info(f"Credit note of {money(note.amount)} against {chosen.label} "
+                            f"({chosen.status}, {money(chosen.total)}). The invoice itself stays "
+                            f"as it is. Reason: {note.reason}.", icon=":material/receipt_long:")
+                    note_key = request_key("credit_note",
+                                           (tenant_id, chosen_id, note.amount, note.reason))
+                    if st.button("Confirm credit note", type="primary", key="confirm_note"):
+                        def issue_note():
+                            with sessions.begin() as session:
+                                return issue_credit_note(session, tenant_id, chosen_id, note.amount,
+                                                         note.reason, actor=current_actor(),
+                                                         idempotency_key=note_key)
+                        ok, note_outcome = run_action(issue_note)
+                        if ok:
+                            st.session_state["note_outcome"] = (tenant_id, chosen.label,
+                                                                note_outcome)
+                            st.session_state["note_pending"] = None
+                            st.rerun()
+                note_done = st.session_state.get("note_outcome")
+                if note_done is not None and note_done[0] == tenant_id:
+                    st.success(describe_credit_note_outcome(note_done[2], note_done[1]),
+                               icon=":material/check_circle:")
+                    if st.button("Start another credit note"):
+                        start_new_request("credit_note")
+                        st.session_state.pop("note_outcome", None)
+                        st.rerun()
 
 # --- history --------------------------------------------------------------------------------
 with history_tab:

@@ -69,7 +69,11 @@ def known_metrics() -> list[str]:
 
 with new_tab:
     metrics = known_metrics()
-    method = st.radio("Split", [BY_USAGE, BY_WEIGHTS], horizontal=True)
+    if not metrics:
+        st.info("No usage is stored yet, so there is nothing to split by usage: upload or paste "
+                "weights instead.", icon=":material/info:")
+    method = st.radio("Split", [BY_USAGE, BY_WEIGHTS] if metrics else [BY_WEIGHTS],
+                      horizontal=True)
     with st.form("allocation"):
         label_col, total_col, currency_col = st.columns([3, 1, 1])
         label = label_col.text_input("What is being split", value="Shared database cluster")

@@ -9,7 +9,8 @@ from ledgerline_ui.feedback import run_action
 from ledgerline_ui.formatting import iso_date, money, tenant_label
 from ledgerline_ui.invoice_explanation import explain_invoice
 from ledgerline_ui.invoice_tables import lines_table
-from ledgerline_ui.links import invoice_url
+from ledgerline_ui.invoice_links import INVOICE_PAGE, invoice_query
+from ledgerline_ui.page_links import page_link
 from ledgerline_ui.setup import setup_page
 from ledgerline_ui.tenant_picker import pick_tenant
 from ledgerline_ui.usage_chart import unit_price_text, usage_chart
@@ -47,28 +48,34 @@ if story.invoices:
         "Invoice", ids, index=start,
         format_func=lambda i: (f"{by_id[i].label} · {by_id[i].period_label} · {by_id[i].status}"
                                f" · {money(by_id[i].total)}"))
-    with sessions() as session:
-        detail = invoice_detail(session, tenant.tenant_id, chosen_id)
-    sentences = explain_invoice(detail, story.plan_history, story.usage)
-    st.markdown("\n".join(f"- {sentence}" for sentence in sentences))
-    with st.expander("The invoice lines"):
-        st.dataframe(lines_table(detail.lines), hide_index=True, width="stretch")
-    st.link_button("Open the invoice", invoice_url(tenant.tenant_id, chosen_id))
+
+    def load_detail():
+        with sessions() as session:
+            return invoice_detail(session, tenant.tenant_id, chosen_id)
+    ok, detail = run_action(load_detail)
+    if ok:
+        sentences = explain_invoice(detail, story.plan_history, story.usage)
+        st.markdown("\n".join(f"- {sentence}" for sentence in sentences))
+        with st.expander("The invoice lines"):
+            st.dataframe(lines_table(detail.lines), hide_index=True, width="stretch")
+    # In-app navigation keeps the sign-in (a new tab would be a new, signed-out session).
+    page_link(INVOICE_PAGE, label=f"Open invoice {by_id[chosen_id].label}",
+              icon=":material/receipt_long:",
+              query_params=invoice_query(tenant.tenant_id, chosen_id))
 else:
     st.info("This tenant has no invoices yet.")
 
 # --- invoices -------------------------------------------------------------------------------
 st.subheader("Invoices")
 if story.invoices:
+    st.caption("Choose an invoice under Explain an invoice to open it.")
     st.dataframe(pd.DataFrame([
-        {"Invoice": invoice_url(tenant.tenant_id, invoice.invoice_id) + f"#{invoice.label}",
+        {"Invoice": invoice.label,
          "Period": invoice.period_label, "Status": invoice.status,
          "Subtotal": money(invoice.subtotal), "Discounts": money(invoice.discount),
          "Credits": money(invoice.credit), "Total": money(invoice.total),
          "Finalized": iso_date(invoice.finalized_at), "Paid": iso_date(invoice.paid_at)}
-        for invoice in story.invoices]), hide_index=True, width="stretch",
-        column_config={"Invoice": st.column_config.LinkColumn(
-            "Invoice", display_text=r"^[^#]*#(.*)$", help="Opens the invoice")})
+        for invoice in story.invoices]), hide_index=True, width="stretch")
 
 # --- plans and usage ------------------------------------------------------------------------
 plans_col, usage_col = st.columns(2, gap="large")

@@ -99,3 +99,25 @@ def test_bad_input_names_the_problem_and_saves_nothing(open_screen, demo_databas
     assert [e.value for e in app.error] == [message]
     assert not app.tabs[0].get("plotly_chart")
     assert _runs(demo_database_url) == before
+
+
+@pytest.fixture
+def no_stored_usage(monkeypatch):
+    import streamlit as st
+
+    import db.queries
+
+    monkeypatch.setattr(db.queries, "usage_metrics", lambda session: [])
+    st.cache_data.clear()  # the page caches the metric list
+    yield
+    st.cache_data.clear()
+
+
+def test_without_stored_usage_only_weights_are_offered(open_screen, no_stored_usage):
+    app = open_screen("pages/5_Cost_allocation.py")
+
+    assert any("No usage is stored yet" in i.value for i in app.info)
+    assert app.radio[0].options == ["By uploaded weights (CSV)"]
+    assert not [s for s in app.selectbox if s.label == "Usage metric"]
+    app = _calculate(app, SPEC_WEIGHTS)
+    assert list(_shares(app)["Amount"]) == ["$333.30", "$333.30", "$333.40"]

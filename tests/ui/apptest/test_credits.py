@@ -96,3 +96,31 @@ def test_credit_note_on_the_paid_invoice_is_capped_at_its_total(
     assert "$750.00 can still be credited on it." in _texts(app)
     assert scalar(demo_database_url, "SELECT sum(amount_minor) FROM credit_notes "
                   "WHERE tenant_id = :t", t=tenant.tenant_id) == 25000
+
+
+def test_a_bad_approval_threshold_is_shown_and_every_credit_needs_a_second_finance_user(
+        open_screen, demo_database_url, tenant, monkeypatch):
+    monkeypatch.setenv("LEDGERLINE_CREDIT_APPROVAL_ABOVE", "lots")
+    app = open_screen("pages/4_Credits.py", query={"tenant": tenant.tenant_id})
+    assert any("LEDGERLINE_CREDIT_APPROVAL_ABOVE" in e.value for e in app.error), _texts(app)
+
+    app = _review(app, "100.00", "Small outage")
+    assert any("approval threshold is not set correctly" in w.value for w in app.warning)
+    assert not [b for b in app.button if b.key == "confirm_credit"]
+    assert [b for b in app.button if b.key == "confirm_request"]
+    assert _credit_count(demo_database_url, tenant.tenant_id) == 0
+
+
+def test_an_invoice_that_cannot_be_loaded_is_an_error_in_the_credit_note_tab(
+        open_screen, tenant, monkeypatch):
+    import db.queries
+    from db.errors import NotFound
+
+    def missing(session, tenant_id, invoice_id):
+        raise NotFound("invoice", f"{invoice_id} of tenant {tenant_id}")
+
+    monkeypatch.setattr(db.queries, "invoice_detail", missing)
+    app = open_screen("pages/4_Credits.py", query={"tenant": tenant.tenant_id})
+    assert any("was not found" in e.value for e in app.error)
+    assert not [b for b in app.button if b.label == "Review credit note"]
+    assert any(s.value == "Credit balance ledger" for s in app.subheader)  # the page goes on

@@ -163,3 +163,51 @@ def test_a_large_credit_from_finance_goes_to_a_second_finance_user(open_screen,
     second.button(key=f"approve_{key}").click().run()
     assert scalar(demo_database_url, "SELECT amount_minor FROM credits WHERE tenant_id = :t",
                   t=tenant.tenant_id) == 150000
+
+
+def _add_user(url, role: Role) -> str:
+    from db.database import make_engine, make_sessionmaker
+    from db.users import create_user
+
+    email = f"changed-{uuid.uuid4().hex[:8]}@demo"
+    engine = make_engine(url)
+    with make_sessionmaker(engine).begin() as session:
+        create_user(session, email, role, DEMO_PASSWORD)
+    engine.dispose()
+    return email
+
+
+def _change_user(url, sql: str, email: str) -> None:
+    from sqlalchemy import text
+
+    from db.database import make_engine
+
+    engine = make_engine(url)
+    with engine.begin() as connection:
+        connection.execute(text(sql), {"email": email})
+    engine.dispose()
+
+
+@pytest.mark.parametrize("change", [
+    "UPDATE users SET is_active = false WHERE email = :email",
+    "UPDATE users SET role = 'manager' WHERE email = :email",
+    "DELETE FROM users WHERE email = :email",
+], ids=["deactivated", "role changed", "deleted"])
+def test_a_deactivated_or_changed_user_is_signed_out_at_the_next_interaction(
+        open_screen, demo_database_url, change):
+    email = _add_user(demo_database_url, Role.FINANCE)
+    app = open_screen("pages/1_Invoices.py", as_role=None)
+    app = _sign_in(app, email, DEMO_PASSWORD)
+    assert [t.value for t in app.title] == ["Invoices"]
+
+    _change_user(demo_database_url, change, email)
+    app.run()
+    _assert_only_the_sign_in_form(app)
+    assert [i.value for i in app.info] == [
+        "Your account was deactivated or its role changed; sign in again."]
+
+
+def test_a_bad_idle_setting_does_not_break_the_pages(open_screen, monkeypatch):
+    monkeypatch.setenv("LEDGERLINE_IDLE_MINUTES", "30m")
+    app = open_screen("pages/1_Invoices.py")
+    assert [t.value for t in app.title] == ["Invoices"]

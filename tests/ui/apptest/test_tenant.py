@@ -61,3 +61,37 @@ def test_without_a_query_parameter_a_picker_chooses_the_tenant(open_screen):
     app.text_input[0].input("initech").run()
     assert app.header[0].value == "Initech (ent-initech)"
     assert "- Total: $850.00." in _bullets(app)
+
+
+def _links(app) -> list[str]:
+    return [link.value for link in app.get("page_link")] + [m.value for m in app.markdown]
+
+
+def test_the_chosen_invoice_is_opened_in_the_app_not_in_a_new_tab(open_screen,
+                                                                   demo_database_url):
+    october = scalar(demo_database_url, """
+        SELECT invoice_id FROM invoices WHERE tenant_id = 'ent-umbrella' AND period_label = '2024-10'
+    """)
+    app = open_screen("pages/7_Tenant.py", query={"tenant": "ent-umbrella"})
+    assert not app.get("link_button")  # a new tab is a new, signed-out session
+    next(s for s in app.selectbox if s.label == "Invoice").set_value(october).run()
+
+    assert any(f"/Invoice?tenant=ent-umbrella&invoice={october}" in text
+               for text in _links(app)), _links(app)
+    invoices = next(f.value for f in app.dataframe if "Paid" in f.value.columns)
+    assert not any("/Invoice?" in label for label in invoices["Invoice"])
+
+
+def test_an_invoice_that_cannot_be_loaded_is_an_error_not_a_crash(open_screen, monkeypatch):
+    import db.queries
+    from db.errors import NotFound
+
+    def missing(session, tenant_id, invoice_id):
+        raise NotFound("invoice", f"{invoice_id} of tenant {tenant_id}")
+
+    monkeypatch.setattr(db.queries, "invoice_detail", missing)
+    app = open_screen("pages/7_Tenant.py", query={"tenant": "ent-umbrella"})
+
+    assert len(app.error) == 1 and "was not found" in app.error[0].value
+    assert app.header[0].value.startswith("Umbrella")
+    assert next(f.value for f in app.dataframe if "Paid" in f.value.columns) is not None

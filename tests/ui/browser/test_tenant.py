@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tests.ui.screens import open_in_browser
+from tests.ui.screens import open_in_browser, wait_until_idle
 
 
 def test_tenant_page_explains_the_acme_upgrade(page):
@@ -11,3 +11,17 @@ def test_tenant_page_explains_the_acme_upgrade(page):
                      "15 of 30 days = $500.00.").wait_for()
     assert page.get_by_role("heading", name="Acme Corp (ent-acme-corp)").is_visible()
 
+
+
+def test_opening_an_invoice_from_the_tenant_keeps_the_sign_in(page):
+    open_in_browser(page, "/Tenant?tenant=ent-umbrella")
+    link = page.get_by_role("link", name="Open invoice")
+    link.wait_for()
+    link.click()
+    page.wait_for_url("**/Invoice?**")
+    wait_until_idle(page)
+    # Still signed in: the invoice itself, and the sidebar naming the user, not a sign-in form.
+    page.get_by_role("heading", name="Draft invoice #").first.wait_for()
+    page.get_by_text("Signed in as").first.wait_for()
+    assert "tenant=ent-umbrella" in page.url
+    assert page.get_by_role("heading", name="Sign in", exact=True).count() == 0
