@@ -70,6 +70,3 @@ for index, screen in enumerate(SCREENS):
     with columns[index % 2], st.container(border=True):
         link_to(screen)
         st.caption(screen.purpose)
-st.page_link("pages/9_Reconciliation.py", label="Reconciliation", icon=":material/rule:",
-             help="The old billing system's invoices checked against the rules; credit what it "
-                  "overcharged.")

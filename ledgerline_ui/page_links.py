@@ -1,14 +1,11 @@
 """Links between the screens, by page file (`st.page_link`), in one list.
 
 The screens live in `pages/` and Streamlit finds them by file, relative to the
-entry script (`app.py`). Two cases make `st.page_link` raise instead of
-linking, and `page_link` here handles both:
-
-- the page file does not exist yet (a screen still being built): a caption;
-- the page runs as its own entry script (`AppTest.from_file("pages/...")`, the
-  way the screen tests open a page by direct link), so Streamlit knows no other
-  page: a plain Markdown link to the same URL the app serves
-  (`pages/2_Invoice.py` -> `/Invoice?tenant=...`).
+entry script (`app.py`). When a page runs as its own entry script
+(`AppTest.from_file("pages/...")`, the way the screen tests open a page by
+direct link), Streamlit knows no other page and `st.page_link` raises; then
+`page_link` here writes a plain Markdown link to the same URL the app serves
+(`pages/2_Invoice.py` -> `/Invoice?tenant=...`).
 """
 
 from __future__ import annotations
@@ -20,7 +17,6 @@ from urllib.parse import urlencode
 import streamlit as st
 from streamlit.errors import StreamlitPageNotFoundError
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,6 +44,9 @@ SCREENS: tuple[Screen, ...] = (
            "A tenant's plans, usage, invoices, credits and balance."),
     Screen("pages/8_Audit_log.py", "Audit log", ":material/history:",
            "Who changed what, when, before and after."),
+    Screen("pages/9_Reconciliation.py", "Reconciliation", ":material/rule:",
+           "The old billing system's invoices checked against the rules; credit what it "
+           "overcharged."),
 )
 
 
@@ -61,9 +60,6 @@ def link_to(screen: Screen, *, label: str | None = None,
 def page_link(path: str, *, label: str, icon: str | None = None,
               query_params: dict[str, str] | None = None) -> None:
     """`st.page_link` to the page file `path` ("pages/2_Invoice.py"); see the module docstring."""
-    if not (REPO_ROOT / path).exists():
-        st.caption(f"{label} (coming soon)")
-        return
     try:
         st.page_link(path, label=label, icon=icon, query_params=query_params)
     except StreamlitPageNotFoundError:

@@ -147,30 +147,24 @@ with credit_tab:
                                "user must approve every credit. Send it as a request.",
                                icon=":material/group:")
                 key = request_key("service_credit", (tenant_id, pending.amount, pending.reason))
+
+                def submit(operation, outcome_key: str) -> None:
+                    def run():
+                        with sessions.begin() as session:
+                            return operation(session, tenant_id, pending.amount, pending.reason,
+                                             actor=current_actor(), idempotency_key=key)
+                    ok, outcome = run_action(run)
+                    if ok:
+                        st.session_state[outcome_key] = (tenant_id, outcome)
+                        st.session_state["credit_pending"] = None
+                        st.rerun()
+
                 if (not can_issue or above) and st.button(
                         "Send credit request", type="primary", key="confirm_request"):
-                    def send_request():
-                        with sessions.begin() as session:
-                            return request_credit(
-                                session, tenant_id, pending.amount, pending.reason,
-                                actor=current_actor(), idempotency_key=key)
-                    ok, requested = run_action(send_request)
-                    if ok:
-                        st.session_state["credit_request_outcome"] = (tenant_id, requested)
-                        st.session_state["credit_pending"] = None
-                        st.rerun()
+                    submit(request_credit, "credit_request_outcome")
                 if can_issue and not above and st.button("Confirm credit", type="primary",
                                                          key="confirm_credit"):
-                    def issue():
-                        with sessions.begin() as session:
-                            return issue_service_credit(
-                                session, tenant_id, pending.amount, pending.reason,
-                                actor=current_actor(), idempotency_key=key)
-                    ok, outcome = run_action(issue)
-                    if ok:
-                        st.session_state["credit_outcome"] = (tenant_id, outcome)
-                        st.session_state["credit_pending"] = None
-                        st.rerun()
+                    submit(issue_service_credit, "credit_outcome")
 
         sent = st.session_state.get("credit_request_outcome")
         if sent is not None and sent[0] == tenant_id:

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from billing_core.money import Money
 from ledgerline_ui.formatting import money
-from ledgerline_ui.page_links import REPO_ROOT, SCREENS
+from ledgerline_ui.page_links import SCREENS
 from tests.ui.finance_data import rows
+from tests.ui.screens import REPO_ROOT
 
 PAGE = "app.py"
 
