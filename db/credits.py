@@ -49,7 +49,7 @@ from billing_core.errors import CurrencyMismatch, InvalidInput
 from billing_core.money import Money, to_decimal
 from db.audit import AuditRecord, record_audit
 from db.errors import NotFound
-from db.transitions import next_document_number
+from db.document_numbers import next_document_number
 
 
 @dataclass(frozen=True, slots=True)

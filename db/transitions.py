@@ -35,6 +35,8 @@ from billing_core.money import Money
 from billing_core.periods import require_aware_utc
 from billing_core.states import InvoiceStatus, check_transition
 from db.audit import AuditRecord, record_audit
+from db.credits import credit_balance
+from db.document_numbers import next_document_number
 from db.errors import NotFound
 
 
@@ -120,18 +122,6 @@ def invoice_label(invoice: InvoiceState) -> str:
     return invoice.number or f"#{invoice.invoice_id}"
 
 
-def next_document_number(session: Session, series: str) -> str:
-    """The next gap-free number of `series` (INV, CN) for the current UTC year."""
-    year, number = session.execute(text("""
-        INSERT INTO document_number_counters (series, year, last_number)
-        VALUES (:series, extract(year FROM now() AT TIME ZONE 'UTC'), 1)
-        ON CONFLICT (series, year)
-        DO UPDATE SET last_number = document_number_counters.last_number + 1
-        RETURNING year, last_number
-    """), {"series": series}).one()
-    return f"{series}-{year:04d}-{number:06d}"
-
-
 def _move(session: Session, current: InvoiceState, actor: Actor, action: str, sql: str,
           params: dict[str, object]) -> InvoiceState:
     row = session.execute(text(sql), {"tenant_id": current.tenant_id,
@@ -163,11 +153,7 @@ def _invoice_credit(session: Session, invoice: InvoiceState) -> Money:
 def _return_credit_to_balance(session: Session, invoice: InvoiceState, credit: Money,
                               actor: Actor) -> None:
     """Append a `returned_on_void` ledger entry giving `credit` back (tenant row locked)."""
-    balance_minor = session.execute(text("""
-        SELECT balance_after_minor FROM credit_ledger WHERE tenant_id = :tenant_id
-        ORDER BY entry_id DESC LIMIT 1
-    """), {"tenant_id": invoice.tenant_id}).scalar()
-    before = Money.from_minor_units(balance_minor or 0, credit.currency)
+    before = credit_balance(session, invoice.tenant_id)
     after = before + credit
     session.execute(text("""
         INSERT INTO credit_ledger (tenant_id, entry_kind, amount_minor, balance_after_minor,

@@ -50,14 +50,3 @@ def add_disputed_tenant(url: URL, prefix: str) -> DisputedTenant:
                                     actor=finance("tests")).invoice_id
     engine.dispose()
     return DisputedTenant(tenant_id, name, october, november)
-
-
-def scalar(url: URL, sql: str, **params: object) -> object:
-    """One value from the database (counts before and after an action)."""
-    from db.database import make_engine
-
-    engine = make_engine(url)
-    with engine.connect() as connection:
-        value = connection.execute(text(sql), params).scalar()
-    engine.dispose()
-    return value

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.ui.synthetic import scalar
+from tests.ui.finance_data import scalar
 
 SPEC_WEIGHTS = "tenant_id,weight\nent-acme-corp,33.33\nent-globex-industries,33.33\nent-initech,33.34\n"
 

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from tests.ui.synthetic import add_disputed_tenant, scalar
+from tests.ui.finance_data import scalar
+from tests.ui.synthetic import add_disputed_tenant
 
 
 @pytest.fixture

@@ -4,7 +4,8 @@ credits once; a bad file names its line and writes nothing."""
 from __future__ import annotations
 
 from tests.actors import finance
-from tests.ui.synthetic import add_disputed_tenant, scalar
+from tests.ui.finance_data import scalar
+from tests.ui.synthetic import add_disputed_tenant
 
 SIX_RULES = ["Proration", "Duplicate invoice", "Discount order", "Credit on a finalized invoice",
              "Overage at the limit", "Allocation rounding"]

@@ -11,9 +11,9 @@ import pytest
 from billing_core.access import Actor, Role
 from db.demo_data import DEMO_PASSWORD
 from ledgerline_ui.setup import LAST_ACTIVITY_KEY
-from tests.ui.finance_data import add_draft_invoice
+from tests.ui.finance_data import add_draft_invoice, scalar
 from tests.ui.screens import PAGES
-from tests.ui.synthetic import add_disputed_tenant, scalar
+from tests.ui.synthetic import add_disputed_tenant
 
 
 def _labels(elements) -> list[str]:

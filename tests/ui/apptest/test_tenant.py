@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tests.ui.synthetic import scalar
+from tests.ui.finance_data import scalar
 
 
 def _bullets(app) -> str:

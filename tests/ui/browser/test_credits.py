@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from tests.ui.screens import open_in_browser, wait_until_idle
-from tests.ui.synthetic import add_disputed_tenant, scalar
+from tests.ui.finance_data import scalar
+from tests.ui.synthetic import add_disputed_tenant
 
 
 def test_issue_a_credit_and_see_it_land_on_the_draft(page, demo_database_url):
