@@ -28,6 +28,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from operator import itemgetter
 from datetime import date, datetime, timedelta
 from decimal import Decimal
@@ -262,8 +263,17 @@ def _explain_segment(
     line: InvoiceLine, price: Money, whole: int, unit: str, since: object
 ) -> tuple[Decimal, str]:
     """The exact amount and the sentence of a recurring line, worked out on first use."""
-    used = line.quantity
-    amount = line.amount
+    # Equal prices may differ in scale (1000.0, 1000.00) and the sentence shows the digits.
+    scale = price.amount.as_tuple().exponent
+    return _segment_trace(price, scale, line.quantity, whole, unit, since, line.amount)
+
+
+# Every tenant on a plan whose segment starts the same day gets the same sentence: a
+# month-end run writes a few distinct recurring lines many thousands of times.
+@lru_cache(maxsize=4096)
+def _segment_trace(
+    price: Money, scale: object, used: int, whole: int, unit: str, since: object, amount: Money
+) -> tuple[Decimal, str]:
     if used == whole:
         # An unchanged plan costs exactly its price: nothing to divide.
         return price.amount, (

@@ -34,7 +34,8 @@ import threading
 import warnings
 from pathlib import Path
 
-from sqlalchemy import Engine, create_engine, text
+from psycopg.types.array import ListBinaryDumper
+from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -62,7 +63,16 @@ def make_engine(url: str | URL, **engine_options: object) -> Engine:
     """An Engine on `url` whose sessions run in UTC (SPEC 2: instants are UTC)."""
     options: dict[str, object] = {"pool_pre_ping": True}
     options.update(engine_options)
-    return create_engine(url, connect_args={"options": "-c timezone=UTC"}, **options)
+    engine = create_engine(url, connect_args={"options": "-c timezone=UTC"}, **options)
+    event.listen(engine, "connect", _send_lists_in_binary)
+    return engine
+
+
+def _send_lists_in_binary(driver_connection: object, _record: object) -> None:
+    # Set-based operations pass thousands of ids as one array parameter, several times
+    # per batch; psycopg writes a list 2.5x faster in the binary array format than in the
+    # text one (which checks every element for characters to quote).
+    driver_connection.adapters.register_dumper(list, ListBinaryDumper)
 
 
 def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:

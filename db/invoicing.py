@@ -19,7 +19,8 @@ actually created the invoice.
 The batched `generate_invoices` is the only implementation; the single form
 and the month-end run both call it. Inputs are loaded set-based
 (`db.pricing_inputs`), priced in Python by `billing_core.invoices.price_invoice`,
-and written in bulk: one INSERT for the invoices, COPY for lines and audit rows.
+and written in bulk: one statement inserts the invoices and their audit rows
+(built by the database from the rows it stored), then COPY writes the lines.
 Nothing is committed here; the caller owns the transaction.
 """
 
@@ -35,7 +36,7 @@ from billing_core.access import Actor, Permission, require
 from billing_core.errors import BillingError, InvalidInput
 from billing_core.invoices import PricedInvoice, price_invoice
 from billing_core.periods import Period, monthly_period
-from db.audit import AuditRecord, record_audits
+from db.audit import AuditRecord, record_audits, require_actor
 from db.bulk import copy_rows
 from db.errors import NotFound
 from db.models import InvoiceLine
@@ -132,31 +133,8 @@ def generate_invoices(session: Session, tenant_ids: Iterable[str], period: Perio
     created = {tenant_id: priced[tenant_id] for tenant_id in created_ids}
     _insert_lines(session, created_ids, created)
     _consume_credit_balances(session, created_ids, created, actor)
-    record_audits(session, (
-        AuditRecord(actor, "invoice.generated", "invoice", str(invoice_id), tenant_id,
-                    before=None, after=invoice_snapshot(created[tenant_id], invoice_id,
-                                                        minor_totals[tenant_id]))
-        for tenant_id, invoice_id in created_ids.items()
-    ))
     return GenerationResult(period, {**existing, **created_ids}, frozenset(created_ids),
                             frozenset(existing), skipped, created)
-
-
-def invoice_snapshot(priced: PricedInvoice, invoice_id: int,
-                     totals: tuple[int, int, int, int, int]) -> dict[str, object]:
-    """The audit view of a freshly priced draft: its period, totals and line count."""
-    subtotal_minor, discount_minor, credit_minor, total_minor, _ = totals
-    return {
-        "invoice_id": invoice_id,
-        "status": "draft",
-        "period": priced.period.label,
-        "currency": priced.currency,
-        "subtotal_minor": subtotal_minor,
-        "discount_minor": discount_minor,
-        "credit_minor": credit_minor,
-        "total_minor": total_minor,
-        "lines": len(priced.lines),
-    }
 
 
 def _minor_totals(invoice: PricedInvoice) -> tuple[int, int, int, int, int]:
@@ -213,29 +191,54 @@ def _price_all(inputs: Mapping[str, PricingInputs], period: Period,
 def _insert_invoices(session: Session, priced: Mapping[str, PricedInvoice],
                      minor_totals: Mapping[str, tuple[int, int, int, int, int]], period: Period,
                      actor: Actor) -> dict[str, int]:
-    """Insert the drafts; returns tenant id -> invoice id for the rows actually inserted."""
+    """Insert the drafts, each with its 'invoice.generated' audit row (SPEC 10); returns
+    tenant id -> invoice id for the rows actually inserted.
+
+    The audit row's `after` (period, totals, line count) is built by the database from
+    the row the same statement inserted, so it records what was stored, and no audit row
+    exists for a draft that was not."""
     if not priced:
         return {}
     tenant_ids = list(priced)
     subtotals, discounts, credits, totals, unused = zip(
         *(minor_totals[tenant_id] for tenant_id in tenant_ids), strict=True)
     rows = session.execute(text("""
-        INSERT INTO invoices (tenant_id, period_start, period_end, period_label, currency,
-                              subtotal_minor, discount_minor, credit_minor, total_minor,
-                              unused_discount_minor, created_by)
-        SELECT tenant_id, :period_start, :period_end, :period_label, currency,
-               subtotal_minor, discount_minor, credit_minor, total_minor, unused_minor, :actor
-        FROM unnest(CAST(:tenant_ids AS text[]), CAST(:currencies AS text[]),
-                    CAST(:subtotals AS bigint[]), CAST(:discounts AS bigint[]),
-                    CAST(:credits AS bigint[]), CAST(:totals AS bigint[]),
-                    CAST(:unused AS bigint[]))
-             AS new(tenant_id, currency, subtotal_minor, discount_minor, credit_minor,
-                    total_minor, unused_minor)
-        ON CONFLICT (tenant_id, period_start) WHERE status <> 'void' DO NOTHING
-        RETURNING tenant_id, invoice_id
+        WITH new AS (
+            SELECT * FROM unnest(CAST(:tenant_ids AS text[]), CAST(:currencies AS text[]),
+                                 CAST(:subtotals AS bigint[]), CAST(:discounts AS bigint[]),
+                                 CAST(:credits AS bigint[]), CAST(:totals AS bigint[]),
+                                 CAST(:unused AS bigint[]), CAST(:line_counts AS integer[]))
+                 AS new(tenant_id, currency, subtotal_minor, discount_minor, credit_minor,
+                        total_minor, unused_minor, line_count)
+        ), inserted AS (
+            INSERT INTO invoices (tenant_id, period_start, period_end, period_label, currency,
+                                  subtotal_minor, discount_minor, credit_minor, total_minor,
+                                  unused_discount_minor, created_by)
+            SELECT tenant_id, :period_start, :period_end, :period_label, currency,
+                   subtotal_minor, discount_minor, credit_minor, total_minor, unused_minor, :actor
+            FROM new
+            ON CONFLICT (tenant_id, period_start) WHERE status <> 'void' DO NOTHING
+            RETURNING *
+        ), audited AS (
+            INSERT INTO audit_log (actor, actor_role, action, entity, entity_id, tenant_id,
+                                   after)
+            SELECT :actor, :actor_role, 'invoice.generated', 'invoice', i.invoice_id::text,
+                   i.tenant_id,
+                   jsonb_build_object(
+                       'invoice_id', i.invoice_id, 'status', i.status,
+                       'period', i.period_label, 'currency', i.currency,
+                       'subtotal_minor', i.subtotal_minor, 'discount_minor', i.discount_minor,
+                       'credit_minor', i.credit_minor, 'total_minor', i.total_minor,
+                       'lines', new.line_count)
+            FROM inserted AS i JOIN new USING (tenant_id)
+            ORDER BY i.tenant_id
+        )
+        SELECT tenant_id, invoice_id FROM inserted
     """), {
         "period_start": period.start, "period_end": period.end, "period_label": period.label,
-        "actor": actor.user_id, "tenant_ids": tenant_ids,
+        "actor": require_actor(actor).user_id, "actor_role": actor.role.value,
+        "line_counts": [len(priced[tenant_id].lines) for tenant_id in tenant_ids],
+        "tenant_ids": tenant_ids,
         "currencies": [priced[tenant_id].currency for tenant_id in tenant_ids],
         "subtotals": list(subtotals), "discounts": list(discounts), "credits": list(credits),
         "totals": list(totals), "unused": list(unused),

@@ -4,6 +4,9 @@ Month-end for month M invoices each active tenant for its billing period that
 starts in M (for the usual anchor day 1, the calendar month M; for anchor 15,
 [M-15, M+1-15)). Tenants are taken in tenant-id order, `batch_size` at a time,
 each batch in its own transaction through `db.invoicing.generate_invoices`.
+`workers` batches (default two) are in flight at once, each on a connection of
+its own: batches hold disjoint tenants, so they never wait on each other's
+locks, and any mix of committed and lost batches is what a resume expects.
 
 Unlike the single operations this is a job, not an operation: it owns its
 transactions (one per batch, so a crash loses at most the batch in flight),
@@ -28,9 +31,11 @@ from __future__ import annotations
 
 import json
 import logging
-from collections import defaultdict
+from collections import defaultdict, deque
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
+from itertools import islice
 
 from sqlalchemy import Connection, Engine, text
 from sqlalchemy.orm import Session
@@ -60,25 +65,26 @@ class MonthEndSummary:
 
 
 def run_month_end(engine: Engine, period_label: str, *, actor: Actor, batch_size: int = 1000,
-                  dry_run: bool = False,
+                  workers: int = 2, dry_run: bool = False,
                   on_progress: ProgressCallback | None = None) -> MonthEndSummary:
     """Invoice every active tenant for month `period_label` ("2024-11"); see the module docstring.
 
-    `on_progress(done, total)` is called after each committed batch. Finance only (a dry run
-    too); scheduled runs act as a finance system actor such as `Actor("month-end", "finance")`.
+    `workers` batches are in flight at once, each on its own connection. `on_progress(done,
+    total)` is called after each committed batch, in batch order, on the calling thread.
+    Finance only (a dry run too); scheduled runs act as a finance system actor such as
+    `Actor("month-end", "finance")`.
     """
     require(actor, Permission.RUN_MONTH_END)
     month = calendar_month(period_label)
-    if type(batch_size) is not int or batch_size < 1:
-        raise ValueError("batch_size must be a positive int")
+    for name, value in (("batch_size", batch_size), ("workers", workers)):
+        if type(value) is not int or value < 1:
+            raise ValueError(f"{name} must be a positive int")
     if dry_run:
-        with Session(engine) as session:
-            return _run_batches(session, month, actor, batch_size, True, on_progress)
+        return _run_batches(engine, month, actor, batch_size, workers, True, on_progress)
     with engine.connect() as lock_connection:
         _take_run_lock(lock_connection, month.label)
         try:
-            with Session(engine) as session:
-                return _run_batches(session, month, actor, batch_size, False, on_progress)
+            return _run_batches(engine, month, actor, batch_size, workers, False, on_progress)
         finally:
             lock_connection.execute(text("SELECT pg_advisory_unlock(hashtext(:key))"),
                                     {"key": _lock_key(month.label)})
@@ -90,43 +96,53 @@ def billing_period_in_month(anchor_day: int, month: Period) -> Period:
     return monthly_period(anchor_day, month.last_day)
 
 
-def _run_batches(session: Session, month: Period, actor: Actor, batch_size: int,
+@dataclass(frozen=True, slots=True)
+class _BatchOutcome:
+    tenants: int
+    created: int
+    present: int
+    skipped: dict[str, str]
+
+
+def _run_batches(engine: Engine, month: Period, actor: Actor, batch_size: int, workers: int,
                  dry_run: bool, on_progress: ProgressCallback | None) -> MonthEndSummary:
-    with session.begin():
+    with Session(engine) as session, session.begin():
         tenants = session.execute(text("""
             SELECT tenant_id, billing_anchor_day FROM tenants WHERE is_active ORDER BY tenant_id
         """)).all()
         run_id = None if dry_run else _start_run(session, month.label, actor, len(tenants))
-    created = present = 0
+    batches = (tenants[start:start + batch_size] for start in range(0, len(tenants), batch_size))
+    done = created = present = 0
     skipped: dict[str, str] = {}
-    try:
-        for start in range(0, len(tenants), batch_size):
-            batch = tenants[start:start + batch_size]
-            with session.begin():
-                results = _generate_batch(session, batch, month, actor, dry_run)
-                batch_skipped = {tenant_id: str(reason) for result in results
-                                 for tenant_id, reason in result.skipped.items()}
-                batch_created = sum(len(result.created) for result in results)
-                batch_present = sum(len(result.already_present) for result in results)
-                if run_id is not None:
-                    _record_progress(session, run_id, len(batch), batch_created, batch_present,
-                                     batch_skipped)
-            created += batch_created
-            present += batch_present
-            skipped.update(batch_skipped)
-            if on_progress is not None:
-                on_progress(start + len(batch), len(tenants))
-    except BaseException as error:
-        if run_id is not None:
-            try:
-                with session.begin():
-                    _finish_run(session, run_id, "failed", str(error) or type(error).__name__)
-            except Exception:
-                # Never let the bookkeeping's error replace the run's own.
-                _log.exception("month-end run %s could not be recorded as failed", run_id)
-        raise error
+    # Pricing is Python and writing is the server: with two batches in flight, one is
+    # priced while the other is written, so both cores work.
+    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="month-end") as pool:
+        in_flight: deque[Future[_BatchOutcome]] = deque(
+            pool.submit(_commit_batch, engine, batch, month, actor, run_id, dry_run)
+            for batch in islice(batches, workers))
+        try:
+            while in_flight:
+                outcome = in_flight.popleft().result()
+                for batch in islice(batches, 1):
+                    in_flight.append(
+                        pool.submit(_commit_batch, engine, batch, month, actor, run_id, dry_run))
+                done += outcome.tenants
+                created += outcome.created
+                present += outcome.present
+                skipped.update(outcome.skipped)
+                if on_progress is not None:
+                    on_progress(done, len(tenants))
+        except BaseException as error:
+            for future in in_flight:
+                future.cancel()
+            # Batches already running finish (commit or roll back) before the run is
+            # marked failed, so the record counts exactly what was committed.
+            wait(in_flight)
+            if run_id is not None:
+                _record_failure(engine, run_id, error)
+            raise error
     if run_id is not None:
-        with session.begin():
+        with Session(engine) as session, session.begin():
             _finish_run(session, run_id, "completed", None)
             record_audit(session, AuditRecord(
                 actor, "month_end.completed", "month_end_run", str(run_id), None, before=None,
@@ -134,6 +150,30 @@ def _run_batches(session: Session, month: Period, actor: Actor, batch_size: int,
                        "invoices_created": created, "already_present": present,
                        "skipped": len(skipped)}))
     return MonthEndSummary(run_id, month.label, dry_run, len(tenants), created, present, skipped)
+
+
+def _commit_batch(engine: Engine, batch: list, month: Period, actor: Actor,
+                  run_id: int | None, dry_run: bool) -> _BatchOutcome:
+    """Generate one batch's invoices in a transaction of its own, with the run's progress."""
+    with Session(engine) as session, session.begin():
+        results = _generate_batch(session, batch, month, actor, dry_run)
+        outcome = _BatchOutcome(
+            len(batch), sum(len(result.created) for result in results),
+            sum(len(result.already_present) for result in results),
+            {tenant_id: str(reason) for result in results
+             for tenant_id, reason in result.skipped.items()})
+        if run_id is not None:
+            _record_progress(session, run_id, outcome)
+    return outcome
+
+
+def _record_failure(engine: Engine, run_id: int, error: BaseException) -> None:
+    try:
+        with Session(engine) as session, session.begin():
+            _finish_run(session, run_id, "failed", str(error) or type(error).__name__)
+    except Exception:
+        # Never let the bookkeeping's error replace the run's own.
+        _log.exception("month-end run %s could not be recorded as failed", run_id)
 
 
 def _generate_batch(session: Session, batch: list, month: Period, actor: Actor,
@@ -182,16 +222,15 @@ def _start_run(session: Session, period_label: str, actor: Actor, tenants_in_sco
            "tenants_in_scope": tenants_in_scope}).scalar_one()
 
 
-def _record_progress(session: Session, run_id: int, done: int, created: int, present: int,
-                     skipped: dict[str, str]) -> None:
+def _record_progress(session: Session, run_id: int, outcome: _BatchOutcome) -> None:
     session.execute(text("""
         UPDATE month_end_runs
         SET tenants_done = tenants_done + :done, invoices_created = invoices_created + :created,
             already_present = already_present + :present,
             skipped = skipped || CAST(:skipped AS jsonb)
         WHERE run_id = :run_id
-    """), {"run_id": run_id, "done": done, "created": created, "present": present,
-           "skipped": json.dumps(skipped)})
+    """), {"run_id": run_id, "done": outcome.tenants, "created": outcome.created,
+           "present": outcome.present, "skipped": json.dumps(outcome.skipped)})
 
 
 def _finish_run(session: Session, run_id: int, status: str, error: str | None) -> None:

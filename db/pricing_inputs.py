@@ -83,7 +83,9 @@ def load_pricing_inputs(session: Session, currencies: Mapping[str, str],
             plan_changes=changes,
             usage=usage,
             discounts=tuple(discounts.get(tenant_id, ())),
-            credit_balance=Money.from_minor_units(balance_minor, currency),
+            # Most tenants have no balance: the shared zero is cheaper than building one.
+            credit_balance=(Money.from_minor_units(balance_minor, currency) if balance_minor
+                            else Money.zero(currency)),
         )
     return inputs
 
@@ -102,7 +104,7 @@ def _plan_segments(session: Session, tenant_ids: Sequence[str],
     """), {"tenant_ids": list(tenant_ids), "period_start": period.start,
            "period_end": period.end})
     segments: dict[str, list[tuple[object, str]]] = defaultdict(list)
-    for tenant_id, starts_on, plan_id in rows:
+    for tenant_id, starts_on, plan_id in rows.all():
         segments[tenant_id].append((starts_on, plan_id))
     return segments
 
@@ -138,7 +140,7 @@ def _usage_sums(session: Session, tenant_ids: Sequence[str],
         GROUP BY tenant_id, metric
     """), {"tenant_ids": list(tenant_ids), "period_start": period.start,
            "period_end": period.end})
-    return {(tenant_id, metric): used for tenant_id, metric, used in rows}
+    return {(tenant_id, metric): used for tenant_id, metric, used in rows.all()}
 
 
 def _discounts(session: Session, tenant_ids: Sequence[str],
@@ -154,7 +156,7 @@ def _discounts(session: Session, tenant_ids: Sequence[str],
     discounts: dict[str, list[PercentOff | FixedOff]] = defaultdict(list)
     # Standard discounts repeat across tenants: one immutable value per distinct row.
     made: dict[tuple[object, ...], PercentOff | FixedOff] = {}
-    for tenant_id, label, percent, amount_minor, currency in rows:
+    for tenant_id, label, percent, amount_minor, currency in rows.all():
         key = (label, percent, amount_minor, currency)
         discount = made.get(key)
         if discount is None:

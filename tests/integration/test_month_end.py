@@ -6,6 +6,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 from datetime import date
 
 import pytest
@@ -163,6 +164,54 @@ def test_a_failure_to_record_the_failure_does_not_hide_the_original_error(fresh_
     [logged] = [r for r in caplog.records if r.name == "ledgerline.month_end"]
     assert "could not be recorded as failed" in logged.getMessage()
     assert isinstance(logged.exc_info[1], ConnectionError)
+
+
+def test_batches_are_written_at_once_each_on_a_connection_of_its_own(fresh_engine, monkeypatch):
+    _tenants(fresh_engine, 10)
+    both_in_flight = threading.Barrier(2, timeout=20)
+    backends = set()
+    generate_batch = month_end._generate_batch
+
+    def generate_when_the_other_batch_is_running_too(session, *args):
+        backends.add(session.connection().connection.driver_connection.info.backend_pid)
+        both_in_flight.wait()  # run one after the other, this times out and the run fails
+        return generate_batch(session, *args)
+
+    monkeypatch.setattr(month_end, "_generate_batch", generate_when_the_other_batch_is_running_too)
+    summary = run_month_end(fresh_engine, "2024-11", actor=ACTOR, batch_size=5, workers=2)
+    assert (summary.invoices_created, len(backends)) == (10, 2)
+    assert _invoice_counts(fresh_engine) == (10, 10)
+
+
+def test_a_failing_batch_fails_the_run_and_the_record_counts_what_was_committed(fresh_engine,
+                                                                                monkeypatch):
+    _tenants(fresh_engine, 60)
+    generate_batch = month_end._generate_batch
+
+    def fail_on_the_second_batch(session, batch, *args):
+        if batch[0].tenant_id == "me-0010":
+            raise RuntimeError("connection reset")
+        return generate_batch(session, batch, *args)
+
+    monkeypatch.setattr(month_end, "_generate_batch", fail_on_the_second_batch)
+    with pytest.raises(RuntimeError, match="connection reset"):
+        run_month_end(fresh_engine, "2024-11", actor=ACTOR, batch_size=10, workers=2)
+    with Session(fresh_engine) as session:
+        last = last_month_end_run(session)
+    invoices, _ = _invoice_counts(fresh_engine)
+    assert (last.status, last.error) == ("failed", "connection reset")
+    assert 10 <= invoices < 60  # the first batch committed; the run stopped early
+    assert last.tenants_done == last.invoices_created == invoices
+
+    resumed = run_month_end(fresh_engine, "2024-11", actor=ACTOR, batch_size=25)
+    assert (resumed.invoices_created, resumed.already_present) == (60 - invoices, invoices)
+
+
+@pytest.mark.parametrize("option", ["batch_size", "workers"])
+@pytest.mark.parametrize("value", [0, -1, 1.5, "2"])
+def test_batch_size_and_workers_are_positive_ints(fresh_engine, option, value):
+    with pytest.raises(ValueError, match=f"{option} must be a positive int"):
+        run_month_end(fresh_engine, "2024-11", actor=ACTOR, **{option: value})
 
 
 def test_a_run_needs_a_month_label(fresh_engine):

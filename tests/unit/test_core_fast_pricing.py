@@ -251,3 +251,18 @@ def test_a_line_survives_pickle_and_copy_with_its_worked_out_values():
     for twin in (pickle.loads(pickle.dumps(line)), copy.copy(line), copy.deepcopy(line)):
         assert type(twin) is InvoiceLine and twin == line
         assert twin.explanation == line.explanation
+
+
+def test_equal_prices_of_another_scale_keep_their_own_digits_in_the_sentence():
+    # Recurring sentences are memoised; 1000.0 == 1000.00, yet each line shows its own digits.
+    period = monthly_period(1, date(2024, 11, 1))
+    lines = {}
+    for price in ("1000.00", "1000.0", "1000.00"):
+        changes = [PlanChange(date(2024, 10, 1), "Small", Money("10.00", "USD")),
+                   PlanChange(date(2024, 11, 16), "Compute", Money(price, "USD"))]
+        [_, line] = prorate(changes, period)
+        lines.setdefault(price, line)
+        eager = eager_prorate(changes, period)[1]
+        assert str(line.exact_amount) == str(eager[3]) and line.explanation == eager[4]
+    assert "= 1000.0 x 15 / 30 = 500.0 ->" in lines["1000.0"].explanation
+    assert "= 1000.00 x 15 / 30 = 500.00 ->" in lines["1000.00"].explanation
