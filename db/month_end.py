@@ -123,9 +123,10 @@ def _run_batches(engine: Engine, month: Period, actor: Actor, batch_size: int, w
         try:
             while in_flight:
                 outcome = in_flight.popleft().result()
-                for batch in islice(batches, 1):
-                    in_flight.append(
-                        pool.submit(_commit_batch, engine, batch, month, actor, run_id, dry_run))
+                following = next(batches, None)
+                if following is not None:
+                    in_flight.append(pool.submit(_commit_batch, engine, following, month, actor,
+                                                 run_id, dry_run))
                 done += outcome.tenants
                 created += outcome.created
                 present += outcome.present
