@@ -16,7 +16,8 @@ from db.credits import CREDIT_APPROVAL_ENV, issue_credit_note, issue_service_cre
 from db.invoicing import generate_invoice
 from db.queries import audit_log, invoice_detail
 from db.transitions import finalize_invoice, record_payment, void_invoice
-from tests.integration.factories import add_plan, add_tenant
+from tests.integration.factories import (add_fixed_discount, add_percent_discount, add_plan,
+                                         add_tenant)
 from tests.actors import finance
 
 
@@ -69,6 +70,26 @@ def test_each_change_writes_who_what_before_and_after(session, new_tenant_id):
     trail = invoice_detail(session, tenant, october).audit
     assert [e.action for e in trail] == ["credit_note.issued", "invoice.paid", "invoice.finalized",
                                          "invoice.generated"]
+
+
+def test_a_generated_invoice_is_audited_with_the_totals_and_line_count_it_was_stored_with(
+        session, new_tenant_id):
+    add_plan(session, "test-compute-1000", 100000)
+    tenant = add_tenant(session, new_tenant_id("snapshot"),
+                        plans=[(date(2024, 1, 1), "test-compute-1000")])
+    add_percent_discount(session, tenant, 1, "10", "Enterprise")
+    add_fixed_discount(session, tenant, 2, 5000, "Promo")
+    invoice_id = generate_invoice(session, tenant, calendar_month("2024-11"),
+                                  actor=finance("gen")).invoice_id
+    again = generate_invoice(session, tenant, calendar_month("2024-11"), actor=finance("gen"))
+    [generated] = audit_log(session, tenant_id=tenant, action="invoice.generated")
+    assert (again.created, generated.actor, generated.entity_id, generated.before) == (
+        False, "gen", str(invoice_id), None)
+    assert generated.after == {
+        "invoice_id": invoice_id, "status": "draft", "period": "2024-11", "currency": "USD",
+        "subtotal_minor": 100000, "discount_minor": 15000, "credit_minor": 0,
+        "total_minor": 85000, "lines": 3,
+    }
 
 
 def test_a_refused_change_leaves_no_audit_row(session, new_tenant_id):
