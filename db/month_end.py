@@ -9,7 +9,7 @@ its own: batches hold disjoint tenants, so they never wait on each other's
 locks, and any mix of committed and lost batches is what a resume expects.
 
 Unlike the single operations this is a job, not an operation: it owns its
-transactions (one per batch, so a crash loses at most the batch in flight),
+transactions (one per batch, so a crash loses at most the batches in flight),
 which is why it takes an Engine, not a Session. Running it twice, or again
 after a crash, never duplicates an invoice: existing invoices are found and
 counted as already present, and the unique index stands behind that.
@@ -114,8 +114,8 @@ def _run_batches(engine: Engine, month: Period, actor: Actor, batch_size: int, w
     batches = (tenants[start:start + batch_size] for start in range(0, len(tenants), batch_size))
     done = created = present = 0
     skipped: dict[str, str] = {}
-    # Pricing is Python and writing is the server: with two batches in flight, one is
-    # priced while the other is written, so both cores work.
+    # Pricing is Python and writing is the server: with several batches in flight, one
+    # batch is priced while another is written, so both cores work.
     with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="month-end") as pool:
         in_flight: deque[Future[_BatchOutcome]] = deque(
             pool.submit(_commit_batch, engine, batch, month, actor, run_id, dry_run)
