@@ -16,7 +16,10 @@ the actor, the role and the action:
 "customer_success cs@demo may not finalize invoices".
 
 Credits above a configurable amount need a second finance user: the one who
-requested a credit never approves it (`check_credit_approver`).
+requested a credit never approves it (`check_credit_approver`). Splitting does
+not get round that: what one person gives away alone (service credits, credit
+notes, legacy corrections) is added up over a rolling 24 hours, per tenant and
+per user, and the same threshold applies to the sum (`check_given_alone`).
 
 Sign-in throttling is policy too: after a few wrong passwords for one email, the
 next attempt waits, doubling each time (`sign_in_wait_seconds`).
@@ -124,6 +127,44 @@ class ApprovalRequired(BillingError):
         super().__init__(
             f"A credit of {format_money(amount)} is above {format_money(threshold)} and needs "
             "a second finance user's approval: request it, and another finance user approves it")
+
+
+class SecondApproverRequired(ApprovalRequired):
+    """`amount` plus what was already given alone in the window (`already`, to a tenant or by a
+    user: `scope`) would be above the threshold: one person may not give it."""
+
+    def __init__(self, what: str, amount: Money, already: Money, scope: str, threshold: Money,
+                 advice: str) -> None:
+        self.amount = amount
+        self.threshold = threshold
+        self.already = already
+        self.scope = scope
+        BillingError.__init__(
+            self, f"{what} ({format_money(amount)}) needs a second approver: "
+                  f"{format_money(already)} already credited {scope} in the last "
+                  f"{GIVEN_ALONE_WINDOW_HOURS} hours, this would make "
+                  f"{format_money(already + amount)}, above the {format_money(threshold)} limit. "
+                  f"{advice}")
+
+
+GIVEN_ALONE_WINDOW_HOURS = 24
+"""How far back `check_given_alone` looks: a rolling window, not a calendar day, so nothing
+resets at midnight."""
+
+
+def check_given_alone(what: str, amount: Money, already: Money, scope: str,
+                      threshold: Decimal, advice: str) -> None:
+    """Refuse (SecondApproverRequired) when `already` + `amount` is above `threshold`.
+
+    `already` is what was given without a second approver in the last 24 hours, in
+    `amount`'s currency, to one tenant or by one user (`scope`: "to ent-acme", "by
+    alice@x"). With a threshold of $500.00: $500.00 with nothing before passes; a second
+    $500.00 makes $1,000.00 and is refused. The caller holds the lock that serializes
+    `scope` while it reads `already` and writes `amount`.
+    """
+    if needs_second_approval(already + amount, threshold):
+        raise SecondApproverRequired(what, amount, already, scope,
+                                     Money(threshold, amount.currency), advice)
 
 
 def is_allowed(actor: Actor | None, permission: Permission) -> bool:

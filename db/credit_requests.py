@@ -14,6 +14,10 @@ who is not the requester:
   back (`created=False`);
 - rejecting writes no credit; a decided request never changes again.
 
+An approved credit is outside the 24-hour window of what one person gives alone
+(`db.four_eyes`): it neither counts in it nor is refused by it, since a second
+person has looked at it. So a split can always be sent as requests instead.
+
 The same idempotency key twice is one request, if it asks for the same amount for
 the same reason; a key reused for a different request is InvalidInput.
 
@@ -143,7 +147,8 @@ def approve_credit_request(session: Session, tenant_id: str, request_id: int, *,
     if current.status != "pending":
         raise RequestAlreadyDecided(current.label, current.status, current.decided_by)
     credit = _grant_service_credit(session, tenant_id, current.amount, current.reason,
-                                   actor=actor, idempotency_key=current.idempotency_key)
+                                   actor=actor, idempotency_key=current.idempotency_key,
+                                   alone=False)
     decided = _decide(session, current, "approved", actor, note, credit.credit_id)
     return ApprovalOutcome(decided, credit)
 

@@ -21,11 +21,20 @@ Only finance issues credits directly, and only up to the approval threshold
 1000.00 in the credit's currency): a larger credit raises ApprovalRequired and
 goes through `db.credit_requests` instead, where a second finance user approves
 it. Customer success never issues a credit; it requests one. The one way past
-the threshold, `_grant_service_credit`, is private to that approval.
+the threshold, `_grant_service_credit(..., alone=False)`, is private to that
+approval.
+
+The threshold also caps the sum of what one person gives alone in 24 hours
+(`db.four_eyes`): a credit or credit note that would take the tenant's total,
+or the user's, above it raises SecondApproverRequired, so splitting a large
+credit into small ones still needs a second person.
 
 A credit note corrects a finalized or paid invoice without changing it. The
 invoice row is locked so two notes cannot both fit in the same room; the notes
-of one invoice never add up to more than its total.
+of one invoice never add up to more than its total. There is no request for a
+credit note yet: one above what the window allows is refused.
+
+Lock order: the giver (`db.four_eyes.lock_giver`), the tenant row, the invoice row.
 """
 
 from __future__ import annotations
@@ -37,7 +46,15 @@ from decimal import Decimal
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from billing_core.access import Actor, ApprovalRequired, Permission, needs_second_approval, require
+from billing_core.access import (
+    Actor,
+    ApprovalRequired,
+    Permission,
+    SecondApproverRequired,
+    check_given_alone,
+    needs_second_approval,
+    require,
+)
 from billing_core.credits import (
     ServiceCredit,
     apply_credit,
@@ -48,8 +65,9 @@ from billing_core.credits import (
 from billing_core.errors import CurrencyMismatch, InvalidInput
 from billing_core.money import Money, to_decimal
 from db.audit import AuditRecord, record_audit
-from db.errors import NotFound
 from db.document_numbers import next_document_number
+from db.errors import NotFound
+from db.four_eyes import given_alone, lock_giver
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,6 +136,36 @@ def check_direct_credit(amount: Money) -> None:
         raise ApprovalRequired(amount, Money(threshold, amount.currency))
 
 
+CREDIT_ADVICE = "Send it as a credit request for another finance user to approve."
+CREDIT_NOTE_ADVICE = ("A credit note cannot be sent for approval yet, so one person cannot "
+                      "issue this one.")
+
+
+def _check_given_alone(session: Session, tenant_id: str, amount: Money, *, actor: Actor,
+                            what: str, advice: str) -> None:
+    """SecondApproverRequired when `amount` on top of what was given alone in the last 24 hours,
+    to `tenant_id` or by `actor`, is above the threshold (see `db.four_eyes`). Binding only
+    under the tenant's lock and `lock_giver`."""
+    threshold = credit_approval_threshold()
+    given = given_alone(session, [tenant_id], actor, amount.currency)
+    check_given_alone(what, amount, given.to_tenant[tenant_id], f"to {tenant_id}", threshold,
+                      advice)
+    check_given_alone(what, amount, given.by_user, f"by {actor.user_id}", threshold, advice)
+
+
+def second_approver_needed(session: Session, tenant_id: str, amount: Money, *,
+                           actor: Actor) -> SecondApproverRequired | None:
+    """Why `actor` could not credit `amount` to `tenant_id` alone right now because of what was
+    given in the last 24 hours, or None. No locks, nothing written: a preview for the Credits
+    screen; `issue_service_credit` checks again under the locks."""
+    try:
+        _check_given_alone(session, tenant_id, amount, actor=actor, what="This credit",
+                                advice=CREDIT_ADVICE)
+    except SecondApproverRequired as refusal:
+        return refusal
+    return None
+
+
 def issue_service_credit(session: Session, tenant_id: str, amount: Money, reason: str, *,
                          actor: Actor, idempotency_key: str,
                          invoice_id: int | None = None) -> CreditOutcome:
@@ -126,24 +174,30 @@ def issue_service_credit(session: Session, tenant_id: str, amount: Money, reason
     SPEC 5: $200.00 for a tenant whose October invoice is paid and November invoice
     is a draft reduces November by $200.00. `invoice_id` aims the credit at one
     invoice explicitly; a non-draft target raises InvoiceNotOpen. Finance only; above the
-    approval threshold ApprovalRequired (request it with `db.credit_requests.request_credit`).
+    approval threshold ApprovalRequired, and SecondApproverRequired when it would take what
+    was given alone in the last 24 hours (to the tenant, or by `actor`) above it: request it
+    with `db.credit_requests.request_credit`. A replay of `idempotency_key` is never refused
+    by the window (it gives nothing new).
     """
     require(actor, Permission.ISSUE_CREDITS)
     if isinstance(amount, Money):
         check_direct_credit(amount)
     return _grant_service_credit(session, tenant_id, amount, reason, actor=actor,
-                                 idempotency_key=idempotency_key, invoice_id=invoice_id)
+                                 idempotency_key=idempotency_key, invoice_id=invoice_id,
+                                 alone=True)
 
 
 def _grant_service_credit(session: Session, tenant_id: str, amount: Money, reason: str, *,
-                          actor: Actor, idempotency_key: str,
+                          actor: Actor, idempotency_key: str, alone: bool,
                           invoice_id: int | None = None) -> CreditOutcome:
-    """`issue_service_credit` without the approval threshold. Private: its only other caller is
-    `db.credit_requests.approve_credit_request`, which checked the second approver under the
-    request's lock; nothing else may issue a credit above the threshold alone. Still finance
-    only."""
+    """`issue_service_credit` without the approval threshold. With `alone=False` the 24-hour
+    window is skipped too: its only caller is `db.credit_requests.approve_credit_request`,
+    which checked the second approver under the request's lock; nothing else may issue a
+    credit above the threshold alone. Still finance only."""
     require(actor, Permission.ISSUE_CREDITS)
     credit = ServiceCredit(tenant_id, amount, reason, actor.user_id, idempotency_key)
+    if alone:
+        lock_giver(session, actor)
     currency = _lock_tenant(session, tenant_id)
     if amount.currency != currency:
         raise CurrencyMismatch(currency, amount.currency, "credit")
@@ -153,6 +207,9 @@ def _grant_service_credit(session: Session, tenant_id: str, amount: Money, reaso
         _check_same_credit(idempotency_key, outcome, earlier_reason, amount, credit.reason,
                            invoice_id)
         return outcome
+    if alone:
+        _check_given_alone(session, tenant_id, amount, actor=actor, what="This credit",
+                                advice=CREDIT_ADVICE)
 
     if invoice_id is not None:
         target = _lock_invoice_for_credit(session, tenant_id, invoice_id)
@@ -228,15 +285,17 @@ def issue_credit_note(session: Session, tenant_id: str, invoice_id: int, amount:
 
     Never more than the invoice's total minus earlier notes (CreditNoteTooLarge).
     Numbered CN-YYYY-NNNNNN, gap-free. The same idempotency key twice makes one note.
-    Finance only.
+    Finance only. Counted with credits in the 24-hour window: SecondApproverRequired when
+    it would take what was given alone to the tenant, or by `actor`, above the threshold.
     """
     require(actor, Permission.ISSUE_CREDIT_NOTES)
     reason = _require_text(reason, "reason")
     idempotency_key = _require_text(idempotency_key, "idempotency_key")
+    lock_giver(session, actor)
+    currency = _lock_tenant(session, tenant_id)
     invoice = _lock_invoice_for_credit(session, tenant_id, invoice_id)
     if invoice is None:
         raise NotFound("invoice", f"{invoice_id} of tenant {tenant_id}")
-    currency = _tenant_currency(session, tenant_id)
     earlier = session.execute(text("""
         SELECT credit_note_id, number, amount_minor, idempotency_key FROM credit_notes
         WHERE tenant_id = :tenant_id AND invoice_id = :invoice_id ORDER BY credit_note_id
@@ -251,6 +310,8 @@ def issue_credit_note(session: Session, tenant_id: str, invoice_id: int, amount:
                                      total - earlier_total)
     check_credit_note_target(invoice.label, invoice.status)
     left = check_credit_note(invoice.label, total, earlier_total, amount)
+    _check_given_alone(session, tenant_id, amount, actor=actor, what="This credit note",
+                            advice=CREDIT_NOTE_ADVICE)
     number = next_document_number(session, "CN")
     credit_note_id = session.execute(text("""
         INSERT INTO credit_notes (tenant_id, invoice_id, number, amount_minor, currency, reason,

@@ -305,6 +305,7 @@ class Credit(Base):
         ForeignKeyConstraint(["tenant_id", "invoice_id"],
                              ["invoices.tenant_id", "invoices.invoice_id"]),
         Index("uq_credits_tenant_idempotency_key", "tenant_id", "idempotency_key", unique=True),
+        Index("ix_credits_actor_created_at", "actor", "created_at"),  # db/four_eyes.py
         _currency_check(),
         CheckConstraint("amount_minor > 0", name="amount_positive"),
         CheckConstraint("applied_minor >= 0 AND to_balance_minor >= 0", name="parts_not_negative"),
@@ -369,6 +370,7 @@ class CreditNote(Base):
                              ["invoices.tenant_id", "invoices.invoice_id"]),
         Index("uq_credit_notes_tenant_idempotency_key", "tenant_id", "idempotency_key",
               unique=True),
+        Index("ix_credit_notes_actor_created_at", "actor", "created_at"),  # db/four_eyes.py
         _currency_check(),
         CheckConstraint("amount_minor > 0", name="amount_positive"),
     )

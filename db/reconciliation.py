@@ -1,4 +1,4 @@
-"""Legacy reconciliation in the database: import a legacy file, report, correct (docs/reconciliation.md).
+"""Legacy reconciliation in the database: import a file, report, correct (docs/reconciliation.md).
 
 - `import_legacy_file` parses and validates the whole file with the core
   (`billing_core.legacy_csv`), then checks what only the database knows: every
@@ -29,7 +29,11 @@ overcharges go through `issue_service_credit`, so they also need
 `ISSUE_CREDITS` and obey the approval threshold: a correction above it is
 refused with ApprovalRequired (the person who imports a file could otherwise
 grant themselves a large credit through it); such an overcharge is corrected
-with a credit request on the Credits screen instead.
+with a credit request on the Credits screen instead. Many small corrections
+are no way round it: each counts in the 24-hour window of what one person
+gives alone (`db.four_eyes`), and a batch that would take a tenant's total, or
+the user's, above the threshold is refused whole (SecondApproverRequired)
+before anything is written.
 """
 
 from __future__ import annotations
@@ -37,15 +41,15 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from datetime import date, datetime
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from billing_core.access import Actor, Permission, require
+from billing_core.access import Actor, Permission, check_given_alone, require
 from billing_core.discounts import FixedOff, PercentOff
 from billing_core.errors import InvalidInput
 from billing_core.legacy_csv import LegacyFileError, LineProblem, parse_legacy_csv
@@ -68,7 +72,8 @@ from billing_core.reconciliation import (
 from billing_core.usage import UsagePlan
 from db.audit import AuditRecord, record_audit
 from db.bulk import copy_rows
-from db.credits import issue_service_credit
+from db.credits import check_direct_credit, credit_approval_threshold, issue_service_credit
+from db.four_eyes import given_alone, lock_giver
 from db.models import LegacyAllocationShare as AllocationTable
 from db.models import LegacyInvoice as InvoiceTable
 
@@ -373,9 +378,10 @@ def _corrections(session: Session, tenant_ids: Sequence[str] | None = None
                actor, created_at
         FROM legacy_corrections {where}
     """), {} if tenant_ids is None else {"ids": list(tenant_ids)})
-    return {(t, s, l, r): Correction(kind, Money.from_minor_units(amount, currency), credit_id,
-                                     actor, created_at)
-            for t, s, l, r, kind, amount, currency, credit_id, actor, created_at in rows}
+    return {(tenant, source, legacy_id, rule): Correction(
+                kind, Money.from_minor_units(amount, currency), credit_id, actor, created_at)
+            for tenant, source, legacy_id, rule, kind, amount, currency, credit_id, actor,
+            created_at in rows}
 
 
 # --- corrections ----------------------------------------------------------------------------
@@ -386,12 +392,14 @@ def issue_legacy_credits(session: Session, keys: Iterable[DiscrepancyKey], *,
     """Credit each selected overcharge once; see the module docstring.
 
     An undercharge, a duplicate (void it instead) or a key that is no longer a
-    discrepancy is refused (InvalidInput) before anything is written.
+    discrepancy is refused (InvalidInput) before anything is written; so is a batch
+    above what one person may give alone (ApprovalRequired, SecondApproverRequired).
     """
     require(actor, Permission.RECONCILE_LEGACY_BILLING)
     wanted = sorted(set(_check_key(key) for key in keys))
     if not wanted:
         raise InvalidInput("selection", "is empty; select the overcharges to credit")
+    lock_giver(session, actor)  # before the tenant locks: the lock order of db/credits.py
     current = _current_discrepancies(session, wanted)
     for key in wanted:
         if current[key].action != Action.CREDIT_NOTE:
@@ -399,6 +407,9 @@ def issue_legacy_credits(session: Session, keys: Iterable[DiscrepancyKey], *,
                                + ("a duplicate; void it instead"
                                   if current[key].action == Action.VOID
                                   else "an undercharge; undercharges are reported, not collected"))
+    corrected = _corrections(session, sorted({key[0] for key in wanted}))
+    _check_given_alone(session, [current[key] for key in wanted if key not in corrected],
+                       actor)
     done, already, amounts = [], [], []
     for key in wanted:  # tenant-id order: the lock order of db/credits.py
         item = current[key]
@@ -434,6 +445,36 @@ def issue_legacy_credits(session: Session, keys: Iterable[DiscrepancyKey], *,
         done.append(key)
         amounts.append(item.difference)
     return CorrectionOutcome(tuple(done), tuple(already), tuple(amounts))
+
+
+LEGACY_ADVICE = ("Nothing was issued: select fewer, or correct the larger overcharges with "
+                 "credit requests on the Credits screen.")
+
+
+def _check_given_alone(session: Session, items: Sequence[Discrepancy], actor: Actor) -> None:
+    """Refuse the whole batch, before anything is written, when one correction is above the
+    approval threshold or the batch would take a tenant's, or the user's, 24-hour total above
+    it (every correction counts: see `db.four_eyes`). Under the tenant locks and the giver's."""
+    for item in items:
+        check_direct_credit(item.difference)
+    threshold = credit_approval_threshold()
+    for currency in sorted({item.difference.currency for item in items}):
+        part = [item for item in items if item.difference.currency == currency]
+        by_tenant: dict[str, list[Money]] = {}
+        for item in part:
+            by_tenant.setdefault(item.tenant_id, []).append(item.difference)
+        given = given_alone(session, by_tenant, actor, currency)
+        for tenant_id, amounts in by_tenant.items():
+            check_given_alone(f"Correcting {_overcharges(len(amounts))} of {tenant_id}",
+                              sum(amounts, Money.zero(currency)), given.to_tenant[tenant_id],
+                              f"to {tenant_id}", threshold, LEGACY_ADVICE)
+        check_given_alone(f"Correcting {_overcharges(len(part))}",
+                          sum((item.difference for item in part), Money.zero(currency)),
+                          given.by_user, f"by {actor.user_id}", threshold, LEGACY_ADVICE)
+
+
+def _overcharges(count: int) -> str:
+    return f"{count} legacy overcharge{'' if count == 1 else 's'}"
 
 
 def void_legacy_duplicates(session: Session, keys: Iterable[DiscrepancyKey], *,

@@ -19,6 +19,7 @@ from db.credits import (
     issue_credit_note,
     issue_service_credit,
     preview_credit_landing,
+    second_approver_needed,
 )
 from db.queries import invoice_detail, list_invoices, tenant_story
 from ledgerline_ui.credit_forms import (
@@ -146,6 +147,13 @@ with credit_tab:
                                "The approval threshold is not set correctly: a second finance "
                                "user must approve every credit. Send it as a request.",
                                icon=":material/group:")
+                elif can_issue:  # small credits add up over 24 hours (db/four_eyes.py)
+                    with sessions() as session:
+                        over_window = second_approver_needed(session, tenant_id, pending.amount,
+                                                             actor=me)
+                    if over_window is not None:
+                        above = True
+                        st.warning(str(over_window), icon=":material/group:")
                 key = request_key("service_credit", (tenant_id, pending.amount, pending.reason))
 
                 def submit(operation, outcome_key: str) -> None:
