@@ -21,8 +21,11 @@ not get round that: what one person gives away alone (service credits, credit
 notes, legacy corrections) is added up over a rolling 24 hours, per tenant and
 per user, and the same threshold applies to the sum (`check_given_alone`).
 
-Sign-in throttling is policy too: after a few wrong passwords for one email, the
-next attempt waits, doubling each time (`sign_in_wait_seconds`).
+Sign-in throttling is policy too: after a few wrong passwords in a row the next
+attempt waits, doubling each time. Counted per client (any email, known or not) up
+to 15 minutes (`sign_in_wait_seconds`), and per email up to 30 seconds only
+(`email_sign_in_wait_seconds`), so a stranger guessing someone's password delays
+its owner briefly and never locks them out.
 """
 
 from __future__ import annotations
@@ -201,17 +204,27 @@ def check_credit_approver(approver: Actor, requested_by: str, request: str) -> A
 
 FREE_SIGN_IN_FAILURES = 2
 MAX_SIGN_IN_WAIT_SECONDS = 15 * 60
+# Short, because anyone can type someone else's email: this is all a stranger's wrong
+# guesses can cost the owner. Guessers themselves are slowed by the per-client wait.
+MAX_EMAIL_SIGN_IN_WAIT_SECONDS = 30
 
 
 def sign_in_wait_seconds(failed_attempts: int) -> int:
-    """How long the next attempt for an email must wait after `failed_attempts` wrong ones in a row.
+    """How long a client's next attempt must wait after `failed_attempts` wrong ones in a row.
 
     Two mistakes are free; from the third on the wait doubles: 2, 4, 8, ... seconds,
-    at most 15 minutes. Kept per email, known or not, so the wait never reveals
-    whether an account exists.
+    at most 15 minutes. Counted per client across every email, known or not, so the wait
+    never reveals whether an account exists.
     """
     if type(failed_attempts) is not int or failed_attempts < 0:
         raise ValueError("failed_attempts must be a non-negative int")
     if failed_attempts <= FREE_SIGN_IN_FAILURES:
         return 0
     return min(2 ** min(failed_attempts - FREE_SIGN_IN_FAILURES, 20), MAX_SIGN_IN_WAIT_SECONDS)
+
+
+def email_sign_in_wait_seconds(failed_attempts: int) -> int:
+    """How long the next attempt on an email must wait after `failed_attempts` wrong ones in a
+    row, from any client: as for a client (2, 4, 8, ...) but at most 30 seconds, which slows
+    guessing spread over many clients while never keeping the owner out for longer."""
+    return min(sign_in_wait_seconds(failed_attempts), MAX_EMAIL_SIGN_IN_WAIT_SECONDS)

@@ -19,9 +19,10 @@ block the next start:
   orphaned backends holding its shared memory; all are cleared before starting.
 
 `ensure_ready()` is the one call the app makes at start: engine, migrations to
-head, and demo data when asked for (`LEDGERLINE_DEMO=1`) or when the embedded
-database is still empty (a first start shows real data). `LEDGERLINE_DEMO=0`
-never loads it. A server named by `DATABASE_URL` only gets demo data on request.
+head, and the demo data only when asked for with `LEDGERLINE_DEMO=1`, on any
+server. Never by default: the demo data brings accounts whose password is public
+(`db.demo_data`), so a plain first start has no user at all and the screens say
+how to create the first one (`python -m db.users create`).
 """
 
 from __future__ import annotations
@@ -105,24 +106,14 @@ def migrate_to_head(engine: Engine) -> None:
 
 
 def ensure_ready() -> Engine:
-    """Engine + migrations + demo data when wanted (see the module docstring); returns the Engine."""
+    """Engine + migrations + demo data if `LEDGERLINE_DEMO=1`; returns the Engine."""
     engine = get_engine()
     migrate_to_head(engine)
-    if _demo_data_wanted(engine):
+    if os.environ.get("LEDGERLINE_DEMO") == "1":
         from db.demo_data import load_demo_data
 
         load_demo_data(engine)
     return engine
-
-
-def _demo_data_wanted(engine: Engine) -> bool:
-    choice = os.environ.get("LEDGERLINE_DEMO", "")
-    if choice == "1":
-        return True
-    if choice == "0" or os.environ.get("DATABASE_URL"):
-        return False
-    with engine.connect() as connection:
-        return connection.execute(text("SELECT NOT EXISTS (SELECT 1 FROM tenants)")).scalar_one()
 
 
 # --- embedded server -------------------------------------------------------------

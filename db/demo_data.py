@@ -23,6 +23,8 @@ all with the password `DEMO_PASSWORD` ("ledgerline-demo"): finance@demo and
 finance2@demo (finance; two, so one can approve the other's large credits),
 cs@demo (customer success; it has one credit request waiting for approval) and
 manager@demo (manager). The rows are written by the demo actors of those roles.
+That password is public: the data is loaded only when asked for (`LEDGERLINE_DEMO=1`
+at start, or `python -m db.demo_data`), never where real data lives.
 
 Loading is idempotent: a second load finds the data and changes nothing.
 Dates live in the data; only audit and status timestamps are "now".
@@ -157,7 +159,8 @@ def _add_tenant(session: Session, tenant_id: str, name: str, plans: list[tuple[d
         VALUES (:tenant_id, :name, 'USD', :anchor_day)
     """), {"tenant_id": tenant_id, "name": name, "anchor_day": anchor_day})
     session.execute(text("""
-        INSERT INTO subscriptions (tenant_id, starts_on, plan_id) VALUES (:tenant_id, :starts_on, :plan_id)
+        INSERT INTO subscriptions (tenant_id, starts_on, plan_id)
+        VALUES (:tenant_id, :starts_on, :plan_id)
     """), [{"tenant_id": tenant_id, "starts_on": starts_on, "plan_id": plan_id}
            for starts_on, plan_id in plans])
 
@@ -187,13 +190,15 @@ def _incident_scenarios(session: Session) -> None:
     session.execute(text("""
         INSERT INTO tenant_discounts (tenant_id, position, label, percent, amount_minor, currency,
                                       valid_from, valid_until)
-        VALUES ('ent-initech', 1, 'Promotional credit', NULL, 5000, 'USD', '2024-11-01', '2024-12-01'),
+        VALUES ('ent-initech', 1, 'Promotional credit', NULL, 5000, 'USD',
+                '2024-11-01', '2024-12-01'),
                ('ent-initech', 2, 'Enterprise discount', 10, NULL, NULL, NULL, NULL)
     """))
     generate_invoice(session, "ent-initech", NOVEMBER, actor=ACTOR)
 
     # Credit on a finalized invoice: October paid, November draft, the credit lands on November.
-    _add_tenant(session, "ent-umbrella", names["ent-umbrella"], [(date(2024, 1, 1), "compute-1000")])
+    _add_tenant(session, "ent-umbrella", names["ent-umbrella"],
+                [(date(2024, 1, 1), "compute-1000")])
     october = generate_invoice(session, "ent-umbrella", OCTOBER, actor=ACTOR).invoice_id
     finalize_invoice(session, "ent-umbrella", october, actor=FINANCE)
     record_payment(session, "ent-umbrella", october, actor=FINANCE)
@@ -209,7 +214,8 @@ def _incident_scenarios(session: Session) -> None:
     generate_invoice(session, "smb-wayne-tech", NOVEMBER, actor=ACTOR)
 
     allocate_by_weights(session, "Shared database cluster, 2024-11", Money("1000.00", "USD"),
-                        {"ent-acme-corp": Decimal("33.33"), "ent-globex-industries": Decimal("33.33"),
+                        {"ent-acme-corp": Decimal("33.33"),
+                         "ent-globex-industries": Decimal("33.33"),
                          "ent-initech": Decimal("33.34")}, actor=FINANCE)
 
     # Customer success asked for a goodwill credit; it waits for finance's approval.

@@ -7,11 +7,30 @@ matched by email (`active_actor_for_email`).
 
 Sign-in never says whether an email exists: an unknown email, an inactive
 user and a wrong password all read "Email or password is wrong", and an unknown
-email costs the same argon2 verification as a known one. Wrong passwords in a
-row are counted per email, known or not, in `sign_in_throttle`; after two free
-mistakes each further attempt must wait 2, 4, 8, ... seconds, at most 15 minutes
-(`billing_core.access.sign_in_wait_seconds`), so guessing is slowed without
-locking anyone out for long. A right password clears the count.
+email costs the same argon2 verification as a known one.
+
+Wrong passwords in a row are counted twice in `sign_in_throttle`, and an attempt
+waits for the longer of the two waits (`billing_core.access`):
+
+- per client (`client:<address>`, see `client_throttle_key`), whatever the
+  emails, known or not: after two free mistakes 2, 4, 8, ... seconds, at most
+  15 minutes. This is what slows a guesser, and what keeps unknown emails from
+  buying unlimited argon2 work: a client that must wait is refused before any
+  hash is checked.
+- per email, from any client: the same doubling but at most 30 seconds. Anyone
+  can type someone else's email, so a stranger's wrong guesses delay the owner,
+  arriving from another client with the right password, by at most 30 seconds
+  after the stranger's last guess, and never lock them out; guessing spread over
+  many clients is still held to one guess per 30 seconds per email.
+
+An attempt refused for waiting is not counted (it checks no password). A right
+password clears both counts. Each attempt locks both rows (in key order, so two
+attempts never deadlock) until its transaction ends: one attempt at a time per
+client and per email, so parallel guesses cannot share a count. The client key
+never contains "@", so it never collides with an email.
+
+Passwords need at least 10 characters besides spaces at either end; a blank one
+is refused as such (`hash_password`).
 
 Command line (uses `DATABASE_URL`, else the embedded server of `.pgdata/`):
 
@@ -28,6 +47,8 @@ from __future__ import annotations
 
 import argparse
 import getpass
+import ipaddress
+import math
 import sys
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -38,13 +59,14 @@ from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from billing_core.access import Actor, Role, sign_in_wait_seconds
+from billing_core.access import Actor, Role, email_sign_in_wait_seconds, sign_in_wait_seconds
 from billing_core.errors import BillingError, InvalidInput
 
 _hasher = PasswordHasher()
 # Verified against when the email is unknown, so both cases cost one argon2 verification.
 _DUMMY_HASH = _hasher.hash("ledgerline: no such user")
 MIN_PASSWORD_LENGTH = 10
+UNKNOWN_CLIENT = "client:unknown"
 
 
 class SignInRefused(BillingError):
@@ -53,8 +75,8 @@ class SignInRefused(BillingError):
     def __init__(self, wait_seconds: int = 0) -> None:
         self.wait_seconds = wait_seconds
         if wait_seconds:
-            message = (f"Too many wrong passwords for this email. Try again in {wait_seconds} "
-                       f"second{'s' if wait_seconds != 1 else ''}.")
+            message = (f"Too many wrong passwords for this email or from your network. Try "
+                       f"again in {wait_seconds} second{'s' if wait_seconds != 1 else ''}.")
         else:
             message = "Email or password is wrong."
         super().__init__(message)
@@ -72,9 +94,15 @@ class UserRow:
 
 
 def hash_password(password: str) -> str:
-    """An argon2id hash of `password` (at least 10 characters)."""
-    if not isinstance(password, str) or len(password) < MIN_PASSWORD_LENGTH:
-        raise InvalidInput("password", f"must be at least {MIN_PASSWORD_LENGTH} characters")
+    """An argon2id hash of `password`: at least 10 characters not counting spaces at either
+    end (ten spaces are no password). The password is hashed as typed."""
+    if not isinstance(password, str):
+        raise TypeError("password must be a str")
+    if not password.strip():
+        raise InvalidInput("password", "must not be blank")
+    if len(password.strip()) < MIN_PASSWORD_LENGTH:
+        raise InvalidInput("password", f"must be at least {MIN_PASSWORD_LENGTH} characters, "
+                                       "not counting spaces at either end")
     return _hasher.hash(password)
 
 
@@ -133,6 +161,11 @@ def list_users(session: Session) -> list[UserRow]:
     """)).all()]
 
 
+def any_user_exists(session: Session) -> bool:
+    """Whether `users` has a row at all (a first start has none: see `db.database`)."""
+    return session.execute(text("SELECT EXISTS (SELECT 1 FROM users)")).scalar_one()
+
+
 def active_actor_for_email(session: Session, email: str) -> Actor | None:
     """The Actor of an active user with this email, or None (single sign-on: the identity
     provider vouched for the email; the role comes from here)."""
@@ -145,49 +178,84 @@ def active_actor_for_email(session: Session, email: str) -> Actor | None:
     return Actor(email, Role(role)) if role else None
 
 
-def authenticate(session: Session, email: str, password: str) -> Actor:
-    """Check a local password; returns the user's Actor or raises SignInRefused.
+def client_throttle_key(address: str | None) -> str:
+    """The `sign_in_throttle` key of a client: "client:" and its IPv4 address, or its IPv6
+    /64 network (one host usually holds a whole /64 and could take turns through it).
+
+    Without a usable address (the browser is on the same machine, or a reverse proxy does
+    not forward the client's address: see docs/deployment.md) every such client shares
+    "client:unknown", so their wrong passwords slow each other rather than nobody.
+    """
+    try:
+        ip = ipaddress.ip_address((address or "").strip())
+    except ValueError:
+        return UNKNOWN_CLIENT
+    if ip.version == 6 and ip.ipv4_mapped is not None:
+        ip = ip.ipv4_mapped
+    if ip.version == 6:
+        return f"client:{ipaddress.ip_network((ip.exploded, 64), strict=False)}"
+    return f"client:{ip}"
+
+
+def authenticate(session: Session, email: str, password: str, *,
+                 client_address: str | None = None) -> Actor:
+    """Check a local password from the client at `client_address`; returns the user's Actor or
+    raises SignInRefused (wrong, or wait first: see the module docstring).
 
     Runs in the caller's transaction, which must be committed either way (the failure
-    count is what slows the next guess): see the module docstring.
+    counts are what slow the next guess).
     """
     try:
         email = normalize_email(email)
     except InvalidInput:
         raise SignInRefused() from None
-    throttle = session.execute(text("""
-        INSERT INTO sign_in_throttle (email) VALUES (:email)
-        ON CONFLICT (email) DO UPDATE SET email = EXCLUDED.email
-        RETURNING failed_attempts, locked_until, now() AS now
-    """), {"email": email}).one()  # the upsert also locks the row: one attempt at a time
-    if throttle.locked_until is not None and throttle.locked_until > throttle.now:
-        raise SignInRefused(_seconds_left(throttle.locked_until - throttle.now))
+    client = client_throttle_key(client_address)
+    failed = {key: _lock_throttle_row(session, key) for key in sorted((email, client))}
+    wait = max(_seconds_left(left) for _, left in failed.values())
+    if wait:
+        raise SignInRefused(wait)
     user = session.execute(text("""
         SELECT email, role, password_hash FROM users WHERE email = :email AND is_active
     """), {"email": email}).first()
     if user is not None and verify_password(user.password_hash, password):
         session.execute(text("""
             UPDATE sign_in_throttle SET failed_attempts = 0, locked_until = NULL
-            WHERE email = :email
-        """), {"email": email})
+            WHERE email IN (:email, :client)
+        """), {"email": email, "client": client})
         session.execute(text("UPDATE users SET last_sign_in_at = now() WHERE email = :email"),
                         {"email": email})
         return Actor(user.email, Role(user.role))
     if user is None:
         verify_password(None, password)  # same cost as a real check
-    failed = throttle.failed_attempts + 1
-    wait = sign_in_wait_seconds(failed)
-    session.execute(text("""
-        UPDATE sign_in_throttle
-        SET failed_attempts = :failed, last_failed_at = now(),
-            locked_until = CASE WHEN :wait > 0 THEN now() + make_interval(secs => :wait) END
-        WHERE email = :email
-    """), {"failed": failed, "wait": wait, "email": email})
-    raise SignInRefused(wait)
+    waits = {email: email_sign_in_wait_seconds(failed[email][0] + 1),
+             client: sign_in_wait_seconds(failed[client][0] + 1)}
+    for key, key_wait in waits.items():
+        session.execute(text("""
+            UPDATE sign_in_throttle
+            SET failed_attempts = failed_attempts + 1, last_failed_at = clock_timestamp(),
+                locked_until = CASE WHEN :wait > 0
+                                    THEN clock_timestamp() + make_interval(secs => :wait) END
+            WHERE email = :key
+        """), {"wait": key_wait, "key": key})
+    raise SignInRefused(max(waits.values()))
+
+
+def _lock_throttle_row(session: Session, key: str) -> tuple[int, timedelta]:
+    """Lock (creating it if new) the throttle row of `key`: its wrong attempts in a row and how
+    long it must still wait. The clock is read now, not at the transaction's start: the
+    attempt may have waited for the lock."""
+    row = session.execute(text("""
+        INSERT INTO sign_in_throttle (email) VALUES (:key)
+        ON CONFLICT (email) DO UPDATE SET email = EXCLUDED.email
+        RETURNING failed_attempts,
+                  greatest(locked_until - clock_timestamp(), interval '0') AS left_to_wait
+    """), {"key": key}).one()
+    return row.failed_attempts, row.left_to_wait
 
 
 def _seconds_left(left: timedelta) -> int:
-    return max(1, int(left.total_seconds() + 0.999))
+    """Whole seconds, rounded up (0 only when nothing is left)."""
+    return math.ceil(left.total_seconds())
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -12,7 +12,14 @@ Sign-in:
   and the role comes from the active `users` row with that email (no row, no
   entry);
 - otherwise local accounts (`db.users.authenticate`: argon2 hashes, wrong
-  passwords slowed down per email).
+  passwords slowed down per client and, briefly, per email). The client is the
+  address Streamlit's server saw (`st.context.ip_address`): behind a reverse
+  proxy, the proxy must forward it (docs/deployment.md), or every visitor
+  counts as one client.
+
+While the database has no user at all (a first start without `LEDGERLINE_DEMO=1`)
+the guard shows, instead of a sign-in form nobody could use, the command that
+creates the first finance user.
 
 A sign-in lasts for the browser session (Streamlit's session): moving between
 screens through the app's links keeps it; a reload or a direct link in the
@@ -38,7 +45,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from billing_core.access import ROLE_LABELS, Actor, Permission, PermissionDenied, is_allowed
 from db.database import ensure_ready, make_sessionmaker
-from db.users import SignInRefused, active_actor_for_email, authenticate
+from db.users import SignInRefused, active_actor_for_email, any_user_exists, authenticate
 
 ACTOR_KEY = "ledgerline_actor"
 LAST_ACTIVITY_KEY = "ledgerline_last_activity"
@@ -46,6 +53,8 @@ SIGNED_OUT_REASON_KEY = "ledgerline_signed_out_reason"
 IDLE_MINUTES_ENV = "LEDGERLINE_IDLE_MINUTES"
 DEFAULT_IDLE_MINUTES = 30
 ACCOUNT_CHANGED = "Your account was deactivated or its role changed; sign in again."
+FIRST_USER_COMMAND = (".venv/bin/python -m db.users create --email you@example.com "
+                      '--name "Your name" --role finance')
 
 _log = logging.getLogger("ledgerline.ui")
 
@@ -157,6 +166,10 @@ def _remember(actor: Actor) -> None:
 def _sign_in_screen(sessions: sessionmaker[Session]) -> None:
     """The sign-in form and nothing else (no navigation either)."""
     st.html(_HIDE_NAVIGATION)
+    with sessions() as session:
+        if not any_user_exists(session):
+            _first_user_screen()
+            return
     st.title("Sign in")
     st.caption("Ledgerline holds every tenant's billing data. Sign in to continue.")
     if reason := st.session_state.get(SIGNED_OUT_REASON_KEY):
@@ -179,7 +192,8 @@ def _sign_in_screen(sessions: sessionmaker[Session]) -> None:
         try:
             with sessions() as session:
                 try:
-                    actor = authenticate(session, email, password)
+                    actor = authenticate(session, email, password,
+                                         client_address=_client_address())
                 finally:
                     session.commit()  # a failure is counted (that is what slows the next guess)
         except SignInRefused as refused:
@@ -187,6 +201,24 @@ def _sign_in_screen(sessions: sessionmaker[Session]) -> None:
         else:
             _remember(actor)
             st.rerun()
+
+
+def _client_address() -> str | None:
+    """The visitor's IP address as Streamlit's server (uvicorn) saw it: from the
+    `X-Forwarded-For` header when the connection comes from a proxy uvicorn trusts
+    (`FORWARDED_ALLOW_IPS`, by default 127.0.0.1 and ::1). None for a browser on this
+    machine, which Streamlit does not name, and in AppTest."""
+    return st.context.ip_address
+
+
+def _first_user_screen() -> None:
+    st.title("No user yet")
+    st.markdown("Ledgerline has no user yet, so nobody can sign in. On the machine where it "
+                "runs, in the app's folder, create the first finance user (the command asks "
+                "for the password twice), then reload this page:")
+    st.code(FIRST_USER_COMMAND + (" --sso-only" if _sso_configured() else ""), language="bash")
+    st.caption("To look around with demo data and demo accounts instead, start the app with "
+               "`LEDGERLINE_DEMO=1`, never where real data lives: the demo password is public.")
 
 
 def _sidebar(actor: Actor) -> None:

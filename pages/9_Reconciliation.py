@@ -22,6 +22,7 @@ from ledgerline_ui.reconciliation_view import (
     totals_table,
 )
 from ledgerline_ui.setup import can, current_actor, setup_page
+from ledgerline_ui.upload_limits import refuse_oversized_upload
 
 sessions = setup_page("Reconciliation", ":material/rule:")
 
@@ -43,6 +44,7 @@ else:
         import_col, sample_col = st.columns([1, 3])
         if import_col.button("Import file", type="primary", disabled=upload is None):
             def import_upload():
+                refuse_oversized_upload(upload, "Legacy billing CSV")
                 with sessions.begin() as session:
                     return import_legacy_file(session, upload.getvalue(), upload.name,
                                               actor=current_actor())

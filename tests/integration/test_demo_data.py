@@ -1,21 +1,26 @@
-"""The demo data loads twice without change and shows each incident's correct figures."""
+"""The demo data loads twice without change and shows each incident's correct figures; only
+`LEDGERLINE_DEMO=1` loads it (and its accounts), never a plain first start."""
 
 from __future__ import annotations
 
+import pytest
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
+import db.database
+from billing_core.access import Role
 from billing_core.money import Money
-from db.demo_data import load_demo_data
+from db.demo_data import DEMO_ACCOUNTS, DEMO_PASSWORD, load_demo_data
 from db.queries import allocation_runs, invoice_detail, tenant_story
+from db.users import authenticate, list_users
 
 
 def _breakdown(session, tenant_id: str, period_label: str):
     [invoice] = [i for i in tenant_story(session, tenant_id).invoices
                  if i.period_label == period_label and i.status != "void"]
     detail = invoice_detail(session, tenant_id, invoice.invoice_id)
-    return invoice.status, str(invoice.total), [(l.kind, l.description, str(l.amount))
-                                                 for l in detail.lines]
+    return invoice.status, str(invoice.total), [
+        (line.kind, line.description, str(line.amount)) for line in detail.lines]
 
 
 def _counts(engine) -> tuple:
@@ -59,3 +64,38 @@ def test_demo_data_is_idempotent_and_reproduces_the_incidents(fresh_engine):
             "ent-acme-corp": Money("333.30", "USD"),
             "ent-globex-industries": Money("333.30", "USD"),
             "ent-initech": Money("333.40", "USD")}
+
+
+@pytest.fixture
+def first_start(fresh_engine, monkeypatch):
+    """`ensure_ready()` as the app's first start on the embedded server sees it (no
+    DATABASE_URL), on this test's own empty database instead of `.pgdata/`."""
+    monkeypatch.delenv("DATABASE_URL", raising=False)
+    monkeypatch.delenv("LEDGERLINE_DEMO", raising=False)
+    monkeypatch.setattr(db.database, "database_url", lambda: fresh_engine.url)
+    monkeypatch.setattr(db.database, "_engine", None)
+
+    def start():
+        engine = db.database.ensure_ready()
+        engine.dispose()
+        db.database._engine = None
+
+    return start
+
+
+def test_a_plain_first_start_loads_no_demo_data_and_no_accounts(first_start, fresh_engine):
+    first_start()
+    with Session(fresh_engine) as session:
+        assert list_users(session) == []
+        assert session.execute(text("SELECT count(*) FROM tenants")).scalar_one() == 0
+
+
+def test_LEDGERLINE_DEMO_1_loads_the_demo_data_and_its_accounts(first_start, fresh_engine,
+                                                                monkeypatch):
+    monkeypatch.setenv("LEDGERLINE_DEMO", "1")
+    first_start()
+    with Session(fresh_engine) as session:
+        assert [(u.email, u.role) for u in list_users(session)] == sorted(
+            (email, role.value) for email, _, role in DEMO_ACCOUNTS)
+        assert authenticate(session, "finance2@demo", DEMO_PASSWORD).role is Role.FINANCE
+        assert session.execute(text("SELECT count(*) FROM tenants")).scalar_one() > 300

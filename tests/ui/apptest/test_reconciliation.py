@@ -65,6 +65,7 @@ def _upload(app, content: bytes, name: str):
     class Uploaded:
         def __init__(self):
             self.name = name
+            self.size = len(content)
 
         def getvalue(self):
             return content

@@ -3,17 +3,28 @@ whatever page they open; each role sees only what it may do."""
 
 from __future__ import annotations
 
+import re
 import time
 import uuid
 
 import pytest
 
-from billing_core.access import Actor, Role
+from billing_core.access import MAX_EMAIL_SIGN_IN_WAIT_SECONDS, Actor, Role
 from db.demo_data import DEMO_PASSWORD
+from ledgerline_ui import setup
 from ledgerline_ui.setup import LAST_ACTIVITY_KEY
 from tests.ui.finance_data import add_draft_invoice, scalar
 from tests.ui.screens import PAGES
 from tests.ui.synthetic import add_disputed_tenant
+
+
+@pytest.fixture(autouse=True)
+def _forget_wrong_passwords(demo_database_url):
+    """AppTest has no client address, so every test signs in as one client ("client:unknown");
+    a test's deliberate wrong passwords must not make the next test's sign-in wait."""
+    yield
+    _change_user(demo_database_url, "DELETE FROM sign_in_throttle WHERE email LIKE :email",
+                 "client:%")
 
 
 def _labels(elements) -> list[str]:
@@ -69,8 +80,50 @@ def test_a_wrong_password_is_refused_and_repeated_ones_are_slowed(open_screen):
     app = _sign_in(app, email, "not the password")
     app = _sign_in(app, email, "not the password")
     assert [e.value for e in app.error] == [
-        "Too many wrong passwords for this email. Try again in 2 seconds."]
+        "Too many wrong passwords for this email or from your network. Try again in 2 seconds."]
     assert [t.value for t in app.title] == ["Sign in"]
+
+
+def test_a_strangers_wrong_passwords_keep_the_owner_out_only_briefly(
+        open_screen, demo_database_url, monkeypatch):
+    owner = _add_user(demo_database_url, Role.FINANCE)
+    monkeypatch.setattr(setup, "_client_address", lambda: "192.0.2.66")
+    stranger = open_screen("app.py", as_role=None)
+    for _ in range(3):
+        stranger = _sign_in(stranger, owner, "not the password")
+    assert [e.value for e in stranger.error] == [
+        "Too many wrong passwords for this email or from your network. Try again in 2 seconds."]
+    for _ in range(5):  # each after the last wait: the stranger's own wait grows to 64 s
+        _let_time_pass(demo_database_url, 3600)
+        stranger = _sign_in(stranger, owner, "not the password")
+    assert "Try again in 64 seconds." in stranger.error[0].value
+
+    monkeypatch.setattr(setup, "_client_address", lambda: "198.51.100.8")
+    app = _sign_in(open_screen("pages/1_Invoices.py", as_role=None), owner, DEMO_PASSWORD)
+    [refused] = [e.value for e in app.error]
+    wait = re.fullmatch(r"Too many wrong passwords for this email or from your network\. "
+                        r"Try again in (\d+) seconds?\.", refused)
+    assert wait and 0 < int(wait[1]) <= MAX_EMAIL_SIGN_IN_WAIT_SECONDS, refused
+    _let_time_pass(demo_database_url, MAX_EMAIL_SIGN_IN_WAIT_SECONDS)
+    app = _sign_in(app, owner, DEMO_PASSWORD)
+    assert [t.value for t in app.title] == ["Invoices"]
+    monkeypatch.setattr(setup, "_client_address", lambda: "192.0.2.66")
+    stranger = _sign_in(stranger, owner, DEMO_PASSWORD)  # still waiting, right password or not
+    assert [t.value for t in stranger.title] == ["Sign in"]
+    assert "Try again in" in stranger.error[0].value
+
+
+def _let_time_pass(url, seconds: int) -> None:
+    from sqlalchemy import text
+
+    from db.database import make_engine
+
+    engine = make_engine(url)
+    with engine.begin() as connection:
+        connection.execute(text("UPDATE sign_in_throttle SET locked_until = locked_until - "
+                                "make_interval(secs => :s) WHERE locked_until IS NOT NULL"),
+                           {"s": seconds})
+    engine.dispose()
 
 
 def test_a_wrong_password_for_a_real_account_does_not_sign_in(open_screen):

@@ -2,12 +2,21 @@
 
 from __future__ import annotations
 
+import re
+import time
 import uuid
+from collections.abc import Iterator
 
 import pytest
+from sqlalchemy import text
 
+from billing_core.access import MAX_EMAIL_SIGN_IN_WAIT_SECONDS, Role
+from db.database import make_engine, make_sessionmaker
 from db.demo_data import DEMO_PASSWORD
+from db.users import client_throttle_key, create_user
 from tests.ui.screens import PAGES, open_in_browser, sign_in, wait_until_idle
+
+TOO_MANY = "Too many wrong passwords for this email or from your network. Try again in"
 
 HEADINGS = {"/": "Ledgerline", "/Invoices": "Invoices", "/Invoice": "Invoice",
             "/Preview": "Price preview", "/Credits": "Credits",
@@ -47,15 +56,95 @@ def test_signing_in_shows_the_linked_page_and_signing_out_ends_it(page):
     assert not page.locator('[data-testid="stDataFrame"]').count()
 
 
-def test_a_wrong_password_shows_an_error_and_repeated_ones_are_slowed(page):
+@pytest.fixture
+def page_from(browser, app_url: str) -> Iterator[object]:
+    """`page_from("192.0.2.7")`: a page whose connections say they come from that address
+    (the test's browser is on 127.0.0.1, a proxy uvicorn trusts, so it takes X-Forwarded-For
+    as a reverse proxy in front of the app would send it: docs/deployment.md)."""
+    contexts = []
+
+    def open_(address: str):
+        context = browser.new_context(base_url=app_url, viewport={"width": 1400, "height": 1000},
+                                      extra_http_headers={"X-Forwarded-For": address})
+        contexts.append(context)
+        page = context.new_page()
+        page.set_default_timeout(20_000)
+        return page
+
+    yield open_
+    for context in contexts:
+        context.close()
+
+
+def _let_time_pass(url, seconds: int) -> None:
+    engine = make_engine(url)
+    with engine.begin() as connection:
+        connection.execute(text("UPDATE sign_in_throttle SET locked_until = locked_until - "
+                                "make_interval(secs => :s) WHERE locked_until IS NOT NULL"),
+                           {"s": seconds})
+    engine.dispose()
+
+
+def _wait_until_counted(url, key: str, failures: int) -> None:
+    """Until the server has stored `failures` wrong attempts for `key` (a run can finish after
+    the page looks idle; the next step moves the clock and must come after it)."""
+    engine = make_engine(url)
+    deadline = time.monotonic() + 30
+    try:
+        while True:
+            with engine.connect() as connection:
+                stored = connection.execute(text(
+                    "SELECT failed_attempts FROM sign_in_throttle WHERE email = :k"),
+                    {"k": key}).scalar()
+            if stored == failures or time.monotonic() > deadline:
+                assert stored == failures, (key, stored, failures)
+                return
+            time.sleep(0.1)
+    finally:
+        engine.dispose()
+
+
+def _new_user(url) -> str:
+    email = f"owner-{uuid.uuid4().hex[:8]}@demo"
+    engine = make_engine(url)
+    with make_sessionmaker(engine).begin() as session:
+        create_user(session, email, Role.MANAGER, DEMO_PASSWORD)
+    engine.dispose()
+    return email
+
+
+def test_a_wrong_password_shows_an_error_and_repeated_ones_are_slowed(page_from):
+    page = page_from("192.0.2.41")
     email = f"guess-{uuid.uuid4().hex[:8]}@demo"
     open_in_browser(page, "/", as_role=None)
     sign_in(page, email, "not the password")
     page.get_by_text("Email or password is wrong.").wait_for()
     sign_in(page, email, "not the password")
     sign_in(page, email, "not the password")
-    page.get_by_text("Too many wrong passwords for this email. Try again in 2 seconds.").wait_for()
+    page.get_by_text(f"{TOO_MANY} 2 seconds.").wait_for()
     assert page.get_by_role("heading", name="Sign in", exact=True).is_visible()
+
+
+def test_a_strangers_wrong_passwords_do_not_keep_the_owner_out(page_from, demo_database_url):
+    owner = _new_user(demo_database_url)
+    stranger = page_from("192.0.2.42")
+    open_in_browser(stranger, "/", as_role=None)
+    for guess in range(1, 9):  # each after the last wait: the stranger's own wait reaches 64 s
+        _let_time_pass(demo_database_url, 3600)
+        sign_in(stranger, owner, "not the password")
+        _wait_until_counted(demo_database_url, client_throttle_key("192.0.2.42"), guess)
+    stranger.get_by_text(f"{TOO_MANY} 64 seconds.").wait_for()
+
+    _let_time_pass(demo_database_url, MAX_EMAIL_SIGN_IN_WAIT_SECONDS)  # the email's wait is over
+    at_the_owners_desk = page_from("198.51.100.42")
+    open_in_browser(at_the_owners_desk, "/Invoices", email=owner)
+    at_the_owners_desk.get_by_role("heading", name="Invoices", exact=True).wait_for()
+    at_the_owners_desk.get_by_text(f"Signed in as {owner}").wait_for()
+    # The stranger still waits out the rest of their 64 s, even with the right password.
+    sign_in(stranger, owner, DEMO_PASSWORD)
+    stranger.get_by_text(re.compile(re.escape(TOO_MANY) + r" ([1-9]|[12]\d|3[0-4]) seconds?\.")
+                         ).wait_for()
+    assert stranger.get_by_role("heading", name="Sign in", exact=True).is_visible()
 
 
 def test_a_manager_sees_the_allocation_charts_but_no_month_end_button(page):
