@@ -5,8 +5,10 @@ import streamlit as st
 
 from db.queries import invoice_months, last_month_end_run, status_summary
 from ledgerline_ui.formatting import iso_date
+from ledgerline_ui.month_end_view import failure_text
 from ledgerline_ui.page_links import SCREENS, link_to
 from ledgerline_ui.period_overview import STATUS_LABELS, amounts_text, overview
+from ledgerline_ui.plain_text import escape_markdown
 from ledgerline_ui.setup import setup_page
 
 sessions = setup_page("Home", ":material/home:")
@@ -57,11 +59,12 @@ else:
     text = (f"**{last_run.period_label}**, {last_run.status}: {last_run.invoices_created:,} "
             f"invoices created, {last_run.already_present:,} already present, {skipped:,} "
             f"skipped · {last_run.tenants_done:,} of {last_run.tenants_in_scope:,} tenants · "
-            f"by {last_run.actor}, started {iso_date(last_run.started_at)}")
+            f"by {escape_markdown(last_run.actor)}, started {iso_date(last_run.started_at)}")
     if last_run.status == "completed":
         st.success(text, icon=":material/task_alt:")
     else:
-        st.warning(text + (f" · {last_run.error}" if last_run.error else ""),
+        why = failure_text(last_run.error)
+        st.warning(text + (f" · {escape_markdown(why)}" if why else ""),
                    icon=":material/warning:")
 
 st.subheader("Screens")

@@ -21,7 +21,9 @@ advisory lock lets one run per month proceed at a time; a run that finds a
 process died), with an audit row. A dry run takes no lock and writes nothing,
 not even its record.
 
-A run that fails records 'failed' and the error, then re-raises the error. If
+A run that fails records 'failed' and why, then re-raises the error. Every
+role reads why, so it is a sentence for people (`failure_message`): never the
+SQL and parameters a database error carries, which go to the server log. If
 recording the failure fails too (the database went away), that second error is
 logged and the original one still propagates: the caller learns why the run
 stopped, not merely that its bookkeeping did.
@@ -38,6 +40,7 @@ from dataclasses import dataclass, field
 from itertools import islice
 
 from sqlalchemy import Connection, Engine, text
+from sqlalchemy.exc import StatementError
 from sqlalchemy.orm import Session
 
 from billing_core.access import Actor, Permission, require
@@ -171,10 +174,33 @@ def _commit_batch(engine: Engine, batch: list, month: Period, actor: Actor,
 def _record_failure(engine: Engine, run_id: int, error: BaseException) -> None:
     try:
         with Session(engine) as session, session.begin():
-            _finish_run(session, run_id, "failed", str(error) or type(error).__name__)
+            _finish_run(session, run_id, "failed", failure_message(error))
     except Exception:
         # Never let the bookkeeping's error replace the run's own.
         _log.exception("month-end run %s could not be recorded as failed", run_id)
+    else:
+        _log.error("month-end run %s failed", run_id, exc_info=error)
+
+
+_MESSAGE_LIMIT = 200
+
+
+def failure_message(error: BaseException) -> str:
+    """Why a run failed, as its record and audit row keep it: never SQL or its parameters.
+
+    Every role reads the record on the home screen. A database error's text holds the
+    statement and its parameters (tenant ids, amounts), and even its first line may quote
+    a value, so it is stored as its kind ("database error (UniqueViolation); the details
+    are in the server log"), the whole error going to the log. Any other error keeps its
+    first line ("disk full"), cut at 200 characters, or its class name when it has none.
+    """
+    if isinstance(error, StatementError):
+        kind = type(error.orig if error.orig is not None else error).__name__
+        return f"database error ({kind}); the details are in the server log"
+    first_line = str(error).strip().split("\n", 1)[0].strip()
+    if len(first_line) > _MESSAGE_LIMIT:
+        return first_line[:_MESSAGE_LIMIT] + "…"
+    return first_line or type(error).__name__
 
 
 def _generate_batch(session: Session, batch: list, month: Period, actor: Actor,

@@ -4,7 +4,8 @@ Plotly draws with binary floats, which is fine for a picture and never fine
 for money, so this module hands Plotly the exact amounts as Decimal-derived
 strings ("333.30") on a linear axis and the formatted amounts ("$333.30") as
 labels: no float is made here, and nothing read off a chart is ever used to
-compute.
+compute. Tenant names are Plotly markup like any label (`<a href>` is a link), so
+they are escaped (`ledgerline_ui.plain_text.escape_chart_text`).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import plotly.graph_objects as go
 from billing_core.money import CURRENCY_EXPONENTS, Money
 from ledgerline_ui.allocation_view import ShareRow, SumCheck
 from ledgerline_ui.formatting import money
+from ledgerline_ui.plain_text import escape_chart_text
 
 MAX_BARS = 20
 
@@ -35,7 +37,7 @@ def share_bar_chart(rows: list[ShareRow], currency: str) -> go.Figure:
              else f"Share per tenant: the largest {len(shown)} of {len(rows)}")
     shown.reverse()  # Plotly draws the first bar at the bottom
     figure = go.Figure(go.Bar(
-        y=[row.label for row in shown], x=[_number(row.amount) for row in shown],
+        y=[escape_chart_text(row.label) for row in shown], x=[_number(row.amount) for row in shown],
         orientation="h", text=[money(row.amount) for row in shown], textposition="auto",
         hovertemplate="%{y}<br>%{text}<extra></extra>", marker_color="#2563eb"))
     figure.update_layout(title=title, xaxis=_axis(currency), yaxis={"type": "category"},

@@ -2,9 +2,11 @@
 
 A finance user must never see a stack trace. Domain errors already carry a
 sentence that names the field or the invoice and the problem, so they are shown
-as they are. Anything else is logged with a reference the user can quote, and
-the screen says that nothing was changed: operations run inside one
-transaction, so an unexpected error rolls everything back.
+as they are, escaped: the sentence often quotes what was typed ("amount: '12,3x'
+is not a number"), and typed text is never Markdown (`ledgerline_ui.plain_text`).
+Anything else is logged with a reference the user can quote, and the screen
+says that nothing was changed: operations run inside one transaction, so an
+unexpected error rolls everything back.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from typing import TypeVar
 import streamlit as st
 
 from billing_core.errors import BillingError
+from ledgerline_ui.plain_text import escape_markdown
 
 T = TypeVar("T")
 _log = logging.getLogger("ledgerline.ui")
@@ -27,7 +30,7 @@ def run_action(action: Callable[[], T]) -> tuple[bool, T | None]:
     try:
         return True, action()
     except BillingError as error:
-        st.error(str(error), icon=":material/block:")
+        st.error(escape_markdown(error), icon=":material/block:")
     except Exception:
         reference = uuid.uuid4().hex[:8]
         _log.exception("unexpected error (reference %s)", reference)

@@ -11,6 +11,12 @@ sentence that shows its arithmetic, then subtotal, discounts, credit and total,
 so a customer can check every cent. fpdf2's core fonts are Latin-1, so text
 outside it (a tenant name in another script) is shown with '?' rather than
 failing the export.
+
+A table row must fit on one page (fpdf2 refuses a taller one), and a line's
+text holds what people typed: a credit reason of 2,000 characters once made
+every export of its invoice fail. So a cell shows at most `CELL_LIMIT`
+characters and points to a numbered note under the table, where the whole text
+runs on over as many lines and pages as it needs.
 """
 
 from __future__ import annotations
@@ -25,6 +31,8 @@ from ledgerline_ui.formatting import iso_date, money, tenant_label
 from ledgerline_ui.invoice_trace import invoice_trace
 
 EXPORTABLE = frozenset({InvoiceStatus.FINALIZED, InvoiceStatus.PAID})
+CELL_LIMIT = 300
+"""Characters a table cell shows; at this width 300 take about 15 lines, a quarter page."""
 _WHY_NOT = {
     InvoiceStatus.DRAFT: "is a draft: it has no invoice number yet and its lines may still "
                          "change, so it cannot be exported as a final invoice. Finalize it first.",
@@ -79,16 +87,20 @@ def invoice_pdf(detail: InvoiceDetail) -> bytes:
         pdf.set_font("Helvetica", "B", 10)
         pdf.cell(35, 6, _text(label))
         pdf.set_font("Helvetica", "", 10)
-        pdf.cell(0, 6, _text(value), new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+        pdf.multi_cell(0, 6, _text(value), new_x=XPos.LMARGIN, new_y=YPos.NEXT)
     pdf.ln(4)
 
     pdf.set_font("Helvetica", "", 9)
+    notes: list[str] = []
     with pdf.table(col_widths=(8, 42, 100, 30), text_align=("RIGHT", "LEFT", "LEFT", "RIGHT"),
                    line_height=5, first_row_as_headings=True) as table:
         table.row(["#", "Item", "How it is calculated", "Amount"])
         for row in trace.rows:
-            table.row([str(row.step), _text(f"{row.kind}: {row.description}"),
-                       _text(row.calculation), _text(row.amount)])
+            table.row([str(row.step), _cell(f"{row.kind}: {row.description}", notes),
+                       _cell(row.calculation, notes), _text(row.amount)])
+    for number, note in enumerate(notes, start=1):
+        pdf.ln(2)
+        pdf.multi_cell(0, 4, f"Note {number}: {note}", new_x=XPos.LMARGIN, new_y=YPos.NEXT)
     pdf.ln(3)
 
     totals = [("Subtotal", money(invoice.subtotal)),
@@ -108,6 +120,15 @@ def invoice_pdf(detail: InvoiceDetail) -> bytes:
         f"minor unit ({ROUNDING_MODE_LABEL}); percentage discounts apply first, then fixed "
         "amounts, then credits."))
     return bytes(pdf.output())
+
+
+def _cell(value: str, notes: list[str]) -> str:
+    """The cell's text, or its start and a pointer to the note `value` is added as."""
+    text = _text(value)
+    if len(text) <= CELL_LIMIT:
+        return text
+    notes.append(text)
+    return f"{text[:CELL_LIMIT - 40]}... (in full in note {len(notes)} below)"
 
 
 def _text(value: str) -> str:

@@ -9,6 +9,7 @@ skipped tenant with its reason.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 
 from sqlalchemy.orm import Session, sessionmaker
@@ -67,5 +68,24 @@ def run_rows(runs: list[MonthEndRunView]) -> list[dict[str, object]]:
         "Tenants": f"{run.tenants_done:,} of {run.tenants_in_scope:,}",
         "Created": run.invoices_created, "Already present": run.already_present,
         "Skipped": len(run.skipped), "By": run.actor, "Started": iso_date(run.started_at),
-        "Finished": iso_date(run.finished_at), "Error": run.error or "",
+        "Finished": iso_date(run.finished_at), "Error": failure_text(run.error),
     } for run in runs]
+
+
+# A database error as SQLAlchemy words it: "(psycopg.errors.UniqueViolation) duplicate ...".
+_DATABASE_ERROR = re.compile(r"^\((?:[\w]+\.)*(\w+)\)")
+
+
+def failure_text(stored: str | None) -> str:
+    """Why a run failed, as every role may read it: one line, never SQL or parameters.
+
+    Runs store a sentence (`db.month_end.failure_message`). A run recorded before that
+    may hold a database error's whole text (statement and parameters included), and
+    even its first line may quote a value, so such a text shows only the error's kind.
+    """
+    first_line = (stored or "").strip().split("\n", 1)[0].strip()
+    database_error = _DATABASE_ERROR.match(first_line)
+    if database_error or "[SQL:" in first_line:
+        kind = database_error.group(1) if database_error else "unknown"
+        return f"database error ({kind}); the details are in the server log"
+    return first_line

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from db.queries import TenantSummary, list_tenants
 from ledgerline_ui.formatting import tenant_label
+from ledgerline_ui.plain_text import escape_markdown
 
 
 def pick_tenant(sessions: sessionmaker[Session], *, key: str = "tenant") -> TenantSummary | None:
@@ -27,7 +28,7 @@ def pick_tenant(sessions: sessionmaker[Session], *, key: str = "tenant") -> Tena
                        if t.tenant_id == wanted] + tenants
     by_id = {t.tenant_id: t for t in tenants}
     if not by_id:
-        st.info(f"No tenant matches {search!r}.")
+        st.info(f"No tenant matches {escape_markdown(repr(search))}.")
         return None
     ids = list(by_id)
     index = ids.index(wanted) if wanted in by_id else 0

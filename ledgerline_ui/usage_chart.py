@@ -2,7 +2,9 @@
 
 Quantities are counted in integer base units (bytes, requests); the chart
 shows them in the plan's billing unit (TB, million requests), converted
-exactly with Decimal and handed to Plotly as text, like the money charts.
+exactly with Decimal and handed to Plotly as text, like the money charts. The
+metric and unit names are escaped for Plotly's label markup
+(`ledgerline_ui.plain_text.escape_chart_text`).
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from billing_core.money import Money
 from billing_core.usage import quantity_text
 from billing_core.usage import unit_price_text as _core_unit_price_text
 from db.queries import UsageMonth
+from ledgerline_ui.plain_text import escape_chart_text
 
 
 def unit_price_text(price: Money | None) -> str:
@@ -25,7 +28,7 @@ def unit_price_text(price: Money | None) -> str:
 def usage_chart(usage: Sequence[UsageMonth], metric: str) -> go.Figure:
     """Used (bars) against included (a line) for one metric, oldest month first."""
     months = sorted((m for m in usage if m.metric == metric), key=lambda m: m.month_label)
-    unit = next((m.unit_name for m in months if m.unit_name), "base units")
+    unit = escape_chart_text(next((m.unit_name for m in months if m.unit_name), "base units"))
     per_unit = next((m.base_units_per_unit for m in months if m.base_units_per_unit), 1)
     labels = [m.month_label for m in months]
     figure = go.Figure()
@@ -39,7 +42,8 @@ def usage_chart(usage: Sequence[UsageMonth], metric: str) -> go.Figure:
             x=labels, name="Included", mode="lines+markers", line={"color": "#dc2626"},
             y=[quantity_text(m.included_base_units, per_unit) if m.included_base_units is not None
                else None for m in months])
-    figure.update_layout(title=f"{metric}: used vs included ({unit})", height=320,
+    figure.update_layout(title=f"{escape_chart_text(metric)}: used vs included ({unit})",
+                         height=320,
                          yaxis={"type": "linear", "title": {"text": unit}, "rangemode": "tozero"},
                          xaxis={"type": "category"}, margin={"t": 50, "b": 10, "l": 10, "r": 10},
                          legend={"orientation": "h"})

@@ -10,6 +10,7 @@ from ledgerline_ui.formatting import iso_date, money, tenant_label
 from ledgerline_ui.invoice_links import INVOICE_PAGE, invoice_query
 from ledgerline_ui.invoice_list import PAGE_SIZE, InvoiceFilter, ListPosition, page_caption
 from ledgerline_ui.page_links import page_link
+from ledgerline_ui.plain_text import escape_markdown
 from ledgerline_ui.setup import setup_page
 
 sessions = setup_page("Invoices", ":material/list_alt:")
@@ -48,7 +49,8 @@ if search.strip():
                               format_func=lambda t: tenant_label(t.tenant_id, t.name))
         tenant_id = chosen.tenant_id
     else:
-        st.warning(f"tenant: no tenant id or name contains {search.strip()!r}.",
+        st.warning("tenant: no tenant id or name contains "
+                   f"{escape_markdown(repr(search.strip()))}.",
                    icon=":material/search_off:")
         st.stop()
 
@@ -90,7 +92,7 @@ else:
         row = page.rows[selected[0]]
         page_link(INVOICE_PAGE, icon=":material/open_in_new:",
                   label=f"Open invoice {row.label} of "
-                        f"{tenant_label(row.tenant_id, row.tenant_name)}",
+                        f"{escape_markdown(tenant_label(row.tenant_id, row.tenant_name))}",
                   query_params=invoice_query(row.tenant_id, row.invoice_id))
     else:
         st.caption("Select a row to open its invoice: every line, its calculation and its "

@@ -13,6 +13,7 @@ from ledgerline_ui.invoice_links import INVOICE_PAGE, invoice_query, parse_invoi
 from ledgerline_ui.invoice_pdf import export_refusal, invoice_pdf, pdf_file_name
 from ledgerline_ui.invoice_trace import invoice_trace
 from ledgerline_ui.page_links import SCREENS, link_to, page_link
+from ledgerline_ui.plain_text import escape_markdown
 from ledgerline_ui.setup import can, current_actor, setup_page
 
 sessions = setup_page("Invoice", ":material/receipt_long:")
@@ -32,13 +33,15 @@ def show_picker() -> None:
     with sessions() as session:
         tenants = list_tenants(session, search=search, limit=50)
         if not tenants:
-            st.warning(f"tenant: no tenant id or name contains {search.strip()!r}.")
+            st.warning("tenant: no tenant id or name contains "
+                       f"{escape_markdown(repr(search.strip()))}.")
             return
         tenant = st.selectbox("Matching tenants", tenants, key="picker_tenant",
                               format_func=lambda t: tenant_label(t.tenant_id, t.name))
         page = list_invoices(session, tenant_id=tenant.tenant_id, limit=100)
     if not page.rows:
-        st.info(f"{tenant_label(tenant.tenant_id, tenant.name)} has no invoices yet.")
+        st.info(f"{escape_markdown(tenant_label(tenant.tenant_id, tenant.name))} has no invoices "
+                "yet.")
     for row in page.rows:
         page_link(INVOICE_PAGE, icon=":material/receipt_long:",
                      label=f"{row.label} · {row.period_label} · {row.status} · {money(row.total)}",
@@ -70,7 +73,7 @@ badge, color = STATUS_BADGES.get(invoice.status, (invoice.status.title(), "gray"
 title = f"Invoice {invoice.number}" if invoice.number else f"Draft invoice #{invoice.invoice_id}"
 heading.title(title)
 st.markdown(f":{color}-badge[{badge}] &nbsp; "
-            f"**{tenant_label(invoice.tenant_id, invoice.tenant_name)}**"
+            f"**{escape_markdown(tenant_label(invoice.tenant_id, invoice.tenant_name))}**"
             f" · period {invoice.period_label} ({iso_date(invoice.period_start)} to "
             f"{iso_date(invoice.period_end)}, end exclusive)")
 
@@ -130,7 +133,7 @@ pending_key = f"invoice_pending_{tenant_id}_{invoice_id}"
 allowed_actions = [action for action in ACTIONS if can(action.permission)]
 if not allowed_actions:
     st.caption(f"You can look, not change: finance finalizes, voids and records payments "
-               f"(signed in as {current_actor()}).")
+               f"(signed in as {escape_markdown(current_actor())}).")
 columns = st.columns(len(allowed_actions) or 1)
 for column, action in zip(columns, allowed_actions, strict=False):
     why_not = refusal(invoice, action)
@@ -146,7 +149,7 @@ chosen = next((a for a in allowed_actions if a.target.value == pending), None)
 if chosen is not None:
     with st.container(border=True):
         st.markdown(f"**{chosen.label} {invoice.label}** of "
-                    f"{tenant_label(invoice.tenant_id, invoice.tenant_name)}, "
+                    f"{escape_markdown(tenant_label(invoice.tenant_id, invoice.tenant_name))}, "
                     f"total {money(invoice.total)}?")
         st.write(chosen.confirm)
         confirm, cancel = st.columns(2)

@@ -27,9 +27,11 @@ from ledgerline_ui.credit_forms import (
     describe_credit_outcome,
     read_credit_request,
 )
+from ledgerline_ui.credit_requests_view import decision_line, pending_requests_table
 from ledgerline_ui.feedback import run_action
 from ledgerline_ui.formatting import iso_date, money, tenant_label
 from ledgerline_ui.idempotency import request_key, start_new_request
+from ledgerline_ui.plain_text import escape_markdown
 from ledgerline_ui.setup import can, current_actor, setup_page
 from ledgerline_ui.tenant_picker import pick_tenant
 
@@ -53,41 +55,40 @@ if flash := st.session_state.pop("credit_request_flash", None):
     st.success(flash, icon=":material/check_circle:")
 if not waiting:
     st.caption("No credit request is waiting.")
-for request in waiting:
-    with st.container(border=True):
-        st.markdown(f"**Request {request.label}** · {request.tenant_id} · "
-                    f"**{money(request.amount)}** · {request.reason}  \n"
-                    f"asked by {request.requested_by} ({request.requested_by_role.replace('_', ' ')})"
-                    f" on {iso_date(request.requested_at)}")
-        if not can_decide:
-            continue
-        if request.requested_by == me.user_id:
-            st.caption("You asked for this credit; another finance user approves it.")
-            continue
-        approve_col, reject_col, _ = st.columns([1, 1, 4])
-        key = f"{request.tenant_id}_{request.request_id}"
-        if approve_col.button("Approve", key=f"approve_{key}", type="primary",
-                              icon=":material/check:"):
-            def approve(request=request):
-                with sessions.begin() as session:
-                    return approve_credit_request(session, request.tenant_id,
-                                                  request.request_id, actor=current_actor())
-            ok, approved = run_action(approve)
-            if ok:
-                st.session_state["credit_request_flash"] = (
-                    f"Request {request.label} approved. "
-                    + describe_credit_outcome(approved.credit, f"#{approved.credit.invoice_id}"))
-                st.rerun()
-        if reject_col.button("Reject", key=f"reject_{key}", icon=":material/close:"):
-            def reject(request=request):
-                with sessions.begin() as session:
-                    return reject_credit_request(session, request.tenant_id,
-                                                 request.request_id, actor=current_actor())
-            ok, _ = run_action(reject)
-            if ok:
-                st.session_state["credit_request_flash"] = (
-                    f"Request {request.label} rejected; no credit was written.")
-                st.rerun()
+else:
+    # A table, never Markdown: a reason once turned the amount beside it into LaTeX.
+    st.dataframe(pending_requests_table(waiting), hide_index=True, width="stretch")
+for request in waiting if can_decide else ():
+    # One line per request: its buttons name it, beside its tenant and amount again.
+    line_col, approve_col, reject_col = st.columns([4, 1, 1], vertical_alignment="center")
+    line_col.markdown(decision_line(request))
+    if request.requested_by == me.user_id:
+        line_col.caption("You asked for this credit; another finance user approves it.")
+        continue
+    key = f"{request.tenant_id}_{request.request_id}"
+    if approve_col.button(f"Approve {request.label}", key=f"approve_{key}", type="primary",
+                          icon=":material/check:", width="stretch"):
+        def approve(request=request):
+            with sessions.begin() as session:
+                return approve_credit_request(session, request.tenant_id,
+                                              request.request_id, actor=current_actor())
+        ok, approved = run_action(approve)
+        if ok:
+            st.session_state["credit_request_flash"] = (
+                f"Request {request.label} approved. "
+                + describe_credit_outcome(approved.credit, f"#{approved.credit.invoice_id}"))
+            st.rerun()
+    if reject_col.button(f"Reject {request.label}", key=f"reject_{key}",
+                         icon=":material/close:", width="stretch"):
+        def reject(request=request):
+            with sessions.begin() as session:
+                return reject_credit_request(session, request.tenant_id,
+                                             request.request_id, actor=current_actor())
+        ok, _ = run_action(reject)
+        if ok:
+            st.session_state["credit_request_flash"] = (
+                f"Request {request.label} rejected; no credit was written.")
+            st.rerun()
 
 st.divider()
 tenant = pick_tenant(sessions)
@@ -103,8 +104,8 @@ credit_tab, note_tab, history_tab = st.tabs(
 # --- service credit -------------------------------------------------------------------------
 with credit_tab:
     if not (can_issue or can_request):
-        st.info(f"You can read credits ({me}); finance issues them and customer success "
-                "requests them.", icon=":material/lock:")
+        st.info(f"You can read credits ({escape_markdown(me)}); finance issues them and "
+                "customer success requests them.", icon=":material/lock:")
     else:
         threshold = None
         if can_issue:
@@ -131,14 +132,17 @@ with credit_tab:
                 ok, landing = run_action(
                     lambda: preview_credit_landing(session, tenant_id, pending.amount))
             if ok:
-                st.markdown(f"**Where {money(pending.amount)} will land** "
-                            f"({'the draft invoice' if landing.target == 'invoice' else 'the credit balance'})")
+                lands_on = ("the draft invoice" if landing.target == "invoice"
+                            else "the credit balance")
+                st.markdown(f"**Where {money(pending.amount)} will land** ({lands_on})")
                 st.info(landing.explanation, icon=":material/pin_drop:")
                 on_invoice, on_balance = st.columns(2)
-                on_invoice.metric(f"Off the draft invoice{' for ' + landing.invoice_period if landing.invoice_period else ''}",
-                                  money(landing.applied))
+                off_invoice = (f"Off the draft invoice for {landing.invoice_period}"
+                               if landing.invoice_period else "Off the draft invoice")
+                on_invoice.metric(off_invoice, money(landing.applied))
                 on_balance.metric("To the credit balance", money(landing.to_balance))
-                st.caption(f"Reason: {pending.reason} · recorded as {current_actor()}")
+                st.caption(f"Reason: {escape_markdown(pending.reason)} · recorded as "
+                           f"{escape_markdown(current_actor())}")
                 above = threshold is None or needs_second_approval(pending.amount, threshold)
                 if can_issue and above:
                     st.warning(f"{money(pending.amount)} is above "
@@ -153,7 +157,7 @@ with credit_tab:
                                                              actor=me)
                     if over_window is not None:
                         above = True
-                        st.warning(str(over_window), icon=":material/group:")
+                        st.warning(escape_markdown(over_window), icon=":material/group:")
                 key = request_key("service_credit", (tenant_id, pending.amount, pending.reason))
 
                 def submit(operation, outcome_key: str) -> None:
@@ -207,8 +211,8 @@ with note_tab:
                 for invoice in list_invoices(session, tenant_id=tenant_id, status=status,
                                              limit=100).rows]
         if not correctable:
-            st.info(f"{tenant_label(tenant_id, tenant.name)} has no finalized or paid invoice to "
-                    "correct. A service credit reaches a draft invoice directly.")
+            st.info(f"{escape_markdown(tenant_label(tenant_id, tenant.name))} has no finalized or "
+                    "paid invoice to correct. A service credit reaches a draft invoice directly.")
         else:
             by_id = {invoice.invoice_id: invoice for invoice in correctable}
             chosen_id = st.selectbox(
@@ -242,7 +246,8 @@ with note_tab:
                         and note.invoice_id == chosen_id):
                     st.info(f"Credit note of {money(note.amount)} against {chosen.label} "
                             f"({chosen.status}, {money(chosen.total)}). The invoice itself stays "
-                            f"as it is. Reason: {note.reason}.", icon=":material/receipt_long:")
+                            f"as it is. Reason: {escape_markdown(note.reason)}.",
+                            icon=":material/receipt_long:")
                     note_key = request_key("credit_note",
                                            (tenant_id, chosen_id, note.amount, note.reason))
                     if st.button("Confirm credit note", type="primary", key="confirm_note"):

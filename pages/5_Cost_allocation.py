@@ -21,6 +21,7 @@ from ledgerline_ui.allocation_charts import share_bar_chart, total_waterfall
 from ledgerline_ui.allocation_view import share_rows, shares_table, sum_check
 from ledgerline_ui.feedback import run_action
 from ledgerline_ui.formatting import iso_date, money
+from ledgerline_ui.plain_text import escape_markdown
 from ledgerline_ui.setup import can, current_actor, setup_page
 from ledgerline_ui.weights_csv import parse_weights_csv, tenant_ids_in
 
@@ -126,9 +127,11 @@ with new_tab:
             names = tenant_names(session, list(allocation.tenant_ids))
         rows = share_rows(allocation.rows(), names)
         check = sum_check(rows, allocation.total)
-        basis = (f"{pending.metric} usage in {pending.period_label}"
+        # The label, metric and period are as typed or stored: escaped for the Markdown below.
+        basis = (escape_markdown(f"{pending.metric} usage in {pending.period_label}")
                  if pending.method == BY_USAGE else "uploaded weights")
-        st.subheader(f"{pending.label}: {money(allocation.total)} across {len(rows)} tenants")
+        st.subheader(f"{escape_markdown(pending.label)}: {money(allocation.total)} across "
+                     f"{len(rows)} tenants")
         st.caption(f"Split by {basis}. Not saved yet.")
         show_split(rows, check, "pending")
 
@@ -137,8 +140,9 @@ with new_tab:
         elif st.button("Save this run…", key="save_allocation"):
             st.session_state["allocation_confirm"] = True
         if st.session_state.get("allocation_confirm") and can(Permission.RUN_ALLOCATIONS):
-            st.warning(f"Save **{pending.label}**: {money(allocation.total)} split by {basis} "
-                       f"across {len(rows)} tenants, recorded as {current_actor()}?",
+            st.warning(f"Save **{escape_markdown(pending.label)}**: {money(allocation.total)} "
+                       f"split by {basis} across {len(rows)} tenants, recorded as "
+                       f"{escape_markdown(current_actor())}?",
                        icon=":material/save:")
             confirm_col, cancel_col = st.columns([1, 5])
             if confirm_col.button("Confirm save", type="primary", key="confirm_allocation"):
@@ -185,9 +189,10 @@ with runs_tab:
         with sessions() as session:
             run = allocation_run(session, chosen)
             names = tenant_names(session, [share.tenant_id for share in run.shares])
-        basis = (f"{run.metric} usage, {iso_date(run.period_start)} to "
+        basis = (f"{escape_markdown(run.metric)} usage, {iso_date(run.period_start)} to "
                  f"{iso_date(run.period_end)} (end excluded)"
                  if run.method == "usage" else "weights given by hand")
-        st.caption(f"Split by {basis}; saved by {run.actor} on {iso_date(run.created_at)}.")
+        st.caption(f"Split by {basis}; saved by {escape_markdown(run.actor)} on "
+                   f"{iso_date(run.created_at)}.")
         rows = share_rows(run.shares, names)
         show_split(rows, sum_check(rows, run.total), f"run_{run.run_id}")

@@ -11,6 +11,7 @@ from db.queries import invoice_months, month_end_runs
 from ledgerline_ui.feedback import run_action
 from ledgerline_ui.month_end_view import check_period, headline, run, run_rows, skipped_rows
 from ledgerline_ui.page_links import SCREENS, link_to
+from ledgerline_ui.plain_text import escape_markdown
 from ledgerline_ui.setup import can, current_actor, setup_page
 
 sessions = setup_page("Month-end", ":material/event_repeat:")
@@ -28,7 +29,8 @@ period_text = st.columns([1, 3])[0].text_input(
     key="month_end_period")
 
 if not can(Permission.RUN_MONTH_END):
-    st.info(f"Only finance runs month-end; you ({current_actor()}) can see the runs below.",
+    st.info(f"Only finance runs month-end; you ({escape_markdown(current_actor())}) can see "
+            "the runs below.",
             icon=":material/lock:")
 dry_column, run_column, _ = st.columns([1, 1, 3])
 if can(Permission.RUN_MONTH_END) and dry_column.button("Dry run", icon=":material/visibility:", width="stretch"):

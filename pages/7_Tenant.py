@@ -8,9 +8,10 @@ from ledgerline_ui.audit_view import audit_table
 from ledgerline_ui.feedback import run_action
 from ledgerline_ui.formatting import iso_date, money, tenant_label
 from ledgerline_ui.invoice_explanation import explain_invoice
-from ledgerline_ui.invoice_tables import lines_table
 from ledgerline_ui.invoice_links import INVOICE_PAGE, invoice_query
+from ledgerline_ui.invoice_tables import lines_table
 from ledgerline_ui.page_links import page_link
+from ledgerline_ui.plain_text import escape_markdown
 from ledgerline_ui.setup import setup_page
 from ledgerline_ui.tenant_picker import pick_tenant
 from ledgerline_ui.usage_chart import unit_price_text, usage_chart
@@ -27,10 +28,10 @@ if not ok:
     st.stop()
 tenant = story.tenant
 
-st.header(tenant_label(tenant.tenant_id, tenant.name))
+st.header(escape_markdown(tenant_label(tenant.tenant_id, tenant.name)))
 plan_col, balance_col, invoices_col, status_col = st.columns(4)
 current = story.plan_history[-1] if story.plan_history else None
-plan_col.metric("Current plan", current.plan_name if current else "none")
+plan_col.metric("Current plan", escape_markdown(current.plan_name) if current else "none")
 balance_col.metric("Credit balance", money(tenant.credit_balance))
 invoices_col.metric("Invoices", len(story.invoices))
 status_col.metric("Status", "active" if tenant.is_active else "inactive",
@@ -55,7 +56,8 @@ if story.invoices:
     ok, detail = run_action(load_detail)
     if ok:
         sentences = explain_invoice(detail, story.plan_history, story.usage)
-        st.markdown("\n".join(f"- {sentence}" for sentence in sentences))
+        # The sentences quote plan names, discount labels and credit reasons as typed.
+        st.markdown("\n".join(f"- {escape_markdown(sentence)}" for sentence in sentences))
         with st.expander("The invoice lines"):
             st.dataframe(lines_table(detail.lines), hide_index=True, width="stretch")
     # In-app navigation keeps the sign-in (a new tab would be a new, signed-out session).
@@ -85,15 +87,18 @@ with plans_col:
         {"From": iso_date(segment.starts_on), "Plan": f"{segment.plan_name} ({segment.plan_id})",
          "Price per month": money(segment.recurring_price),
          "Usage terms": (f"{segment.usage_metric}: {segment.usage_included_base_units:,} base "
-                         f"units included, then {unit_price_text(segment.usage_price_per_unit)} per "
+                         f"units included, then "
+                         f"{unit_price_text(segment.usage_price_per_unit)} per "
                          f"{segment.usage_unit_name}" if segment.usage_metric else "")}
         for segment in story.plan_history]), hide_index=True, width="stretch")
     if story.discounts:
         st.markdown("**Discounts** (percentages always come off before fixed amounts)")
         st.dataframe(pd.DataFrame([
             {"Label": d.label,
-             "Discount": f"{d.percent.normalize():f}%" if d.percent is not None else money(d.amount),
-             "Valid": f"{iso_date(d.valid_from) or 'always'} to {iso_date(d.valid_until) or 'open'}"}
+             "Discount": (f"{d.percent.normalize():f}%" if d.percent is not None
+                          else money(d.amount)),
+             "Valid": (f"{iso_date(d.valid_from) or 'always'} to "
+                       f"{iso_date(d.valid_until) or 'open'}")}
             for d in story.discounts]), hide_index=True, width="stretch")
 with usage_col:
     st.subheader("Usage against the plan")

@@ -7,6 +7,7 @@ import streamlit as st
 from db.queries import audit_actions, audit_actors, audit_log
 from ledgerline_ui.audit_view import audit_table, changes, day_range
 from ledgerline_ui.formatting import iso_date
+from ledgerline_ui.plain_text import escape_markdown
 from ledgerline_ui.setup import setup_page
 
 sessions = setup_page("Audit log", ":material/history:")
@@ -71,7 +72,9 @@ if entries:
         "Entry", list(by_id),
         format_func=lambda i: (f"#{i} · {iso_date(by_id[i].occurred_at)} · {by_id[i].action} · "
                                f"{by_id[i].entity} {by_id[i].entity_id} · {by_id[i].actor}"))]
-    st.markdown("\n".join(f"- {line}" for line in changes(chosen.before, chosen.after))
+    # Payloads hold what people typed (reasons, labels, file fields): text, never Markdown.
+    st.markdown("\n".join(f"- {escape_markdown(line)}"
+                          for line in changes(chosen.before, chosen.after))
                 or "_Nothing recorded beyond the action itself._")
     before_col, after_col = st.columns(2)
     for column, title, values in ((before_col, "Before", chosen.before),

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from tests.ui.finance_data import scalar
+from tests.ui.shown_text import shown
 
 
 def _bullets(app) -> str:
-    return "\n".join(m.value for m in app.markdown)
+    """The explanation as read: its sentences are escaped Markdown (they quote typed text)."""
+    return "\n".join(shown(m.value) for m in app.markdown)
 
 
 def test_acme_invoice_is_explained_day_by_day(open_screen):

@@ -1,9 +1,9 @@
-"""Credits in the browser: review a service credit, see where it lands, confirm it."""
+"""Credits in the browser: a credit lands where the review said; a request's reason is only text."""
 
 from __future__ import annotations
 
-from tests.ui.screens import open_in_browser, wait_until_idle
 from tests.ui.finance_data import scalar
+from tests.ui.screens import open_in_browser, wait_until_idle
 from tests.ui.synthetic import add_disputed_tenant
 
 
@@ -21,3 +21,59 @@ def test_issue_a_credit_and_see_it_land_on_the_draft(page, demo_database_url):
     page.get_by_text(f"$200.00 came off draft invoice #{tenant.draft_invoice_id}.").wait_for()
     assert scalar(demo_database_url, "SELECT count(*) FROM credits WHERE tenant_id = :t",
                   t=tenant.tenant_id) == 1
+
+
+CRAFTED = (r"x $\phantom{0}$ shows $90.00 $ ![p](http://127.0.0.1:9/pixel.png) "
+           "[docs](http://127.0.0.1:9/evil) **now**")
+
+
+def _table_rows(page) -> list[list[str]]:
+    """The cells of every dataframe on the page, row by row (the grid's accessible table)."""
+    return page.evaluate("""() => Array.from(
+        document.querySelectorAll('[data-testid="stDataFrame"] table tr'),
+        row => Array.from(row.querySelectorAll('td'), cell => cell.innerText))""")
+
+
+def test_a_crafted_reason_cannot_change_the_amount_finance_approves(browser, app_url,
+                                                                    demo_database_url):
+    tenant = add_disputed_tenant(demo_database_url, "ui-browser-plain")
+    contexts = [browser.new_context(base_url=app_url, viewport={"width": 1400, "height": 1000})
+                for _ in range(2)]
+    try:
+        asking, approving = (context.new_page() for context in contexts)
+        open_in_browser(asking, f"/Credits?tenant={tenant.tenant_id}", as_role="customer_success")
+        asking.get_by_label("Amount (USD)", exact=True).fill("9000.00")
+        asking.get_by_label("Reason", exact=True).fill(CRAFTED)
+        asking.get_by_role("button", name="Request credit").click()
+        wait_until_idle(asking)
+        asking.get_by_role("button", name="Send credit request").click()
+        wait_until_idle(asking)
+        asking.get_by_text("sent: it waits for a finance user's approval").wait_for(
+            timeout=30_000)
+        request_id = scalar(demo_database_url, "SELECT request_id FROM credit_requests "
+                            "WHERE tenant_id = :t", t=tenant.tenant_id)
+
+        fetched: list[str] = []
+        approving.on("request", lambda request: fetched.append(request.url))
+        open_in_browser(approving, f"/Credits?tenant={tenant.tenant_id}")
+        approving.get_by_role("heading", name="Requests awaiting approval").wait_for()
+        assert approving.locator('img[src*="127.0.0.1:9"]').count() == 0
+        assert approving.locator('a[href*="127.0.0.1:9"]').count() == 0
+        assert approving.locator(".katex").count() == 0
+        assert not [url for url in fetched if "127.0.0.1:9/" in url]
+        approving.get_by_text(f"Request #{request_id} · {tenant.tenant_id} · $9,000.00",
+                              exact=True).wait_for(timeout=30_000)
+        approving.locator('[data-testid="stDataFrame"] table td').first.wait_for(
+            state="attached", timeout=30_000)
+        row = next(cells for cells in _table_rows(approving) if cells[:1] == [f"#{request_id}"])
+        assert row[:5] == [f"#{request_id}", tenant.tenant_id, "$9,000.00", CRAFTED,
+                           "cs@demo (customer success)"]
+
+        approving.get_by_role("button", name=f"Approve #{request_id}").click()
+        wait_until_idle(approving)
+        approving.get_by_text(f"Request #{request_id} approved.").wait_for(timeout=30_000)
+        assert scalar(demo_database_url, "SELECT amount_minor FROM credits WHERE tenant_id = :t",
+                      t=tenant.tenant_id) == 900000
+    finally:
+        for context in contexts:
+            context.close()
