@@ -22,20 +22,44 @@ division. Only the leftover cents need ordering, so instead of sorting a
 million tenants by remainder the remainders are bucketed, and only the one
 bucket where the leftover runs out is ordered exactly. A million tenants
 split in under a second.
+
+A weight that is not an int passes the one number door (``to_weight``) with at
+most ``MAX_WEIGHT_DIGITS`` digits written out, before it is scaled: "1e3000000"
+scaled to an integer is a 3,000,001-digit number, and the split would stall
+the server on it.
 """
 
 from __future__ import annotations
 
 import math
 from collections import Counter
-from itertools import compress, repeat
-from operator import add, and_, floordiv, mul, rshift
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
+from itertools import compress, repeat
+from operator import add, and_, floordiv, mul, rshift
 
 from billing_core.errors import AllocationError, InvalidInput
 from billing_core.money import Money, to_decimal
+
+MAX_WEIGHT_DIGITS = 18
+"""The most digits a weight may have written out: "33.33" has 4, "1e3000000" 3,000,001.
+
+Weights are usage figures or percentages typed by hand; 18 digits hold any of
+them. Scaled to integers they stay below 10**36, and each tenant's exact quota
+(a total of at most 19 digits in minor units times a weight of at most 18) is
+exact within the 50 digits the money module carries. Int weights (counts read
+from the database) pass as they are.
+"""
+
+
+def to_weight(value: Decimal | int | str, field: str = "weight") -> Decimal:
+    """A weight through the one number door, at most ``MAX_WEIGHT_DIGITS`` digits written out.
+
+    ``to_weight("33.33") == Decimal("33.33")``; "1e3000000" is InvalidInput naming
+    ``field``, float and bool are TypeError. The sign is the split's to judge.
+    """
+    return to_decimal(value, field, max_digits=MAX_WEIGHT_DIGITS)
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,18 +129,24 @@ class Allocation:
         return rows
 
 
-def _scale_weights(raw: list[object]) -> tuple[list[int], int]:
+def _scale_weights(tenant_ids: list[str], raw: list[object]) -> tuple[list[int], int]:
     """Integer weights with the same ratios, and the denominator that maps them back."""
     # Integer weights (the common case: usage counts) pass straight through.
     if set(map(type, raw)) == {int}:
         return raw, 1  # type: ignore[return-value]
-    if not all(type(weight) is Decimal and weight.is_finite() for weight in raw):
-        raw = [to_decimal(weight, "weights") for weight in raw]  # float -> TypeError
+    weights = list(map(_weight_of, tenant_ids, raw))  # sized before anything is scaled
     # Scaling every weight by the least common denominator (a divisor of a
     # power of ten) keeps all the ratios exact.
-    ratios = [weight.as_integer_ratio() for weight in raw]  # type: ignore[attr-defined]
+    ratios = [weight.as_integer_ratio() for weight in weights]
     common = math.lcm(*{denominator for _, denominator in ratios})
     return [numerator * (common // denominator) for numerator, denominator in ratios], common
+
+
+def _weight_of(tenant_id: str, value: object) -> Decimal:
+    try:
+        return to_weight(value)  # type: ignore[arg-type]  # float -> TypeError
+    except InvalidInput as error:
+        raise AllocationError(f"the weight for {tenant_id!r}: {error.problem}") from None
 
 
 # Leftover units are handed out by fractional remainder. Each tenant's
@@ -133,8 +163,8 @@ def split_by_weights(total: Money, weights: Mapping[str, int | Decimal | str]) -
     SPEC 7: ``split_by_weights(Money("1000.00", "USD"), {"x": Decimal("33.33"),
     "y": Decimal("33.33"), "z": Decimal("33.34")}).shares_minor`` is
     ``{"x": 33330, "y": 33330, "z": 33340}``; equal weights for "a", "b", "c"
-    give 33334 / 33333 / 33333. Negative weights or all zero raise
-    AllocationError (field "weights").
+    give 33334 / 33333 / 33333. Negative weights, all zero, or a weight beyond
+    ``MAX_WEIGHT_DIGITS`` raise AllocationError (field "weights") naming the tenant.
     """
     if type(total) is not Money:
         raise TypeError(f"total: expected Money, got {type(total).__name__}")
@@ -147,7 +177,7 @@ def split_by_weights(total: Money, weights: Mapping[str, int | Decimal | str]) -
     tenant_ids = list(weights)
     if not tenant_ids:
         raise AllocationError("there are no tenants to split between")
-    scaled, denominator = _scale_weights(list(weights.values()))
+    scaled, denominator = _scale_weights(tenant_ids, list(weights.values()))
     if min(scaled) < 0:
         tenant = tenant_ids[next(i for i, weight in enumerate(scaled) if weight < 0)]
         raise AllocationError(

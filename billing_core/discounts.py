@@ -13,6 +13,10 @@ becomes its own negative invoice line, so the lines add up to the total. A
 total never goes below zero: a fixed amount larger than what remains is used
 only in part, and the unused part is reported on the result instead of
 disappearing.
+
+A percentage has at most ``MAX_PERCENT_DIGITS`` digits, checked as it enters
+(``PercentOff``): 52 digits of percentage times an amount would not fit the
+exact arithmetic that explains each step.
 """
 
 from __future__ import annotations
@@ -35,15 +39,27 @@ from billing_core.money import (
     to_decimal,
 )
 
+MAX_PERCENT_DIGITS = 30
+"""The most digits a percentage may have written out ("12.5" has 3).
+
+An amount has at most 19 significant digits (a BIGINT of minor units); times a
+percentage of at most 30 it stays within the 50 digits of exact arithmetic, so
+every step is computed exactly. 33.3333333333333333333333333 % still fits.
+"""
+
+
 @dataclass(frozen=True, slots=True)
 class PercentOff:
-    """``PercentOff(percent, label)``: ``percent`` in 0..100 (``Decimal("10")`` is 10% off)."""
+    """``PercentOff(percent, label)``: ``percent`` in 0..100 (``Decimal("10")`` is 10% off).
+
+    More than ``MAX_PERCENT_DIGITS`` digits is InvalidInput (field "percent").
+    """
 
     percent: Decimal
     label: str
 
     def __post_init__(self) -> None:
-        percent = to_decimal(self.percent, "percent")
+        percent = to_decimal(self.percent, "percent", max_digits=MAX_PERCENT_DIGITS)
         if not 0 <= percent <= 100:
             raise InvalidInput("percent", f"{percent} is outside 0..100")
         object.__setattr__(self, "percent", _without_trailing_zeros(percent))

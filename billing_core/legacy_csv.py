@@ -7,7 +7,10 @@ bad line (its line number in the file, the column and the reason), so that
 nothing of a file is ever half-imported. Numbers go through the one number
 door (``to_decimal``): a float the old system printed, "502.0000001", is just
 text; billed figures finer than the minor unit are rounded once (that is what
-the customer's invoice showed), prices and discounts must be exact.
+the customer's invoice showed), prices and discounts must be exact. Every
+number is bounded as it is read, before any arithmetic: amounts fit a BIGINT
+of minor units, counts a BIGINT of base units, weights ``MAX_WEIGHT_DIGITS``,
+so "1e3000000" in a cell is one more bad line, not a stalled import.
 
 Columns (the header row is required; the order is free; see
 ``docs/reconciliation.md``)::
@@ -41,9 +44,10 @@ from dataclasses import dataclass
 from datetime import date
 from functools import lru_cache
 
+from billing_core.allocation import to_weight
 from billing_core.discounts import FixedOff, PercentOff
 from billing_core.errors import BillingError, InvalidInput
-from billing_core.money import Money, check_currency, parse_money, to_decimal
+from billing_core.money import Money, check_amount_fits, check_currency, parse_money, to_decimal
 from billing_core.periods import Period, calendar_month
 from billing_core.proration import PlanChange
 from billing_core.reconciliation import (
@@ -53,7 +57,7 @@ from billing_core.reconciliation import (
     LegacyCredit,
     LegacyInvoice,
 )
-from billing_core.usage import UsagePlan
+from billing_core.usage import UsagePlan, to_base_units
 
 REQUIRED_COLUMNS = ("record", "tenant_id", "period", "legacy_id", "currency")
 INVOICE_COLUMNS = ("status", "plans", "discounts", "usage_metric", "used_base_units",
@@ -112,7 +116,8 @@ def parse_legacy_csv(content: str | bytes) -> LegacyFile:
         try:
             content = content.decode("utf-8-sig")
         except UnicodeDecodeError as error:
-            raise LegacyFileError([LineProblem(1, f"the file is not UTF-8 text ({error.reason})")])
+            problem = LineProblem(1, f"the file is not UTF-8 text ({error.reason})")
+            raise LegacyFileError([problem]) from None
     reader = csv.reader(io.StringIO(content.lstrip("\ufeff")))
     header = next(reader, None)
     if header is None or not any(cell.strip() for cell in header):
@@ -204,7 +209,7 @@ def _allocation(cells: dict[str, str], line: int) -> LegacyAllocationShare:
     tenant_id = _required(cells, "tenant_id")
     currency = check_currency(_required(cells, "currency"))
     period_label = parse_period(_required(cells, "period")).label
-    weight = to_decimal(_required(cells, "weight"), "weight")
+    weight = to_weight(_required(cells, "weight"), "weight")
     if weight < 0:
         raise InvalidInput("weight", f"{weight} is negative; weights must be zero or more")
     total = parse_money(_required(cells, "allocation_total"), currency, "allocation_total")
@@ -226,7 +231,8 @@ def _billed(cells: dict[str, str], column: str, currency: str, required: bool = 
         if required:
             raise InvalidInput(column, "is empty")
         return Money.zero(currency)
-    amount = Money(to_decimal(text.replace(",", ""), column), currency)
+    number = to_decimal(text.replace(",", ""), column)
+    amount = Money(check_amount_fits(number, currency, column, text), currency)
     if amount.is_negative:
         raise InvalidInput(column, f"{text!r} is negative; billed figures are amounts charged "
                                    "or taken off")
@@ -235,10 +241,10 @@ def _billed(cells: dict[str, str], column: str, currency: str, required: bool = 
 
 
 def _count(cells: dict[str, str], column: str) -> int:
-    text = cells[column].replace(",", "").replace("_", "")
-    if not text.isdigit():
-        raise InvalidInput(column, f"{cells[column]!r} is not a whole count of base units")
-    return int(text)
+    text = cells[column]
+    if not text.replace(",", "").replace("_", "").isdigit():
+        raise InvalidInput(column, f"{text!r} is not a whole count of base units")
+    return to_base_units(text, 1, column)  # bounded: int() of 5,000 digits is an error
 
 
 def _usage(cells: dict[str, str], currency: str) -> tuple[tuple[UsagePlan, int], ...]:
@@ -249,7 +255,8 @@ def _usage(cells: dict[str, str], currency: str) -> tuple[tuple[UsagePlan, int],
         missing = [column for column in USAGE_COLUMNS if column not in given]
         raise InvalidInput(missing[0], "is empty; usage needs all of "
                                        + ", ".join(USAGE_COLUMNS))
-    price = Money(to_decimal(cells["usage_price_per_unit"], "usage_price_per_unit"), currency)
+    number = to_decimal(cells["usage_price_per_unit"], "usage_price_per_unit")
+    price = Money(check_amount_fits(number, currency, "usage_price_per_unit"), currency)
     plan = UsagePlan(cells["usage_metric"], "unit", _count(cells, "base_units_per_unit"),
                      _count(cells, "included_base_units"), price)
     return ((plan, _count(cells, "used_base_units")),)

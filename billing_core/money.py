@@ -22,6 +22,16 @@ Arithmetic runs in private decimal contexts, so nothing a caller does to the
 thread's default context changes a bill. Addition, subtraction and
 multiplication trap ``Inexact``: they are exact or they fail loudly. Division
 is carried to 50 significant digits, far below any minor unit.
+
+Every number is measured at the door, before anything is computed with it. A
+few characters in exponent form stand for millions of digits: "1e3000000" is
+cheap to hold as a Decimal, but scaling it to minor units or turning it into
+an integer builds a 3,000,001-digit int while holding the interpreter lock,
+and the whole server stops. So ``to_decimal`` refuses a number with more than
+``MAX_DIGITS`` digits written out (or a narrower bound its caller names: a
+weight, a percentage), reading the size off the exponent and the length of the
+coefficient, which costs nothing; and an amount must fit the BIGINT column
+that stores it in minor units (``MAX_MINOR_UNITS``).
 """
 
 from __future__ import annotations
@@ -68,6 +78,37 @@ CURRENCY_SYMBOLS: MappingProxyType[str, str] = MappingProxyType({"USD": "$"})
 
 _QUANTUM = {code: Decimal(1).scaleb(-exp) for code, exp in CURRENCY_EXPONENTS.items()}
 
+MAX_DIGITS = 100
+"""The most digits any number may have written out in full, before and after the point.
+
+"33.33" has 4, "1E+3" ("1000") has 4, "0.05" has 2 and "1e3000000" has 3,000,001.
+An exact amount carries 50 significant digits (``_DIVIDE``), some 80 places
+after the point for the finest price over the largest billing unit, so 100
+turns away nothing real and keeps every number small enough that no step of a
+bill can stall on it.
+"""
+
+MAX_NUMBER_TEXT = MAX_DIGITS + 20
+"""The most characters of a number's text (room for sign, point, exponent and grouping).
+
+Longer text is refused before ``Decimal`` reads it, and is never echoed back whole.
+"""
+
+MAX_MINOR_UNITS = 2**63 - 1
+"""The largest amount, in minor units, either side of zero: what a BIGINT column holds.
+
+9,223,372,036,854,775,807 cents is $92,233,720,368,547,758.07. An amount beyond
+it could never be stored, so it is refused where it enters, by name, rather
+than at the database as an unexplained failure.
+"""
+
+MAX_UNIT_PRICE_DECIMALS = 10
+"""The most decimal places of a price per unit finer than the minor unit ($0.0000000023 per byte).
+
+A plan stores its unit price as ``NUMERIC(20, 10)``; and a price this fine times
+a BIGINT count of base units is still exact within the 50 digits of ``_EXACT``.
+"""
+
 _EXACT = decimal.Context(
     prec=50,
     rounding=decimal.ROUND_HALF_EVEN,
@@ -81,11 +122,16 @@ _DIVIDE = decimal.Context(
 _WIDE = decimal.Context(prec=200, traps=[decimal.InvalidOperation, decimal.Overflow])
 
 
-def to_decimal(value: Decimal | int | str, field: str = "amount") -> Decimal:
-    """Turn a Decimal, int or numeric string into a finite Decimal: the one door for numbers.
+def to_decimal(
+    value: Decimal | int | str, field: str = "amount", *, max_digits: int = MAX_DIGITS
+) -> Decimal:
+    """Turn a Decimal, int or numeric string into a finite, bounded Decimal: the door for numbers.
 
-    ``float`` and ``bool`` raise ``TypeError``; NaN, infinity and text that is
-    not a number raise ``InvalidInput`` (a ``ValueError``) naming ``field``.
+    ``float`` and ``bool`` raise ``TypeError``; NaN, infinity, text that is not a
+    number and a number with more than ``max_digits`` digits written out
+    (``digits_written``) raise ``InvalidInput`` (a ``ValueError``) naming
+    ``field``. The size is checked before any arithmetic: "1e3000000" is
+    refused as quickly as "abc".
 
     >>> to_decimal("1000.00")
     Decimal('1000.00')
@@ -93,29 +139,98 @@ def to_decimal(value: Decimal | int | str, field: str = "amount") -> Decimal:
     kind = type(value)
     if kind is Decimal:
         if value.is_finite():
-            return value
+            return _bounded(value, field, max_digits, value)
         raise InvalidInput(field, f"{value} is not a finite number")
     if kind is int:
-        return Decimal(value)
+        # int -> Decimal takes time quadratic in the digits, so the bits are
+        # counted first (a digit is about 3.3 bits; 4 leaves a margin).
+        if value.bit_length() > 4 * max_digits:
+            raise InvalidInput(field, f"{_shown_int(value)} has too many digits "
+                                      f"(at most {max_digits})")
+        return _bounded(Decimal(value), field, max_digits, value)
     if kind is str:
         text = value.strip()
         if not text:
             raise InvalidInput(field, "is empty")
+        if len(text) > MAX_NUMBER_TEXT:
+            raise InvalidInput(field, f"{_shown(text)} is too long for a number "
+                                      f"(at most {max_digits} digits)")
         try:
             number = Decimal(text)
         except decimal.InvalidOperation:
             raise InvalidInput(field, f"{value!r} is not a number") from None
         if not number.is_finite():
             raise InvalidInput(field, f"{value!r} is not a finite number")
-        return number
+        return _bounded(number, field, max_digits, text)
     if isinstance(value, (bool, float)):
         raise TypeError(
             f"{field}: {kind.__name__} {value!r} refused; money and rates are never "
             "float or bool - pass a Decimal, an int or a numeric string"
         )
     if isinstance(value, (int, str, Decimal)):  # subclasses: normalise to the plain type
-        return to_decimal((int if isinstance(value, int) else str)(value), field)
+        plain = (int if isinstance(value, int) else str)(value)
+        return to_decimal(plain, field, max_digits=max_digits)
     raise TypeError(f"{field}: expected Decimal, int or numeric str, got {kind.__name__}")
+
+
+def digits_written(number: Decimal) -> int:
+    """How many digits a finite Decimal has written out in full, before and after the point.
+
+    ``Decimal("33.33")`` -> 4, ``Decimal("1E+3")`` ("1000") -> 4, ``Decimal("0.05")``
+    -> 2. Read off the exponent and the coefficient's length: no arithmetic, so
+    ``Decimal("1E+3000000")`` is measured as quickly as ``Decimal(1)``.
+    """
+    _, coefficient, exponent = number.as_tuple()
+    return max(len(coefficient) + exponent, 0) + max(-exponent, 0)  # type: ignore[operator]
+
+
+def _bounded(number: Decimal, field: str, max_digits: int, given: object) -> Decimal:
+    digits = digits_written(number)
+    if digits > max_digits:
+        shown = _shown(given if type(given) is str else str(given))
+        raise InvalidInput(field, f"{shown} has too many digits: {digits:,} written out, "
+                                  f"at most {max_digits}")
+    return number
+
+
+def _shown(text: str) -> str:
+    # A refused number is quoted in the message, but a pasted megabyte is not echoed back.
+    if len(text) <= 40:
+        return repr(text)
+    return f"{text[:20] + '...' + text[-8:]!r} ({len(text):,} characters)"
+
+
+def _shown_int(value: int) -> str:
+    # Printing a huge int in decimal is itself quadratic; its size in bits is free.
+    return f"a {value.bit_length():,}-bit number"
+
+
+def check_amount_fits(
+    amount: Decimal, currency: str, field: str = "amount", shown: str | None = None
+) -> Decimal:
+    """``amount`` of ``currency`` if its minor units fit a BIGINT column, else InvalidInput.
+
+    ``MAX_MINOR_UNITS`` either side of zero: $92,233,720,368,547,758.07 is the most
+    there is; one cent more is refused naming ``field`` (and ``shown``, the text
+    as typed, when there was one). ``amount`` must already have passed
+    ``to_decimal``, so the comparison is cheap.
+    """
+    limit = _LARGEST[currency]
+    if -limit <= amount <= limit:
+        return amount
+    raise _too_large(field, _shown(shown or format(amount, "f")), currency, amount > 0)
+
+
+def _too_large(field: str, shown: str, currency: str, positive: bool) -> InvalidInput:
+    # ``shown`` is the refused value as the message names it (quoted text, or a count).
+    if positive:
+        bound = f"at most {format_money(_money(_LARGEST[currency], currency))}"
+    else:
+        bound = f"at least {format_money(_money(-_LARGEST[currency], currency))}"
+    return InvalidInput(field, f"{shown} is too large ({bound})")
+
+
+_LARGEST = {code: Decimal(MAX_MINOR_UNITS).scaleb(-exp) for code, exp in CURRENCY_EXPONENTS.items()}
 
 
 def check_currency(currency: str, field: str = "currency") -> str:
@@ -145,8 +260,10 @@ class Money:
     currency: str
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "amount", to_decimal(self.amount, "amount"))
-        object.__setattr__(self, "currency", check_currency(self.currency))
+        code = check_currency(self.currency)
+        amount = check_amount_fits(to_decimal(self.amount, "amount"), code)
+        object.__setattr__(self, "amount", amount)
+        object.__setattr__(self, "currency", code)
 
     # Construction -----------------------------------------------------------------------------
 
@@ -158,10 +275,16 @@ class Money:
 
     @classmethod
     def from_minor_units(cls, minor: int, currency: str) -> Money:
-        """``Money.from_minor_units(100000, "USD")`` is $1,000.00 (the database's BIGINT form)."""
+        """``Money.from_minor_units(100000, "USD")`` is $1,000.00 (the database's BIGINT form).
+
+        Beyond ``MAX_MINOR_UNITS`` either way is InvalidInput: no BIGINT holds it.
+        """
         if type(minor) is not int:
             raise TypeError(f"minor units must be an int, got {type(minor).__name__}")
         code = check_currency(currency)
+        if not -MAX_MINOR_UNITS <= minor <= MAX_MINOR_UNITS:
+            shown = f"{minor:,}" if minor.bit_length() <= 4 * MAX_DIGITS else _shown_int(minor)
+            raise _too_large("amount", f"{shown} of minor units", code, minor > 0)
         return _money(Decimal(minor).scaleb(-CURRENCY_EXPONENTS[code], _EXACT), code)
 
     # Rounding ---------------------------------------------------------------------------------
@@ -387,7 +510,10 @@ def share_minor_units(minor: int, part: int, whole: int) -> int | None:
     the very cent ``exact_share`` would give; the caller then uses
     ``exact_share``. ``share_minor_units(100000, 15, 30) == 50000`` (SPEC 3).
     """
-    if not 0 < whole < _FAST_DENOMINATOR or type(minor) is not int or type(part) is not int:
+    if type(minor) is not int or type(part) is not int or type(whole) is not int:
+        # A float here would come back as a float "share" (50.0), and a bool is no count.
+        raise TypeError("share_minor_units: minor, part and whole must be ints")
+    if not 0 < whole < _FAST_DENOMINATOR:
         return None
     numerator = minor * part
     if numerator >= 0 and ROUNDING_MODE == _ROUND_HALF_UP:
@@ -590,12 +716,13 @@ def parse_money(
     """
     code = check_currency(currency)
     if not isinstance(text, str):
-        return _typed_amount(
-            to_decimal(text, field), code, field, str(text), allow_negative, allow_sub_minor
-        )
+        number = to_decimal(text, field)
+        return _typed_amount(number, code, field, str(number), allow_negative, allow_sub_minor)
     shown = text.strip()
     if not shown:
         raise InvalidInput(field, "is empty")
+    if len(shown) > MAX_NUMBER_TEXT:
+        raise InvalidInput(field, f"{_shown(shown)} is too long for an amount")
     body = shown
     if body[:3].upper() == code:
         body = body[3:].strip()
@@ -620,7 +747,7 @@ def parse_money(
         raise InvalidInput(
             field, f"{shown!r} has more than {exponent} decimal places for {code}"
         )
-    number = Decimal(sign + body.replace(",", ""))
+    number = Decimal(sign + body.replace(",", ""))  # plain digits, fewer than MAX_NUMBER_TEXT
     return _typed_amount(number, code, field, shown, allow_negative, allow_sub_minor)
 
 
@@ -632,15 +759,20 @@ def _typed_amount(
     allow_negative: bool,
     allow_sub_minor: bool = False,
 ) -> Money:
+    # Bounded before ``quantize``, which would fail on a number wider than its context.
+    check_amount_fits(number, code, field, shown)
     if number < 0 and not allow_negative:
         raise InvalidInput(field, f"{shown!r} is negative; enter an amount of zero or more")
     scaled = number.quantize(_QUANTUM[code], ROUNDING_MODE, _DIVIDE)
     if scaled != number:
-        if allow_sub_minor:
-            return _money(number, code)  # a price per unit, kept exact: nothing rounded
-        raise InvalidInput(
-            field, f"{shown!r} has more than {CURRENCY_EXPONENTS[code]} decimal places for {code}"
-        )
+        if not allow_sub_minor:
+            places = CURRENCY_EXPONENTS[code]
+            raise InvalidInput(field, f"{shown!r} has more than {places} decimal places for {code}")
+        if number.as_tuple().exponent < -MAX_UNIT_PRICE_DECIMALS:  # type: ignore[operator]
+            raise InvalidInput(field, f"{shown!r} has more than {MAX_UNIT_PRICE_DECIMALS} "
+                                      "decimal places; a price per unit is kept to "
+                                      f"{MAX_UNIT_PRICE_DECIMALS}")
+        return _money(number, code)  # a price per unit, kept exact: nothing rounded
     if not scaled:
         scaled = scaled.copy_abs()  # "-0" is zero, not a negative amount
     return _money(scaled, code)

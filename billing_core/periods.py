@@ -15,6 +15,10 @@ the 29th after passing through February.
 Dates bound periods; instants (when a plan changed to the second) are
 timezone-aware UTC ``datetime`` values, and a naive one is refused, because a
 datetime without a zone is a guess about which day it belongs to.
+
+The calendar ends on 9999-12-31 (``date.max``). A period that would run past
+either end of it is refused as InvalidInput naming the date, not left to fail
+as the standard library's bare ValueError.
 """
 
 from __future__ import annotations
@@ -22,7 +26,7 @@ from __future__ import annotations
 import calendar
 import re
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import MAXYEAR, MINYEAR, UTC, date, datetime, timedelta
 
 from billing_core.errors import InvalidInput
 
@@ -68,10 +72,12 @@ class Period:
     @property
     def label(self) -> str:
         """"2024-01" for a calendar month, else "2024-01-15..2024-02-15" (half-open)."""
-        start = self.start
-        if start.day == 1 and self.end == _first_of_next_month(start):
+        start, end = self.start, self.end
+        # Counted in months, not by building the next month's first day: after
+        # December 9999 there is none.
+        if start.day == 1 and end.day == 1 and _month_index(end) - _month_index(start) == 1:
             return month_label(start)
-        return f"{start.isoformat()}..{self.end.isoformat()}"
+        return f"{start.isoformat()}..{end.isoformat()}"
 
     def __contains__(self, day: date) -> bool:
         return self.start <= _require_date(day, "day") < self.end
@@ -84,6 +90,10 @@ class Period:
 
     def __str__(self) -> str:
         return self.label
+
+
+def _month_index(day: date) -> int:
+    return day.year * 12 + day.month - 1
 
 
 def _first_of_next_month(day: date) -> date:
@@ -106,7 +116,9 @@ def monthly_period(anchor_day: int, containing_date: date) -> Period:
     SPEC 2: anchor 31 clamps to short months without drifting:
     ``monthly_period(31, date(2024, 2, 10))`` is ``[2024-01-31, 2024-02-29)`` and
     ``monthly_period(31, date(2024, 3, 1))`` is ``[2024-02-29, 2024-03-31)``.
-    Anchor 1 gives calendar months. An anchor outside 1..31 is InvalidInput.
+    Anchor 1 gives calendar months. An anchor outside 1..31 is InvalidInput, and
+    so is a date whose period would run past 9999-12-31 or before 0001-01-01
+    (field "containing_date").
     """
     if type(anchor_day) is not int:
         raise TypeError(f"anchor_day: expected an int, got {type(anchor_day).__name__}")
@@ -116,8 +128,14 @@ def monthly_period(anchor_day: int, containing_date: date) -> Period:
     boundary = _anchored_day(day.year, day.month, anchor_day)
     if day >= boundary:
         year, month = _shift_month(day.year, day.month, 1)
+        if year > MAXYEAR:
+            raise InvalidInput("containing_date", f"{day} is too late: its billing period "
+                                                  f"would end after {date.max}")
         return Period(boundary, _anchored_day(year, month, anchor_day))
     year, month = _shift_month(day.year, day.month, -1)
+    if year < MINYEAR:
+        raise InvalidInput("containing_date", f"{day} is too early: its billing period "
+                                              f"would start before {date.min}")
     return Period(_anchored_day(year, month, anchor_day), boundary)
 
 
@@ -130,6 +148,9 @@ def calendar_month(label: str) -> Period:
     if match is None or not 1 <= int(match.group(2)) <= 12 or int(match.group(1)) < 1:
         raise InvalidInput("period", f"{label!r} is not a month like 2024-01")
     start = date(int(match.group(1)), int(match.group(2)), 1)
+    if (start.year, start.month) == (MAXYEAR, 12):
+        raise InvalidInput("period", f"{label!r} is too late: a period ends on the day after "
+                                     f"its last, and the calendar stops at {date.max}")
     return Period(start, _first_of_next_month(start))
 
 

@@ -16,17 +16,23 @@ One byte over may round to $0.00. The line still appears: the customer went
 over, and the invoice should say so and show why it costs nothing, rather
 than leave a usage record that no line explains. Usage at or below the limit
 produces no line at all.
+
+A quantity typed or imported as text becomes a count through
+``to_base_units``, which measures it before multiplying: at most
+``MAX_BASE_UNITS``, what the BIGINT column of a usage record holds.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from decimal import Context, Decimal, localcontext
+from decimal import Context, Decimal, Inexact, localcontext
 
 from billing_core.errors import InvalidInput
 from billing_core.lines import InvoiceLine, LineKind, describe_exact, make_lazy_line
 from billing_core.money import (
     CURRENCY_SYMBOLS,
+    MAX_DIGITS,
+    MAX_NUMBER_TEXT,
     Money,
     _money_from_minor,
     exact_quotient,
@@ -34,6 +40,7 @@ from billing_core.money import (
     format_money,
     plain_digits,
     share_minor_units,
+    to_decimal,
     whole_minor_units,
 )
 
@@ -41,6 +48,12 @@ BYTES_PER_GB = 10**9
 BYTES_PER_GIB = 2**30
 BYTES_PER_TB = 10**12
 BYTES_PER_TIB = 2**40
+
+MAX_BASE_UNITS = 2**63 - 1
+"""The most base units one quantity may count: what a BIGINT column holds (9.2 EB in bytes)."""
+
+# Wide enough that a bounded quantity times a BIGINT of base units per unit is exact.
+_SCALING = Context(prec=MAX_DIGITS + 20, traps=[Inexact])
 
 
 def _require_count(value: object, field: str) -> int:
@@ -82,6 +95,35 @@ class UsagePlan:
             value = getattr(self, field)
             if not isinstance(value, str) or not value.strip():
                 raise InvalidInput(field, "needs a name")
+
+
+def to_base_units(
+    quantity: Decimal | int | str, per_unit: int, field: str, base_unit_name: str = "unit"
+) -> int:
+    """``quantity`` in its billing unit as a whole count of base units, bounded.
+
+    ``to_base_units("1.5", BYTES_PER_TB, "used")`` is 1_500_000_000_000 bytes,
+    exactly. Read through the one number door (float is TypeError; "1e900000"
+    is refused before anything is multiplied); refused with InvalidInput naming
+    ``field``: a negative quantity, a fraction of a base unit, and more than
+    ``MAX_BASE_UNITS``. Thousands separators ("1,000" or "1_000") are allowed.
+    """
+    if type(per_unit) is not int or not 1 <= per_unit <= MAX_BASE_UNITS:
+        raise TypeError(f"per_unit: expected an int count of base units, got {per_unit!r}")
+    text = quantity
+    if type(quantity) is str and len(quantity) <= MAX_NUMBER_TEXT:  # longer: refused as it is
+        text = quantity.replace(",", "").replace("_", "")
+    number = to_decimal(text, field)
+    shown = repr(quantity) if type(quantity) is str else str(quantity)
+    if number < 0:
+        raise InvalidInput(field, f"{shown} is negative; a quantity is zero or more")
+    base_units = _SCALING.multiply(number, per_unit)  # at most 100 digits times 19: exact
+    if base_units > MAX_BASE_UNITS:
+        raise InvalidInput(field, f"{shown} is too large (at most {MAX_BASE_UNITS:,} "
+                                  f"{base_unit_name}s)")
+    if base_units != base_units.to_integral_value():
+        raise InvalidInput(field, f"{shown} is not a whole number of {base_unit_name}s")
+    return int(base_units)
 
 
 def overage(used: int, included: int) -> int:

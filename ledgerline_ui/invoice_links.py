@@ -34,6 +34,8 @@ def parse_invoice_query(params: Mapping[str, str]) -> tuple[str, int] | None:
         raise InvalidInput("tenant", "is missing from the link; it must name the invoice's tenant")
     if not invoice:
         raise InvalidInput("invoice", "is missing from the link")
-    if not invoice.isdigit() or int(invoice) < 1:
-        raise InvalidInput("invoice", f"{invoice!r} is not an invoice id (a whole number)")
+    # An id is a BIGINT: at most 19 ASCII digits, measured before int() reads them.
+    if (not (invoice.isascii() and invoice.isdigit()) or len(invoice) > 19
+            or not 1 <= int(invoice) < 2**63):
+        raise InvalidInput("invoice", f"{invoice[:40]!r} is not an invoice id (a whole number)")
     return tenant, int(invoice)

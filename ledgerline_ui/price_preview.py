@@ -9,16 +9,17 @@ real invoice is priced; beside it,
 wrong order (fixed amounts before percentages) would have charged.
 
 Everything a person typed is text and is read here: money through
-`parse_money`, percentages through `to_decimal`, quantities as Decimal
-(never float). A bad
-value raises InvalidInput naming the field, e.g. "discount 2 value: 'x' is not a number".
+`parse_money`, percentages through `to_decimal`, quantities through
+`billing_core.usage.to_base_units` (never float). Each is bounded in digits and
+size before any arithmetic, so "1e900000" as the used quantity is refused at
+once. A bad value raises InvalidInput naming the field, e.g. "discount 2 value:
+'x' is not a percentage".
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
-from decimal import Context, Decimal, InvalidOperation, localcontext
 
 from billing_core.discounts import DiscountResult, FixedOff, PercentOff
 from billing_core.errors import InvalidInput
@@ -27,7 +28,14 @@ from billing_core.money import Money, parse_money, to_decimal
 from billing_core.periods import calendar_month
 from billing_core.proration import PlanChange
 from billing_core.reconciliation import apply_discounts_legacy_order
-from billing_core.usage import BYTES_PER_GB, BYTES_PER_GIB, BYTES_PER_TB, BYTES_PER_TIB, UsagePlan
+from billing_core.usage import (
+    BYTES_PER_GB,
+    BYTES_PER_GIB,
+    BYTES_PER_TB,
+    BYTES_PER_TIB,
+    UsagePlan,
+    to_base_units,
+)
 
 USAGE_UNITS: dict[str, tuple[str, int, str]] = {
     # label on screen: (unit name, base units per unit, base unit name)
@@ -155,21 +163,10 @@ def _usage_unit(label: str) -> tuple[str, int, str]:
 
 
 def _base_units(text: str, per_unit: int, field: str, base_name: str) -> int:
-    """"1.5" TB -> 1_500_000_000_000 bytes, exactly; a fraction of a base unit is refused."""
-    shown = text.strip().replace(",", "").replace("_", "")
-    if not shown:
+    """"1.5" TB -> 1_500_000_000_000 bytes, exactly; blank is none. See `to_base_units`."""
+    if not text.strip():
         return 0
-    try:
-        quantity = Decimal(shown)
-    except InvalidOperation:
-        raise InvalidInput(field, f"{text!r} is not a number") from None
-    if not quantity.is_finite() or quantity < 0:
-        raise InvalidInput(field, f"{text!r} must be zero or more")
-    with localcontext(Context(prec=80)):  # exact: no quantity we meter has 80 digits
-        base_units = quantity * per_unit
-    if base_units != base_units.to_integral_value():
-        raise InvalidInput(field, f"{text!r} is not a whole number of {base_name}s")
-    return int(base_units)
+    return to_base_units(text.strip(), per_unit, field, base_name)
 
 
 def _unit_price(text: str, currency: str) -> Money:

@@ -44,7 +44,9 @@ if story.invoices:
     by_id = {invoice.invoice_id: invoice for invoice in story.invoices}
     wanted = st.query_params.get("invoice")
     ids = list(by_id)
-    start = ids.index(int(wanted)) if wanted and wanted.isdigit() and int(wanted) in by_id else 0
+    # A link's id is measured before int() reads it ("²" is a digit to isdigit, not to int).
+    known = wanted and wanted.isascii() and wanted.isdigit() and len(wanted) <= 19
+    start = ids.index(int(wanted)) if known and int(wanted) in by_id else 0
     chosen_id = st.selectbox(
         "Invoice", ids, index=start,
         format_func=lambda i: (f"{by_id[i].label} · {by_id[i].period_label} · {by_id[i].status}"
