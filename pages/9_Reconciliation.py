@@ -12,6 +12,7 @@ from db.reconciliation import (
 )
 from ledgerline_ui.feedback import run_action
 from ledgerline_ui.formatting import iso_date
+from ledgerline_ui.plain_text import escape_markdown
 from ledgerline_ui.reconciliation_view import (
     amounts_text,
     correction_label,
@@ -33,8 +34,8 @@ st.caption("The old billing system's invoices, priced again with today's rules. 
 
 # --- import -----------------------------------------------------------------------------------
 if not can(Permission.RECONCILE_LEGACY_BILLING):
-    st.caption(f"Only finance imports legacy files and corrects them; {current_actor()} reads "
-               "the report.")
+    st.caption("Only finance imports legacy files and corrects them; "
+               f"{escape_markdown(current_actor())} reads the report.")
 else:
     with st.expander("Import a legacy billing file", expanded=False):
         st.caption("One CSV row per legacy invoice or allocation share (see "
@@ -51,8 +52,8 @@ else:
             ok, result = run_action(import_upload)
             if ok:
                 st.session_state["legacy_import_done"] = (
-                    f"Imported {result.file_name}: {result.invoice_count:,} invoices and "
-                    f"{result.allocation_count:,} allocation shares.")
+                    f"Imported {escape_markdown(result.file_name)}: {result.invoice_count:,} "
+                    f"invoices and {result.allocation_count:,} allocation shares.")
                 st.rerun()
         if sample_col.button("Load the sample file (the six incident symptoms)"):
             def import_sample():
@@ -62,8 +63,8 @@ else:
             if ok:
                 st.session_state["legacy_import_done"] = (
                     "The sample file was imported before; nothing changed." if result is None else
-                    f"Imported {result.file_name}: {result.invoice_count:,} invoices and "
-                    f"{result.allocation_count:,} allocation shares.")
+                    f"Imported {escape_markdown(result.file_name)}: {result.invoice_count:,} "
+                    f"invoices and {result.allocation_count:,} allocation shares.")
                 st.rerun()
 done = st.session_state.pop("legacy_import_done", None)
 if done:
@@ -79,8 +80,9 @@ if not report.imports:
 
 latest = report.imports[0]
 st.caption(f"{report.invoice_count:,} legacy invoices and {report.allocation_count:,} "
-           f"allocation shares from {len(report.imports)} file(s); latest: {latest.file_name}, "
-           f"imported by {latest.actor} on {iso_date(latest.imported_at)}.")
+           f"allocation shares from {len(report.imports)} file(s); latest: "
+           f"{escape_markdown(latest.file_name)}, imported by {escape_markdown(latest.actor)} on "
+           f"{iso_date(latest.imported_at)}.")
 
 # --- totals -----------------------------------------------------------------------------------
 overcharged = [t.overcharged for t in report.totals.overall]
@@ -153,10 +155,11 @@ def correction_form(tab, proposals, kind: str) -> None:
         if kind == "credit":
             st.warning(f"Issue **{len(chosen)} credit note(s)**, **{total}** in all, to the "
                        f"customers' draft invoices or credit balances, recorded as "
-                       f"{current_actor()}?", icon=":material/redeem:")
+                       f"{escape_markdown(current_actor())}?", icon=":material/redeem:")
         else:
             st.warning(f"Void **{len(chosen)} duplicate legacy invoice(s)** ({total} billed "
-                       f"twice), recorded as {current_actor()}?", icon=":material/block:")
+                       f"twice), recorded as {escape_markdown(current_actor())}?",
+                       icon=":material/block:")
         confirm_col, cancel_col = st.columns([1, 5])
         if confirm_col.button(f"Confirm: {'issue' if kind == 'credit' else 'void'} "
                               f"{len(chosen)}", type="primary", key=f"confirm_{kind}_button"):
