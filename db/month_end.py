@@ -21,25 +21,34 @@ advisory lock lets one run per month proceed at a time; a run that finds a
 process died), with an audit row. A dry run takes no lock and writes nothing,
 not even its record.
 
-A run that fails records 'failed' and why, then re-raises the error. Every
-role reads why, so it is a sentence for people (`failure_message`): never the
-SQL and parameters a database error carries, which go to the server log. If
-recording the failure fails too (the database went away), that second error is
-logged and the original one still propagates: the caller learns why the run
-stopped, not merely that its bookkeeping did.
+A run that fails records 'failed' and why, with an audit row
+(`month_end.failed`), then re-raises the error. Every role reads why, so it is
+a sentence for people (`failure_message`): never the SQL and parameters a
+database error carries, which go to the server log. If recording the failure
+fails too (the database went away), that second error is logged and the
+original one still propagates: the caller learns why the run stopped, not
+merely that its bookkeeping did.
+
+Screens and the command line never call `run_month_end` themselves: a click
+would stop it with the page's script. They enqueue it (`db.month_end_jobs`) and
+a worker runs it (`db.jobs`); progress is read back from `month_end_runs`.
+`python -m db.month_end run 2024-12` enqueues a run and waits for it, printing
+its progress; `python -m db.month_end worker` runs a worker (see `main`).
 """
 
 from __future__ import annotations
 
+import argparse
 import json
 import logging
+import sys
 from collections import defaultdict, deque
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from itertools import islice
 
-from sqlalchemy import Connection, Engine, text
+from sqlalchemy import Connection, Engine, Row, text
 from sqlalchemy.exc import StatementError
 from sqlalchemy.orm import Session
 
@@ -143,7 +152,7 @@ def _run_batches(engine: Engine, month: Period, actor: Actor, batch_size: int, w
             # marked failed, so the record counts exactly what was committed.
             wait(in_flight)
             if run_id is not None:
-                _record_failure(engine, run_id, error)
+                _record_failure(engine, run_id, month, actor, error)
             raise error
     if run_id is not None:
         with Session(engine) as session, session.begin():
@@ -171,10 +180,18 @@ def _commit_batch(engine: Engine, batch: list, month: Period, actor: Actor,
     return outcome
 
 
-def _record_failure(engine: Engine, run_id: int, error: BaseException) -> None:
+def _record_failure(engine: Engine, run_id: int, month: Period, actor: Actor,
+                    error: BaseException) -> None:
+    message = failure_message(error)
     try:
         with Session(engine) as session, session.begin():
-            _finish_run(session, run_id, "failed", failure_message(error))
+            run = _finish_run(session, run_id, "failed", message)
+            record_audit(session, AuditRecord(
+                actor, "month_end.failed", "month_end_run", str(run_id), None,
+                before={"status": "running"},
+                after={"status": "failed", "period": month.label, "error": message,
+                       "tenants_in_scope": run.tenants_in_scope, "tenants_done": run.tenants_done,
+                       "invoices_created": run.invoices_created}))
     except Exception:
         # Never let the bookkeeping's error replace the run's own.
         _log.exception("month-end run %s could not be recorded as failed", run_id)
@@ -219,6 +236,23 @@ def _lock_key(period_label: str) -> str:
     return f"ledgerline.month_end:{period_label}"
 
 
+def run_lock_held(connection: Connection | Session, period_label: str) -> bool:
+    """Whether a run for the month holds its lock right now, in any process.
+
+    Read from `pg_locks` without trying the lock: a probe that took it for a moment
+    could make a starting run fail with RunInProgress. A one-key advisory lock keeps
+    its key's high 32 bits in `classid` and its low 32 bits in `objid`.
+    """
+    return connection.execute(text("""
+        SELECT EXISTS (
+            SELECT 1 FROM pg_locks, (SELECT hashtext(:key)::bigint AS k) AS lock_key
+            WHERE locktype = 'advisory' AND granted AND objsubid = 1
+              AND database = (SELECT oid FROM pg_database WHERE datname = current_database())
+              AND classid = ((lock_key.k >> 32) & 4294967295)::oid
+              AND objid = (lock_key.k & 4294967295)::oid)
+    """), {"key": _lock_key(period_label)}).scalar_one()
+
+
 def _take_run_lock(connection: Connection, period_label: str) -> None:
     taken = connection.execute(text("SELECT pg_try_advisory_lock(hashtext(:key))"),
                                {"key": _lock_key(period_label)}).scalar_one()
@@ -260,8 +294,115 @@ def _record_progress(session: Session, run_id: int, outcome: _BatchOutcome) -> N
            "present": outcome.present, "skipped": json.dumps(outcome.skipped)})
 
 
-def _finish_run(session: Session, run_id: int, status: str, error: str | None) -> None:
-    session.execute(text("""
+def _finish_run(session: Session, run_id: int, status: str, error: str | None) -> Row:
+    return session.execute(text("""
         UPDATE month_end_runs SET status = :status, error = :error, finished_at = now()
         WHERE run_id = :run_id
-    """), {"run_id": run_id, "status": status, "error": error})
+        RETURNING tenants_in_scope, tenants_done, invoices_created
+    """), {"run_id": run_id, "status": status, "error": error}).one()
+
+
+# --- command line ---------------------------------------------------------------------------
+
+
+def main(argv: list[str] | None = None) -> int:
+    """`python -m db.month_end run 2024-12 [--no-wait] [--actor NAME] [--batch-size N]`, or
+    `python -m db.month_end worker`.
+
+    `run` queues month-end for the month, then (unless `--no-wait`) works the queue
+    itself until the run is done, printing its progress, so it finishes even where no
+    other worker runs; any worker may take the job. Exit status: 0 done (or queued),
+    1 the run failed, 2 refused (a bad month, a run already under way). `worker`
+    works the queue until stopped (Ctrl+C or SIGTERM finish the running job first).
+    The database is `DATABASE_URL`'s, else the embedded one, migrated first.
+    """
+    from billing_core.access import Role
+    from billing_core.errors import BillingError
+    from db.database import database_url, make_engine, migrate_to_head
+
+    parser = argparse.ArgumentParser(prog="python -m db.month_end",
+                                     description="Month-end as a job (see db/month_end.py).")
+    commands = parser.add_subparsers(dest="command", required=True)
+    run = commands.add_parser("run", help="queue month-end for a month and follow it")
+    run.add_argument("period", help="the month, YYYY-MM (e.g. 2024-12)")
+    run.add_argument("--no-wait", action="store_true",
+                     help="queue it and return; a worker runs it")
+    run.add_argument("--actor", default="month-end",
+                     help="who the audit log names, acting as finance (default: month-end)")
+    run.add_argument("--batch-size", type=_positive_int, default=1000,
+                     help="tenants per batch (default: 1000)")
+    commands.add_parser("worker", help="work the job queue until stopped")
+    args = parser.parse_args(argv)
+
+    engine = make_engine(database_url())
+    try:
+        migrate_to_head(engine)
+        if args.command == "worker":
+            from db.jobs import run_worker
+
+            run_worker(engine.url)
+            return 0
+        try:
+            return _run_command(engine, args.period, Actor(args.actor, Role.FINANCE),
+                                args.batch_size, wait=not args.no_wait)
+        except BillingError as refused:
+            print(refused, file=sys.stderr)
+            return 2
+    finally:
+        engine.dispose()
+
+
+def _positive_int(value: str) -> int:
+    if not value.isdigit() or int(value) < 1:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a positive whole number")
+    return int(value)
+
+
+def _run_command(engine: Engine, period_label: str, actor: Actor, batch_size: int, *,
+                 wait: bool) -> int:
+    import threading
+
+    from db.jobs import run_worker
+    from db.month_end_jobs import enqueue_month_end, month_end_job_finished
+
+    with engine.connect() as connection:
+        last_run_id = connection.execute(text(
+            "SELECT coalesce(max(run_id), 0) FROM month_end_runs")).scalar_one()
+    job_id = enqueue_month_end(engine, period_label, actor=actor, batch_size=batch_size)
+    label = calendar_month(period_label).label
+    print(f"Month-end {label} queued (job {job_id}).", flush=True)
+    if not wait:
+        return 0
+    # Any worker may take the job; this one makes sure one runs, and stops when none is left.
+    worker = threading.Thread(target=run_worker, args=(engine.url,), kwargs={"wait": False},
+                              name="month-end-command")
+    worker.start()
+    shown = None
+    while True:
+        with Session(engine) as session:
+            finished = month_end_job_finished(session, job_id)
+            run = session.execute(text("""
+                SELECT status, tenants_in_scope, tenants_done, invoices_created, already_present,
+                       (SELECT count(*) FROM jsonb_object_keys(skipped)) AS skipped, error
+                FROM month_end_runs WHERE period_label = :label AND run_id > :after
+                ORDER BY run_id DESC LIMIT 1
+            """), {"label": label, "after": last_run_id}).one_or_none()
+        if run is not None and (run.tenants_done, run.tenants_in_scope) != shown:
+            shown = (run.tenants_done, run.tenants_in_scope)
+            print(f"Month-end {label}: {run.tenants_done:,} of {run.tenants_in_scope:,} tenants",
+                  flush=True)
+        if finished:
+            break
+        worker.join(timeout=0.5)
+    worker.join()
+    if run is not None and run.status == "completed":
+        print(f"Month-end {label} completed: {run.invoices_created:,} invoices created, "
+              f"{run.already_present:,} already present, {run.skipped:,} tenants skipped.")
+        return 0
+    reason = f": {run.error}" if run is not None and run.error else " (see the worker's log)"
+    print(f"Month-end {label} failed{reason}", file=sys.stderr)
+    return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -14,7 +14,8 @@ waits for the longer of the two waits (`billing_core.access`):
 
 - per client (`client:<address>`, see `client_throttle_key`), whatever the
   emails, known or not: after two free mistakes 2, 4, 8, ... seconds, at most
-  15 minutes. This is what slows a guesser, and what keeps unknown emails from
+  15 minutes (30 seconds for the shared `client:unknown` bucket, since it mixes
+  strangers with owners). This is what slows a guesser, and what keeps unknown emails from
   buying unlimited argon2 work: a client that must wait is refused before any
   hash is checked.
 - per email, from any client: the same doubling but at most 30 seconds. Anyone
@@ -228,7 +229,7 @@ def authenticate(session: Session, email: str, password: str, *,
     if user is None:
         verify_password(None, password)  # same cost as a real check
     waits = {email: email_sign_in_wait_seconds(failed[email][0] + 1),
-             client: sign_in_wait_seconds(failed[client][0] + 1)}
+             client: _client_wait_seconds(client, failed[client][0] + 1)}
     for key, key_wait in waits.items():
         session.execute(text("""
             UPDATE sign_in_throttle
@@ -238,6 +239,15 @@ def authenticate(session: Session, email: str, password: str, *,
             WHERE email = :key
         """), {"wait": key_wait, "key": key})
     raise SignInRefused(max(waits.values()))
+
+
+def _client_wait_seconds(client: str, failed_attempts: int) -> int:
+    """The shared "client:unknown" bucket holds strangers and owners alike, so its wait is capped
+    like an email's: one stranger's guesses may delay everyone without an address by seconds,
+    never lock them out for 15 minutes."""
+    if client == UNKNOWN_CLIENT:
+        return email_sign_in_wait_seconds(failed_attempts)
+    return sign_in_wait_seconds(failed_attempts)
 
 
 def _lock_throttle_row(session: Session, key: str) -> tuple[int, timedelta]:

@@ -45,6 +45,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from billing_core.access import ROLE_LABELS, Actor, Permission, PermissionDenied, is_allowed
 from db.database import ensure_ready, make_sessionmaker
+from db.jobs import start_background_worker
 from db.users import SignInRefused, active_actor_for_email, any_user_exists, authenticate
 
 ACTOR_KEY = "ledgerline_actor"
@@ -66,8 +67,11 @@ _HIDE_NAVIGATION = """<style>
 
 @st.cache_resource(show_spinner="Starting the database…")
 def _sessions() -> sessionmaker[Session]:
+    engine = ensure_ready()
+    # Month-end runs in this process's job worker, never in a page's script (STYLE 14).
+    start_background_worker(engine.url)
     # A sessionmaker (never a Session) is safe to share across reruns and users.
-    return make_sessionmaker(ensure_ready())
+    return make_sessionmaker(engine)
 
 
 def setup_page(title: str, icon: str,

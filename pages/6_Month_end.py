@@ -1,4 +1,8 @@
-"""Month-end: invoice every active tenant for a month. Dry run first, then run; safe to repeat."""
+"""Month-end: invoice every active tenant for a month. Dry run first, then run; safe to repeat.
+
+A confirmed run is queued and a worker runs it (db.jobs), so nothing done on this
+screen, or on closing it, stops the run; the screen follows it in `month_end_runs`.
+"""
 
 from datetime import UTC, datetime
 
@@ -9,17 +13,33 @@ from billing_core.access import Permission
 from billing_core.periods import month_label
 from db.queries import invoice_months, month_end_runs
 from ledgerline_ui.feedback import run_action
-from ledgerline_ui.month_end_view import check_period, headline, run, run_rows, skipped_rows
+from ledgerline_ui.month_end_view import (
+    check_period,
+    dry_run,
+    enqueue,
+    headline,
+    month_end_activity,
+    progress,
+    queued_text,
+    run_rows,
+    skipped_rows,
+    stopped_text,
+    summary_of,
+)
 from ledgerline_ui.page_links import SCREENS, link_to
 from ledgerline_ui.plain_text import escape_markdown
 from ledgerline_ui.setup import can, current_actor, setup_page
+
+REFRESH_SECONDS = 1.0
+"""How often the latest run's panel reads its progress again while a run goes on."""
 
 sessions = setup_page("Month-end", ":material/event_repeat:")
 
 st.title("Month-end run")
 st.write("Creates one **draft** invoice for every active tenant, for its billing period that "
          "starts in the chosen month. Run it as often as you like: invoices that already exist "
-         "are counted and left alone, never duplicated. Try a dry run first; it writes nothing.")
+         "are counted and left alone, never duplicated. Try a dry run first; it writes nothing. "
+         "A run goes on in the background: you may leave this screen, it keeps going.")
 
 with sessions() as session:
     months = invoice_months(session)
@@ -33,25 +53,25 @@ if not can(Permission.RUN_MONTH_END):
             "the runs below.",
             icon=":material/lock:")
 dry_column, run_column, _ = st.columns([1, 1, 3])
-if can(Permission.RUN_MONTH_END) and dry_column.button("Dry run", icon=":material/visibility:", width="stretch"):
+may_run = can(Permission.RUN_MONTH_END)
+if may_run and dry_column.button("Dry run", icon=":material/visibility:", width="stretch"):
     st.session_state.pop("month_end_pending", None)
-    ok, summary = run_action(lambda: run(sessions, period_text, actor=current_actor(),
-                                         dry_run=True))
+    ok, summary = run_action(lambda: dry_run(sessions, period_text, actor=current_actor()))
     if ok:
         st.session_state["month_end_result"] = summary
-if can(Permission.RUN_MONTH_END) and run_column.button("Run month-end…", icon=":material/play_arrow:", type="primary",
-                     width="stretch"):
+if may_run and run_column.button("Run month-end…", icon=":material/play_arrow:",
+                                 type="primary", width="stretch"):
     ok, label = run_action(lambda: check_period(period_text))
     if ok:
         st.session_state["month_end_pending"] = label
 
 pending = st.session_state.get("month_end_pending")
-if pending and can(Permission.RUN_MONTH_END):
+if pending and may_run:
     with st.container(border=True):
         st.markdown(f"**Run month-end for {pending}?**")
         st.write("Draft invoices are created for every active tenant not yet invoiced for the "
                  "month, in batches that each commit on their own; existing invoices are not "
-                 "touched. You can run it again safely.")
+                 "touched. The run goes on in the background; you can run it again safely.")
         confirm, cancel = st.columns(2)
         if cancel.button("Cancel", key="month_end_cancel", width="stretch"):
             st.session_state.pop("month_end_pending", None)
@@ -59,34 +79,59 @@ if pending and can(Permission.RUN_MONTH_END):
         if confirm.button(f"Confirm: run month-end {pending}", type="primary",
                           key="month_end_confirm", width="stretch"):
             st.session_state.pop("month_end_pending", None)
-            bar = st.progress(0.0, text=f"Month-end {pending}: starting…")
-
-            def show_progress(done: int, total: int) -> None:
-                bar.progress(done / total if total else 1.0,
-                             text=f"Month-end {pending}: {done:,} of {total:,} tenants")
-
-            ok, summary = run_action(lambda: run(sessions, pending, actor=current_actor(),
-                                                 dry_run=False, on_progress=show_progress))
+            ok, _ = run_action(lambda: enqueue(sessions, pending, actor=current_actor()))
             if ok:
-                bar.progress(1.0, text=f"Month-end {pending}: done")
-                st.session_state["month_end_result"] = summary
-            else:
-                bar.empty()
+                st.session_state.pop("month_end_result", None)  # the run's outcome shows below
+                st.rerun()
 
 result = st.session_state.get("month_end_result")
 if result is not None:
-    st.subheader("Dry run: what would happen" if result.dry_run else "Result")
-    (st.info if result.dry_run else st.success)(headline(result))
+    st.subheader("Dry run: what would happen")
+    st.info(headline(result))
     figures = st.columns(4)
     figures[0].metric("Tenants in scope", f"{result.tenants_in_scope:,}")
-    figures[1].metric("Would be created" if result.dry_run else "Invoices created",
-                      f"{result.invoices_created:,}")
+    figures[1].metric("Would be created", f"{result.invoices_created:,}")
     figures[2].metric("Already present", f"{result.already_present:,}")
     figures[3].metric("Skipped", f"{len(result.skipped):,}")
     if result.skipped:
         with st.expander(f"Skipped tenants and why ({len(result.skipped):,})"):
             st.dataframe(pd.DataFrame(skipped_rows(result.skipped)), hide_index=True,
                          width="stretch")
+
+
+def latest_run(refreshing: bool) -> None:
+    """The queued jobs and the latest run, read again every REFRESH_SECONDS while `refreshing`."""
+    with sessions() as session:
+        activity = month_end_activity(session)
+    if refreshing and not activity.in_progress:
+        st.rerun()  # it ended: show the whole screen anew, and stop reading every second
+    for job in activity.waiting:
+        st.info(queued_text(job), icon=":material/schedule:")
+    run = activity.latest
+    if run is None:
+        st.caption("No month-end run yet.")
+        return
+    fraction, caption = progress(run, activity.live)
+    st.progress(fraction, text=caption)
+    if run.status == "completed":
+        st.success(headline(summary_of(run)), icon=":material/task_alt:")
+        figures = st.columns(4)
+        figures[0].metric("Tenants in scope", f"{run.tenants_in_scope:,}")
+        figures[1].metric("Invoices created", f"{run.invoices_created:,}")
+        figures[2].metric("Already present", f"{run.already_present:,}")
+        figures[3].metric("Skipped", f"{len(run.skipped):,}")
+        if run.skipped:
+            with st.expander(f"Skipped tenants and why ({len(run.skipped):,})"):
+                st.dataframe(pd.DataFrame(skipped_rows(run.skipped)), hide_index=True,
+                             width="stretch")
+    elif not activity.live:
+        st.warning(escape_markdown(stopped_text(run)), icon=":material/warning:")
+
+
+st.subheader("Latest run")
+with sessions() as session:
+    in_progress = month_end_activity(session).in_progress
+st.fragment(latest_run, run_every=REFRESH_SECONDS if in_progress else None)(in_progress)
 
 st.subheader("Recent runs")
 with sessions() as session:

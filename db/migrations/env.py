@@ -12,9 +12,14 @@ from db.models import Base
 target_metadata = Base.metadata
 
 
+def _in_models(name, type_, parent_names) -> bool:
+    # The job queue's tables are procrastinate's (revision 0008), not db.models'.
+    return not (type_ == "table" and name.startswith("procrastinate_"))
+
+
 def run_migrations(connection) -> None:
     context.configure(connection=connection, target_metadata=target_metadata,
-                      compare_type=True)
+                      compare_type=True, include_name=_in_models)
     with context.begin_transaction():
         context.run_migrations()
 

@@ -13,12 +13,12 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from db.database import REPO_ROOT
 from db import month_end
+from db.database import REPO_ROOT
 from db.month_end import run_month_end
 from db.queries import last_month_end_run
-from tests.integration.factories import add_plan, add_tenant
 from tests.actors import finance
+from tests.integration.factories import add_plan, add_tenant
 
 ACTOR = finance("finance@test")
 
@@ -48,7 +48,8 @@ def test_run_twice_creates_each_invoice_once_and_reports_why_others_were_skipped
     first = run_month_end(fresh_engine, "2024-11", actor=ACTOR, batch_size=10,
                           on_progress=lambda done, total: progress.append((done, total)))
     assert (first.tenants_in_scope, first.invoices_created, first.already_present) == (27, 25, 0)
-    assert first.skipped == {f"me-planless-{n}": "plan: no plan in force in 2024-11" for n in (0, 1)}
+    assert first.skipped == {f"me-planless-{n}": "plan: no plan in force in 2024-11"
+                             for n in (0, 1)}
     assert progress == [(10, 27), (20, 27), (27, 27)]
     second = run_month_end(fresh_engine, "2024-11", actor=ACTOR, batch_size=10)
     assert (second.invoices_created, second.already_present, len(second.skipped)) == (0, 25, 2)
@@ -146,6 +147,14 @@ def test_a_failed_run_is_recorded_failed_and_its_error_propagates(fresh_engine):
     with Session(fresh_engine) as session:
         last = last_month_end_run(session)
     assert (last.status, last.error) == ("failed", "disk full")
+    with fresh_engine.connect() as connection:
+        audited = connection.execute(text("""
+            SELECT actor, before, after FROM audit_log
+            WHERE action = 'month_end.failed' AND entity_id = :r
+        """), {"r": str(last.run_id)}).one()
+    assert (audited.actor, audited.before, audited.after["status"], audited.after["error"],
+            audited.after["tenants_in_scope"]) == (ACTOR.user_id, {"status": "running"},
+                                                   "failed", "disk full", 3)
 
 
 def test_a_failure_to_record_the_failure_does_not_hide_the_original_error(fresh_engine,

@@ -154,3 +154,21 @@ def test_concurrent_guesses_from_one_client_are_counted_one_at_a_time(sessions):
         assert session.execute(text(
             "SELECT failed_attempts FROM sign_in_throttle WHERE email = :k"),
             {"k": client_throttle_key(client)}).scalar_one() == 3
+
+
+def test_clients_without_an_address_share_a_bucket_that_never_locks_them_out_for_long(session):
+    """Browsers on the app's own machine, or behind a proxy that forwards no address, are one
+    client: a stranger among them may delay the others by seconds, not by 15 minutes."""
+    session.execute(text("DELETE FROM sign_in_throttle WHERE email = 'client:unknown'"))
+    owner = _email("owner")
+    create_user(session, owner, Role.FINANCE, PASSWORD)
+    waits = []
+    for _ in range(12):  # a stranger keeps guessing, each time after the last wait is over
+        waits.append(_refusal(session, _email("nobody"), WRONG, None).wait_seconds)
+        _let_time_pass(session, 3600)
+    assert max(waits) == MAX_EMAIL_SIGN_IN_WAIT_SECONDS
+    _refusal(session, _email("nobody"), WRONG, None)  # the stranger's last guess, just now
+    kept_out = _refusal(session, owner, PASSWORD, None)
+    assert 0 < kept_out.wait_seconds <= MAX_EMAIL_SIGN_IN_WAIT_SECONDS
+    _let_time_pass(session, MAX_EMAIL_SIGN_IN_WAIT_SECONDS)
+    assert authenticate(session, owner, PASSWORD, client_address=None).user_id == owner

@@ -32,6 +32,9 @@ def _screens_database(demo_database_url: URL) -> Iterator[URL]:
     db.database._engine = None
     db.database._sessionmaker = None
     yield demo_database_url
+    from db.jobs import stop_background_workers
+
+    stop_background_workers()  # the screens' job worker, before its database is dropped
     if previous is None:
         os.environ.pop("DATABASE_URL", None)
     else:

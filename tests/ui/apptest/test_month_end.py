@@ -3,11 +3,22 @@
 The runs here are for 2023 months: only the flow tenants these tests create have
 a plan in force then (every demo tenant is skipped, with the reason), so the
 shared demo data other screens read is left as it was.
+
+A confirmed run is queued and this process's job worker (started with the
+screens) runs it, so after confirming a test waits for the run's record, then
+shows the screen again.
 """
 
 from __future__ import annotations
 
 from tests.ui.finance_data import add_flow_tenant, scalar
+from tests.ui.month_end_runs import (
+    holding_tenant,
+    last_run_id,
+    run_status,
+    wait_for_month_end,
+    wait_until,
+)
 
 PAGE = "pages/6_Month_end.py"
 
@@ -29,10 +40,19 @@ def press(app, label: str):
     next(b for b in app.button if b.label == label).click().run()
 
 
-def run_confirmed(app, month: str) -> None:
+def confirm_run(app, month: str) -> None:
     app.text_input(key="month_end_period").set_value(month).run()
     press(app, "Run month-end…")
     press(app, f"Confirm: run month-end {month}")
+    assert not app.exception and not app.error, [e.value for e in app.error]
+
+
+def run_confirmed(app, url, month: str) -> None:
+    """Confirm a run, wait until the worker has finished it, and show the screen again."""
+    before = last_run_id(url)
+    confirm_run(app, month)
+    assert wait_for_month_end(url, month, before) == "completed"
+    app.run()
     assert not app.exception and not app.error, [e.value for e in app.error]
 
 
@@ -69,7 +89,7 @@ def test_running_twice_creates_each_invoice_once(open_screen, demo_database_url)
     tenant_id = add_flow_tenant(demo_database_url, "ui-me-twice")
     app = open_screen(PAGE)
 
-    run_confirmed(app, "2023-03")
+    run_confirmed(app, demo_database_url, "2023-03")
     first = metrics(app)
     created = int(first["Invoices created"])
     assert created >= 1
@@ -78,7 +98,7 @@ def test_running_twice_creates_each_invoice_once(open_screen, demo_database_url)
                                      "AND period_label = '2023-03'", t=tenant_id) == 1
     invoices_after_first, most, _ = month_counts(demo_database_url, "2023-03")
 
-    run_confirmed(app, "2023-03")
+    run_confirmed(app, demo_database_url, "2023-03")
     second = metrics(app)
     assert second["Invoices created"] == "0"
     assert int(second["Already present"]) == int(first["Already present"]) + created
@@ -117,3 +137,28 @@ def test_a_malformed_period_names_the_field_and_writes_nothing(open_screen, demo
 
     assert (scalar(demo_database_url, "SELECT count(*) FROM invoices"),
             scalar(demo_database_url, "SELECT count(*) FROM month_end_runs")) == before
+
+
+def test_a_click_while_the_run_goes_on_does_not_stop_it(open_screen, demo_database_url):
+    tenant_id = add_flow_tenant(demo_database_url, "ui-me-click")
+    before = last_run_id(demo_database_url)
+    # The run waits on the tenant, part-way: the screen's next click comes while it goes on.
+    with holding_tenant(demo_database_url, tenant_id):
+        app = open_screen(PAGE)
+        confirm_run(app, "2023-06")
+        wait_until(lambda: run_status(demo_database_url, "2023-06", before) == "running",
+                   "the worker to start the run")
+
+        press(app, "Dry run")  # the click that used to stop a run inside the page
+        assert not app.exception
+        assert app.info[0].value.startswith("Dry run for 2023-06:")
+        assert run_status(demo_database_url, "2023-06", before) == "running"
+
+    assert wait_for_month_end(demo_database_url, "2023-06", before) == "completed"
+    assert scalar(demo_database_url, "SELECT count(*) FROM invoices WHERE tenant_id = :t "
+                                     "AND period_label = '2023-06'", t=tenant_id) == 1
+    app.run()
+    assert app.success[0].value.startswith("Month-end 2023-06: ")
+    assert app.get("progress")[0].value == 100
+    assert scalar(demo_database_url, "SELECT count(*) FROM month_end_runs WHERE run_id > :r",
+                  r=before) == 1
