@@ -3,7 +3,9 @@
 Money goes out as decimal text at the currency's minor unit ("1000.00",
 "-50.00"), beside a currency column, never as a float: a spreadsheet that
 reads "1000.00" reads it exactly, and a column of mixed currencies stays
-honest. Dates are ISO, instants UTC.
+honest. Dates are ISO, instants UTC. Tenant names are the tenants' own, so the
+file is written by `spreadsheet_csv`: a name that looks like a formula arrives
+as text, and only the money columns keep their "-50.00" as a number.
 
 The export walks the filtered list in keyset pages of 1,000 (the same query the
 screen pages with), so it never loads the whole table at once, and stops at
@@ -13,8 +15,6 @@ filter rather than quietly cut short.
 
 from __future__ import annotations
 
-import csv
-import io
 from collections.abc import Iterable
 
 from sqlalchemy.orm import Session
@@ -22,11 +22,13 @@ from sqlalchemy.orm import Session
 from billing_core.errors import InvalidInput
 from billing_core.money import Money
 from db.queries import InvoiceSummary, count_invoices, list_invoices
+from ledgerline_ui.spreadsheet_csv import csv_text
 
 MAX_EXPORT_ROWS = 200_000
 COLUMNS = ("tenant_id", "tenant_name", "invoice_id", "number", "period", "period_start",
            "period_end", "status", "currency", "subtotal", "discount", "credit", "total",
            "created_at", "finalized_at", "paid_at", "voided_at")
+MONEY_COLUMNS = ("subtotal", "discount", "credit", "total")
 
 
 def decimal_text(amount: Money) -> str:
@@ -49,11 +51,7 @@ def invoice_csv_rows(invoices: Iterable[InvoiceSummary]) -> Iterable[list[str]]:
 
 def invoices_csv(invoices: Iterable[InvoiceSummary]) -> str:
     """A header row and one row per invoice."""
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(COLUMNS)
-    writer.writerows(invoice_csv_rows(invoices))
-    return buffer.getvalue()
+    return csv_text(COLUMNS, invoice_csv_rows(invoices), numeric=MONEY_COLUMNS)
 
 
 def export_invoices_csv(session: Session, *, tenant_id: str | None, period_label: str | None,

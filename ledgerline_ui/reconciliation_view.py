@@ -7,8 +7,6 @@ Plotly, which draws with floats but never computes anything we keep.
 
 from __future__ import annotations
 
-import csv
-import io
 from collections.abc import Iterable, Sequence
 
 import pandas as pd
@@ -19,9 +17,11 @@ from billing_core.reconciliation import RULE_LABELS, ReconciliationTotals, RuleT
 from db.reconciliation import CorrectionOutcome, ReportRow
 from ledgerline_ui.csv_export import decimal_text
 from ledgerline_ui.formatting import money
+from ledgerline_ui.spreadsheet_csv import csv_text
 
 EXPORT_COLUMNS = ("tenant_id", "period", "source", "legacy_id", "rule", "currency", "billed",
                   "correct", "difference", "action", "state", "explanation", "line")
+EXPORT_NUMERIC_COLUMNS = ("billed", "correct", "difference", "line")
 
 
 def discrepancy_table(rows: Sequence[ReportRow]) -> pd.DataFrame:
@@ -113,14 +113,15 @@ def outcome_sentence(outcome: CorrectionOutcome, verb: str) -> str:
 
 
 def report_csv(rows: Sequence[ReportRow]) -> str:
-    """The report as CSV: money as decimal text beside its currency, never a float."""
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(EXPORT_COLUMNS)
-    for row in rows:
-        item = row.discrepancy
-        writer.writerow([item.tenant_id, item.period_label, str(item.source), item.legacy_id,
-                         str(item.rule), item.difference.currency, decimal_text(item.billed),
-                         decimal_text(item.correct), decimal_text(item.difference),
-                         str(item.action), row.state, item.explanation, item.line_no])
-    return buffer.getvalue()
+    """The report as CSV: money as decimal text beside its currency, never a float. Legacy ids
+    come from the imported file, so the file is written by `spreadsheet_csv` (a legacy id that
+    looks like a formula arrives as text; an undercharge stays "-0.10")."""
+    return csv_text(EXPORT_COLUMNS, map(_export_line, rows), numeric=EXPORT_NUMERIC_COLUMNS)
+
+
+def _export_line(row: ReportRow) -> list[str]:
+    item = row.discrepancy
+    return [item.tenant_id, item.period_label, str(item.source), item.legacy_id, str(item.rule),
+            item.difference.currency, decimal_text(item.billed), decimal_text(item.correct),
+            decimal_text(item.difference), str(item.action), row.state, item.explanation,
+            str(item.line_no)]

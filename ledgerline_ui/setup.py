@@ -27,7 +27,9 @@ address bar starts a new session and asks again (with SSO the identity cookie
 signs the user straight back in). After `LEDGERLINE_IDLE_MINUTES` (default 30)
 without any interaction the next interaction signs out and says why. Every run
 also re-reads the user's row (one indexed query): a user deactivated, or whose
-role changed, since signing in is signed out at their next interaction.
+role changed, since signing in is signed out at their next interaction. A
+download's data is built when the button is clicked, outside any run of the
+page: `for_live_session` checks the sign-in again right then.
 
 What a role may do is `billing_core.access`; screens hide what the signed-in
 role cannot do (`can`), and the operations refuse anyway.
@@ -38,12 +40,21 @@ from __future__ import annotations
 import logging
 import os
 import time
+from collections.abc import Callable
 from functools import lru_cache
+from typing import TypeVar
 
 import streamlit as st
 from sqlalchemy.orm import Session, sessionmaker
 
-from billing_core.access import ROLE_LABELS, Actor, Permission, PermissionDenied, is_allowed
+from billing_core.access import (
+    ROLE_LABELS,
+    Actor,
+    Permission,
+    PermissionDenied,
+    is_allowed,
+    require,
+)
 from db.database import ensure_ready, make_sessionmaker
 from db.jobs import start_background_worker
 from db.users import SignInRefused, active_actor_for_email, any_user_exists, authenticate
@@ -58,6 +69,7 @@ FIRST_USER_COMMAND = (".venv/bin/python -m db.users create --email you@example.c
                       '--name "Your name" --role finance')
 
 _log = logging.getLogger("ledgerline.ui")
+T = TypeVar("T")
 
 _HIDE_NAVIGATION = """<style>
 [data-testid="stSidebar"], [data-testid="stSidebarCollapsedControl"],
@@ -138,17 +150,10 @@ def _signed_in_actor(sessions: sessionmaker[Session]) -> Actor | None:
     actor = st.session_state.get(ACTOR_KEY)
     now = time.time()
     if isinstance(actor, Actor):
-        last = st.session_state.get(LAST_ACTIVITY_KEY, now)
-        limit = idle_limit_seconds()
-        if now - last > limit:
-            sign_out(f"You were signed out after {limit // 60} minutes without activity. "
-                     "Sign in again to continue.")
-            return None
-        # The operations trust actor.role: check the row still says so on every run.
-        with sessions() as session:
-            current = active_actor_for_email(session, actor.user_id)
-        if current != actor:
-            sign_out(ACCOUNT_CHANGED)
+        lapsed = _sign_in_lapse(sessions, actor, st.session_state.get(LAST_ACTIVITY_KEY, now),
+                                now)
+        if lapsed:
+            sign_out(lapsed)
             return None
         st.session_state[LAST_ACTIVITY_KEY] = now
         return actor
@@ -159,6 +164,58 @@ def _signed_in_actor(sessions: sessionmaker[Session]) -> Actor | None:
             _remember(actor)
             return actor
     return None
+
+
+def _sign_in_lapse(sessions: sessionmaker[Session], actor: Actor, last_activity: float,
+                   now: float) -> str | None:
+    """Why `actor`'s sign-in, last active at `last_activity`, no longer holds at `now` (the
+    sentence the sign-in form then shows), or None while it holds."""
+    limit = idle_limit_seconds()
+    if now - last_activity > limit:
+        return (f"You were signed out after {limit // 60} minutes without activity. "
+                "Sign in again to continue.")
+    # The operations trust actor.role: check the row still says so on every run.
+    with sessions() as session:
+        current = active_actor_for_email(session, actor.user_id)
+    return ACCOUNT_CHANGED if current != actor else None
+
+
+class SignInLapsed(PermissionDenied):
+    """A sign-in checked again after its run (a download's data is built on click) no longer
+    holds; `reason` says why, as the sign-in form will."""
+
+    def __init__(self, actor: Actor, permission: Permission, reason: str) -> None:
+        super().__init__(actor, permission, f"{permission.value} any more: {reason}")
+        self.reason = reason
+
+
+def for_live_session(build: Callable[[], T],
+                     permission: Permission = Permission.VIEW_BILLING) -> Callable[[], T]:
+    """`build`, made to run only while this run's sign-in still holds: every download's `data`.
+
+    Streamlit calls a download's data function when the button is clicked, on a worker thread,
+    without running the page: the guard at the top of the page does not run then, and
+    `st.session_state` there is not this user's. So who is signed in, and when they were last
+    active (this run), are taken now; on the click the sign-in is checked as the next run would
+    check it (idle limit, the users row, the role's permission), and `build` runs only if it
+    holds. Otherwise SignInLapsed: Streamlit serves no file (the button says the download
+    failed), and the user's next interaction signs out and says why.
+
+    Give such a button `on_click="ignore"`: a run that starts while Streamlit answers the
+    download request throws the unsent answer away (Streamlit 1.67 clears a session's message
+    queue when a run starts), and the file then never comes."""
+    sessions = _sessions()
+    actor = current_actor()
+    last_activity = st.session_state.get(LAST_ACTIVITY_KEY, time.time())
+
+    def build_for_live_session() -> T:
+        lapsed = _sign_in_lapse(sessions, actor, last_activity, time.time())
+        if lapsed:
+            raise SignInLapsed(actor, permission, lapsed)
+        require(actor, permission)
+        return build()
+
+    return build_for_live_session
 
 
 def _remember(actor: Actor) -> None:

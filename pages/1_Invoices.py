@@ -11,7 +11,7 @@ from ledgerline_ui.invoice_links import INVOICE_PAGE, invoice_query
 from ledgerline_ui.invoice_list import PAGE_SIZE, InvoiceFilter, ListPosition, page_caption
 from ledgerline_ui.page_links import page_link
 from ledgerline_ui.plain_text import escape_markdown
-from ledgerline_ui.setup import setup_page
+from ledgerline_ui.setup import for_live_session, setup_page
 
 sessions = setup_page("Invoices", ":material/list_alt:")
 
@@ -116,7 +116,8 @@ def export_csv() -> str:
 
 
 too_many = matching.count > MAX_EXPORT_ROWS
-st.download_button("Export these invoices as CSV", data=export_csv,
+# Built on the click, only for a sign-in that still holds (see for_live_session).
+st.download_button("Export these invoices as CSV", data=for_live_session(export_csv),
                    file_name=chosen_filter.csv_file_name(), mime="text/csv",
                    icon=":material/download:", on_click="ignore",
                    disabled=too_many or not page.rows)

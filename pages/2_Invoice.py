@@ -14,7 +14,7 @@ from ledgerline_ui.invoice_pdf import export_refusal, invoice_pdf, pdf_file_name
 from ledgerline_ui.invoice_trace import invoice_trace
 from ledgerline_ui.page_links import SCREENS, link_to, page_link
 from ledgerline_ui.plain_text import escape_markdown
-from ledgerline_ui.setup import can, current_actor, setup_page
+from ledgerline_ui.setup import can, current_actor, for_live_session, setup_page
 
 sessions = setup_page("Invoice", ":material/receipt_long:")
 
@@ -175,7 +175,8 @@ why_not_export = export_refusal(invoice)
 if why_not_export:
     st.info(why_not_export, icon=":material/picture_as_pdf:")
 else:
-    st.download_button("Download PDF", data=lambda: invoice_pdf(detail),
+    # Built on the click, only for a sign-in that still holds (see for_live_session).
+    st.download_button("Download PDF", data=for_live_session(lambda: invoice_pdf(detail)),
                        file_name=pdf_file_name(invoice), mime="application/pdf",
                        icon=":material/picture_as_pdf:", on_click="ignore")
 

@@ -22,7 +22,7 @@ from ledgerline_ui.reconciliation_view import (
     totals_chart,
     totals_table,
 )
-from ledgerline_ui.setup import can, current_actor, setup_page
+from ledgerline_ui.setup import can, current_actor, for_live_session, setup_page
 from ledgerline_ui.upload_limits import refuse_oversized_upload
 
 sessions = setup_page("Reconciliation", ":material/rule:")
@@ -114,9 +114,10 @@ rule_filter = st.selectbox("Rule", ["All rules", *rules])
 shown = [row for row in report.rows
          if rule_filter == "All rules" or row.discrepancy.rule_label == rule_filter]
 st.dataframe(discrepancy_table(shown), hide_index=True, width="stretch")
-st.download_button("Export the report (CSV)", report_csv(report.rows),
+# Built on the click, only for a sign-in that still holds (see for_live_session).
+st.download_button("Export the report (CSV)", for_live_session(lambda: report_csv(report.rows)),
                    file_name="reconciliation_report.csv", mime="text/csv",
-                   icon=":material/download:")
+                   icon=":material/download:", on_click="ignore")
 
 # --- corrections ------------------------------------------------------------------------------
 st.subheader("Corrections")
