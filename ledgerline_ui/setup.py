@@ -58,6 +58,7 @@ from billing_core.access import (
 from db.database import ensure_ready, make_sessionmaker
 from db.jobs import start_background_worker
 from db.users import SignInRefused, active_actor_for_email, any_user_exists, authenticate
+from ledgerline_ui.plain_text import escape_markdown
 
 ACTOR_KEY = "ledgerline_actor"
 LAST_ACTIVITY_KEY = "ledgerline_last_activity"
@@ -100,7 +101,8 @@ def setup_page(title: str, icon: str,
     _sidebar(actor)
     if not is_allowed(actor, permission):
         st.title(title)
-        st.warning(f"{PermissionDenied(actor, permission)}. Ask finance if you need this screen.",
+        st.warning(f"{escape_markdown(str(PermissionDenied(actor, permission)))}. Ask finance "
+                   "if you need this screen.",
                    icon=":material/lock:")
         st.stop()
     return sessions
@@ -237,8 +239,9 @@ def _sign_in_screen(sessions: sessionmaker[Session]) -> None:
         st.info(reason, icon=":material/schedule:")
     if _sso_configured():
         if _sso_signed_in():
-            st.error(f"{st.user.email} has no active Ledgerline account. Ask finance to add "
-                     "you (python -m db.users create).", icon=":material/person_off:")
+            st.error(f"{escape_markdown(str(st.user.email))} has no active Ledgerline account. "
+                     "Ask finance to add you (python -m db.users create).",
+                     icon=":material/person_off:")
             if st.button("Sign out", key="sso_sign_out"):
                 st.logout()
         elif st.button("Sign in with SSO", type="primary", key="sso_sign_in"):
@@ -258,7 +261,7 @@ def _sign_in_screen(sessions: sessionmaker[Session]) -> None:
                 finally:
                     session.commit()  # a failure is counted (that is what slows the next guess)
         except SignInRefused as refused:
-            st.error(str(refused), icon=":material/block:")
+            st.error(escape_markdown(str(refused)), icon=":material/block:")
         else:
             _remember(actor)
             st.rerun()
@@ -284,7 +287,8 @@ def _first_user_screen() -> None:
 
 def _sidebar(actor: Actor) -> None:
     st.sidebar.caption("Ledgerline · every cent explained")
-    st.sidebar.markdown(f"Signed in as **{actor.user_id}**  \n{ROLE_LABELS[actor.role]}")
+    st.sidebar.markdown(f"Signed in as **{escape_markdown(actor.user_id)}**  \n"
+                        f"{ROLE_LABELS[actor.role]}")
     if st.sidebar.button("Sign out", key="sign_out", icon=":material/logout:"):
         sign_out("You signed out.")
         st.rerun()

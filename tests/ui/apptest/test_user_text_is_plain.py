@@ -191,3 +191,23 @@ def test_a_failed_month_end_shows_no_sql_on_home(open_screen, demo_database_url)
         with engine.begin() as connection:
             connection.execute(text("DELETE FROM month_end_runs WHERE run_id = :r"), {"r": run_id})
         engine.dispose()
+
+
+def test_the_sidebar_and_a_refused_screen_show_the_users_email_as_typed(open_screen,
+                                                                        demo_database_url):
+    """An email is text its owner chose: `$...$`, `**` and `_` in it stay as typed."""
+    from billing_core.access import Actor, Role
+    from db.users import create_user
+
+    email = f"$x$**m**_{uuid.uuid4().hex[:6]}@example.com"
+    engine, sessions = _sessions(demo_database_url)
+    with sessions.begin() as session:
+        create_user(session, email, Role.MANAGER, "a long enough password")
+    engine.dispose()
+    app = open_screen("pages/3_Preview.py", as_actor=Actor(email, Role.MANAGER))
+    assert [shown(w.value) for w in app.warning] == [
+        f"manager {email} may not use the price preview. Ask finance if you need this screen."]
+    sidebar = [m.value for m in app.sidebar.markdown if "Signed in as" in m.value]
+    assert [shown(line) for line in sidebar] == [f"Signed in as **{email}**  \nManager"]
+    for source in markdown_sources(app) + sidebar:
+        assert email not in source, source  # never raw
