@@ -6,7 +6,9 @@ never anonymous and never unchecked. Three roles, declared once in
 
 - finance: every action;
 - customer success: reads everything, uses the price preview, and *requests*
-  credits, which finance approves or rejects (a request is not a credit);
+  service credits, which finance approves or rejects (a request is not a credit);
+  a credit note corrects an invoice already issued, finance's own document, so
+  only finance issues or requests one;
 - manager: reads only, including the dashboards and allocation charts.
 
 Every changing operation in `db/` takes an `Actor` and calls `require(actor,
@@ -15,8 +17,8 @@ role cannot do, but the operation refuses anyway, with a sentence that names
 the actor, the role and the action:
 "customer_success cs@demo may not finalize invoices".
 
-Credits above a configurable amount need a second finance user: the one who
-requested a credit never approves it (`check_credit_approver`). Splitting does
+Credits and credit notes above a configurable amount need a second finance user:
+the one who requested them never approves them (`check_credit_approver`). Splitting does
 not get round that: what one person gives away alone (service credits, credit
 notes, legacy corrections) is added up over a rolling 24 hours, per tenant and
 per user, and the same threshold applies to the sum (`check_given_alone`).
@@ -63,6 +65,7 @@ class Permission(StrEnum):
     ISSUE_CREDITS = "issue credits"
     ISSUE_CREDIT_NOTES = "issue credit notes"
     REQUEST_CREDITS = "request credits"
+    REQUEST_CREDIT_NOTES = "request credit notes"
     DECIDE_CREDIT_REQUESTS = "approve or reject credit requests"
     RUN_ALLOCATIONS = "save cost allocation runs"
     RUN_MONTH_END = "run month-end"
@@ -109,7 +112,7 @@ class PermissionDenied(BillingError):
 
 
 class SelfApprovalRefused(PermissionDenied):
-    """The finance user who requested a credit tries to approve it."""
+    """The finance user who requested a credit (or credit note) tries to approve it."""
 
     def __init__(self, actor: Actor, request: str) -> None:
         self.actor = actor
@@ -122,13 +125,14 @@ class SelfApprovalRefused(PermissionDenied):
 
 
 class ApprovalRequired(BillingError):
-    """A credit above the threshold issued directly: it must be requested and approved."""
+    """A credit (or credit note: `what`) above the threshold issued directly: it must be
+    requested and approved."""
 
-    def __init__(self, amount: Money, threshold: Money) -> None:
+    def __init__(self, amount: Money, threshold: Money, what: str = "A credit") -> None:
         self.amount = amount
         self.threshold = threshold
         super().__init__(
-            f"A credit of {format_money(amount)} is above {format_money(threshold)} and needs "
+            f"{what} of {format_money(amount)} is above {format_money(threshold)} and needs "
             "a second finance user's approval: request it, and another finance user approves it")
 
 
@@ -195,7 +199,7 @@ def needs_second_approval(amount: Money, threshold: Decimal) -> bool:
 
 
 def check_credit_approver(approver: Actor, requested_by: str, request: str) -> Actor:
-    """Finance only, and never the user who asked for the credit (SelfApprovalRefused)."""
+    """Finance only, and never the user who asked for the credit or note (SelfApprovalRefused)."""
     require(approver, Permission.DECIDE_CREDIT_REQUESTS)
     if approver.user_id.strip().lower() == requested_by.strip().lower():
         raise SelfApprovalRefused(approver, request)

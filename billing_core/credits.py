@@ -41,6 +41,19 @@ def _require_money(value: object, field: str) -> Money:
     return value
 
 
+def _check_given(given: ServiceCredit | CreditNote, what: str) -> None:
+    """A credit or credit note: a positive amount in whole minor units, and no empty text."""
+    amount = _require_money(given.amount, "amount")
+    if amount.is_negative or amount.is_zero:
+        raise InvalidInput("amount", f"{amount} is not {what}; it must be more than zero")
+    if not amount.is_rounded:
+        raise InvalidInput("amount", f"{amount.amount} is finer than the minor unit")
+    for field in ("tenant_id", "reason", "actor", "idempotency_key"):
+        value = getattr(given, field)
+        if not isinstance(value, str) or not value.strip():
+            raise InvalidInput(field, "is empty")
+
+
 @dataclass(frozen=True, slots=True)
 class ServiceCredit:
     """``ServiceCredit(tenant_id, amount, reason, actor, idempotency_key)``: a positive credit."""
@@ -52,15 +65,25 @@ class ServiceCredit:
     idempotency_key: str
 
     def __post_init__(self) -> None:
-        amount = _require_money(self.amount, "amount")
-        if amount.is_negative or amount.is_zero:
-            raise InvalidInput("amount", f"{amount} is not a credit; it must be more than zero")
-        if not amount.is_rounded:
-            raise InvalidInput("amount", f"{amount.amount} is finer than the minor unit")
-        for field in ("tenant_id", "reason", "actor", "idempotency_key"):
-            value = getattr(self, field)
-            if not isinstance(value, str) or not value.strip():
-                raise InvalidInput(field, "is empty")
+        _check_given(self, "a credit")
+
+
+@dataclass(frozen=True, slots=True)
+class CreditNote:
+    """``CreditNote(tenant_id, invoice_id, amount, reason, actor, idempotency_key)``: a positive
+    correction of one invoice. Whether it fits is `check_credit_note`'s question."""
+
+    tenant_id: str
+    invoice_id: int
+    amount: Money
+    reason: str
+    actor: str
+    idempotency_key: str
+
+    def __post_init__(self) -> None:
+        if type(self.invoice_id) is not int:
+            raise TypeError(f"invoice_id: expected int, got {type(self.invoice_id).__name__}")
+        _check_given(self, "a credit note")
 
 
 def credit_target(open_invoice_status: InvoiceStatus | str | None) -> CreditTarget:

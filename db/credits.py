@@ -16,13 +16,14 @@ the same credit: the same amount and reason, and, when it names an invoice,
 the invoice the first one landed on; anything else is InvalidInput on the key
 (a reused key, not a retry), never the old credit returned as if it matched.
 
-Only finance issues credits directly, and only up to the approval threshold
-(`credit_approval_threshold`, env `LEDGERLINE_CREDIT_APPROVAL_ABOVE`, default
-1000.00 in the credit's currency): a larger credit raises ApprovalRequired and
-goes through `db.credit_requests` instead, where a second finance user approves
-it. Customer success never issues a credit; it requests one. The one way past
-the threshold, `_grant_service_credit(..., alone=False)`, is private to that
-approval.
+Only finance issues credits and credit notes directly, and only up to the
+approval threshold (`credit_approval_threshold`, env
+`LEDGERLINE_CREDIT_APPROVAL_ABOVE`, default 1000.00 in the credit's currency): a
+larger one raises ApprovalRequired and goes through `db.credit_requests`
+instead, where a second finance user approves it. Customer success never issues
+a credit; it requests one. The ways past the threshold,
+`_grant_service_credit(..., alone=False)` and `_grant_credit_note(...,
+alone=False)`, are private to that approval.
 
 The threshold also caps the sum of what one person gives alone in 24 hours
 (`db.four_eyes`): a credit or credit note that would take the tenant's total,
@@ -31,8 +32,11 @@ credit into small ones still needs a second person.
 
 A credit note corrects a finalized or paid invoice without changing it. The
 invoice row is locked so two notes cannot both fit in the same room; the notes
-of one invoice never add up to more than its total. There is no request for a
-credit note yet: one above what the window allows is refused.
+of one invoice never add up to more than its total. Its idempotency key is as
+strict as a credit's: looked up across the tenant's notes under the tenant
+lock (unique index (tenant_id, idempotency_key)), a replay must name the same
+invoice, amount and reason, or it is InvalidInput on the key; so two uses of
+one key at once, even on two invoices, make one note and one refusal.
 
 Lock order: the giver (`db.four_eyes.lock_giver`), the tenant row, the invoice row.
 """
@@ -56,6 +60,7 @@ from billing_core.access import (
     require,
 )
 from billing_core.credits import (
+    CreditNote,
     ServiceCredit,
     apply_credit,
     check_credit_note,
@@ -136,9 +141,15 @@ def check_direct_credit(amount: Money) -> None:
         raise ApprovalRequired(amount, Money(threshold, amount.currency))
 
 
+def check_direct_credit_note(amount: Money) -> None:
+    """ApprovalRequired when a credit note of `amount` is above the approval threshold."""
+    threshold = credit_approval_threshold()
+    if needs_second_approval(amount, threshold):
+        raise ApprovalRequired(amount, Money(threshold, amount.currency), "A credit note")
+
+
 CREDIT_ADVICE = "Send it as a credit request for another finance user to approve."
-CREDIT_NOTE_ADVICE = ("A credit note cannot be sent for approval yet, so one person cannot "
-                      "issue this one.")
+CREDIT_NOTE_ADVICE = "Send it as a credit note request for another finance user to approve."
 
 
 def _check_given_alone(session: Session, tenant_id: str, amount: Money, *, actor: Actor,
@@ -154,13 +165,16 @@ def _check_given_alone(session: Session, tenant_id: str, amount: Money, *, actor
 
 
 def second_approver_needed(session: Session, tenant_id: str, amount: Money, *,
-                           actor: Actor) -> SecondApproverRequired | None:
-    """Why `actor` could not credit `amount` to `tenant_id` alone right now because of what was
-    given in the last 24 hours, or None. No locks, nothing written: a preview for the Credits
-    screen; `issue_service_credit` checks again under the locks."""
+                           actor: Actor, credit_note: bool = False
+                           ) -> SecondApproverRequired | None:
+    """Why `actor` could not credit `amount` (a credit note with `credit_note`) to `tenant_id`
+    alone right now because of what was given in the last 24 hours, or None. No locks, nothing
+    written: a preview for the Credits screen; `issue_service_credit` and `issue_credit_note`
+    check again under the locks."""
+    what, advice = (("This credit note", CREDIT_NOTE_ADVICE) if credit_note
+                    else ("This credit", CREDIT_ADVICE))
     try:
-        _check_given_alone(session, tenant_id, amount, actor=actor, what="This credit",
-                                advice=CREDIT_ADVICE)
+        _check_given_alone(session, tenant_id, amount, actor=actor, what=what, advice=advice)
     except SecondApproverRequired as refusal:
         return refusal
     return None
@@ -284,34 +298,52 @@ def issue_credit_note(session: Session, tenant_id: str, invoice_id: int, amount:
     """Credit part or all of a finalized or paid invoice, without changing it.
 
     Never more than the invoice's total minus earlier notes (CreditNoteTooLarge).
-    Numbered CN-YYYY-NNNNNN, gap-free. The same idempotency key twice makes one note.
-    Finance only. Counted with credits in the 24-hour window: SecondApproverRequired when
-    it would take what was given alone to the tenant, or by `actor`, above the threshold.
+    Numbered CN-YYYY-NNNNNN, gap-free. The same idempotency key twice makes one note; the
+    key reused for another invoice, amount or reason is InvalidInput on `idempotency_key`.
+    Finance only; above the approval threshold ApprovalRequired, and SecondApproverRequired
+    when it would take what was given alone in the last 24 hours (to the tenant, or by
+    `actor`) above it: request it with `db.credit_requests.request_credit_note`.
     """
     require(actor, Permission.ISSUE_CREDIT_NOTES)
-    reason = _require_text(reason, "reason")
-    idempotency_key = _require_text(idempotency_key, "idempotency_key")
-    lock_giver(session, actor)
+    if isinstance(amount, Money):
+        check_direct_credit_note(amount)
+    return _grant_credit_note(session, tenant_id, invoice_id, amount, reason, actor=actor,
+                              idempotency_key=idempotency_key, alone=True)
+
+
+def _grant_credit_note(session: Session, tenant_id: str, invoice_id: int, amount: Money,
+                       reason: str, *, actor: Actor, idempotency_key: str,
+                       alone: bool) -> CreditNoteOutcome:
+    """`issue_credit_note` without the approval threshold. With `alone=False` the 24-hour window
+    is skipped too: its only caller is `db.credit_requests.approve_credit_request`, which
+    checked the second approver under the request's lock. Still finance only, and the invoice
+    is checked again here, under its lock: still finalized or paid, and room for the note."""
+    require(actor, Permission.ISSUE_CREDIT_NOTES)
+    note = CreditNote(tenant_id, invoice_id, amount, reason, actor.user_id, idempotency_key)
+    reason, idempotency_key = note.reason.strip(), note.idempotency_key.strip()
+    if alone:
+        lock_giver(session, actor)
     currency = _lock_tenant(session, tenant_id)
+    if amount.currency != currency:
+        raise CurrencyMismatch(currency, amount.currency, "credit")
     invoice = _lock_invoice_for_credit(session, tenant_id, invoice_id)
     if invoice is None:
         raise NotFound("invoice", f"{invoice_id} of tenant {tenant_id}")
-    earlier = session.execute(text("""
-        SELECT credit_note_id, number, amount_minor, idempotency_key FROM credit_notes
-        WHERE tenant_id = :tenant_id AND invoice_id = :invoice_id ORDER BY credit_note_id
-    """), {"tenant_id": tenant_id, "invoice_id": invoice_id}).all()
     total = Money.from_minor_units(invoice.total_minor, currency)
-    earlier_total = sum((Money.from_minor_units(row.amount_minor, currency) for row in earlier),
-                        Money.zero(currency))
-    for row in earlier:
-        if row.idempotency_key == idempotency_key:
-            return CreditNoteOutcome(row.credit_note_id, row.number, False,
-                                     Money.from_minor_units(row.amount_minor, currency),
-                                     total - earlier_total)
+    earlier_total = Money.from_minor_units(session.execute(text("""
+        SELECT CAST(coalesce(sum(amount_minor), 0) AS bigint) FROM credit_notes
+        WHERE tenant_id = :tenant_id AND invoice_id = :invoice_id
+    """), {"tenant_id": tenant_id, "invoice_id": invoice_id}).scalar_one(), currency)
+    earlier = _credit_note_by_key(session, tenant_id, idempotency_key)
+    if earlier is not None:
+        _check_same_credit_note(idempotency_key, earlier, invoice, amount, reason)
+        return CreditNoteOutcome(earlier.credit_note_id, earlier.number, False, earlier.amount,
+                                 total - earlier_total)
     check_credit_note_target(invoice.label, invoice.status)
     left = check_credit_note(invoice.label, total, earlier_total, amount)
-    _check_given_alone(session, tenant_id, amount, actor=actor, what="This credit note",
-                            advice=CREDIT_NOTE_ADVICE)
+    if alone:
+        _check_given_alone(session, tenant_id, amount, actor=actor, what="This credit note",
+                           advice=CREDIT_NOTE_ADVICE)
     number = next_document_number(session, "CN")
     credit_note_id = session.execute(text("""
         INSERT INTO credit_notes (tenant_id, invoice_id, number, amount_minor, currency, reason,
@@ -326,7 +358,7 @@ def issue_credit_note(session: Session, tenant_id: str, invoice_id: int, amount:
         before={"credited_minor": earlier_total.to_minor_units(), "currency": currency},
         after={"credit_note": number, "amount_minor": amount.to_minor_units(),
                "credited_minor": (earlier_total + amount).to_minor_units(),
-               "currency": currency, "reason": reason}))
+               "currency": currency, "reason": reason, "idempotency_key": idempotency_key}))
     return CreditNoteOutcome(credit_note_id, number, True, amount, left)
 
 
@@ -430,6 +462,48 @@ def _check_same_credit(key: str, earlier: CreditOutcome, earlier_reason: str, am
                                               f"({'; '.join(differences)})")
 
 
+@dataclass(frozen=True, slots=True)
+class _EarlierNote:
+    credit_note_id: int
+    number: str
+    invoice_id: int
+    invoice_label: str
+    amount: Money
+    reason: str
+
+
+def _credit_note_by_key(session: Session, tenant_id: str, key: str) -> _EarlierNote | None:
+    """The note already made with `key` on any of the tenant's invoices, or None. Binding only
+    under the tenant's lock (the unique index backs it)."""
+    row = session.execute(text("""
+        SELECT n.credit_note_id, n.number, n.invoice_id,
+               coalesce(i.number, '#' || i.invoice_id) AS invoice_label,
+               n.amount_minor, n.currency, n.reason
+        FROM credit_notes n
+        JOIN invoices i ON i.tenant_id = n.tenant_id AND i.invoice_id = n.invoice_id
+        WHERE n.tenant_id = :tenant_id AND n.idempotency_key = :key
+    """), {"tenant_id": tenant_id, "key": key}).first()
+    if row is None:
+        return None
+    return _EarlierNote(row.credit_note_id, row.number, row.invoice_id, row.invoice_label,
+                        Money.from_minor_units(row.amount_minor, row.currency), row.reason)
+
+
+def _check_same_credit_note(key: str, earlier: _EarlierNote, invoice: _OpenInvoice,
+                            amount: Money, reason: str) -> None:
+    """A replay of `key` must ask for the note it made: same invoice, amount and reason."""
+    differences = []
+    if invoice.invoice_id != earlier.invoice_id:
+        differences.append(f"invoice {earlier.invoice_label}, not {invoice.label}")
+    if amount != earlier.amount:
+        differences.append(f"{earlier.amount}, not {amount}")
+    if reason != earlier.reason:
+        differences.append(f"reason {earlier.reason!r}, not {reason!r}")
+    if differences:
+        raise InvalidInput("idempotency_key", f"{key!r} was already used for a different credit "
+                                              f"note ({'; '.join(differences)})")
+
+
 _OPEN_INVOICE_COLUMNS = """
     invoice_id, coalesce(number, '#' || invoice_id) AS label, status, period_label,
     credit_minor, total_minor
@@ -452,9 +526,3 @@ def _latest_draft(session: Session, tenant_id: str, lock: bool) -> _OpenInvoice 
         ORDER BY period_start DESC LIMIT 1 {"FOR UPDATE" if lock else ""}
     """), {"tenant_id": tenant_id}).first()
     return _OpenInvoice(*row) if row else None
-
-
-def _require_text(value: str, field: str) -> str:
-    if not isinstance(value, str) or not value.strip():
-        raise InvalidInput(field, "is empty")
-    return value.strip()

@@ -12,10 +12,11 @@ Above the threshold it needs a second approver
 (`billing_core.access.check_given_alone`).
 
 What counts: the `credits` and `credit_notes` rows created in the window. A
-credit issued by approving a request (a `credit_requests.credit_id`) does not:
-a second person looked at it, and counting it would only stop the next small
-credit without adding a pair of eyes. A pending request counts for nothing
-until it is approved.
+credit or credit note issued by approving a request (a
+`credit_requests.credit_id` or `credit_note_id`) does not: a second person
+looked at it, and counting it would only stop the next small credit without
+adding a pair of eyes. A pending request counts for nothing until it is
+approved.
 
 Locks: reading the window and writing the grant must not interleave with
 another grant, or three $500 credits sent at once would each see nothing given.
@@ -71,6 +72,8 @@ def given_alone(session: Session, tenant_ids: Collection[str], actor: Actor,
         WHERE n.created_at > now() - make_interval(hours => :hours)
           AND n.currency = :currency
           AND (n.tenant_id = ANY(:tenant_ids) OR n.actor = :user_id)
+          AND NOT EXISTS (SELECT 1 FROM credit_requests r
+                          WHERE r.tenant_id = n.tenant_id AND r.credit_note_id = n.credit_note_id)
     """), {"hours": GIVEN_ALONE_WINDOW_HOURS, "currency": currency,
            "tenant_ids": list(tenant_ids), "user_id": actor.user_id}).all()
     to_tenant = {tenant_id: Money.zero(currency) for tenant_id in tenant_ids}

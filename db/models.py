@@ -486,6 +486,7 @@ class AuditEntry(Base):
 
 ROLES = ("finance", "customer_success", "manager")
 CREDIT_REQUEST_STATUSES = ("pending", "approved", "rejected")
+CREDIT_REQUEST_KINDS = ("service_credit", "credit_note")
 
 
 class User(Base):
@@ -525,21 +526,33 @@ class SignInThrottle(Base):
 
 
 class CreditRequest(Base):
-    """A service credit asked for, not yet granted: customer success (or finance, above the
-    approval threshold) requests; a finance user other than the requester approves it, which
-    issues the credit once (`credit_id`, same idempotency key), or rejects it."""
+    """A service credit or credit note (`kind`) asked for, not yet granted: customer success
+    (service credits) or finance (above the approval threshold) requests; a finance user other
+    than the requester approves it, which issues the credit (`credit_id`) or the note on
+    `invoice_id` (`credit_note_id`) once, with the same idempotency key, or rejects it."""
 
     __tablename__ = "credit_requests"
     __table_args__ = (
         ForeignKeyConstraint(["tenant_id", "credit_id"], ["credits.tenant_id", "credits.credit_id"]),
+        ForeignKeyConstraint(["tenant_id", "invoice_id"],
+                             ["invoices.tenant_id", "invoices.invoice_id"]),
+        ForeignKeyConstraint(["tenant_id", "credit_note_id"],
+                             ["credit_notes.tenant_id", "credit_notes.credit_note_id"]),
         Index("uq_credit_requests_tenant_idempotency_key", "tenant_id", "idempotency_key",
               unique=True),
+        Index("uq_credit_requests_tenant_id_credit_note_id", "tenant_id", "credit_note_id",
+              unique=True),  # one request per note; db/four_eyes.py probes it
         Index("ix_credit_requests_status_time", "status", "requested_at"),
         _currency_check(),
         _in_check("status", CREDIT_REQUEST_STATUSES, "status_known"),
+        _in_check("kind", CREDIT_REQUEST_KINDS, "kind_known"),
         CheckConstraint("amount_minor > 0", name="amount_positive"),
-        CheckConstraint("(status = 'approved') = (credit_id IS NOT NULL)",
-                        name="credit_iff_approved"),
+        CheckConstraint("(kind = 'credit_note') = (invoice_id IS NOT NULL)",
+                        name="note_request_names_invoice"),
+        CheckConstraint("(status = 'approved' AND kind = 'service_credit') = "
+                        "(credit_id IS NOT NULL)", name="credit_iff_approved_credit"),
+        CheckConstraint("(status = 'approved' AND kind = 'credit_note') = "
+                        "(credit_note_id IS NOT NULL)", name="note_iff_approved_note"),
         CheckConstraint("(status = 'pending') = (decided_by IS NULL)", name="decided_iff_not_pending"),
     )
 
@@ -557,6 +570,9 @@ class CreditRequest(Base):
     decided_at: Mapped[Timestamp | None]
     decision_note: Mapped[str | None] = mapped_column(Text)
     credit_id: Mapped[int | None] = mapped_column(BigInteger)
+    kind: Mapped[str] = mapped_column(Text, server_default=text("'service_credit'"))
+    invoice_id: Mapped[int | None] = mapped_column(BigInteger)
+    credit_note_id: Mapped[int | None] = mapped_column(BigInteger)
 
 
 # --- legacy reconciliation (docs/reconciliation.md) -----------------------------------------

@@ -31,6 +31,7 @@ from db.credit_requests import (
     approve_credit_request,
     reject_credit_request,
     request_credit,
+    request_credit_note,
 )
 from db.credits import CREDIT_APPROVAL_ENV, issue_credit_note, issue_service_credit
 from db.invoicing import generate_invoice, generate_invoices
@@ -94,6 +95,8 @@ OPERATIONS = {
         s, b.tenant, b.finalized, usd("10.00"), "Fix", actor=a, idempotency_key="note")),
     "request_credit": (Permission.REQUEST_CREDITS, lambda s, a, b: request_credit(
         s, b.tenant, usd("10.00"), "Goodwill", actor=a, idempotency_key="asked")),
+    "request_credit_note": (Permission.REQUEST_CREDIT_NOTES, lambda s, a, b: request_credit_note(
+        s, b.tenant, b.finalized, usd("10.00"), "Fix", actor=a, idempotency_key="note-asked")),
     "approve_credit_request": (Permission.DECIDE_CREDIT_REQUESTS,
                                lambda s, a, b: approve_credit_request(
                                    s, b.tenant, b.pending_request, actor=a)),
