@@ -1,13 +1,19 @@
 """The legacy billing export: one CSV file, one row per legacy invoice or allocation share.
 
 Finance exports what the old system billed and hands it to reconciliation
-(``billing_core.reconciliation``). The file is read whole and checked whole:
-every row is validated, and one bad row fails the file with a list of every
-bad line (its line number in the file, the column and the reason), so that
-nothing of a file is ever half-imported. Numbers go through the one number
-door (``to_decimal``): a float the old system printed, "502.0000001", is just
-text; billed figures finer than the minor unit are rounded once (that is what
-the customer's invoice showed), prices and discounts must be exact. Every
+(``billing_core.reconciliation``). The file is read whole and checked whole,
+in one pass: every cell of every row is read even after one is found bad, and
+one bad row fails the file with a list of every bad line (its line number in
+the file, the column and the reason), so that nothing of a file is ever
+half-imported and a second upload finds nothing the first could have named.
+What only the database knows (the tenant, its currency, ids imported before)
+is checked by ``db.reconciliation`` against ``LegacyFile.lines``, the identity
+each line claims, bad lines included, and joins the same list.
+
+Numbers go through the one number door (``to_decimal``): a float the old
+system printed, "502.0000001", is just text; billed figures finer than the
+minor unit are rounded once (that is what the customer's invoice showed),
+prices and discounts must be exact. Every
 number is bounded as it is read, before any arithmetic: amounts fit a BIGINT
 of minor units, counts a BIGINT of base units, weights ``MAX_WEIGHT_DIGITS``,
 so "1e3000000" in a cell is one more bad line, not a stalled import.
@@ -40,9 +46,12 @@ from __future__ import annotations
 import csv
 import io
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
+from decimal import Decimal
 from functools import lru_cache
+from typing import TypeVar
 
 from billing_core.allocation import to_weight
 from billing_core.discounts import FixedOff, PercentOff
@@ -59,6 +68,8 @@ from billing_core.reconciliation import (
 )
 from billing_core.usage import UsagePlan, to_base_units
 
+T = TypeVar("T")
+
 REQUIRED_COLUMNS = ("record", "tenant_id", "period", "legacy_id", "currency")
 INVOICE_COLUMNS = ("status", "plans", "discounts", "usage_metric", "used_base_units",
                    "included_base_units", "base_units_per_unit", "usage_price_per_unit",
@@ -68,37 +79,65 @@ ALLOCATION_COLUMNS = ("weight", "allocation_total", "billed_total")
 COLUMNS = REQUIRED_COLUMNS + INVOICE_COLUMNS + ("weight", "allocation_total")
 USAGE_COLUMNS = ("usage_metric", "used_base_units", "included_base_units",
                  "base_units_per_unit", "usage_price_per_unit")
-MAX_PROBLEMS_IN_MESSAGE = 20
+MAX_LINES_IN_MESSAGE = 100
+"""A file of 100,000 bad lines is still one error; its message names the first 100."""
 
 
 @dataclass(frozen=True, slots=True)
 class LineProblem:
+    """One problem of one line: the column (None when the whole line is wrong) and what."""
+
     line: int
-    reason: str
+    field: str | None
+    problem: str
+
+    @property
+    def reason(self) -> str:
+        return f"{self.field}: {self.problem}" if self.field else self.problem
 
     def __str__(self) -> str:
         return f"line {self.line}: {self.reason}"
 
 
 class LegacyFileError(InvalidInput):
-    """The legacy file has bad lines; ``problems`` lists each one (line number and reason).
+    """The legacy file has bad lines; ``problems`` lists every problem of every line, in line order.
 
-    Field "legacy file"; the message names the first lines (all of them when few).
+    Field "legacy file"; the message names the problems of the first
+    ``MAX_LINES_IN_MESSAGE`` bad lines and counts the rest.
     """
 
     def __init__(self, problems: list[LineProblem]) -> None:
-        self.problems = problems
-        shown = "; ".join(str(p) for p in problems[:MAX_PROBLEMS_IN_MESSAGE])
-        more = len(problems) - MAX_PROBLEMS_IN_MESSAGE
-        suffix = f"; and {more} more" if more > 0 else ""
-        count = f"{len(problems)} bad line{'s' if len(problems) != 1 else ''}"
+        self.problems = sorted(problems, key=lambda p: p.line)  # stable: a line's own order
+        bad_lines = sorted({p.line for p in self.problems})
+        named = set(bad_lines[:MAX_LINES_IN_MESSAGE])
+        shown = "; ".join(str(p) for p in self.problems if p.line in named)
+        more = len(bad_lines) - len(named)
+        suffix = f"; and {more} more bad line{'s' if more != 1 else ''}" if more > 0 else ""
+        count = f"{len(bad_lines)} bad line{'s' if len(bad_lines) != 1 else ''}"
         super().__init__("legacy file", f"{count}, nothing imported: {shown}{suffix}")
 
 
 @dataclass(frozen=True, slots=True)
+class LineIdentity:
+    """What a data line says it is, as far as its cells can be read (None where they cannot):
+    the database checks the tenant, its currency and earlier imports for every line, bad
+    ones too, so one upload names every problem."""
+
+    line_no: int
+    record: str | None
+    tenant_id: str | None
+    legacy_id: str | None
+    currency: str | None
+
+
+@dataclass(frozen=True, slots=True)
 class LegacyFile:
+    """The good rows, every line's identity, and every problem found (empty when all is well)."""
+
     invoices: tuple[LegacyInvoice, ...]
     allocations: tuple[LegacyAllocationShare, ...]
+    lines: tuple[LineIdentity, ...] = ()
+    problems: tuple[LineProblem, ...] = ()
 
     @property
     def row_count(self) -> int:
@@ -106,7 +145,16 @@ class LegacyFile:
 
 
 def parse_legacy_csv(content: str | bytes) -> LegacyFile:
-    """Every row of a legacy export, validated; LegacyFileError lists every bad line.
+    """Every row of a legacy export, validated; LegacyFileError lists every bad line."""
+    legacy = read_legacy_csv(content)
+    if legacy.problems:
+        raise LegacyFileError(list(legacy.problems))
+    return legacy
+
+
+def read_legacy_csv(content: str | bytes) -> LegacyFile:
+    """Every row of a legacy export, read and checked in one pass; the problems are returned,
+    not raised, so the caller can add what only it can check before refusing the file.
 
     Line numbers are the file's own (the header is line 1). Within the file a
     legacy id appears once per tenant and record type, and every row of one
@@ -116,12 +164,11 @@ def parse_legacy_csv(content: str | bytes) -> LegacyFile:
         try:
             content = content.decode("utf-8-sig")
         except UnicodeDecodeError as error:
-            problem = LineProblem(1, f"the file is not UTF-8 text ({error.reason})")
-            raise LegacyFileError([problem]) from None
+            return _refused(LineProblem(1, None, f"the file is not UTF-8 text ({error.reason})"))
     reader = csv.reader(io.StringIO(content.lstrip("\ufeff")))
     header = next(reader, None)
     if header is None or not any(cell.strip() for cell in header):
-        raise LegacyFileError([LineProblem(1, "the file is empty; the header row is missing")])
+        return _refused(LineProblem(1, None, "the file is empty; the header row is missing"))
     names = [cell.strip().lower() for cell in header]
     missing = [column for column in REQUIRED_COLUMNS if column not in names]
     unknown = [name for name in names if name and name not in COLUMNS]
@@ -131,91 +178,160 @@ def parse_legacy_csv(content: str | bytes) -> LegacyFile:
             reasons.append(f"missing column{'s' if len(missing) > 1 else ''} {', '.join(missing)}")
         if unknown:
             reasons.append(f"unknown column{'s' if len(unknown) > 1 else ''} {', '.join(unknown)}")
-        raise LegacyFileError([LineProblem(1, "; ".join(reasons))])
+        return _refused(LineProblem(1, None, "; ".join(reasons)))
     index = {name: position for position, name in enumerate(names)}
 
     problems: list[LineProblem] = []
+    identities: list[LineIdentity] = []
     invoices: list[LegacyInvoice] = []
     allocations: list[LegacyAllocationShare] = []
     seen: dict[tuple[str, str, str], int] = {}
     allocation_heads: dict[str, LegacyAllocationShare] = {}
-    for row in reader:
+    for values in reader:
         line = reader.line_num
-        if not any(cell.strip() for cell in row):
+        if not any(cell.strip() for cell in values):
             continue
-        if len(row) > len(names):
-            problems.append(LineProblem(line, f"{len(row)} cells, the header has {len(names)}"))
+        if len(values) > len(names):
+            problems.append(LineProblem(line, None, f"{len(values)} cells, the header has "
+                                                    f"{len(names)}"))
             continue
-        cells = {name: row[position].strip() if position < len(row) else ""
-                 for name, position in index.items()}
-        try:
-            record = cells["record"].lower()
-            if record == "invoice":
-                item: LegacyInvoice | LegacyAllocationShare = _invoice(cells, line)
-            elif record == "allocation":
-                item = _allocation(cells, line)
+        row = _Row({name: values[position].strip() if position < len(values) else ""
+                    for name, position in index.items()}, line)
+        identity = LineIdentity(line, row.read(_record), row.read(_required, "tenant_id"),
+                                row.read(_required, "legacy_id"), row.read(_currency))
+        identities.append(identity)
+        key = (identity.record, identity.tenant_id, identity.legacy_id)
+        if None not in key:
+            if key in seen:
+                row.note("legacy_id", f"{identity.legacy_id!r} of {identity.tenant_id} is "
+                                      f"already on line {seen[key]}")
             else:
-                raise InvalidInput("record", f"{cells['record']!r} is not invoice or allocation")
-        except BillingError as error:
-            problems.append(LineProblem(line, str(error)))
+                seen[key] = line
+        item: LegacyInvoice | LegacyAllocationShare | None = None
+        if identity.record == "invoice":
+            item = _invoice(row, identity)
+        elif identity.record == "allocation":
+            item = _allocation(row, identity)
+        problems.extend(row.problems)
+        if item is None or row.problems:
             continue
-        key = (record, item.tenant_id, cells["legacy_id"])
-        if key in seen:
-            problems.append(LineProblem(line, f"legacy_id: {cells['legacy_id']!r} of "
-                                              f"{item.tenant_id} is already on line {seen[key]}"))
-            continue
-        seen[key] = line
         if isinstance(item, LegacyInvoice):
             invoices.append(item)
             continue
         head = allocation_heads.setdefault(item.allocation_id, item)
         if (head.total, head.period_label) != (item.total, item.period_label):
-            problems.append(LineProblem(line, f"allocation {item.allocation_id!r} has total "
-                                              f"{head.total} for {head.period_label} on line "
-                                              f"{head.line_no}; every row must agree"))
+            problems.append(LineProblem(line, "allocation_total", f"allocation "
+                                        f"{item.allocation_id!r} has total {head.total} for "
+                                        f"{head.period_label} on line {head.line_no}; every "
+                                        "row must agree"))
             continue
         allocations.append(item)
-    if problems:
-        raise LegacyFileError(problems)
-    return LegacyFile(tuple(invoices), tuple(allocations))
+    return LegacyFile(tuple(invoices), tuple(allocations), tuple(identities), tuple(problems))
+
+
+def _refused(problem: LineProblem) -> LegacyFile:
+    return LegacyFile((), (), (), (problem,))
 
 
 # --- rows ------------------------------------------------------------------------------------
 
 
-def _invoice(cells: dict[str, str], line: int) -> LegacyInvoice:
-    tenant_id = _required(cells, "tenant_id")
-    legacy_id = _required(cells, "legacy_id")
-    currency = check_currency(_required(cells, "currency"))
+class _Row:
+    """One row's cells, read column by column: a bad cell becomes a problem of its line and
+    reading goes on (``read`` answers None for it), so one pass names every bad cell."""
+
+    def __init__(self, cells: dict[str, str], line: int) -> None:
+        self.cells = cells
+        self.line = line
+        self.problems: list[LineProblem] = []
+
+    def read(self, parse: Callable[..., T], *args: object) -> T | None:
+        """``parse(self.cells, *args)``, or None with the problem noted."""
+        try:
+            return parse(self.cells, *args)
+        except InvalidInput as error:
+            self.note(error.field, error.problem)
+        except BillingError as error:
+            self.note(None, str(error))
+        return None
+
+    def note(self, field: str | None, problem: str) -> None:
+        self.problems.append(LineProblem(self.line, field, problem))
+
+
+def _invoice(row: _Row, identity: LineIdentity) -> LegacyInvoice | None:
+    """The invoice of ``row``, or None when a cell is bad (each bad cell noted on the row).
+    Amounts need the currency: with a bad currency cell they are read once it is fixed."""
+    currency = identity.currency
+    period = row.read(_period)
+    status = row.read(_status)
+    plans = row.read(_currency_cell, parse_plans, "plans", currency, True)
+    discounts = row.read(_currency_cell, parse_discounts, "discounts", currency)
+    usage = row.read(_usage, currency) if currency else None
+    credits = row.read(_currency_cell, parse_credits, "credits", currency)
+    billed = {column: row.read(_billed, column, currency, column == "billed_total")
+              for column in ("billed_recurring", "billed_usage", "billed_discount",
+                             "billed_credit", "billed_total")} if currency else {}
+    if row.problems or currency is None:
+        return None
+    return row.read(lambda _cells: LegacyInvoice(
+        tenant_id=identity.tenant_id, legacy_id=identity.legacy_id, period=period,
+        status=status, currency=currency, plan_changes=plans, discounts=discounts,
+        usage=usage, credits=credits, line_no=row.line, **billed))
+
+
+def _allocation(row: _Row, identity: LineIdentity) -> LegacyAllocationShare | None:
+    """The allocation share of ``row``, or None when a cell is bad (each noted on the row)."""
+    currency = identity.currency
+    period = row.read(_period)
+    weight = row.read(_weight)
+    total = row.read(_money_cell, "allocation_total", currency) if currency else None
+    billed = row.read(_billed, "billed_total", currency, True) if currency else None
+    if row.problems or currency is None:
+        return None
+    return LegacyAllocationShare(identity.tenant_id, identity.legacy_id, period.label, total,
+                                 weight, billed, row.line)
+
+
+def _record(cells: dict[str, str]) -> str:
+    record = cells["record"].lower()
+    if record not in ("invoice", "allocation"):
+        raise InvalidInput("record", f"{cells['record']!r} is not invoice or allocation")
+    return record
+
+
+def _currency(cells: dict[str, str]) -> str:
+    return check_currency(_required(cells, "currency"))
+
+
+def _period(cells: dict[str, str]) -> Period:
+    return parse_period(_required(cells, "period"))
+
+
+def _status(cells: dict[str, str]) -> str:
     status = _required(cells, "status").lower()
     if status not in LEGACY_STATUSES:
         raise InvalidInput("status", f"{cells['status']!r} is not one of "
                                      f"{', '.join(LEGACY_STATUSES)}")
-    return LegacyInvoice(
-        tenant_id=tenant_id, legacy_id=legacy_id, period=parse_period(_required(cells, "period")),
-        status=status, currency=currency,
-        plan_changes=parse_plans(_required(cells, "plans"), currency),
-        discounts=parse_discounts(cells.get("discounts", ""), currency),
-        usage=_usage(cells, currency), credits=parse_credits(cells.get("credits", ""), currency),
-        billed_recurring=_billed(cells, "billed_recurring", currency),
-        billed_usage=_billed(cells, "billed_usage", currency),
-        billed_discount=_billed(cells, "billed_discount", currency),
-        billed_credit=_billed(cells, "billed_credit", currency),
-        billed_total=_billed(cells, "billed_total", currency, required=True),
-        line_no=line)
+    return status
 
 
-def _allocation(cells: dict[str, str], line: int) -> LegacyAllocationShare:
-    tenant_id = _required(cells, "tenant_id")
-    currency = check_currency(_required(cells, "currency"))
-    period_label = parse_period(_required(cells, "period")).label
+def _weight(cells: dict[str, str]) -> Decimal:
     weight = to_weight(_required(cells, "weight"), "weight")
     if weight < 0:
         raise InvalidInput("weight", f"{weight} is negative; weights must be zero or more")
-    total = parse_money(_required(cells, "allocation_total"), currency, "allocation_total")
-    return LegacyAllocationShare(tenant_id, _required(cells, "legacy_id"), period_label, total,
-                                 weight, _billed(cells, "billed_total", currency, required=True),
-                                 line)
+    return weight
+
+
+def _currency_cell(cells: dict[str, str], parse: Callable[[str, str], T], column: str,
+                   currency: str | None, required: bool = False) -> T | None:
+    """A cell whose amounts are in the row's currency; not read while the currency is bad."""
+    text = _required(cells, column) if required else cells.get(column, "")
+    return None if currency is None else parse(text, currency)
+
+
+def _money_cell(cells: dict[str, str], column: str, currency: str) -> Money:
+    return parse_money(_required(cells, column), currency, column)
 
 
 def _required(cells: dict[str, str], column: str) -> str:

@@ -10,7 +10,11 @@ result (period 2024-11, the SPEC examples):
 - ent-initech: 10 % enterprise discount and a $50.00 promotional credit
   -> $850.00, not $855.00;
 - ent-umbrella: October paid, November a draft; a $200.00 outage credit lands on
-  November ($1000.00 -> $800.00), October untouched;
+  November ($1000.00 -> $800.00), October untouched. The old system's November
+  bill (OLD-2024-11-0005 in the legacy sample) shows the same $200.00 applied
+  after payment: reconciliation shows that record as already granted (this
+  credit, on the November invoice, its reason naming 2024-11-12) and proposes
+  no second credit for the one outage;
 - smb-wayne-tech: exactly 1 TB stored on a 1 TB plan -> no overage line.
 
 Plus $1000.00 of shared database cost split 33.33 / 33.33 / 33.34 across
@@ -197,6 +201,8 @@ def _incident_scenarios(session: Session) -> None:
     generate_invoice(session, "ent-initech", NOVEMBER, actor=ACTOR)
 
     # Credit on a finalized invoice: October paid, November draft, the credit lands on November.
+    # It is also the legacy record OLD-2024-11-0005's credit: reconciliation finds it there
+    # (billing_core.already_granted) and does not propose it again.
     _add_tenant(session, "ent-umbrella", names["ent-umbrella"],
                 [(date(2024, 1, 1), "compute-1000")])
     october = generate_invoice(session, "ent-umbrella", OCTOBER, actor=ACTOR).invoice_id

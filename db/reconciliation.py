@@ -1,16 +1,20 @@
 """Legacy reconciliation in the database: import a file, report, correct (docs/reconciliation.md).
 
-- `import_legacy_file` parses and validates the whole file with the core
-  (`billing_core.legacy_csv`), then checks what only the database knows: every
-  tenant exists and bills in the row's currency, and no legacy id was imported
-  before. Any bad line fails the import with every bad line listed
-  (`LegacyFileError`) and nothing is written; otherwise the rows go in with
-  COPY, in the caller's transaction, with one audit row for the import.
-  Imports are serialized by a transaction advisory lock, so two imports of the
-  same file cannot both pass the "already imported" check.
+- `import_legacy_file` reads and checks the whole file with the core
+  (`billing_core.legacy_csv`), then checks what only the database knows, for
+  every line whose cells name it, bad lines too: the tenant exists and bills in
+  the row's currency, and the legacy id was not imported before. Any problem
+  fails the import with one `LegacyFileError` listing every problem of every
+  line, and nothing is written; otherwise the rows go in with COPY, in the
+  caller's transaction, with one audit row for the import. Imports are
+  serialized by a transaction advisory lock, so two imports of the same file
+  cannot both pass the "already imported" check.
 - `reconciliation_report` loads the legacy records, runs
-  `billing_core.reconciliation.reconcile` and lays the corrections already
-  issued over the discrepancies.
+  `billing_core.reconciliation.reconcile`, lays the corrections already issued
+  over the discrepancies, and beside each overcharge still open the credits the
+  tenant was granted outside reconciliation (`db.granted_credits`,
+  `billing_core.already_granted`): one the customer already received is left
+  out, not proposed.
 - `issue_legacy_credits` corrects overcharges: per discrepancy one service
   credit through `db.credits.issue_service_credit` (it lands on the tenant's
   draft invoice, else waits on the credit balance for the next invoice), with
@@ -19,7 +23,9 @@
   `ON CONFLICT DO NOTHING`). Pressing twice, or two people at once, issues
   each once: the tenants are locked first (tenant-id order, the lock credits
   and invoice generation take), the discrepancy is recomputed under the lock,
-  and the unique keys decide.
+  and the unique keys decide. Under the same lock the credits already granted
+  are read again: a correction whose event was credited since the report is
+  skipped (`CorrectionOutcome.left_out`), so a race cannot grant it twice.
 - `void_legacy_duplicates` marks legacy duplicates void (`voided_at`,
   `voided_by`), once, with an audit row; the legacy status stays as billed.
 
@@ -39,7 +45,7 @@ before anything is written.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
@@ -50,9 +56,10 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from billing_core.access import Actor, Permission, check_given_alone, require
+from billing_core.already_granted import GrantedBeside, GrantedCredit, lay_beside
 from billing_core.discounts import FixedOff, PercentOff
 from billing_core.errors import InvalidInput
-from billing_core.legacy_csv import LegacyFileError, LineProblem, parse_legacy_csv
+from billing_core.legacy_csv import LegacyFileError, LineIdentity, LineProblem, read_legacy_csv
 from billing_core.money import Money
 from billing_core.periods import Period
 from billing_core.proration import PlanChange
@@ -74,6 +81,7 @@ from db.audit import AuditRecord, record_audit
 from db.bulk import copy_rows
 from db.credits import check_direct_credit, credit_approval_threshold, issue_service_credit
 from db.four_eyes import given_alone, lock_giver
+from db.granted_credits import granted_credits
 from db.models import LegacyAllocationShare as AllocationTable
 from db.models import LegacyInvoice as InvoiceTable
 
@@ -117,6 +125,19 @@ class Correction:
 class ReportRow:
     discrepancy: Discrepancy
     correction: Correction | None
+    beside: GrantedBeside | None = None
+    """The credits granted outside reconciliation that relate to this proposal (None: none, or
+    not a proposal); see `billing_core.already_granted`."""
+
+    @property
+    def granted(self) -> tuple[GrantedCredit, ...]:
+        """Credits the tenant already received for the same period or record."""
+        return self.beside.related if self.beside is not None else ()
+
+    @property
+    def already_granted(self) -> GrantedCredit | None:
+        """The credit that already gave this correction: it is left out, not proposed."""
+        return self.beside.covered_by if self.beside is not None else None
 
     @property
     def state(self) -> str:
@@ -126,6 +147,8 @@ class ReportRow:
             if self.correction.kind == "void":
                 return "voided"
             return f"credit #{self.correction.credit_id} issued"
+        if self.already_granted is not None:
+            return "already granted: not proposed"
         if action == Action.CREDIT_NOTE:
             return "credit note proposed"
         if action == Action.VOID:
@@ -144,12 +167,27 @@ class ReconciliationReport:
     @property
     def proposed_credits(self) -> tuple[ReportRow, ...]:
         return tuple(row for row in self.rows if row.correction is None
-                     and row.discrepancy.action == Action.CREDIT_NOTE)
+                     and row.discrepancy.action == Action.CREDIT_NOTE
+                     and row.already_granted is None)
+
+    @property
+    def left_out(self) -> tuple[ReportRow, ...]:
+        """Overcharges not proposed: the customer already received the credit."""
+        return tuple(row for row in self.rows if row.correction is None
+                     and row.already_granted is not None)
 
     @property
     def proposed_voids(self) -> tuple[ReportRow, ...]:
         return tuple(row for row in self.rows if row.correction is None
                      and row.discrepancy.action == Action.VOID)
+
+
+@dataclass(frozen=True, slots=True)
+class LeftOut:
+    """A selected correction not issued: `credit` already gave it (found at issue time)."""
+
+    key: DiscrepancyKey
+    credit: GrantedCredit
 
 
 @dataclass(frozen=True, slots=True)
@@ -160,6 +198,8 @@ class CorrectionOutcome:
     already: tuple[DiscrepancyKey, ...]
     amounts: tuple[Money, ...]
     """The amount of each of `done`, in its order."""
+    left_out: tuple[LeftOut, ...] = ()
+    """Selected, but the customer already received it (a credit granted since the report)."""
 
 
 # --- import ---------------------------------------------------------------------------------
@@ -167,71 +207,78 @@ class CorrectionOutcome:
 
 def import_legacy_file(session: Session, content: str | bytes, file_name: str, *,
                        actor: Actor) -> ImportResult:
-    """Validate and import a whole legacy file, or nothing (LegacyFileError lists bad lines)."""
+    """Validate and import a whole legacy file, or nothing: one LegacyFileError lists every
+    problem of every line, the file's own and the database's, found in one pass."""
     require(actor, Permission.RECONCILE_LEGACY_BILLING)
     file_name = (file_name or "").strip() or "legacy.csv"
-    parsed = parse_legacy_csv(content)
-    if not parsed.row_count:
-        raise LegacyFileError([LineProblem(2, "the file has a header but no rows")])
+    legacy = read_legacy_csv(content)
+    if not legacy.problems and not legacy.row_count:
+        raise LegacyFileError([LineProblem(2, None, "the file has a header but no rows")])
     session.execute(text("SELECT pg_advisory_xact_lock(hashtext('ledgerline.legacy_import'))"))
-
-    records: list[LegacyInvoice | LegacyAllocationShare] = [*parsed.invoices, *parsed.allocations]
-    tenant_ids = sorted({record.tenant_id for record in records})
-    currencies = dict(session.execute(text(
-        "SELECT tenant_id, currency FROM tenants WHERE tenant_id = ANY(:ids)"),
-        {"ids": tenant_ids}).all())
-    imported_invoices = _existing(session, "legacy_invoices", "legacy_id", parsed.invoices,
-                                  lambda r: r.legacy_id)
-    imported_allocations = _existing(session, "legacy_allocation_shares", "allocation_id",
-                                     parsed.allocations, lambda r: r.allocation_id)
-    problems = []
-    for record in records:
-        currency = (record.currency if isinstance(record, LegacyInvoice)
-                    else record.total.currency)
-        record_id = (record.legacy_id if isinstance(record, LegacyInvoice)
-                     else record.allocation_id)
-        known = currencies.get(record.tenant_id)
-        if known is None:
-            problems.append(LineProblem(record.line_no, f"tenant_id: {record.tenant_id!r} is "
-                                        "not a tenant here; add the tenant first"))
-        elif known != currency:
-            problems.append(LineProblem(record.line_no, f"currency: {record.tenant_id} bills in "
-                                        f"{known}, the row says {currency}"))
-        elif (record.tenant_id, record_id) in (
-                imported_invoices if isinstance(record, LegacyInvoice) else imported_allocations):
-            problems.append(LineProblem(record.line_no, f"legacy_id: {record_id!r} of "
-                                        f"{record.tenant_id} was imported before"))
+    problems = [*legacy.problems, *_database_problems(session, legacy.lines)]
     if problems:
-        raise LegacyFileError(sorted(problems, key=lambda p: p.line))
+        raise LegacyFileError(problems)
 
     import_id = session.execute(text("""
         INSERT INTO legacy_imports (file_name, actor, invoice_count, allocation_count)
         VALUES (:file_name, :actor, :invoices, :allocations) RETURNING import_id
-    """), {"file_name": file_name, "actor": actor.user_id, "invoices": len(parsed.invoices),
-           "allocations": len(parsed.allocations)}).scalar_one()
+    """), {"file_name": file_name, "actor": actor.user_id, "invoices": len(legacy.invoices),
+           "allocations": len(legacy.allocations)}).scalar_one()
     copy_rows(session, InvoiceTable.__table__, _INVOICE_COLUMNS,
-              (_invoice_row(import_id, invoice) for invoice in parsed.invoices))
+              (_invoice_row(import_id, invoice) for invoice in legacy.invoices))
     copy_rows(session, AllocationTable.__table__, _ALLOCATION_COLUMNS,
               ((share.tenant_id, share.allocation_id, import_id, share.line_no,
                 share.period_label, share.total.currency, share.weight,
                 share.total.to_minor_units(), share.billed_share.to_minor_units())
-               for share in parsed.allocations))
+               for share in legacy.allocations))
     record_audit(session, AuditRecord(
         actor, "legacy_import.created", "legacy_import", str(import_id), None, before=None,
-        after={"file_name": file_name, "invoices": len(parsed.invoices),
-               "allocations": len(parsed.allocations)}))
-    return ImportResult(import_id, file_name, len(parsed.invoices), len(parsed.allocations))
+        after={"file_name": file_name, "invoices": len(legacy.invoices),
+               "allocations": len(legacy.allocations)}))
+    return ImportResult(import_id, file_name, len(legacy.invoices), len(legacy.allocations))
 
 
-def _existing(session: Session, table: str, id_column: str, records: Sequence[Any],
-              record_id: Any) -> set[tuple[str, str]]:
-    if not records:
+def _database_problems(session: Session, lines: Sequence[LineIdentity]) -> list[LineProblem]:
+    """What only the database knows, for every line whose cells say enough (bad lines too):
+    the tenant exists, bills in the line's currency, and did not import the id before."""
+    tenant_ids = sorted({line.tenant_id for line in lines if line.tenant_id})
+    currencies = dict(session.execute(text(
+        "SELECT tenant_id, currency FROM tenants WHERE tenant_id = ANY(:ids)"),
+        {"ids": tenant_ids}).all())
+    named = [line for line in lines if line.tenant_id in currencies and line.legacy_id]
+    imported = {
+        "invoice": _existing(session, "legacy_invoices", "legacy_id",
+                             [line for line in named if line.record == "invoice"]),
+        "allocation": _existing(session, "legacy_allocation_shares", "allocation_id",
+                                [line for line in named if line.record == "allocation"])}
+    problems = []
+    for line in lines:
+        if line.tenant_id is None:
+            continue
+        known = currencies.get(line.tenant_id)
+        if known is None:
+            problems.append(LineProblem(line.line_no, "tenant_id", f"{line.tenant_id!r} is "
+                                        "not a tenant here; add the tenant first"))
+            continue
+        if line.currency is not None and known != line.currency:
+            problems.append(LineProblem(line.line_no, "currency", f"{line.tenant_id} bills in "
+                                        f"{known}, the row says {line.currency}"))
+        if (line.tenant_id, line.legacy_id) in imported.get(line.record or "", ()):
+            problems.append(LineProblem(line.line_no, "legacy_id", f"{line.legacy_id!r} of "
+                                        f"{line.tenant_id} was imported before"))
+    return problems
+
+
+def _existing(session: Session, table: str, id_column: str,
+              lines: Sequence[LineIdentity]) -> set[tuple[str, str]]:
+    if not lines:
         return set()
     rows = session.execute(text(f"""
         SELECT l.tenant_id, l.{id_column} FROM {table} l
         JOIN unnest(CAST(:tenants AS text[]), CAST(:ids AS text[])) AS given(tenant_id, id)
           ON l.tenant_id = given.tenant_id AND l.{id_column} = given.id
-    """), {"tenants": [r.tenant_id for r in records], "ids": [record_id(r) for r in records]})
+    """), {"tenants": [line.tenant_id for line in lines],
+           "ids": [line.legacy_id for line in lines]})
     return {tuple(row) for row in rows}
 
 
@@ -361,7 +408,9 @@ def reconciliation_report(session: Session, tenant_ids: Sequence[str] | None = N
     invoices, shares = load_legacy_records(session, tenant_ids)
     discrepancies = reconcile(invoices, shares)
     corrections = _corrections(session)
-    rows = tuple(ReportRow(item, corrections.get(item.key)) for item in discrepancies)
+    beside = _beside_proposals(session, discrepancies, corrections)
+    rows = tuple(ReportRow(item, corrections.get(item.key), beside.get(item.key))
+                 for item in discrepancies)
     imports = tuple(LegacyImportSummary(*row) for row in session.execute(text("""
         SELECT import_id, file_name, actor, invoice_count, allocation_count, imported_at
         FROM legacy_imports ORDER BY import_id DESC
@@ -382,6 +431,16 @@ def _corrections(session: Session, tenant_ids: Sequence[str] | None = None
                 kind, Money.from_minor_units(amount, currency), credit_id, actor, created_at)
             for tenant, source, legacy_id, rule, kind, amount, currency, credit_id, actor,
             created_at in rows}
+
+
+def _beside_proposals(session: Session, discrepancies: Iterable[Discrepancy],
+                      corrections: Collection[DiscrepancyKey]
+                      ) -> dict[DiscrepancyKey, GrantedBeside]:
+    """The credits granted outside reconciliation beside each overcharge not corrected yet."""
+    proposals = [item for item in discrepancies
+                 if item.action == Action.CREDIT_NOTE and item.key not in corrections]
+    granted = granted_credits(session, {item.tenant_id for item in proposals})
+    return lay_beside(proposals, granted)
 
 
 # --- corrections ----------------------------------------------------------------------------
@@ -407,7 +466,15 @@ def issue_legacy_credits(session: Session, keys: Iterable[DiscrepancyKey], *,
                                + ("a duplicate; void it instead"
                                   if current[key].action == Action.VOID
                                   else "an undercharge; undercharges are reported, not collected"))
-    corrected = _corrections(session, sorted({key[0] for key in wanted}))
+    tenant_ids = sorted({key[0] for key in wanted})
+    corrected = _corrections(session, tenant_ids)
+    # Read under the tenant locks, which every credit and credit note takes: a credit granted
+    # since the report was drawn is seen here, and its correction is left out, not issued.
+    beside = _beside_proposals(session, [item for key, item in current.items()
+                                         if key[0] in tenant_ids], corrected)
+    left_out = tuple(LeftOut(key, beside[key].covered_by) for key in wanted
+                     if key in beside and beside[key].covered_by is not None)
+    wanted = [key for key in wanted if key not in {skipped.key for skipped in left_out}]
     _check_given_alone(session, [current[key] for key in wanted if key not in corrected],
                        actor)
     done, already, amounts = [], [], []
@@ -444,7 +511,7 @@ def issue_legacy_credits(session: Session, keys: Iterable[DiscrepancyKey], *,
                    "currency": item.difference.currency, "credit_id": outcome.credit_id}))
         done.append(key)
         amounts.append(item.difference)
-    return CorrectionOutcome(tuple(done), tuple(already), tuple(amounts))
+    return CorrectionOutcome(tuple(done), tuple(already), tuple(amounts), left_out)
 
 
 LEGACY_ADVICE = ("Nothing was issued: select fewer, or correct the larger overcharges with "

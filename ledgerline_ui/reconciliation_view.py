@@ -3,6 +3,10 @@
 Money stays `Money` until it becomes text: "$2.00" on screen, "2.00" beside a
 currency column in the export, and Decimal-derived strings ("1230.00") for
 Plotly, which draws with floats but never computes anything we keep.
+
+Text from outside (legacy ids from a file, credit reasons, a bad line's cells)
+goes into dataframe cells, which Streamlit never reads as Markdown; a sentence
+for an alert escapes it (`escape_markdown`).
 """
 
 from __future__ import annotations
@@ -12,28 +16,63 @@ from collections.abc import Iterable, Sequence
 import pandas as pd
 import plotly.graph_objects as go
 
+from billing_core.legacy_csv import LineProblem
 from billing_core.money import CURRENCY_EXPONENTS, Money
 from billing_core.reconciliation import RULE_LABELS, ReconciliationTotals, RuleTotal
 from db.reconciliation import CorrectionOutcome, ReportRow
 from ledgerline_ui.csv_export import decimal_text
 from ledgerline_ui.formatting import money
+from ledgerline_ui.plain_text import escape_markdown
 from ledgerline_ui.spreadsheet_csv import csv_text
 
 EXPORT_COLUMNS = ("tenant_id", "period", "source", "legacy_id", "rule", "currency", "billed",
-                  "correct", "difference", "action", "state", "explanation", "line")
+                  "correct", "difference", "action", "state", "explanation", "line",
+                  "already_granted")
 EXPORT_NUMERIC_COLUMNS = ("billed", "correct", "difference", "line")
+GRANTED = "Already granted"
 
 
 def discrepancy_table(rows: Sequence[ReportRow]) -> pd.DataFrame:
-    """One row per discrepancy: tenant, period, billed, correct, difference, rule, state."""
+    """One row per discrepancy: tenant, period, billed, correct, difference, rule, state, and
+    the credits already granted for the same period or record."""
     return pd.DataFrame([{
         "Tenant": row.discrepancy.tenant_id, "Period": row.discrepancy.period_label,
         "Legacy record": row.discrepancy.legacy_id, "Billed": money(row.discrepancy.billed),
         "Correct": money(row.discrepancy.correct),
         "Difference": money(row.discrepancy.difference), "Rule": row.discrepancy.rule_label,
-        "State": row.state, "Why": row.discrepancy.explanation} for row in rows],
+        "State": row.state, GRANTED: granted_text(row), "Why": row.discrepancy.explanation}
+        for row in rows],
         columns=["Tenant", "Period", "Legacy record", "Billed", "Correct", "Difference", "Rule",
-                 "State", "Why"])
+                 "State", GRANTED, "Why"])
+
+
+def granted_text(row: ReportRow) -> str:
+    """The credits beside a proposal, the one that already gave it first: plain text."""
+    first = row.already_granted
+    others = [credit for credit in row.granted if credit is not first]
+    return "; ".join(credit.describe() for credit in ([first] if first else []) + others)
+
+
+def granted_table(rows: Sequence[ReportRow]) -> pd.DataFrame:
+    """Proposals beside the credits already granted for the same period or record."""
+    return pd.DataFrame([{
+        "Tenant": row.discrepancy.tenant_id, "Legacy record": row.discrepancy.legacy_id,
+        "Period": row.discrepancy.period_label, "Rule": row.discrepancy.rule_label,
+        "Difference": money(row.discrepancy.difference), GRANTED: granted_text(row)}
+        for row in rows],
+        columns=["Tenant", "Legacy record", "Period", "Rule", "Difference", GRANTED])
+
+
+def left_out_sentence(count: int) -> str:
+    """"1 proposal left out: already granted." (the customer received the credit already)."""
+    return f"{count} proposal{'s' if count != 1 else ''} left out: already granted."
+
+
+def bad_lines_table(problems: Sequence[LineProblem]) -> pd.DataFrame:
+    """Every problem of a refused legacy file, one per row: line, column, problem."""
+    return pd.DataFrame([{"Line": problem.line, "Column": problem.field or "",
+                          "Problem": problem.problem} for problem in problems],
+                        columns=["Line", "Column", "Problem"])
 
 
 def totals_table(totals: ReconciliationTotals) -> pd.DataFrame:
@@ -100,7 +139,8 @@ def amounts_text(amounts: Iterable[Money]) -> str:
 
 
 def outcome_sentence(outcome: CorrectionOutcome, verb: str) -> str:
-    """"4 credit notes issued ($230.00); 0 were issued before." and the like."""
+    """"4 credit notes issued ($230.00); 0 were issued before." and the like, as Markdown: the
+    legacy ids of corrections left out come from a file and are escaped."""
     done = len(outcome.done)
     noun = "credit note" if verb == "issued" else "duplicate"
     sentence = f"{done} {noun}{'s' if done != 1 else ''} {verb}"
@@ -109,6 +149,11 @@ def outcome_sentence(outcome: CorrectionOutcome, verb: str) -> str:
     if outcome.already:
         sentence += (f"; {len(outcome.already)} already {verb} before, nothing new written "
                      "for them")
+    if outcome.left_out:
+        records = ", ".join(escape_markdown(f"{left.key[2]} of {left.key[0]}")
+                            for left in outcome.left_out)
+        sentence += (f"; {len(outcome.left_out)} left out: already granted since the report "
+                     f"({records}), see the table")
     return sentence + "."
 
 
@@ -124,4 +169,4 @@ def _export_line(row: ReportRow) -> list[str]:
     return [item.tenant_id, item.period_label, str(item.source), item.legacy_id, str(item.rule),
             item.difference.currency, decimal_text(item.billed), decimal_text(item.correct),
             decimal_text(item.difference), str(item.action), row.state, item.explanation,
-            str(item.line_no)]
+            str(item.line_no), granted_text(row)]

@@ -3,6 +3,7 @@
 import streamlit as st
 
 from billing_core.access import Permission
+from billing_core.legacy_csv import LegacyFileError
 from db.reconciliation import (
     import_legacy_file,
     import_sample_legacy_file,
@@ -15,8 +16,11 @@ from ledgerline_ui.formatting import iso_date
 from ledgerline_ui.plain_text import escape_markdown
 from ledgerline_ui.reconciliation_view import (
     amounts_text,
+    bad_lines_table,
     correction_label,
     discrepancy_table,
+    granted_table,
+    left_out_sentence,
     outcome_sentence,
     report_csv,
     totals_chart,
@@ -44,12 +48,20 @@ else:
         upload = st.file_uploader("Legacy billing CSV", type=["csv"], key="legacy_upload")
         import_col, sample_col = st.columns([1, 3])
         if import_col.button("Import file", type="primary", disabled=upload is None):
+            bad_lines = []
+
             def import_upload():
                 refuse_oversized_upload(upload, "Legacy billing CSV")
-                with sessions.begin() as session:
-                    return import_legacy_file(session, upload.getvalue(), upload.name,
-                                              actor=current_actor())
+                try:
+                    with sessions.begin() as session:
+                        return import_legacy_file(session, upload.getvalue(), upload.name,
+                                                  actor=current_actor())
+                except LegacyFileError as refused:
+                    bad_lines.extend(refused.problems)  # every one, below the message
+                    raise
             ok, result = run_action(import_upload)
+            if bad_lines:
+                st.dataframe(bad_lines_table(bad_lines), hide_index=True, width="stretch")
             if ok:
                 st.session_state["legacy_import_done"] = (
                     f"Imported {escape_markdown(result.file_name)}: {result.invoice_count:,} "
@@ -94,7 +106,8 @@ figures[1].metric("Overcharged", amounts_text(overcharged),
 figures[2].metric("Undercharged", amounts_text(undercharged),
                   help="What customers paid too little: reported, never collected.")
 pending_count = len(report.proposed_credits) + len(report.proposed_voids)
-figures[3].metric("Corrections pending", f"{pending_count:,}")
+figures[3].metric("Corrections pending", f"{pending_count:,}",
+                  help=left_out_sentence(len(report.left_out)) if report.left_out else None)
 
 if not report.rows:
     st.success("Every legacy invoice matches the rules: nothing to correct.",
@@ -125,8 +138,22 @@ outcome = st.session_state.pop("legacy_correction_done", None)
 if outcome:
     st.success(outcome, icon=":material/check_circle:")
 
-credit_tab, void_tab = st.tabs([f"Credit notes ({len(report.proposed_credits)} proposed)",
-                                f"Duplicates ({len(report.proposed_voids)} to void)"])
+left_out = f", {len(report.left_out)} already granted" if report.left_out else ""
+credit_tab, void_tab = st.tabs([
+    f"Credit notes ({len(report.proposed_credits)} proposed{left_out})",
+    f"Duplicates ({len(report.proposed_voids)} to void)"])
+with credit_tab:
+    if report.left_out:
+        st.caption(left_out_sentence(len(report.left_out)) + " The customer received these "
+                   "credits outside reconciliation (same tenant, period or record, and amount; "
+                   "see docs/reconciliation.md), so they are not proposed again.")
+        st.dataframe(granted_table(report.left_out), hide_index=True, width="stretch")
+    related = [row for row in report.proposed_credits if row.granted]
+    if related:
+        st.caption("Credits already granted for the same period or record, beside these "
+                   "proposals: not the same amount or rule, so still proposed. Check them "
+                   "before issuing.")
+        st.dataframe(granted_table(related), hide_index=True, width="stretch")
 
 
 def correction_form(tab, proposals, kind: str) -> None:

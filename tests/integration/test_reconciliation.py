@@ -5,16 +5,23 @@ once, everything in the audit log."""
 from __future__ import annotations
 
 import threading
+import time
+import uuid
+from datetime import date
 from pathlib import Path
 
 import pytest
 from sqlalchemy import text
+from sqlalchemy.orm import Session
 
 from billing_core.errors import InvalidInput
 from billing_core.legacy_csv import LegacyFileError
 from billing_core.money import Money
+from billing_core.periods import calendar_month
 from billing_core.reconciliation import Rule
-from db.credits import credit_balance
+from db.credits import credit_balance, issue_service_credit
+from db.demo_data import load_demo_data
+from db.invoicing import generate_invoice
 from db.reconciliation import (
     import_legacy_file,
     issue_legacy_credits,
@@ -22,12 +29,19 @@ from db.reconciliation import (
     void_legacy_duplicates,
 )
 from tests.actors import finance
-from tests.integration.factories import add_tenant
+from tests.integration.factories import add_plan, add_tenant
 
 SAMPLE = Path(__file__).resolve().parents[2] / "db" / "sample_data" / "legacy_invoices.csv"
 INCIDENT_TENANTS = ("ent-acme-corp", "ent-globex-industries", "ent-initech", "ent-umbrella",
                     "smb-wayne-tech")
 ACTOR = finance("finance@test")
+OUTAGE = "Outage 2024-11-12, 4 hours"
+
+
+def committing_actor():
+    """A finance user of the test's own, for tests that commit: what one user gives counts for
+    24 hours (db/four_eyes.py), and committed credits must not fill another test's window."""
+    return finance(f"finance-{uuid.uuid4().hex[:8]}@test")
 
 
 def usd(amount: str) -> Money:
@@ -35,8 +49,11 @@ def usd(amount: str) -> Money:
 
 
 def incident_file(session, new_tenant_id) -> tuple[str, dict[str, str]]:
-    """The sample file, for fresh tenants of this test's own (same names, new ids)."""
-    content = SAMPLE.read_text(encoding="utf-8")
+    """The sample file, for fresh tenants of this test's own (same names, new ids), its
+    allocation under an id of its own too (a split is every share of its id, and tests that
+    commit would otherwise add their shares to each other's)."""
+    content = SAMPLE.read_text(encoding="utf-8").replace(
+        "OLD-ALLOC-2024-11-DB", f"OLD-ALLOC-{uuid.uuid4().hex[:8]}")
     ids = {}
     for tenant in INCIDENT_TENANTS:
         ids[tenant] = add_tenant(session, new_tenant_id(tenant))
@@ -95,6 +112,31 @@ def test_unknown_tenants_and_foreign_currencies_are_bad_lines_too(session, new_t
     assert [(p.line, p.reason) for p in raised.value.problems] == [
         (7, f"currency: {ids['ent-umbrella']} bills in USD, the row says EUR"),
         (9, "tenant_id: 'smb-nobody-here' is not a tenant here; add the tenant first")]
+    assert counts(session) == before
+
+
+def test_one_error_names_bad_numbers_statuses_unknown_tenants_and_foreign_currencies(
+        session, new_tenant_id):
+    content, ids = incident_file(session, new_tenant_id)
+    lines = content.splitlines()
+    lines[2] = lines[2].replace("802.0000001,,,,802.0000001", "802.0000001,,,,8O2.00")
+    lines[3] = lines[3].replace("OLD-2024-11-0002,finalized", "OLD-2024-11-0002,sent")
+    lines[6] = lines[6].replace("OLD-2024-10-0005,paid,USD", "OLD-2024-10-0005,paid,EUR")
+    lines[8] = lines[8].replace(f",{ids['smb-wayne-tech']},", ",smb-nobody-here,")
+    # One line wrong twice over: a bad status for a tenant that is not here.
+    lines[7] = lines[7].replace(f",{ids['ent-umbrella']},", ",ent-nobody-here,").replace(
+        "OLD-2024-11-0005,paid", "OLD-2024-11-0005,settled")
+    before = counts(session)
+    with pytest.raises(LegacyFileError) as raised:
+        import_legacy_file(session, "\n".join(lines), "legacy.csv", actor=ACTOR)
+    assert [(p.line, p.reason) for p in raised.value.problems] == [
+        (3, "billed_total: '8O2.00' is not a number"),
+        (4, "status: 'sent' is not one of draft, finalized, paid, void"),
+        (7, f"currency: {ids['ent-umbrella']} bills in USD, the row says EUR"),
+        (8, "status: 'settled' is not one of draft, finalized, paid, void"),
+        (8, "tenant_id: 'ent-nobody-here' is not a tenant here; add the tenant first"),
+        (9, "tenant_id: 'smb-nobody-here' is not a tenant here; add the tenant first")]
+    assert str(raised.value).startswith("legacy file: 5 bad lines, nothing imported: line 3: ")
     assert counts(session) == before
 
 
@@ -172,9 +214,10 @@ def test_a_duplicate_is_voided_once(session, new_tenant_id):
 
 
 def test_two_finance_users_issuing_at_once_issue_each_credit_once(sessions, new_tenant_id):
+    actor = committing_actor()
     with sessions.begin() as session:
         content, ids = incident_file(session, new_tenant_id)
-        import_legacy_file(session, content, "legacy.csv", actor=ACTOR)
+        import_legacy_file(session, content, "legacy.csv", actor=actor)
         keys = [row.discrepancy.key for row in
                 reconciliation_report(session, list(ids.values())).proposed_credits]
     barrier = threading.Barrier(2)
@@ -184,7 +227,7 @@ def test_two_finance_users_issuing_at_once_issue_each_credit_once(sessions, new_
         try:
             barrier.wait()
             with sessions.begin() as session:
-                outcomes.append(issue_legacy_credits(session, keys, actor=ACTOR))
+                outcomes.append(issue_legacy_credits(session, keys, actor=actor))
         except Exception as error:  # reported below
             errors.append(error)
 
@@ -202,3 +245,156 @@ def test_two_finance_users_issuing_at_once_issue_each_credit_once(sessions, new_
         assert session.execute(text("""
             SELECT count(*) FROM legacy_corrections WHERE tenant_id = ANY(:ids)
         """), {"ids": list(ids.values())}).scalar_one() == 4
+
+
+# --- credits already granted for the same event ---------------------------------------------
+
+
+def november_draft(session, tenant_id: str) -> int:
+    """Put the tenant on the $1,000.00 compute tier and generate its November draft."""
+    add_plan(session, "test-compute-1000", 100000)
+    session.execute(text("""
+        INSERT INTO subscriptions (tenant_id, starts_on, plan_id)
+        VALUES (:tenant_id, :starts_on, 'test-compute-1000')
+    """), {"tenant_id": tenant_id, "starts_on": date(2024, 1, 1)})
+    return generate_invoice(session, tenant_id, calendar_month("2024-11"),
+                            actor=ACTOR).invoice_id
+
+
+def grant_outage_credit(session, tenant_id: str, reason: str = OUTAGE, actor=ACTOR) -> int:
+    """The demo's ent-umbrella credit: $200.00 for the November outage."""
+    return issue_service_credit(session, tenant_id, usd("200.00"), reason, actor=actor,
+                                idempotency_key="umbrella-outage-2024-11-12").credit_id
+
+
+def umbrella_credits(session, tenant_id: str) -> list[tuple[int, str]]:
+    return [tuple(row) for row in session.execute(text("""
+        SELECT amount_minor, idempotency_key FROM credits WHERE tenant_id = :t ORDER BY credit_id
+    """), {"t": tenant_id})]
+
+
+def today(session) -> str:
+    return session.execute(text("SELECT (now() AT TIME ZONE 'UTC')::date")).scalar_one(
+        ).isoformat()
+
+
+@pytest.mark.parametrize(("landing", "reason", "landed"), [
+    ("draft", "Service outage", "on the 2024-11 draft"),
+    ("balance", OUTAGE, "on the credit balance"),
+], ids=["landed on the November draft", "waits on the balance, its reason names 2024-11-12"])
+def test_a_credit_already_granted_for_the_period_is_shown_and_not_proposed(
+        session, new_tenant_id, landing, reason, landed):
+    content, ids = incident_file(session, new_tenant_id)
+    umbrella = ids["ent-umbrella"]
+    if landing == "draft":
+        november_draft(session, umbrella)
+    credit_id = grant_outage_credit(session, umbrella, reason)
+    import_legacy_file(session, content, "legacy.csv", actor=ACTOR)
+
+    report = reconciliation_report(session, list(ids.values()))
+    [row] = [r for r in report.rows if r.discrepancy.tenant_id == umbrella]
+    assert (row.discrepancy.rule, row.discrepancy.difference, row.state) == (
+        Rule.CREDIT_ON_FINALIZED, usd("200.00"), "already granted: not proposed")
+    assert row.already_granted.describe() == (
+        f"$200.00 service credit #{credit_id}, {today(session)}, '{reason}', {landed}")
+    assert report.left_out == (row,)
+    assert [r.discrepancy.rule for r in report.proposed_credits] == [
+        Rule.PRORATION, Rule.DISCOUNT_ORDER, Rule.OVERAGE_AT_LIMIT]
+    # The overcharge was real: it stays in the totals, only its correction is not proposed.
+    [overall] = report.totals.overall
+    assert overall.overcharged == usd("1230.00")
+
+
+def test_a_credit_granted_after_the_report_leaves_its_correction_out_at_issue_time(
+        session, new_tenant_id):
+    content, ids = incident_file(session, new_tenant_id)
+    umbrella = ids["ent-umbrella"]
+    import_legacy_file(session, content, "legacy.csv", actor=ACTOR)
+    keys = [row.discrepancy.key for row in
+            reconciliation_report(session, list(ids.values())).proposed_credits]
+    assert len(keys) == 4  # the report was drawn before the outage credit
+
+    credit_id = grant_outage_credit(session, umbrella)
+    outcome = issue_legacy_credits(session, keys, actor=ACTOR)
+
+    assert umbrella_credits(session, umbrella) == [(20000, "umbrella-outage-2024-11-12")]
+    assert (len(outcome.done), len(outcome.already)) == (3, 0)
+    [left_out] = outcome.left_out
+    assert left_out.key == (umbrella, "invoice", "OLD-2024-11-0005", "credit_on_finalized")
+    assert left_out.credit.reference == f"#{credit_id}"
+    assert session.execute(text("""
+        SELECT count(*) FROM legacy_corrections WHERE tenant_id = :t
+    """), {"t": umbrella}).scalar_one() == 0
+
+
+def test_a_credit_granted_while_the_correction_waits_for_the_tenant_is_seen(
+        sessions, new_tenant_id):
+    """Two connections: one finance user grants the outage credit and holds the tenant's lock;
+    another's press of the old report's proposals waits for it, then leaves the correction
+    out instead of crediting the same outage twice."""
+    actor = committing_actor()
+    with sessions.begin() as session:
+        content, ids = incident_file(session, new_tenant_id)
+        umbrella = ids["ent-umbrella"]
+        import_legacy_file(session, content, "legacy.csv", actor=actor)
+        keys = [row.discrepancy.key for row in
+                reconciliation_report(session, list(ids.values())).proposed_credits]
+    assert len(keys) == 4
+
+    granting = sessions()
+    granting.begin()
+    granter_pid = granting.execute(text("SELECT pg_backend_pid()")).scalar_one()
+    grant_outage_credit(granting, umbrella, actor=committing_actor())
+    issuer_pid: list[int] = []
+    outcomes, errors = [], []
+
+    def press() -> None:
+        try:
+            with sessions.begin() as session:
+                issuer_pid.append(session.execute(text("SELECT pg_backend_pid()")).scalar_one())
+                outcomes.append(issue_legacy_credits(session, keys, actor=actor))
+        except Exception as error:  # reported below
+            errors.append(error)
+
+    pressing = threading.Thread(target=press)
+    pressing.start()
+    try:
+        with sessions() as watcher:
+            deadline = time.monotonic() + 30
+            while not (issuer_pid and watcher.execute(
+                    text("SELECT :holder = ANY(pg_blocking_pids(:waiter))"),
+                    {"holder": granter_pid, "waiter": issuer_pid[0]}).scalar_one()):
+                assert pressing.is_alive(), f"the press did not wait for the grant: {errors}"
+                assert time.monotonic() < deadline, "the press never waited for the grant"
+                time.sleep(0.02)
+        granting.commit()
+    finally:
+        granting.close()
+        pressing.join(timeout=60)
+    assert errors == []
+    with sessions() as session:
+        assert umbrella_credits(session, umbrella) == [(20000, "umbrella-outage-2024-11-12")]
+    [outcome] = outcomes
+    assert (len(outcome.done), [left.key[2] for left in outcome.left_out]) == (
+        3, ["OLD-2024-11-0005"])
+
+
+def test_the_demo_datas_umbrella_outage_is_shown_as_already_granted_not_proposed(fresh_engine):
+    load_demo_data(fresh_engine)
+    with Session(fresh_engine) as session:
+        report = reconciliation_report(session)
+        outage_credit = session.execute(text("""
+            SELECT credit_id FROM credits
+            WHERE tenant_id = 'ent-umbrella' AND idempotency_key = 'umbrella-outage-2024-11-12'
+        """)).scalar_one()
+        when = today(session)
+    [umbrella] = [row for row in report.rows if row.discrepancy.legacy_id == "OLD-2024-11-0005"]
+    assert umbrella.state == "already granted: not proposed"
+    assert umbrella.already_granted.describe() == (
+        f"$200.00 service credit #{outage_credit}, {when}, 'Outage 2024-11-12, 4 hours', "
+        "on the 2024-11 draft")
+    assert report.left_out == (umbrella,)
+    assert [(row.discrepancy.tenant_id, row.discrepancy.rule) for row in
+            report.proposed_credits] == [("ent-acme-corp", Rule.PRORATION),
+                                          ("ent-initech", Rule.DISCOUNT_ORDER),
+                                          ("smb-wayne-tech", Rule.OVERAGE_AT_LIMIT)]

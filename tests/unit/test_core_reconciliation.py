@@ -184,3 +184,32 @@ def test_the_sample_file_finds_all_six_incident_symptoms():
     [overall] = totals.overall
     assert (overall.count, overall.overcharged, overall.undercharged, overall.net) == (
         6, usd("1230.00"), usd("0.10"), usd("1229.90"))
+
+
+def test_one_pass_names_every_bad_cell_of_a_line_not_only_the_first():
+    content = "\n".join([
+        HEADER,
+        row(legacy_id="OLD-1", status="sent", billed_total="10OO.00", period="2024-13"),
+        row(legacy_id="OLD-2", currency="XXX"),
+    ])
+    with pytest.raises(LegacyFileError) as raised:
+        parse_legacy_csv(content)
+    assert [(p.line, p.field, p.problem) for p in raised.value.problems] == [
+        (2, "period", "'2024-13' is not a month like 2024-01"),
+        (2, "status", "'sent' is not one of draft, finalized, paid, void"),
+        (2, "billed_total", "'10OO.00' is not a number"),
+        (3, "currency", "'XXX' is not a supported currency"),
+    ]
+    assert str(raised.value).startswith("legacy file: 2 bad lines, nothing imported: line 2: ")
+
+
+def test_a_file_of_thousands_of_bad_lines_is_one_error_naming_the_first_hundred():
+    content = "\n".join([HEADER, *(row(legacy_id=f"OLD-{n}", status="sent")
+                                   for n in range(1, 5001))])
+    with pytest.raises(LegacyFileError) as raised:
+        parse_legacy_csv(content)
+    assert len(raised.value.problems) == 5000
+    message = str(raised.value)
+    assert message.startswith("legacy file: 5000 bad lines, nothing imported: line 2: status: ")
+    assert "line 101: status" in message and "line 102:" not in message
+    assert message.endswith("; and 4900 more bad lines")

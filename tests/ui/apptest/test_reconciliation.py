@@ -1,8 +1,10 @@
 """Reconciliation screen on the demo data: the sample's six rules, totals and chart; issuing
-credits once; a bad file names its line and writes nothing."""
+credits once; a bad file names every bad line in one message and writes nothing; the umbrella
+outage credit shown beside its legacy record, which is not proposed again."""
 
 from __future__ import annotations
 
+from ledgerline_ui.plain_text import escape_markdown
 from tests.actors import finance
 from tests.ui.finance_data import scalar
 from tests.ui.synthetic import add_disputed_tenant
@@ -128,3 +130,53 @@ def test_issuing_a_proposed_credit_note_twice_issues_it_once(open_screen, demo_d
                   "AND status = 'draft'", t=tenant_id) == 99800
     assert scalar(demo_database_url, "SELECT count(*) FROM audit_log WHERE tenant_id = :t "
                   "AND action = 'legacy_correction.credited'", t=tenant_id) == 1
+
+
+# A bad number, a bad status, a tenant that is not here (its id Markdown-like: it must read as
+# typed) and a currency the tenant does not bill in: one upload names all four lines.
+FOUR_WAYS_BAD = (
+    "record,tenant_id,period,legacy_id,status,currency,plans,billed_recurring,billed_total\n"
+    "invoice,ent-acme-corp,2024-12,NEW-1,paid,USD,2024-06-01 c 600.00,600.00,6OO.00\n"
+    "invoice,ent-acme-corp,2025-01,NEW-2,settled,USD,2024-06-01 c 600.00,600.00,600.00\n"
+    "invoice,**nobody**,2024-12,NEW-3,paid,USD,2024-06-01 c 600.00,600.00,600.00\n"
+    "invoice,ent-initech,2024-12,NEW-4,paid,EUR,2024-06-01 c 600.00,600.00,600.00\n")
+FOUR_PROBLEMS = [
+    (2, "billed_total", "'6OO.00' is not a number"),
+    (3, "status", "'settled' is not one of draft, finalized, paid, void"),
+    (4, "tenant_id", "'**nobody**' is not a tenant here; add the tenant first"),
+    (5, "currency", "ent-initech bills in USD, the row says EUR")]
+
+
+def test_a_file_bad_in_four_ways_names_every_line_in_one_message(open_screen,
+                                                                 demo_database_url):
+    app = open_screen("pages/9_Reconciliation.py")
+    imports = scalar(demo_database_url, "SELECT count(*) FROM legacy_imports")
+    _upload(app, FOUR_WAYS_BAD.encode(), "four.csv")
+    [message] = [e.value for e in app.error]
+    assert message.startswith("legacy file: 4 bad lines, nothing imported: line 2: ")
+    for line, column, problem in FOUR_PROBLEMS:
+        assert escape_markdown(f"line {line}: {column}: {problem}") in message
+    [table] = [f.value for f in app.dataframe if "Problem" in f.value.columns]
+    assert [tuple(row) for row in table.itertuples(index=False)] == FOUR_PROBLEMS
+    assert scalar(demo_database_url, "SELECT count(*) FROM legacy_imports") == imports
+
+
+def test_the_umbrella_outage_credit_is_beside_its_legacy_record_which_is_not_proposed(
+        open_screen):
+    app = open_screen("pages/9_Reconciliation.py")
+    table = _discrepancies(app)
+    [umbrella] = table[table["Legacy record"] == "OLD-2024-11-0005"].to_dict("records")
+    assert (umbrella["Rule"], umbrella["Difference"], umbrella["State"]) == (
+        "Credit on a finalized invoice", "$200.00", "already granted: not proposed")
+    assert umbrella["Already granted"].startswith("$200.00 service credit #")
+    assert "'Outage 2024-11-12, 4 hours', on " in umbrella["Already granted"]
+
+    assert not [label for label in app.multiselect(key="pick_credit").options
+                if "OLD-2024-11-0005" in label]
+    assert "1 already granted)" in app.tabs[0].label
+    assert any(c.value.startswith("1 proposal left out: already granted.") for c in app.caption)
+    # The first table of the credit notes tab: the proposals left out.
+    left_out = next(f.value for f in app.dataframe
+                    if "Already granted" in f.value.columns and "Why" not in f.value.columns)
+    assert list(left_out["Legacy record"]) == ["OLD-2024-11-0005"]
+    assert list(left_out["Already granted"]) == [umbrella["Already granted"]]

@@ -1,13 +1,30 @@
-"""Reconciliation in the browser: by direct link, the sample's six rules and the chart."""
+"""Reconciliation in the browser: by direct link, the sample's six rules and the chart; the
+umbrella outage credit beside its legacy record, which is not proposed again; a file bad in four
+ways refused with every line named, its Markdown-like tenant id shown as typed."""
 
 from __future__ import annotations
 
+import re
+
 from playwright.sync_api import expect
 
-from tests.ui.screens import open_in_browser
+from tests.ui.screens import open_in_browser, wait_until_idle
 
 SIX_RULES = ["Proration", "Duplicate invoice", "Discount order", "Credit on a finalized invoice",
              "Overage at the limit", "Allocation rounding"]
+FOUR_WAYS_BAD = (
+    "record,tenant_id,period,legacy_id,status,currency,plans,billed_recurring,billed_total\n"
+    "invoice,ent-acme-corp,2024-12,NEW-1,paid,USD,2024-06-01 c 600.00,600.00,6OO.00\n"
+    "invoice,ent-acme-corp,2025-01,NEW-2,settled,USD,2024-06-01 c 600.00,600.00,600.00\n"
+    "invoice,**nobody**,2024-12,NEW-3,paid,USD,2024-06-01 c 600.00,600.00,600.00\n"
+    "invoice,ent-initech,2024-12,NEW-4,paid,EUR,2024-06-01 c 600.00,600.00,600.00\n")
+
+
+def _table_rows(page) -> list[list[str]]:
+    """The cells of every dataframe on the page, row by row (the grid's accessible table)."""
+    return page.evaluate("""() => Array.from(
+        document.querySelectorAll('[data-testid="stDataFrame"] table tr'),
+        row => Array.from(row.querySelectorAll('td'), cell => cell.innerText))""")
 
 
 def test_direct_link_shows_the_six_rules_and_the_chart(page):
@@ -20,3 +37,42 @@ def test_direct_link_shows_the_six_rules_and_the_chart(page):
     assert chart.locator("text", has_text="$1,000.00").count() >= 1
     expect(page.get_by_text("Export the report (CSV)")).to_be_visible()
     page.screenshot(path="/tmp/recon/reconciliation.png", full_page=True)
+
+
+def test_the_umbrella_outage_credit_shows_beside_its_record_which_is_not_proposed(page):
+    open_in_browser(page, "/Reconciliation")
+    expect(page.get_by_role("tab", name=re.compile(
+        r"^Credit notes \(\d+ proposed, 1 already granted\)$"))).to_be_visible()
+    page.get_by_text("1 proposal left out: already granted.", exact=False).wait_for(
+        timeout=30_000)
+    page.locator('[data-testid="stDataFrame"] table td').first.wait_for(state="attached",
+                                                                     timeout=30_000)
+    # The tab's table of proposals left out: the record beside the credit that gave it.
+    rows = _table_rows(page)
+    assert any("OLD-2024-11-0005" in row and any(
+        cell.startswith("$200.00 service credit #")
+        and "'Outage 2024-11-12, 4 hours', on " in cell for cell in row) for row in rows), rows
+    # Every proposal is picked by default: the chips name the others, never the umbrella's.
+    picked = page.get_by_test_id("stMultiSelect").filter(
+        has_text="Credit these overcharges").inner_text()
+    assert "OLD-2024-11-0001" in picked and "OLD-2024-11-0005" not in picked, picked
+
+
+def test_a_file_bad_in_four_ways_is_refused_with_every_line_named(page):
+    open_in_browser(page, "/Reconciliation")
+    page.get_by_text("Import a legacy billing file").click()
+    page.locator('[data-testid="stFileUploader"] input[type="file"]').set_input_files(
+        files=[{"name": "four.csv", "mimeType": "text/csv",
+                "buffer": FOUR_WAYS_BAD.encode()}])
+    wait_until_idle(page)
+    page.get_by_role("button", name="Import file").click()
+    alert = page.get_by_test_id("stAlertContentError")
+    alert.get_by_text("legacy file: 4 bad lines, nothing imported", exact=False).wait_for(
+        timeout=30_000)
+    message = alert.inner_text()
+    for named in ("line 2: billed_total: '6OO.00' is not a number",
+                  "line 3: status: 'settled' is not one of draft, finalized, paid, void",
+                  "line 4: tenant_id: '**nobody**' is not a tenant here; add the tenant first",
+                  "line 5: currency: ent-initech bills in USD, the row says EUR"):
+        assert named in message.replace("\u2060", ""), message
+    assert alert.locator("strong").count() == 0  # "**nobody**" is text, not bold
