@@ -117,6 +117,7 @@ class CreditRequestState:
     decision_note: str | None
     credit_id: int | None
     credit_note_id: int | None
+    credit_note_number: str | None
     created: bool = False
     """True when this call created the request."""
 
@@ -138,9 +139,11 @@ _SELECT = """
     SELECT r.tenant_id, r.request_id, r.kind, r.invoice_id,
            coalesce(i.number, '#' || i.invoice_id) AS invoice_label, r.amount_minor, r.currency,
            r.reason, r.idempotency_key, r.requested_by, r.requested_by_role, r.requested_at,
-           r.status, r.decided_by, r.decided_at, r.decision_note, r.credit_id, r.credit_note_id
+           r.status, r.decided_by, r.decided_at, r.decision_note, r.credit_id, r.credit_note_id,
+           n.number AS credit_note_number
     FROM credit_requests r
     LEFT JOIN invoices i ON i.tenant_id = r.tenant_id AND i.invoice_id = r.invoice_id
+    LEFT JOIN credit_notes n ON n.tenant_id = r.tenant_id AND n.credit_note_id = r.credit_note_id
 """
 
 
@@ -394,7 +397,8 @@ def _state(row, created: bool = False) -> CreditRequestState:
         requested_by_role=row.requested_by_role, requested_at=row.requested_at,
         status=row.status, decided_by=row.decided_by, decided_at=row.decided_at,
         decision_note=row.decision_note, credit_id=row.credit_id,
-        credit_note_id=row.credit_note_id, created=created)
+        credit_note_id=row.credit_note_id, credit_note_number=row.credit_note_number,
+        created=created)
 
 
 def _view(request: CreditRequestState) -> dict[str, object]:

@@ -4,7 +4,8 @@ A service credit or credit note is typed as text; it is read into a request
 (amount parsed for the tenant's currency, reason required) before anything is
 shown for confirmation, so a bad amount is refused with "amount: ..." and
 nothing is written. The outcome sentences name the invoice and the amounts, so
-support can tell the customer exactly where the money went.
+support can tell the customer exactly where the money went, or that it waits
+for a second finance user.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from dataclasses import dataclass
 
 from billing_core.errors import InvalidInput
 from billing_core.money import Money, parse_money
+from db.credit_requests import CreditRequestState
 from db.credits import CreditNoteOutcome, CreditOutcome
 
 
@@ -54,3 +56,11 @@ def describe_credit_note_outcome(outcome: CreditNoteOutcome, invoice_label: str)
     first = "was already issued; nothing new was written" if not outcome.created else "issued"
     return (f"Credit note {outcome.number} {first}: {outcome.amount} against invoice "
             f"{invoice_label}. {outcome.creditable_left} can still be credited on it.")
+
+
+def describe_credit_note_request(requested: CreditRequestState) -> str:
+    """"Credit note request #12 for $1,500.00 against INV-... sent: ..." (or already sent)."""
+    first = ("sent: it waits for a second finance user's approval" if requested.created
+             else "was already sent; nothing new was written")
+    return (f"Credit note request {requested.label} for {requested.amount} against invoice "
+            f"{requested.invoice_label} {first}.")

@@ -1,6 +1,6 @@
-"""Credits: issue or request a service credit (shown where it lands first), approve requests,
-credit notes, balance history. Finance issues and approves; customer success requests; managers
-read."""
+"""Credits: issue or request a service credit (shown where it lands first), issue or request a
+credit note, approve requests, balance history. Finance issues and approves; customer success
+requests service credits; managers read."""
 
 import pandas as pd
 import streamlit as st
@@ -13,6 +13,7 @@ from db.credit_requests import (
     pending_credit_requests,
     reject_credit_request,
     request_credit,
+    request_credit_note,
 )
 from db.credits import (
     credit_approval_threshold,
@@ -24,10 +25,16 @@ from db.credits import (
 from db.queries import invoice_detail, list_invoices, tenant_story
 from ledgerline_ui.credit_forms import (
     describe_credit_note_outcome,
+    describe_credit_note_request,
     describe_credit_outcome,
     read_credit_request,
 )
-from ledgerline_ui.credit_requests_view import decision_line, pending_requests_table
+from ledgerline_ui.credit_requests_view import (
+    approval_sentence,
+    decision_line,
+    pending_requests_table,
+    requests_history_table,
+)
 from ledgerline_ui.feedback import run_action
 from ledgerline_ui.formatting import iso_date, money, tenant_label
 from ledgerline_ui.idempotency import request_key, start_new_request
@@ -44,6 +51,8 @@ st.caption("A service credit lands on the tenant's draft invoice, or waits on th
 
 can_issue = can(Permission.ISSUE_CREDITS)
 can_request = can(Permission.REQUEST_CREDITS)
+can_issue_notes = can(Permission.ISSUE_CREDIT_NOTES)
+can_request_notes = can(Permission.REQUEST_CREDIT_NOTES)
 can_decide = can(Permission.DECIDE_CREDIT_REQUESTS)
 me = current_actor()
 
@@ -63,7 +72,8 @@ for request in waiting if can_decide else ():
     line_col, approve_col, reject_col = st.columns([4, 1, 1], vertical_alignment="center")
     line_col.markdown(decision_line(request))
     if request.requested_by == me.user_id:
-        line_col.caption("You asked for this credit; another finance user approves it.")
+        line_col.caption(f"You asked for this {request.kind.label}; another finance user "
+                         "approves it.")
         continue
     key = f"{request.tenant_id}_{request.request_id}"
     if approve_col.button(f"Approve {request.label}", key=f"approve_{key}", type="primary",
@@ -74,9 +84,7 @@ for request in waiting if can_decide else ():
                                               request.request_id, actor=current_actor())
         ok, approved = run_action(approve)
         if ok:
-            st.session_state["credit_request_flash"] = (
-                f"Request {request.label} approved. "
-                + describe_credit_outcome(approved.credit, f"#{approved.credit.invoice_id}"))
+            st.session_state["credit_request_flash"] = approval_sentence(approved)
             st.rerun()
     if reject_col.button(f"Reject {request.label}", key=f"reject_{key}",
                          icon=":material/close:", width="stretch"):
@@ -87,7 +95,7 @@ for request in waiting if can_decide else ():
         ok, _ = run_action(reject)
         if ok:
             st.session_state["credit_request_flash"] = (
-                f"Request {request.label} rejected; no credit was written.")
+                f"Request {request.label} rejected; no {request.kind.label} was written.")
             st.rerun()
 
 st.divider()
@@ -97,9 +105,39 @@ if tenant is None:
 tenant_id, currency = tenant.tenant_id, tenant.currency
 st.metric("Credit balance", money(tenant.credit_balance),
           help="Credits waiting for the next invoice generated for this tenant.")
+threshold = None
+if can_issue or can_issue_notes:
+    # A bad LEDGERLINE_CREDIT_APPROVAL_ABOVE is shown here, and every credit and credit note
+    # then goes to a second finance user (never a guessed threshold).
+    _, threshold = run_action(credit_approval_threshold)
 
+
+def second_approval_warning(amount: Money, what: str, *, credit_note: bool) -> bool:
+    """Warn (and return True) when `amount` must go to a second finance user: above the
+    threshold, or past what was given alone in 24 hours (db/four_eyes.py)."""
+    if threshold is None:
+        st.warning("The approval threshold is not set correctly: a second finance user must "
+                   f"approve every {what}. Send it as a request.", icon=":material/group:")
+        return True
+    if needs_second_approval(amount, threshold):
+        st.warning(f"{money(amount)} is above {money(Money(threshold, currency))}: a second "
+                   "finance user must approve it. Send it as a request.",
+                   icon=":material/group:")
+        return True
+    with sessions() as session:
+        over_window = second_approver_needed(session, tenant_id, amount, actor=me,
+                                             credit_note=credit_note)
+    if over_window is not None:
+        st.warning(escape_markdown(over_window), icon=":material/group:")
+        return True
+    return False
+
+
+# Keyed and tracked, so the open tab stays open when a request sent from it adds rows above
+# (an unkeyed tabs element would be a new one, opened on its first tab).
 credit_tab, note_tab, history_tab = st.tabs(
-    ["Service credit" if can_issue else "Request credit", "Credit note", "Balance history"])
+    ["Service credit" if can_issue else "Request credit", "Credit note", "Balance history"],
+    key="credits_tab", on_change="rerun")
 
 # --- service credit -------------------------------------------------------------------------
 with credit_tab:
@@ -107,11 +145,6 @@ with credit_tab:
         st.info(f"You can read credits ({escape_markdown(me)}); finance issues them and "
                 "customer success requests them.", icon=":material/lock:")
     else:
-        threshold = None
-        if can_issue:
-            # A bad LEDGERLINE_CREDIT_APPROVAL_ABOVE is shown here, and every credit then goes
-            # to a second finance user (never a guessed threshold).
-            _, threshold = run_action(credit_approval_threshold)
         if not can_issue:
             st.caption("Customer success requests credits; a finance user approves or rejects "
                        "each request. Nothing reaches an invoice until then.")
@@ -143,21 +176,8 @@ with credit_tab:
                 on_balance.metric("To the credit balance", money(landing.to_balance))
                 st.caption(f"Reason: {escape_markdown(pending.reason)} · recorded as "
                            f"{escape_markdown(current_actor())}")
-                above = threshold is None or needs_second_approval(pending.amount, threshold)
-                if can_issue and above:
-                    st.warning(f"{money(pending.amount)} is above "
-                               f"{money(Money(threshold, currency))}: a second finance user must "
-                               "approve it. Send it as a request." if threshold is not None else
-                               "The approval threshold is not set correctly: a second finance "
-                               "user must approve every credit. Send it as a request.",
-                               icon=":material/group:")
-                elif can_issue:  # small credits add up over 24 hours (db/four_eyes.py)
-                    with sessions() as session:
-                        over_window = second_approver_needed(session, tenant_id, pending.amount,
-                                                             actor=me)
-                    if over_window is not None:
-                        above = True
-                        st.warning(escape_markdown(over_window), icon=":material/group:")
+                above = can_issue and second_approval_warning(pending.amount, "credit",
+                                                              credit_note=False)
                 key = request_key("service_credit", (tenant_id, pending.amount, pending.reason))
 
                 def submit(operation, outcome_key: str) -> None:
@@ -229,6 +249,14 @@ with note_tab:
                 st.markdown(f"At most **{money(detail.creditable_left)}** can be credited on "
                             f"{chosen.label}: its total {money(chosen.total)} minus earlier "
                             "credit notes.")
+                with sessions() as session:
+                    waiting_here = [r for r in pending_credit_requests(session,
+                                                                       tenant_id=tenant_id)
+                                    if r.invoice_id == chosen_id]
+                if waiting_here:
+                    st.caption("Waiting for a second finance user on this invoice: " + ", ".join(
+                        f"credit note request {r.label} for {escape_markdown(money(r.amount))}"
+                        for r in waiting_here) + ".")
                 with st.form("credit_note"):
                     amount_col, reason_col = st.columns([1, 3])
                     note_amount = amount_col.text_input(f"Credit note amount ({currency})",
@@ -238,6 +266,7 @@ with note_tab:
                     note_reviewed = st.form_submit_button("Review credit note")
                 if note_reviewed:
                     st.session_state.pop("note_outcome", None)
+                    st.session_state.pop("note_request_outcome", None)
                     ok, request = run_action(lambda: read_credit_request(
                         tenant_id, currency, note_amount, note_reason, chosen_id))
                     st.session_state["note_pending"] = request if ok else None
@@ -248,28 +277,46 @@ with note_tab:
                             f"({chosen.status}, {money(chosen.total)}). The invoice itself stays "
                             f"as it is. Reason: {escape_markdown(note.reason)}.",
                             icon=":material/receipt_long:")
+                    note_above = second_approval_warning(note.amount, "credit note",
+                                                         credit_note=True)
                     note_key = request_key("credit_note",
                                            (tenant_id, chosen_id, note.amount, note.reason))
-                    if st.button("Confirm credit note", type="primary", key="confirm_note"):
-                        def issue_note():
+
+                    def submit_note(operation, outcome_key: str) -> None:
+                        def run():
                             with sessions.begin() as session:
-                                return issue_credit_note(session, tenant_id, chosen_id, note.amount,
-                                                         note.reason, actor=current_actor(),
-                                                         idempotency_key=note_key)
-                        ok, note_outcome = run_action(issue_note)
+                                return operation(session, tenant_id, chosen_id, note.amount,
+                                                 note.reason, actor=current_actor(),
+                                                 idempotency_key=note_key)
+                        ok, outcome = run_action(run)
                         if ok:
-                            st.session_state["note_outcome"] = (tenant_id, chosen.label,
-                                                                note_outcome)
+                            st.session_state[outcome_key] = (tenant_id, chosen.label, outcome)
                             st.session_state["note_pending"] = None
                             st.rerun()
+
+                    if note_above and not can_request_notes:
+                        st.caption("Another finance user must send this credit note.")
+                    elif note_above and st.button("Send credit note request", type="primary",
+                                                  key="confirm_note_request"):
+                        submit_note(request_credit_note, "note_request_outcome")
+                    if not note_above and st.button("Confirm credit note", type="primary",
+                                                    key="confirm_note"):
+                        submit_note(issue_credit_note, "note_outcome")
+                note_sent = st.session_state.get("note_request_outcome")
+                note_sent = note_sent if note_sent and note_sent[0] == tenant_id else None
+                if note_sent is not None:
+                    st.success(describe_credit_note_request(note_sent[2]),
+                               icon=":material/outgoing_mail:")
                 note_done = st.session_state.get("note_outcome")
-                if note_done is not None and note_done[0] == tenant_id:
+                note_done = note_done if note_done and note_done[0] == tenant_id else None
+                if note_done is not None:
                     st.success(describe_credit_note_outcome(note_done[2], note_done[1]),
                                icon=":material/check_circle:")
-                    if st.button("Start another credit note"):
-                        start_new_request("credit_note")
-                        st.session_state.pop("note_outcome", None)
-                        st.rerun()
+                if (note_sent or note_done) and st.button("Start another credit note"):
+                    start_new_request("credit_note")
+                    st.session_state.pop("note_outcome", None)
+                    st.session_state.pop("note_request_outcome", None)
+                    st.rerun()
 
 # --- history --------------------------------------------------------------------------------
 with history_tab:
@@ -300,12 +347,7 @@ with history_tab:
     with sessions() as session:
         requests = credit_requests(session, tenant_id)
     if requests:
-        st.dataframe(pd.DataFrame([
-            {"Request": r.label, "When": iso_date(r.requested_at), "Amount": money(r.amount),
-             "Reason": r.reason, "Asked by": r.requested_by, "Status": r.status,
-             "Decided by": r.decided_by or "",
-             "Credit": f"#{r.credit_id}" if r.credit_id else ""} for r in requests]),
-            hide_index=True, width="stretch")
+        st.dataframe(requests_history_table(requests), hide_index=True, width="stretch")
     else:
         st.caption("No credit requests.")
     st.subheader("Credit notes")

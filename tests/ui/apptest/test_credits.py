@@ -76,7 +76,9 @@ def test_bad_amount_names_the_field_and_writes_nothing(open_screen, demo_databas
 
 
 def test_credit_note_on_the_paid_invoice_is_capped_at_its_total(
-        open_screen, demo_database_url, tenant):
+        open_screen, demo_database_url, tenant, monkeypatch):
+    # About the invoice's total, not the approval threshold (test_credit_note_requests.py).
+    monkeypatch.setenv("LEDGERLINE_CREDIT_APPROVAL_ABOVE", "1000000.00")
     app = open_screen("pages/4_Credits.py", query={"tenant": tenant.tenant_id})
     assert "At most **$1,000.00** can be credited" in _texts(app)
     inputs = {t.label: t for t in app.text_input}

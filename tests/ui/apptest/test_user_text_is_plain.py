@@ -89,7 +89,8 @@ def test_the_approver_sees_the_true_amount_and_the_reason_as_typed(
 
     waiting = _table_with(app, "Requested by")
     [row] = waiting[waiting["Request"] == request.label].to_dict("records")
-    assert row == {"Request": request.label, "Tenant": tenant.tenant_id, "Amount": "$9,000.00",
+    assert row == {"Request": request.label, "Kind": "Service credit",
+                   "Tenant": tenant.tenant_id, "Invoice": "", "Amount": "$9,000.00",
                    "Reason": CRAFTED, "Requested by": "cs@demo (customer success)",
                    "Requested": row["Requested"]}
     key = f"{tenant.tenant_id}_{request.request_id}"

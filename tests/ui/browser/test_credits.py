@@ -66,8 +66,8 @@ def test_a_crafted_reason_cannot_change_the_amount_finance_approves(browser, app
         approving.locator('[data-testid="stDataFrame"] table td').first.wait_for(
             state="attached", timeout=30_000)
         row = next(cells for cells in _table_rows(approving) if cells[:1] == [f"#{request_id}"])
-        assert row[:5] == [f"#{request_id}", tenant.tenant_id, "$9,000.00", CRAFTED,
-                           "cs@demo (customer success)"]
+        assert row[:7] == [f"#{request_id}", "Service credit", tenant.tenant_id, "", "$9,000.00",
+                           "cs@demo (customer success)", CRAFTED]
 
         approving.get_by_role("button", name=f"Approve #{request_id}").click()
         wait_until_idle(approving)
