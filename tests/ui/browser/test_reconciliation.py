@@ -64,8 +64,11 @@ def test_a_file_bad_in_four_ways_is_refused_with_every_line_named(page):
     page.locator('[data-testid="stFileUploader"] input[type="file"]').set_input_files(
         files=[{"name": "four.csv", "mimeType": "text/csv",
                 "buffer": FOUR_WAYS_BAD.encode()}])
+    page.get_by_test_id("stFileUploader").get_by_text("four.csv").wait_for(timeout=60_000)
+    import_button = page.get_by_role("button", name="Import file")
+    expect(import_button).to_be_enabled(timeout=60_000)  # once the upload's rerun is done
     wait_until_idle(page)
-    page.get_by_role("button", name="Import file").click()
+    import_button.click()
     alert = page.get_by_test_id("stAlertContentError")
     alert.get_by_text("legacy file: 4 bad lines, nothing imported", exact=False).wait_for(
         timeout=30_000)
