@@ -79,6 +79,7 @@ from billing_core.reconciliation import (
 from billing_core.usage import UsagePlan
 from db.audit import AuditRecord, record_audit
 from db.bulk import copy_rows
+from db.credit_ledger import lock_tenants
 from db.credits import check_direct_credit, credit_approval_threshold, issue_service_credit
 from db.four_eyes import given_alone, lock_giver
 from db.granted_credits import granted_credits
@@ -458,7 +459,7 @@ def issue_legacy_credits(session: Session, keys: Iterable[DiscrepancyKey], *,
     wanted = sorted(set(_check_key(key) for key in keys))
     if not wanted:
         raise InvalidInput("selection", "is empty; select the overcharges to credit")
-    lock_giver(session, actor)  # before the tenant locks: the lock order of db/credits.py
+    lock_giver(session, actor)  # before the tenant locks: the lock order of db/credit_ledger.py
     current = _current_discrepancies(session, wanted)
     for key in wanted:
         if current[key].action != Action.CREDIT_NOTE:
@@ -478,7 +479,7 @@ def issue_legacy_credits(session: Session, keys: Iterable[DiscrepancyKey], *,
     _check_given_alone(session, [current[key] for key in wanted if key not in corrected],
                        actor)
     done, already, amounts = [], [], []
-    for key in wanted:  # tenant-id order: the lock order of db/credits.py
+    for key in wanted:  # every tenant is locked already (`_current_discrepancies`)
         item = current[key]
         tenant_id, source, legacy_id, rule = key
         outcome = issue_service_credit(
@@ -596,10 +597,7 @@ def _current_discrepancies(session: Session, keys: Sequence[DiscrepancyKey]
                            ) -> dict[DiscrepancyKey, Discrepancy]:
     """Lock the tenants (id order), then recompute their discrepancies under the lock."""
     tenant_ids = sorted({key[0] for key in keys})
-    session.execute(text("""
-        SELECT tenant_id FROM tenants WHERE tenant_id = ANY(:ids)
-        ORDER BY tenant_id FOR NO KEY UPDATE
-    """), {"ids": tenant_ids})
+    lock_tenants(session, tenant_ids)
     invoices, shares = load_legacy_records(session, tenant_ids)
     current = {item.key: item for item in reconcile(invoices, shares)}
     for key in keys:
