@@ -215,7 +215,7 @@ def import_legacy_file(session: Session, content: str | bytes, file_name: str, *
     legacy = read_legacy_csv(content)
     if not legacy.problems and not legacy.row_count:
         raise LegacyFileError([LineProblem(2, None, "the file has a header but no rows")])
-    session.execute(text("SELECT pg_advisory_xact_lock(hashtext('ledgerline.legacy_import'))"))
+    _lock_legacy_imports(session)
     problems = [*legacy.problems, *_database_problems(session, legacy.lines)]
     if problems:
         raise LegacyFileError(problems)
@@ -237,6 +237,12 @@ def import_legacy_file(session: Session, content: str | bytes, file_name: str, *
         after={"file_name": file_name, "invoices": len(legacy.invoices),
                "allocations": len(legacy.allocations)}))
     return ImportResult(import_id, file_name, len(legacy.invoices), len(legacy.allocations))
+
+
+def _lock_legacy_imports(session: Session) -> None:
+    """Imports take turns until the transaction ends, so two imports of one file cannot both
+    find it not imported yet."""
+    session.execute(text("SELECT pg_advisory_xact_lock(hashtext('ledgerline.legacy_import'))"))
 
 
 def _database_problems(session: Session, lines: Sequence[LineIdentity]) -> list[LineProblem]:
@@ -620,7 +626,7 @@ def import_sample_legacy_file(session: Session, *, actor: Actor) -> ImportResult
     """Import `db/sample_data/legacy_invoices.csv` (the six incident symptoms) unless it is
     already there; None when it was. For the demo data."""
     require(actor, Permission.RECONCILE_LEGACY_BILLING)
-    session.execute(text("SELECT pg_advisory_xact_lock(hashtext('ledgerline.legacy_import'))"))
+    _lock_legacy_imports(session)
     if session.execute(text("SELECT 1 FROM legacy_imports WHERE file_name = :name"),
                        {"name": SAMPLE_FILE.name}).first():
         return None
