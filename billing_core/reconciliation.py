@@ -64,6 +64,7 @@ from billing_core.lines import InvoiceLine, LineKind
 from billing_core.money import Money, format_money
 from billing_core.periods import Period
 from billing_core.proration import PlanChange
+from billing_core.states import InvoiceStatus
 from billing_core.usage import UsagePlan
 
 
@@ -103,9 +104,18 @@ class Source(StrEnum):
     ALLOCATION = "allocation"
 
 
-LEGACY_STATUSES = ("draft", "finalized", "paid", "void")
-CREDIT_APPLIED_WHEN = ("draft", "finalized", "paid")
-_FINAL = frozenset({"finalized", "paid"})
+class CorrectionKind(StrEnum):
+    """What finance issued for a discrepancy: a credit for an overcharge, or the void of a
+    duplicate (one ``legacy_corrections`` row each)."""
+
+    CREDIT = "credit"
+    VOID = "void"
+
+
+LEGACY_STATUSES: tuple[InvoiceStatus, ...] = tuple(InvoiceStatus)
+"""The old system's invoices went through our statuses."""
+CREDIT_APPLIED_WHEN = (InvoiceStatus.DRAFT, InvoiceStatus.FINALIZED, InvoiceStatus.PAID)
+_FINAL = frozenset({InvoiceStatus.FINALIZED, InvoiceStatus.PAID})
 
 
 @dataclass(frozen=True, slots=True)
@@ -266,7 +276,7 @@ def reconcile(invoices: Iterable[LegacyInvoice],
     found: list[Discrepancy] = []
     kept: dict[tuple[str, object], LegacyInvoice] = {}
     for invoice in invoices:
-        if invoice.status == "void":
+        if invoice.status == InvoiceStatus.VOID:
             continue  # the old system cancelled it: nothing was charged
         slot = (invoice.tenant_id, invoice.period.start)
         first = kept.get(slot)

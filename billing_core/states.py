@@ -15,7 +15,9 @@ change that every screen and every database operation obeys.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from enum import StrEnum
+from types import MappingProxyType
 
 from billing_core.errors import IllegalTransition, InvalidInput
 
@@ -25,6 +27,13 @@ class InvoiceStatus(StrEnum):
     FINALIZED = "finalized"
     PAID = "paid"
     VOID = "void"
+
+
+INVOICE_STATUS_LABELS: Mapping[InvoiceStatus, str] = MappingProxyType({
+    InvoiceStatus.DRAFT: "Draft", InvoiceStatus.FINALIZED: "Finalized",
+    InvoiceStatus.PAID: "Paid", InvoiceStatus.VOID: "Void",
+})
+"""How the screens name a status (filters, badges, the month's overview)."""
 
 
 ALLOWED_MOVES: frozenset[tuple[InvoiceStatus, InvoiceStatus]] = frozenset(

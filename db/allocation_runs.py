@@ -17,8 +17,9 @@ from decimal import Decimal
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from billing_core.allocation import Allocation, split_by_weights
 from billing_core.access import Actor, Permission, require
+from billing_core.allocation import Allocation, split_by_weights
+from billing_core.allocation_runs import AllocationMethod
 from billing_core.errors import InvalidInput
 from billing_core.money import Money
 from billing_core.periods import Period
@@ -43,7 +44,7 @@ def allocate_by_weights(session: Session, label: str, total: Money,
     label = _require_label(label)
     _require_tenants(session, list(weights))
     allocation = split_by_weights(total, weights)
-    return _store_run(session, label, "weights", None, None, allocation, actor)
+    return _store_run(session, label, AllocationMethod.WEIGHTS, None, None, allocation, actor)
 
 
 def allocate_by_usage(session: Session, label: str, total: Money, metric: str, period: Period,
@@ -60,10 +61,10 @@ def allocate_by_usage(session: Session, label: str, total: Money, metric: str, p
         GROUP BY tenant_id ORDER BY tenant_id
     """), {"metric": metric, "period_start": period.start, "period_end": period.end}).all()
     allocation = split_by_weights(total, dict(rows))
-    return _store_run(session, label, "usage", metric, period, allocation, actor)
+    return _store_run(session, label, AllocationMethod.USAGE, metric, period, allocation, actor)
 
 
-def _store_run(session: Session, label: str, method: str, metric: str | None,
+def _store_run(session: Session, label: str, method: AllocationMethod, metric: str | None,
                period: Period | None, allocation: Allocation, actor: Actor) -> AllocationRunResult:
     total = allocation.total
     run_id = session.execute(text("""

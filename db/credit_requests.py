@@ -13,7 +13,8 @@ request is approved or rejected by a finance user who is not the requester:
   under the lock, so two approvals at once, or one approval clicked twice, issue
   once: the second finds it approved and gets the same credit or note back
   (`created=False`);
-- rejecting writes nothing else; a decided request never changes again.
+- rejecting writes nothing else; a decided request never changes again (the moves
+  are `billing_core.credit_requests.ALLOWED_MOVES`, checked by `check_decision`).
 
 A credit note request is checked when it is sent (the invoice is finalized or
 paid, and the note fits in what is left to credit on it) and again when it is
@@ -40,12 +41,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from enum import StrEnum
 
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from billing_core.access import Actor, Permission, check_credit_approver, require
+from billing_core.access import Actor, Permission, Role, check_credit_approver, require
+from billing_core.credit_requests import CreditRequestKind, CreditRequestStatus, check_decision
 from billing_core.credits import (
     CreditNote,
     ServiceCredit,
@@ -55,7 +56,6 @@ from billing_core.credits import (
 from billing_core.errors import BillingError, CreditNoteTooLarge, CurrencyMismatch, InvalidInput
 from billing_core.money import Money
 from db.audit import AuditRecord, record_audit
-from db.credit_ledger import tenant_currency
 from db.credits import (
     CreditNoteOutcome,
     CreditOutcome,
@@ -63,27 +63,6 @@ from db.credits import (
     _grant_service_credit,
 )
 from db.errors import NotFound
-
-
-class RequestKind(StrEnum):
-    SERVICE_CREDIT = "service_credit"
-    CREDIT_NOTE = "credit_note"
-
-    @property
-    def label(self) -> str:
-        """"service credit", "credit note"."""
-        return self.value.replace("_", " ")
-
-
-class RequestAlreadyDecided(BillingError):
-    """A rejected request cannot be approved (nor an approved one rejected)."""
-
-    def __init__(self, request: str, status: str, decided_by: str | None) -> None:
-        self.request = request
-        self.status = status
-        self.decided_by = decided_by
-        super().__init__(f"Credit request {request} was already {status}"
-                         + (f" by {decided_by}" if decided_by else ""))
 
 
 class RequestNoLongerApplies(BillingError):
@@ -102,7 +81,7 @@ class RequestNoLongerApplies(BillingError):
 class CreditRequestState:
     tenant_id: str
     request_id: int
-    kind: RequestKind
+    kind: CreditRequestKind
     invoice_id: int | None
     """The invoice a credit note request corrects (None for a service credit)."""
     invoice_label: str | None
@@ -110,9 +89,9 @@ class CreditRequestState:
     reason: str
     idempotency_key: str
     requested_by: str
-    requested_by_role: str
+    requested_by_role: Role
     requested_at: datetime
-    status: str
+    status: CreditRequestStatus
     decided_by: str | None
     decided_at: datetime | None
     decision_note: str | None
@@ -156,10 +135,10 @@ def request_credit(session: Session, tenant_id: str, amount: Money, reason: str,
     """
     require(actor, Permission.REQUEST_CREDITS)
     credit = ServiceCredit(tenant_id, amount, reason, actor.user_id, idempotency_key)
-    currency = tenant_currency(session, tenant_id)
+    currency = _tenant_currency(session, tenant_id)
     if amount.currency != currency:
         raise CurrencyMismatch(currency, amount.currency, "credit")
-    return _insert_request(session, RequestKind.SERVICE_CREDIT, tenant_id, None, amount,
+    return _insert_request(session, CreditRequestKind.SERVICE_CREDIT, tenant_id, None, amount,
                            credit.reason, credit.idempotency_key, actor)
 
 
@@ -175,7 +154,7 @@ def request_credit_note(session: Session, tenant_id: str, invoice_id: int, amoun
     require(actor, Permission.REQUEST_CREDIT_NOTES)
     note = CreditNote(tenant_id, invoice_id, amount, reason, actor.user_id, idempotency_key)
     reason, idempotency_key = note.reason.strip(), note.idempotency_key.strip()
-    currency = tenant_currency(session, tenant_id)
+    currency = _tenant_currency(session, tenant_id)
     if amount.currency != currency:
         raise CurrencyMismatch(currency, amount.currency, "credit")
     # Read without a lock: an early answer for the requester; approval checks under the lock.
@@ -189,13 +168,13 @@ def request_credit_note(session: Session, tenant_id: str, invoice_id: int, amoun
         raise NotFound("invoice", f"{invoice_id} of tenant {tenant_id}")
     earlier = _request_by_key(session, tenant_id, idempotency_key)
     if earlier is not None:
-        _check_same_request(earlier, RequestKind.CREDIT_NOTE, invoice_id, invoice.label, amount,
-                            reason)
+        _check_same_request(earlier, CreditRequestKind.CREDIT_NOTE, invoice_id, invoice.label,
+                            amount, reason)
         return earlier
     check_credit_note_target(invoice.label, invoice.status)
     check_credit_note(invoice.label, Money.from_minor_units(invoice.total_minor, currency),
                       Money.from_minor_units(invoice.noted_minor, currency), amount)
-    return _insert_request(session, RequestKind.CREDIT_NOTE, tenant_id, invoice_id, amount,
+    return _insert_request(session, CreditRequestKind.CREDIT_NOTE, tenant_id, invoice_id, amount,
                            reason, idempotency_key, actor, invoice.label)
 
 
@@ -211,26 +190,26 @@ def approve_credit_request(session: Session, tenant_id: str, request_id: int, *,
     require(actor, Permission.DECIDE_CREDIT_REQUESTS)
     current = _lock_request(session, tenant_id, request_id)
     check_credit_approver(actor, current.requested_by, current.label)
-    if current.status == "approved":
-        if current.kind is RequestKind.CREDIT_NOTE:
+    if not check_decision(current.label, current.status, CreditRequestStatus.APPROVED,
+                          current.decided_by):  # approved already: what that approval issued
+        if current.kind is CreditRequestKind.CREDIT_NOTE:
             return ApprovalOutcome(current, None, _existing_credit_note(session, current))
         return ApprovalOutcome(current, _existing_credit(session, current))
-    if current.status != "pending":
-        raise RequestAlreadyDecided(current.label, current.status, current.decided_by)
-    if current.kind is RequestKind.CREDIT_NOTE:
+    if current.kind is CreditRequestKind.CREDIT_NOTE:
         try:
             issued = _grant_credit_note(session, tenant_id, current.invoice_id, current.amount,
                                         current.reason, actor=actor,
                                         idempotency_key=current.idempotency_key, alone=False)
         except (InvalidInput, CreditNoteTooLarge) as refusal:
             raise RequestNoLongerApplies(current.label, refusal) from refusal
-        decided = _decide(session, current, "approved", actor, note,
+        decided = _decide(session, current, CreditRequestStatus.APPROVED, actor, note,
                           credit_note_id=issued.credit_note_id)
         return ApprovalOutcome(decided, None, issued)
     credit = _grant_service_credit(session, tenant_id, current.amount, current.reason,
                                    actor=actor, idempotency_key=current.idempotency_key,
                                    alone=False)
-    decided = _decide(session, current, "approved", actor, note, credit_id=credit.credit_id)
+    decided = _decide(session, current, CreditRequestStatus.APPROVED, actor, note,
+                      credit_id=credit.credit_id)
     return ApprovalOutcome(decided, credit)
 
 
@@ -240,11 +219,10 @@ def reject_credit_request(session: Session, tenant_id: str, request_id: int, *,
     harmless; rejecting an approved request raises RequestAlreadyDecided."""
     require(actor, Permission.DECIDE_CREDIT_REQUESTS)
     current = _lock_request(session, tenant_id, request_id)
-    if current.status == "rejected":
+    if not check_decision(current.label, current.status, CreditRequestStatus.REJECTED,
+                          current.decided_by):  # rejected already: nothing more to do
         return current
-    if current.status != "pending":
-        raise RequestAlreadyDecided(current.label, current.status, current.decided_by)
-    return _decide(session, current, "rejected", actor, note)
+    return _decide(session, current, CreditRequestStatus.REJECTED, actor, note)
 
 
 def pending_credit_requests(session: Session, *, tenant_id: str | None = None,
@@ -252,10 +230,10 @@ def pending_credit_requests(session: Session, *, tenant_id: str | None = None,
     """Requests awaiting a decision, oldest first (all tenants, or one)."""
     rows = session.execute(text(f"""
         {_SELECT}
-        WHERE r.status = 'pending'
+        WHERE r.status = :pending
           AND (CAST(:tenant_id AS text) IS NULL OR r.tenant_id = :tenant_id)
         ORDER BY r.requested_at, r.tenant_id, r.request_id LIMIT :limit
-    """), {"tenant_id": tenant_id, "limit": limit}).all()
+    """), {"pending": CreditRequestStatus.PENDING, "tenant_id": tenant_id, "limit": limit}).all()
     return [_state(row) for row in rows]
 
 
@@ -267,8 +245,8 @@ def credit_requests(session: Session, tenant_id: str, limit: int = 100) -> list[
     return [_state(row) for row in rows]
 
 
-def _insert_request(session: Session, kind: RequestKind, tenant_id: str, invoice_id: int | None,
-                    amount: Money, reason: str, key: str, actor: Actor,
+def _insert_request(session: Session, kind: CreditRequestKind, tenant_id: str,
+                    invoice_id: int | None, amount: Money, reason: str, key: str, actor: Actor,
                     invoice_label: str | None = None) -> CreditRequestState:
     """Write the request, or return the one already made with `key` if it asks the same."""
     request_id = session.execute(text("""
@@ -293,8 +271,9 @@ def _insert_request(session: Session, kind: RequestKind, tenant_id: str, invoice
     return requested
 
 
-def _check_same_request(earlier: CreditRequestState, kind: RequestKind, invoice_id: int | None,
-                        invoice_label: str | None, amount: Money, reason: str) -> None:
+def _check_same_request(earlier: CreditRequestState, kind: CreditRequestKind,
+                        invoice_id: int | None, invoice_label: str | None, amount: Money,
+                        reason: str) -> None:
     """A replay of a request's key must ask for the same kind, invoice, amount and reason."""
     differences = []
     if earlier.kind is not kind:
@@ -306,10 +285,19 @@ def _check_same_request(earlier: CreditRequestState, kind: RequestKind, invoice_
     if earlier.reason != reason:
         differences.append(f"reason {earlier.reason!r}, not {reason!r}")
     if differences:
-        asked = "credit note request" if kind is RequestKind.CREDIT_NOTE else "credit request"
+        asked = "credit note request" if kind is CreditRequestKind.CREDIT_NOTE else "credit request"
         raise InvalidInput("idempotency_key",
                            f"{earlier.idempotency_key!r} was already used for a different "
                            f"{asked} ({'; '.join(differences)})")
+
+
+def _tenant_currency(session: Session, tenant_id: str) -> str:
+    currency = session.execute(text(
+        "SELECT currency FROM tenants WHERE tenant_id = :tenant_id"), {"tenant_id": tenant_id}
+    ).scalar()
+    if currency is None:
+        raise NotFound("tenant", tenant_id)
+    return currency
 
 
 def _lock_request(session: Session, tenant_id: str, request_id: int) -> CreditRequestState:
@@ -336,8 +324,8 @@ def _request_by_key(session: Session, tenant_id: str, key: str) -> CreditRequest
     return _state(row) if row else None
 
 
-def _decide(session: Session, current: CreditRequestState, status: str, actor: Actor,
-            note: str | None, *, credit_id: int | None = None,
+def _decide(session: Session, current: CreditRequestState, status: CreditRequestStatus,
+            actor: Actor, note: str | None, *, credit_id: int | None = None,
             credit_note_id: int | None = None) -> CreditRequestState:
     session.execute(text("""
         UPDATE credit_requests
@@ -382,13 +370,13 @@ def _existing_credit_note(session: Session, request: CreditRequestState) -> Cred
 
 def _state(row, created: bool = False) -> CreditRequestState:
     return CreditRequestState(
-        tenant_id=row.tenant_id, request_id=row.request_id, kind=RequestKind(row.kind),
+        tenant_id=row.tenant_id, request_id=row.request_id, kind=CreditRequestKind(row.kind),
         invoice_id=row.invoice_id, invoice_label=row.invoice_label,
         amount=Money.from_minor_units(row.amount_minor, row.currency), reason=row.reason,
         idempotency_key=row.idempotency_key, requested_by=row.requested_by,
-        requested_by_role=row.requested_by_role, requested_at=row.requested_at,
-        status=row.status, decided_by=row.decided_by, decided_at=row.decided_at,
-        decision_note=row.decision_note, credit_id=row.credit_id,
+        requested_by_role=Role(row.requested_by_role), requested_at=row.requested_at,
+        status=CreditRequestStatus(row.status), decided_by=row.decided_by,
+        decided_at=row.decided_at, decision_note=row.decision_note, credit_id=row.credit_id,
         credit_note_id=row.credit_note_id, credit_note_number=row.credit_note_number,
         created=created)
 

@@ -47,6 +47,7 @@ from sqlalchemy.orm import Session
 
 from billing_core.access import Actor, Role
 from billing_core.money import Money
+from billing_core.month_end_runs import MonthEndRunStatus
 from billing_core.periods import calendar_month
 from billing_core.usage import BYTES_PER_GB, BYTES_PER_TB
 from db.allocation_runs import allocate_by_weights
@@ -128,8 +129,9 @@ def load_demo_data(engine: Engine) -> DemoSummary:
             _add_demo_accounts(session)
             loaded = True
         month_end_done = session.execute(text("""
-            SELECT 1 FROM month_end_runs WHERE period_label = :label AND status = 'completed'
-        """), {"label": NOVEMBER.label}).first() is not None
+            SELECT 1 FROM month_end_runs WHERE period_label = :label AND status = :completed
+        """), {"label": NOVEMBER.label,
+               "completed": MonthEndRunStatus.COMPLETED}).first() is not None
     created = 0
     if not month_end_done:
         created = run_month_end(engine, NOVEMBER.label, actor=ACTOR).invoices_created

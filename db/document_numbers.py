@@ -10,8 +10,10 @@ from __future__ import annotations
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
+from billing_core.document_numbers import DocumentSeries, document_number
 
-def next_document_number(session: Session, series: str) -> str:
+
+def next_document_number(session: Session, series: DocumentSeries) -> str:
     """The next gap-free number of `series` (INV, CN) for the current UTC year."""
     year, number = session.execute(text("""
         INSERT INTO document_number_counters (series, year, last_number)
@@ -20,4 +22,4 @@ def next_document_number(session: Session, series: str) -> str:
         DO UPDATE SET last_number = document_number_counters.last_number + 1
         RETURNING year, last_number
     """), {"series": series}).one()
-    return f"{series}-{year:04d}-{number:06d}"
+    return document_number(series, year, number)

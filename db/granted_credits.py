@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 from billing_core.already_granted import GrantedCredit
 from billing_core.money import Money
 from billing_core.periods import Period
+from billing_core.states import InvoiceStatus
 
 
 def granted_credits(session: Session, tenant_ids: Collection[str]) -> list[GrantedCredit]:
@@ -57,6 +58,6 @@ def granted_credits(session: Session, tenant_ids: Collection[str]) -> list[Grant
 def _invoice_name(period_label: str, number: str | None, status: str) -> str:
     if number:
         return f"{number} ({period_label})"
-    if status == "draft":
+    if status == InvoiceStatus.DRAFT:
         return f"the {period_label} draft"
     return f"the {period_label} invoice ({status})"

@@ -18,6 +18,10 @@ What the Python code cannot be trusted to keep alone is kept here:
 - the audit log and the credit-balance ledger are append-only (same migration);
 - one credit and one credit note per tenant and idempotency key;
 - CHECKs: status values, non-negative totals, totals adding up, currency format.
+  A status, kind or role column holds the words of one `billing_core` enum
+  (`InvoiceStatus`, `LineKind`, `Role`, ...); its CHECK is written from that enum
+  (`_check_in`), so code and database share one list, in the order the
+  migrations wrote it.
 
 The models are the schema's one description (Alembic migrations are checked
 against them). Other modules mostly write their SQL as `text()` statements on
@@ -27,8 +31,10 @@ these tables; the models themselves appear where that is simpler: Core
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import date, datetime
 from decimal import Decimal
+from enum import StrEnum
 from typing import Annotated, Any
 
 from sqlalchemy import (
@@ -51,6 +57,16 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+from billing_core.access import Role
+from billing_core.allocation_runs import AllocationMethod
+from billing_core.credit_ledger import ADDING_KINDS, LedgerEntryKind
+from billing_core.credit_requests import CreditRequestKind, CreditRequestStatus
+from billing_core.document_numbers import DocumentSeries
+from billing_core.lines import LineKind
+from billing_core.month_end_runs import MonthEndRunStatus
+from billing_core.reconciliation import LEGACY_STATUSES, CorrectionKind, Source
+from billing_core.states import InvoiceStatus
+
 NAMING_CONVENTION = {
     "ix": "ix_%(table_name)s_%(column_0_N_name)s",
     "uq": "uq_%(table_name)s_%(column_0_N_name)s",
@@ -58,10 +74,6 @@ NAMING_CONVENTION = {
     "fk": "fk_%(table_name)s_%(column_0_N_name)s_%(referred_table_name)s",
     "pk": "pk_%(table_name)s",
 }
-
-INVOICE_STATUSES = ("draft", "finalized", "paid", "void")
-LEDGER_ENTRY_KINDS = ("credit_added", "consumed", "returned_on_void")
-LINE_KINDS = ("recurring", "usage", "discount", "credit")
 
 MinorUnits = Annotated[int, mapped_column(BigInteger)]
 CurrencyCode = Annotated[str, mapped_column(String(3))]
@@ -75,9 +87,20 @@ def _currency_check(column: str = "currency") -> CheckConstraint:
     return CheckConstraint(f"{column} ~ '^[A-Z]{{3}}$'", name=f"{column}_format")
 
 
-def _in_check(column: str, values: tuple[str, ...], name: str) -> CheckConstraint:
-    listed = ", ".join(f"'{value}'" for value in values)
-    return CheckConstraint(f"{column} IN ({listed})", name=name)
+def _word(word: StrEnum) -> str:
+    """A vocabulary word as an SQL literal: `InvoiceStatus.VOID` -> `'void'`."""
+    return f"'{word.value}'"
+
+
+def _in(column: str, words: Iterable[StrEnum]) -> str:
+    """`status IN ('draft', 'finalized', 'paid', 'void')`, in the words' declared order."""
+    return f"{column} IN ({', '.join(_word(word) for word in words)})"
+
+
+def _check_in(column: str, words: Iterable[StrEnum], name: str) -> CheckConstraint:
+    """The CHECK that keeps `column` to a closed vocabulary: an enum of `billing_core`, so the
+    database and the code share one list (the migrations wrote the same text)."""
+    return CheckConstraint(_in(column, words), name=name)
 
 
 class Base(DeclarativeBase):
@@ -207,7 +230,7 @@ class Invoice(Base):
 
     __tablename__ = "invoices"
     __table_args__ = (
-        _in_check("status", INVOICE_STATUSES, "status_known"),
+        _check_in("status", InvoiceStatus, "status_known"),
         _currency_check(),
         CheckConstraint("period_end > period_start", name="period_not_empty"),
         CheckConstraint(
@@ -219,14 +242,18 @@ class Invoice(Base):
                         name="totals_add_up"),
         # Drafts have no number, finalized and paid invoices have one; a void one has
         # one only if it was finalized before.
-        CheckConstraint("CASE status WHEN 'draft' THEN number IS NULL WHEN 'void' THEN true"
+        CheckConstraint(f"CASE status WHEN {_word(InvoiceStatus.DRAFT)} THEN number IS NULL"
+                        f" WHEN {_word(InvoiceStatus.VOID)} THEN true"
                         " ELSE number IS NOT NULL END", name="number_matches_status"),
-        CheckConstraint("(number IS NULL) = (finalized_at IS NULL)", name="number_with_finalized_at"),
-        CheckConstraint("(status = 'paid') = (paid_at IS NOT NULL)", name="paid_at_iff_paid"),
-        CheckConstraint("(status = 'void') = (voided_at IS NOT NULL)", name="voided_at_iff_void"),
+        CheckConstraint("(number IS NULL) = (finalized_at IS NULL)",
+                        name="number_with_finalized_at"),
+        CheckConstraint(f"(status = {_word(InvoiceStatus.PAID)}) = (paid_at IS NOT NULL)",
+                        name="paid_at_iff_paid"),
+        CheckConstraint(f"(status = {_word(InvoiceStatus.VOID)}) = (voided_at IS NOT NULL)",
+                        name="voided_at_iff_void"),
         # SPEC 8: one non-void invoice per tenant and period, whoever inserts it.
         Index("uq_invoices_open_per_period", "tenant_id", "period_start", unique=True,
-              postgresql_where=text("status <> 'void'")),
+              postgresql_where=text(f"status <> {_word(InvoiceStatus.VOID)}")),
         Index("uq_invoices_number", "number", unique=True,
               postgresql_where=text("number IS NOT NULL")),
         # The invoice list: newest period first, then by tenant; keyset pages. The index
@@ -241,7 +268,7 @@ class Invoice(Base):
     period_start: Mapped[date] = mapped_column(Date)
     period_end: Mapped[date] = mapped_column(Date)
     period_label: Mapped[str] = mapped_column(Text)
-    status: Mapped[str] = mapped_column(Text, server_default=text("'draft'"))
+    status: Mapped[str] = mapped_column(Text, server_default=text(_word(InvoiceStatus.DRAFT)))
     number: Mapped[str | None] = mapped_column(Text)
     currency: Mapped[CurrencyCode]
     subtotal_minor: Mapped[MinorUnits]
@@ -265,7 +292,7 @@ class InvoiceLine(Base):
     __table_args__ = (
         ForeignKeyConstraint(["tenant_id", "invoice_id"],
                              ["invoices.tenant_id", "invoices.invoice_id"]),
-        _in_check("kind", LINE_KINDS, "kind_known"),
+        _check_in("kind", LineKind, "kind_known"),
     )
 
     tenant_id: Mapped[str] = mapped_column(Text, primary_key=True)
@@ -287,7 +314,7 @@ class DocumentNumberCounter(Base):
 
     __tablename__ = "document_number_counters"
     __table_args__ = (
-        _in_check("series", ("INV", "CN"), "series_known"),
+        _check_in("series", DocumentSeries, "series_known"),
         CheckConstraint("last_number >= 0", name="last_number_not_negative"),
     )
 
@@ -310,7 +337,8 @@ class Credit(Base):
         CheckConstraint("amount_minor > 0", name="amount_positive"),
         CheckConstraint("applied_minor >= 0 AND to_balance_minor >= 0", name="parts_not_negative"),
         CheckConstraint("applied_minor + to_balance_minor = amount_minor", name="parts_add_up"),
-        CheckConstraint("invoice_id IS NOT NULL OR applied_minor = 0", name="applied_needs_invoice"),
+        CheckConstraint("invoice_id IS NOT NULL OR applied_minor = 0",
+                        name="applied_needs_invoice"),
     )
 
     tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.tenant_id"), primary_key=True)
@@ -334,18 +362,19 @@ class CreditLedgerEntry(Base):
 
     __tablename__ = "credit_ledger"
     __table_args__ = (
-        ForeignKeyConstraint(["tenant_id", "credit_id"], ["credits.tenant_id", "credits.credit_id"]),
+        ForeignKeyConstraint(["tenant_id", "credit_id"],
+                             ["credits.tenant_id", "credits.credit_id"]),
         ForeignKeyConstraint(["tenant_id", "invoice_id"],
                              ["invoices.tenant_id", "invoices.invoice_id"]),
-        _in_check("entry_kind", LEDGER_ENTRY_KINDS, "entry_kind_known"),
+        _check_in("entry_kind", LedgerEntryKind, "entry_kind_known"),
         _currency_check(),
         CheckConstraint("balance_after_minor >= 0", name="balance_not_negative"),
-        CheckConstraint("(entry_kind IN ('credit_added', 'returned_on_void')) = (amount_minor > 0)",
+        CheckConstraint(f"({_in('entry_kind', ADDING_KINDS)}) = (amount_minor > 0)",
                         name="sign_matches_kind"),
-        CheckConstraint("entry_kind <> 'returned_on_void' OR invoice_id IS NOT NULL",
-                        name="return_names_invoice"),
+        CheckConstraint(f"entry_kind <> {_word(LedgerEntryKind.RETURNED_ON_VOID)}"
+                        " OR invoice_id IS NOT NULL", name="return_names_invoice"),
         Index("uq_credit_ledger_one_return_per_invoice", "tenant_id", "invoice_id", unique=True,
-              postgresql_where=text("entry_kind = 'returned_on_void'")),
+              postgresql_where=text(f"entry_kind = {_word(LedgerEntryKind.RETURNED_ON_VOID)}")),
     )
 
     tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.tenant_id"), primary_key=True)
@@ -393,10 +422,11 @@ class AllocationRun(Base):
 
     __tablename__ = "allocation_runs"
     __table_args__ = (
-        _in_check("method", ("usage", "weights"), "method_known"),
+        _check_in("method", AllocationMethod, "method_known"),
         _currency_check(),
         CheckConstraint("total_minor >= 0", name="total_not_negative"),
-        CheckConstraint("(method = 'usage') = (metric IS NOT NULL AND period_start IS NOT NULL"
+        CheckConstraint(f"(method = {_word(AllocationMethod.USAGE)}) = (metric IS NOT NULL"
+                        " AND period_start IS NOT NULL"
                         " AND period_end IS NOT NULL)", name="usage_run_names_metric_and_period"),
     )
 
@@ -440,7 +470,7 @@ class MonthEndRun(Base):
 
     __tablename__ = "month_end_runs"
     __table_args__ = (
-        _in_check("status", ("running", "completed", "failed", "interrupted"), "status_known"),
+        _check_in("status", MonthEndRunStatus, "status_known"),
     )
 
     run_id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
@@ -484,11 +514,6 @@ class AuditEntry(Base):
     after: Mapped[dict[str, Any] | None]
 
 
-ROLES = ("finance", "customer_success", "manager")
-CREDIT_REQUEST_STATUSES = ("pending", "approved", "rejected")
-CREDIT_REQUEST_KINDS = ("service_credit", "credit_note")
-
-
 class User(Base):
     """A person who may sign in, with one role (`billing_core.access.Role`).
 
@@ -499,7 +524,7 @@ class User(Base):
 
     __tablename__ = "users"
     __table_args__ = (
-        _in_check("role", ROLES, "role_known"),
+        _check_in("role", Role, "role_known"),
         CheckConstraint("email = lower(email) AND email LIKE '%_@_%'", name="email_lower_case"),
     )
 
@@ -533,7 +558,8 @@ class CreditRequest(Base):
 
     __tablename__ = "credit_requests"
     __table_args__ = (
-        ForeignKeyConstraint(["tenant_id", "credit_id"], ["credits.tenant_id", "credits.credit_id"]),
+        ForeignKeyConstraint(["tenant_id", "credit_id"],
+                             ["credits.tenant_id", "credits.credit_id"]),
         ForeignKeyConstraint(["tenant_id", "invoice_id"],
                              ["invoices.tenant_id", "invoices.invoice_id"]),
         ForeignKeyConstraint(["tenant_id", "credit_note_id"],
@@ -544,16 +570,19 @@ class CreditRequest(Base):
               unique=True),  # one request per note; db/four_eyes.py probes it
         Index("ix_credit_requests_status_time", "status", "requested_at"),
         _currency_check(),
-        _in_check("status", CREDIT_REQUEST_STATUSES, "status_known"),
-        _in_check("kind", CREDIT_REQUEST_KINDS, "kind_known"),
+        _check_in("status", CreditRequestStatus, "status_known"),
+        _check_in("kind", CreditRequestKind, "kind_known"),
         CheckConstraint("amount_minor > 0", name="amount_positive"),
-        CheckConstraint("(kind = 'credit_note') = (invoice_id IS NOT NULL)",
-                        name="note_request_names_invoice"),
-        CheckConstraint("(status = 'approved' AND kind = 'service_credit') = "
+        CheckConstraint(f"(kind = {_word(CreditRequestKind.CREDIT_NOTE)})"
+                        " = (invoice_id IS NOT NULL)", name="note_request_names_invoice"),
+        CheckConstraint(f"(status = {_word(CreditRequestStatus.APPROVED)}"
+                        f" AND kind = {_word(CreditRequestKind.SERVICE_CREDIT)}) = "
                         "(credit_id IS NOT NULL)", name="credit_iff_approved_credit"),
-        CheckConstraint("(status = 'approved' AND kind = 'credit_note') = "
+        CheckConstraint(f"(status = {_word(CreditRequestStatus.APPROVED)}"
+                        f" AND kind = {_word(CreditRequestKind.CREDIT_NOTE)}) = "
                         "(credit_note_id IS NOT NULL)", name="note_iff_approved_note"),
-        CheckConstraint("(status = 'pending') = (decided_by IS NULL)", name="decided_iff_not_pending"),
+        CheckConstraint(f"(status = {_word(CreditRequestStatus.PENDING)}) = (decided_by IS NULL)",
+                        name="decided_iff_not_pending"),
     )
 
     tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.tenant_id"), primary_key=True)
@@ -565,20 +594,19 @@ class CreditRequest(Base):
     requested_by: Mapped[str] = mapped_column(Text)
     requested_by_role: Mapped[str] = mapped_column(Text)
     requested_at: Mapped[CreatedAt]
-    status: Mapped[str] = mapped_column(Text, server_default=text("'pending'"))
+    status: Mapped[str] = mapped_column(Text,
+                                        server_default=text(_word(CreditRequestStatus.PENDING)))
     decided_by: Mapped[str | None] = mapped_column(Text)
     decided_at: Mapped[Timestamp | None]
     decision_note: Mapped[str | None] = mapped_column(Text)
     credit_id: Mapped[int | None] = mapped_column(BigInteger)
-    kind: Mapped[str] = mapped_column(Text, server_default=text("'service_credit'"))
+    kind: Mapped[str] = mapped_column(
+        Text, server_default=text(_word(CreditRequestKind.SERVICE_CREDIT)))
     invoice_id: Mapped[int | None] = mapped_column(BigInteger)
     credit_note_id: Mapped[int | None] = mapped_column(BigInteger)
 
 
 # --- legacy reconciliation (docs/reconciliation.md) -----------------------------------------
-
-LEGACY_STATUSES = ("draft", "finalized", "paid", "void")
-
 
 class LegacyImport(Base):
     """One legacy billing file imported for reconciliation: all of its rows, or none."""
@@ -601,7 +629,7 @@ class LegacyInvoice(Base):
 
     __tablename__ = "legacy_invoices"
     __table_args__ = (
-        _in_check("status", LEGACY_STATUSES, "status_known"),
+        _check_in("status", LEGACY_STATUSES, "status_known"),
         _currency_check(),
         CheckConstraint("period_end > period_start", name="period_not_empty"),
         CheckConstraint("billed_recurring_minor >= 0 AND billed_usage_minor >= 0"
@@ -670,14 +698,16 @@ class LegacyCorrection(Base):
 
     __tablename__ = "legacy_corrections"
     __table_args__ = (
-        ForeignKeyConstraint(["tenant_id", "credit_id"], ["credits.tenant_id", "credits.credit_id"]),
+        ForeignKeyConstraint(["tenant_id", "credit_id"],
+                             ["credits.tenant_id", "credits.credit_id"]),
         Index("uq_legacy_corrections_discrepancy", "tenant_id", "source", "legacy_id", "rule",
               unique=True),
-        _in_check("source", ("invoice", "allocation"), "source_known"),
-        _in_check("kind", ("credit", "void"), "kind_known"),
+        _check_in("source", Source, "source_known"),
+        _check_in("kind", CorrectionKind, "kind_known"),
         _currency_check(),
         CheckConstraint("amount_minor > 0", name="amount_positive"),
-        CheckConstraint("(kind = 'credit') = (credit_id IS NOT NULL)", name="credit_has_credit"),
+        CheckConstraint(f"(kind = {_word(CorrectionKind.CREDIT)}) = (credit_id IS NOT NULL)",
+                        name="credit_has_credit"),
     )
 
     tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.tenant_id"), primary_key=True)

@@ -53,6 +53,7 @@ from sqlalchemy.exc import StatementError
 from sqlalchemy.orm import Session
 
 from billing_core.access import Actor, Permission, require
+from billing_core.month_end_runs import MonthEndRunStatus, check_run_move, statuses_moving_to
 from billing_core.periods import Period, calendar_month, monthly_period
 from db.audit import AuditRecord, record_audit
 from db.errors import RunInProgress
@@ -156,7 +157,7 @@ def _run_batches(engine: Engine, month: Period, actor: Actor, batch_size: int, w
             raise error
     if run_id is not None:
         with Session(engine) as session, session.begin():
-            _finish_run(session, run_id, "completed", None)
+            _finish_run(session, run_id, MonthEndRunStatus.COMPLETED, None)
             record_audit(session, AuditRecord(
                 actor, "month_end.completed", "month_end_run", str(run_id), None, before=None,
                 after={"period": month.label, "tenants_in_scope": len(tenants),
@@ -185,11 +186,11 @@ def _record_failure(engine: Engine, run_id: int, month: Period, actor: Actor,
     message = failure_message(error)
     try:
         with Session(engine) as session, session.begin():
-            run = _finish_run(session, run_id, "failed", message)
+            run = _finish_run(session, run_id, MonthEndRunStatus.FAILED, message)
             record_audit(session, AuditRecord(
                 actor, "month_end.failed", "month_end_run", str(run_id), None,
-                before={"status": "running"},
-                after={"status": "failed", "period": month.label, "error": message,
+                before={"status": MonthEndRunStatus.RUNNING},
+                after={"status": MonthEndRunStatus.FAILED, "period": month.label, "error": message,
                        "tenants_in_scope": run.tenants_in_scope, "tenants_done": run.tenants_done,
                        "invoices_created": run.invoices_created}))
     except Exception:
@@ -264,23 +265,26 @@ def _take_run_lock(connection: Connection, period_label: str) -> None:
 def _start_run(session: Session, period_label: str, actor: Actor, tenants_in_scope: int) -> int:
     # We hold the month's lock, so any 'running' row for it belongs to a dead process.
     interrupted = session.execute(text("""
-        UPDATE month_end_runs SET status = 'interrupted', finished_at = now()
-        WHERE period_label = :period_label AND status = 'running' AND NOT dry_run
-        RETURNING run_id, actor, tenants_done, invoices_created
-    """), {"period_label": period_label}).all()
+        UPDATE month_end_runs r SET status = :interrupted, finished_at = now()
+        FROM month_end_runs was
+        WHERE was.run_id = r.run_id AND r.period_label = :period_label
+          AND r.status = ANY(:interruptible) AND NOT r.dry_run
+        RETURNING r.run_id, r.actor, r.tenants_done, r.invoices_created, was.status AS was
+    """), {"period_label": period_label, "interrupted": MonthEndRunStatus.INTERRUPTED,
+           "interruptible": list(statuses_moving_to(MonthEndRunStatus.INTERRUPTED))}).all()
     for run in interrupted:
         record_audit(session, AuditRecord(
             actor, "month_end.interrupted", "month_end_run", str(run.run_id), None,
-            before={"status": "running", "actor": run.actor},
-            after={"status": "interrupted", "period": period_label,
+            before={"status": run.was, "actor": run.actor},
+            after={"status": MonthEndRunStatus.INTERRUPTED, "period": period_label,
                    "tenants_done": run.tenants_done, "invoices_created": run.invoices_created}))
     return session.execute(text("""
         INSERT INTO month_end_runs (period_label, dry_run, status, actor, tenants_in_scope,
                                     tenants_done, invoices_created, already_present, skipped)
-        VALUES (:period_label, false, 'running', :actor, :tenants_in_scope, 0, 0, 0, '{}')
+        VALUES (:period_label, false, :running, :actor, :tenants_in_scope, 0, 0, 0, '{}')
         RETURNING run_id
-    """), {"period_label": period_label, "actor": actor.user_id,
-           "tenants_in_scope": tenants_in_scope}).scalar_one()
+    """), {"period_label": period_label, "running": MonthEndRunStatus.RUNNING,
+           "actor": actor.user_id, "tenants_in_scope": tenants_in_scope}).scalar_one()
 
 
 def _record_progress(session: Session, run_id: int, outcome: _BatchOutcome) -> None:
@@ -294,7 +298,14 @@ def _record_progress(session: Session, run_id: int, outcome: _BatchOutcome) -> N
            "present": outcome.present, "skipped": json.dumps(outcome.skipped)})
 
 
-def _finish_run(session: Session, run_id: int, status: str, error: str | None) -> Row:
+def _finish_run(session: Session, run_id: int, status: MonthEndRunStatus,
+                error: str | None) -> Row:
+    """End the run's record as `status`: lock it, check the move (running -> completed or
+    failed, IllegalRunMove otherwise), then write it."""
+    current = session.execute(text("""
+        SELECT status FROM month_end_runs WHERE run_id = :run_id FOR UPDATE
+    """), {"run_id": run_id}).scalar_one()
+    check_run_move(str(run_id), current, status)
     return session.execute(text("""
         UPDATE month_end_runs SET status = :status, error = :error, finished_at = now()
         WHERE run_id = :run_id
@@ -395,7 +406,7 @@ def _run_command(engine: Engine, period_label: str, actor: Actor, batch_size: in
             break
         worker.join(timeout=0.5)
     worker.join()
-    if run is not None and run.status == "completed":
+    if run is not None and run.status == MonthEndRunStatus.COMPLETED:
         print(f"Month-end {label} completed: {run.invoices_created:,} invoices created, "
               f"{run.already_present:,} already present, {run.skipped:,} tenants skipped.")
         return 0

@@ -15,7 +15,9 @@ from collections.abc import Iterable
 
 import pandas as pd
 
-from db.credit_requests import ApprovalOutcome, CreditRequestState, RequestKind
+from billing_core.access import ROLE_LABELS
+from billing_core.credit_requests import CreditRequestKind
+from db.credit_requests import ApprovalOutcome, CreditRequestState
 from ledgerline_ui.credit_forms import describe_credit_note_outcome, describe_credit_outcome
 from ledgerline_ui.formatting import iso_date, money
 from ledgerline_ui.plain_text import escape_markdown
@@ -41,7 +43,7 @@ def pending_requests_table(requests: Iterable[CreditRequestState]) -> pd.DataFra
           "Invoice": request.invoice_label or "", "Amount": money(request.amount),
           "Reason": request.reason,
           "Requested by": f"{request.requested_by} "
-                          f"({request.requested_by_role.replace('_', ' ')})",
+                          f"({ROLE_LABELS[request.requested_by_role].lower()})",
           "Requested": iso_date(request.requested_at)} for request in requests],
         columns=PENDING_COLUMNS)
 
@@ -51,7 +53,7 @@ def requests_history_table(requests: Iterable[CreditRequestState]) -> pd.DataFra
     return pd.DataFrame(
         [{"Request": r.label, "Kind": kind_label(r), "Invoice": r.invoice_label or "",
           "When": iso_date(r.requested_at), "Amount": money(r.amount), "Reason": r.reason,
-          "Asked by": r.requested_by, "Status": r.status, "Decided by": r.decided_by or "",
+          "Asked by": r.requested_by, "Status": r.status.value, "Decided by": r.decided_by or "",
           "Issued": (f"credit #{r.credit_id}" if r.credit_id else r.credit_note_number or "")}
          for r in requests],
         columns=HISTORY_COLUMNS)
@@ -61,7 +63,7 @@ def decision_line(request: CreditRequestState) -> str:
     """Markdown naming the request its buttons decide: "**Request #12** · ent-x · **$9,000.00**",
     or for a note "**Request #13** · ent-x · credit note on INV-2024-000010 · **$1,500.00**"."""
     asks = ""
-    if request.kind is RequestKind.CREDIT_NOTE:
+    if request.kind is CreditRequestKind.CREDIT_NOTE:
         asks = f"credit note on {escape_markdown(request.invoice_label)} · "
     return (f"**Request {request.label}** · {escape_markdown(request.tenant_id)} · {asks}"
             f"**{escape_markdown(money(request.amount))}**")

@@ -18,8 +18,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import timedelta
 
+from billing_core.lines import LineKind
 from billing_core.periods import Period
 from billing_core.proration import PlanChange, segments
+from billing_core.states import InvoiceStatus
 from billing_core.usage import quantity_text
 from db.queries import InvoiceDetail, LineView, PlanSegmentView, UsageMonth
 from ledgerline_ui.formatting import iso_date, money
@@ -31,15 +33,15 @@ def explain_invoice(detail: InvoiceDetail, plan_history: Sequence[PlanSegmentVie
     invoice = detail.invoice
     period = Period(invoice.period_start, invoice.period_end)
     sentences = [f"Invoice {invoice.label} covers {_period_text(period)}."]
-    recurring = [line for line in detail.lines if line.kind == "recurring"]
+    recurring = [line for line in detail.lines if line.kind == LineKind.RECURRING]
     sentences += _recurring_sentences(recurring, plan_history, period)
-    usage_lines = [line for line in detail.lines if line.kind == "usage"]
+    usage_lines = [line for line in detail.lines if line.kind == LineKind.USAGE]
     sentences += [f"{_capital(line.description)}: {line.explanation}." for line in usage_lines]
     if not usage_lines:
         sentences += _within_included(plan_history, usage, invoice.period_label)
     sentences.append(f"Subtotal: {money(invoice.subtotal)}.")
 
-    discounts = [line for line in detail.lines if line.kind == "discount"]
+    discounts = [line for line in detail.lines if line.kind == LineKind.DISCOUNT]
     if discounts:
         percent_first = any("%" in line.explanation for line in discounts) and any(
             "%" not in line.explanation for line in discounts)
@@ -48,7 +50,7 @@ def explain_invoice(detail: InvoiceDetail, plan_history: Sequence[PlanSegmentVie
         sentences += [f"{line.description} took {money(-line.amount)} off "
                       f"({line.explanation})." for line in discounts]
     for line in detail.lines:
-        if line.kind == "credit":
+        if line.kind == LineKind.CREDIT:
             sentences.append(f"{line.description} took {money(-line.amount)} off.")
     sentences.append(f"Total: {money(invoice.total)}.")
     if invoice.unused_discount:
@@ -106,12 +108,13 @@ def _within_included(plan_history: Sequence[PlanSegmentView], usage: Sequence[Us
 def _status_sentences(detail: InvoiceDetail) -> list[str]:
     invoice = detail.invoice
     sentences = {
-        "draft": ["It is still a draft: it can change until it is finalized."],
-        "finalized": [f"It was finalized on {iso_date(invoice.finalized_at)} and can no longer "
-                      "change."],
-        "paid": [f"It was finalized on {iso_date(invoice.finalized_at)} and paid on "
-                 f"{iso_date(invoice.paid_at)}."],
-        "void": [f"It was voided on {iso_date(invoice.voided_at)}: nothing is owed on it."],
+        InvoiceStatus.DRAFT: ["It is still a draft: it can change until it is finalized."],
+        InvoiceStatus.FINALIZED: [f"It was finalized on {iso_date(invoice.finalized_at)} and "
+                                  "can no longer change."],
+        InvoiceStatus.PAID: [f"It was finalized on {iso_date(invoice.finalized_at)} and paid on "
+                             f"{iso_date(invoice.paid_at)}."],
+        InvoiceStatus.VOID: [f"It was voided on {iso_date(invoice.voided_at)}: nothing is owed "
+                             "on it."],
     }.get(invoice.status, [f"Its status is {invoice.status}."])
     for note in detail.credit_notes:
         sentences.append(f"Credit note {note.number} credited {money(note.amount)} on "

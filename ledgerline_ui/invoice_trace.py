@@ -14,9 +14,12 @@ what `invoice_trace` returns.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal
+from types import MappingProxyType
 
+from billing_core.lines import LineKind
 from billing_core.money import (
     CURRENCY_EXPONENTS,
     CURRENCY_SYMBOLS,
@@ -28,12 +31,12 @@ from billing_core.money import (
 from db.queries import InvoiceDetail, LineView
 from ledgerline_ui.formatting import money
 
-KIND_LABELS = {
-    "recurring": "Plan",
-    "usage": "Usage",
-    "discount": "Discount",
-    "credit": "Credit",
-}
+KIND_LABELS: Mapping[LineKind, str] = MappingProxyType({
+    LineKind.RECURRING: "Plan",
+    LineKind.USAGE: "Usage",
+    LineKind.DISCOUNT: "Discount",
+    LineKind.CREDIT: "Credit",
+})
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,7 +72,7 @@ def invoice_trace(detail: InvoiceDetail) -> InvoiceTrace:
         running = running + line.amount
         rows.append(TraceRow(
             step=line.line_no,
-            kind=KIND_LABELS.get(line.kind, line.kind.title()),
+            kind=KIND_LABELS[LineKind(line.kind)],
             description=line.description,
             calculation=line.explanation,
             exact=exact_money_text(line.exact_amount, currency),

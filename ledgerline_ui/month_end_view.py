@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from sqlalchemy.orm import Session, sessionmaker
 
 from billing_core.access import Actor
+from billing_core.month_end_runs import MonthEndRunStatus
 from billing_core.periods import calendar_month
 from db.month_end import MonthEndSummary, run_lock_held, run_month_end
 from db.month_end_jobs import QueuedMonthEnd, enqueue_month_end, queued_month_ends
@@ -71,7 +72,7 @@ def month_end_activity(session: Session) -> MonthEndActivity:
     runs = month_end_runs(session, limit=1)
     latest = runs[0] if runs else None
     # A 'running' row whose lock nobody holds was left by a process that died.
-    live = (latest is not None and latest.status == "running"
+    live = (latest is not None and latest.status == MonthEndRunStatus.RUNNING
             and run_lock_held(session, latest.period_label))
     return MonthEndActivity(queued_month_ends(session), latest, live)
 
@@ -86,7 +87,7 @@ def progress(run: MonthEndRunView, live: bool) -> tuple[float, str]:
     """The progress bar of a run: (fraction done, its caption)."""
     fraction = run.tenants_done / run.tenants_in_scope if run.tenants_in_scope else 1.0
     counted = f"{run.tenants_done:,} of {run.tenants_in_scope:,} tenants"
-    if run.status == "completed":
+    if run.status == MonthEndRunStatus.COMPLETED:
         return 1.0, f"Month-end {run.period_label}: done, {counted}"
     if live:
         return fraction, f"Month-end {run.period_label}: {counted}"
@@ -96,7 +97,7 @@ def progress(run: MonthEndRunView, live: bool) -> tuple[float, str]:
 def stopped_text(run: MonthEndRunView) -> str:
     """Why a run that is neither completed nor live ended, and what to do (plain text)."""
     counted = f"after {run.tenants_done:,} of {run.tenants_in_scope:,} tenants"
-    if run.status == "failed":
+    if run.status == MonthEndRunStatus.FAILED:
         why = failure_text(run.error) or "no reason was recorded"
         opening = f"Month-end {run.period_label} failed {counted}: {why}."
     else:  # interrupted, or 'running' with nobody holding its lock: its process ended

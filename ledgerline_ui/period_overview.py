@@ -13,13 +13,14 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from billing_core.money import Money
-from billing_core.states import InvoiceStatus
+from billing_core.states import INVOICE_STATUS_LABELS, InvoiceStatus
 from db.queries import PeriodSummary, StatusTotals
 from ledgerline_ui.formatting import money
 
 BILLED = (InvoiceStatus.DRAFT, InvoiceStatus.FINALIZED, InvoiceStatus.PAID)
-STATUS_LABELS = {"draft": "Draft", "finalized": "Finalized (awaiting payment)", "paid": "Paid",
-                 "void": "Void"}
+STATUS_LABELS = {**INVOICE_STATUS_LABELS, InvoiceStatus.FINALIZED:
+                 f"{INVOICE_STATUS_LABELS[InvoiceStatus.FINALIZED]} (awaiting payment)"}
+"""The statuses as the month's overview names them: a finalized invoice is what is owed."""
 
 
 @dataclass(frozen=True, slots=True)

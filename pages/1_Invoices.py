@@ -3,6 +3,7 @@
 import pandas as pd
 import streamlit as st
 
+from billing_core.states import INVOICE_STATUS_LABELS, InvoiceStatus
 from db.queries import count_invoices, invoice_months, list_invoices, list_tenants
 from ledgerline_ui.csv_export import MAX_EXPORT_ROWS, export_invoices_csv
 from ledgerline_ui.feedback import run_action
@@ -15,7 +16,7 @@ from ledgerline_ui.setup import for_live_session, setup_page
 
 sessions = setup_page("Invoices", ":material/list_alt:")
 
-STATUSES = ["draft", "finalized", "paid", "void"]
+STATUSES = [status.value for status in InvoiceStatus]
 ALL = "All"
 
 st.title("Invoices")
@@ -35,7 +36,7 @@ status_options = [ALL, *STATUSES]
 status = filters[2].selectbox(
     "Status", status_options,
     index=status_options.index(params["status"]) if params.get("status") in STATUSES else 0,
-    format_func=lambda s: s if s == ALL else s.title())
+    format_func=lambda s: s if s == ALL else INVOICE_STATUS_LABELS[s])
 
 tenant_id = None
 if search.strip():

@@ -4,6 +4,7 @@ import pandas as pd
 import streamlit as st
 
 from billing_core.money import ROUNDING_MODE_LABEL
+from billing_core.states import INVOICE_STATUS_LABELS, InvoiceStatus
 from db.queries import invoice_detail, list_invoices, list_tenants
 from ledgerline_ui.audit_changes import change_text
 from ledgerline_ui.feedback import run_action
@@ -18,8 +19,8 @@ from ledgerline_ui.setup import can, current_actor, for_live_session, setup_page
 
 sessions = setup_page("Invoice", ":material/receipt_long:")
 
-STATUS_BADGES = {"draft": ("Draft", "orange"), "finalized": ("Finalized", "blue"),
-                 "paid": ("Paid", "green"), "void": ("Void", "gray")}
+STATUS_COLORS = {InvoiceStatus.DRAFT: "orange", InvoiceStatus.FINALIZED: "blue",
+                 InvoiceStatus.PAID: "green", InvoiceStatus.VOID: "gray"}
 
 
 def show_picker() -> None:
@@ -69,7 +70,7 @@ if not ok:
     st.stop()
 
 invoice = detail.invoice
-badge, color = STATUS_BADGES.get(invoice.status, (invoice.status.title(), "gray"))
+badge, color = INVOICE_STATUS_LABELS[invoice.status], STATUS_COLORS[invoice.status]
 title = f"Invoice {invoice.number}" if invoice.number else f"Draft invoice #{invoice.invoice_id}"
 heading.title(title)
 st.markdown(f":{color}-badge[{badge}] &nbsp; "

@@ -6,7 +6,10 @@ import pandas as pd
 import streamlit as st
 
 from billing_core.access import Permission, needs_second_approval
+from billing_core.credit_ledger import LEDGER_ENTRY_LABELS
+from billing_core.credits import CREDIT_NOTE_STATUSES, CreditTarget
 from billing_core.money import Money
+from billing_core.states import InvoiceStatus
 from db.credit_requests import (
     approve_credit_request,
     credit_requests,
@@ -165,7 +168,7 @@ with credit_tab:
                 ok, landing = run_action(
                     lambda: preview_credit_landing(session, tenant_id, pending.amount))
             if ok:
-                lands_on = ("the draft invoice" if landing.target == "invoice"
+                lands_on = ("the draft invoice" if landing.target == CreditTarget.INVOICE
                             else "the credit balance")
                 st.markdown(f"**Where {money(pending.amount)} will land** ({lands_on})")
                 st.info(landing.explanation, icon=":material/pin_drop:")
@@ -227,7 +230,7 @@ with note_tab:
     else:
         with sessions() as session:
             correctable = [
-                invoice for status in ("finalized", "paid")
+                invoice for status in InvoiceStatus if status in CREDIT_NOTE_STATUSES
                 for invoice in list_invoices(session, tenant_id=tenant_id, status=status,
                                              limit=100).rows]
         if not correctable:
@@ -325,7 +328,7 @@ with history_tab:
     st.subheader("Credit balance ledger")
     if story.balance_history:
         st.dataframe(pd.DataFrame([
-            {"When": iso_date(entry.created_at), "Entry": entry.entry_kind.replace("_", " "),
+            {"When": iso_date(entry.created_at), "Entry": LEDGER_ENTRY_LABELS[entry.entry_kind],
              "Amount": money(entry.amount), "Balance after": money(entry.balance_after),
              "Credit": f"#{entry.credit_id}" if entry.credit_id else "",
              "Invoice": f"#{entry.invoice_id}" if entry.invoice_id else "", "By": entry.actor}

@@ -6,6 +6,7 @@ import streamlit as st
 
 from billing_core.access import Permission
 from billing_core.allocation import split_by_weights
+from billing_core.allocation_runs import AllocationMethod
 from billing_core.errors import InvalidInput
 from billing_core.money import CURRENCY_EXPONENTS, parse_money
 from billing_core.periods import calendar_month
@@ -191,7 +192,7 @@ with runs_tab:
             names = tenant_names(session, [share.tenant_id for share in run.shares])
         basis = (f"{escape_markdown(run.metric)} usage, {iso_date(run.period_start)} to "
                  f"{iso_date(run.period_end)} (end excluded)"
-                 if run.method == "usage" else "weights given by hand")
+                 if run.method == AllocationMethod.USAGE else "weights given by hand")
         st.caption(f"Split by {basis}; saved by {escape_markdown(run.actor)} on "
                    f"{iso_date(run.created_at)}.")
         rows = share_rows(run.shares, names)

@@ -4,6 +4,7 @@ import streamlit as st
 
 from billing_core.access import Permission
 from billing_core.legacy_csv import LegacyFileError
+from billing_core.reconciliation import CorrectionKind
 from db.reconciliation import (
     import_legacy_file,
     import_sample_legacy_file,
@@ -156,22 +157,23 @@ with credit_tab:
         st.dataframe(granted_table(related), hide_index=True, width="stretch")
 
 
-def correction_form(tab, proposals, kind: str) -> None:
+def correction_form(tab, proposals, kind: CorrectionKind) -> None:
     """Pick proposals, review the count and total, confirm; the operation runs once per press."""
-    verb = "issued" if kind == "credit" else "voided"
+    crediting = kind is CorrectionKind.CREDIT
+    verb = "issued" if crediting else "voided"
     with tab:
         if not proposals:
-            st.caption("Nothing left to correct here." if kind == "credit"
+            st.caption("Nothing left to correct here." if crediting
                        else "No duplicate left to void.")
             return
         if not can(Permission.RECONCILE_LEGACY_BILLING):
             st.caption(f"{len(proposals)} proposed; only finance {verb.replace('ed', '')}s them."
-                       if kind == "void" else
+                       if not crediting else
                        f"{len(proposals)} proposed; only finance issues them.")
             return
         by_label = {correction_label(row): row for row in proposals}
         picked = st.multiselect(
-            "Credit these overcharges" if kind == "credit" else "Void these duplicates",
+            "Credit these overcharges" if crediting else "Void these duplicates",
             list(by_label), default=list(by_label), key=f"pick_{kind}")
         if st.button("Review…", key=f"review_{kind}", disabled=not picked):
             st.session_state[f"confirm_{kind}"] = tuple(picked)
@@ -180,7 +182,7 @@ def correction_form(tab, proposals, kind: str) -> None:
             return
         chosen = [by_label[label] for label in pending if label in by_label]
         total = amounts_text(row.discrepancy.difference for row in chosen)
-        if kind == "credit":
+        if crediting:
             st.warning(f"Issue **{len(chosen)} credit note(s)**, **{total}** in all, to the "
                        f"customers' draft invoices or credit balances, recorded as "
                        f"{escape_markdown(current_actor())}?", icon=":material/redeem:")
@@ -189,9 +191,9 @@ def correction_form(tab, proposals, kind: str) -> None:
                        f"twice), recorded as {escape_markdown(current_actor())}?",
                        icon=":material/block:")
         confirm_col, cancel_col = st.columns([1, 5])
-        if confirm_col.button(f"Confirm: {'issue' if kind == 'credit' else 'void'} "
+        if confirm_col.button(f"Confirm: {'issue' if crediting else 'void'} "
                               f"{len(chosen)}", type="primary", key=f"confirm_{kind}_button"):
-            operation = issue_legacy_credits if kind == "credit" else void_legacy_duplicates
+            operation = issue_legacy_credits if crediting else void_legacy_duplicates
 
             def correct():
                 with sessions.begin() as session:
@@ -207,5 +209,5 @@ def correction_form(tab, proposals, kind: str) -> None:
             st.rerun()
 
 
-correction_form(credit_tab, report.proposed_credits, "credit")
-correction_form(void_tab, report.proposed_voids, "void")
+correction_form(credit_tab, report.proposed_credits, CorrectionKind.CREDIT)
+correction_form(void_tab, report.proposed_voids, CorrectionKind.VOID)

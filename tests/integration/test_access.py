@@ -22,12 +22,12 @@ from billing_core.access import (
     Role,
     SelfApprovalRefused,
 )
+from billing_core.credit_requests import RequestAlreadyDecided
 from billing_core.errors import BillingError
 from billing_core.money import Money
 from billing_core.periods import calendar_month
 from db.allocation_runs import allocate_by_usage, allocate_by_weights
 from db.credit_requests import (
-    RequestAlreadyDecided,
     approve_credit_request,
     reject_credit_request,
     request_credit,

@@ -24,11 +24,11 @@ from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError
 
 from billing_core.access import ApprovalRequired, PermissionDenied, SelfApprovalRefused
+from billing_core.credit_requests import CreditRequestKind
 from billing_core.errors import CreditNoteTooLarge, InvalidInput
 from billing_core.money import Money
 from billing_core.periods import calendar_month
 from db.credit_requests import (
-    RequestKind,
     RequestNoLongerApplies,
     approve_credit_request,
     pending_credit_requests,
@@ -212,7 +212,7 @@ def test_a_note_above_the_threshold_is_requested_and_a_second_user_approves_it_o
     asked = request_credit_note(session, tenant, october, usd("1500.00"), "Wrong tier",
                                 actor=alice, idempotency_key="big")
     assert (asked.kind, asked.invoice_id, asked.invoice_label, asked.status, asked.created) == (
-        RequestKind.CREDIT_NOTE, october, _label(session, tenant, october), "pending", True)
+        CreditRequestKind.CREDIT_NOTE, october, _label(session, tenant, october), "pending", True)
     assert notes(session, tenant) == []  # a request is not a note
     assert [r.request_id for r in pending_credit_requests(session, tenant_id=tenant)] == [
         asked.request_id]
