@@ -15,6 +15,9 @@ the app's `.pgdata/`). Either way the schema is migrated to head with Alembic, o
 
 Nothing starts a server unless a test asks for one of these fixtures. Every test
 under tests/integration/ is marked `db`.
+
+Hypothesis runs with one profile for the whole suite, loaded here: a profile loaded by a
+test module would change every test collected after it.
 """
 
 from __future__ import annotations
@@ -27,11 +30,18 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, settings
 from sqlalchemy import Engine, create_engine
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.orm import Session, sessionmaker
 
 INTEGRATION_DIR = Path(__file__).parent / "integration"
+
+# No deadline and no too-slow check: on a busy 2-core machine any example is slow now and
+# then, and that says nothing about the rule under test. A test wanting more examples says so.
+settings.register_profile("ledgerline", max_examples=150, deadline=None,
+                          suppress_health_check=[HealthCheck.too_slow])
+settings.load_profile("ledgerline")
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:

@@ -1,17 +1,15 @@
 """A new account's password: blank, whitespace-only and too-short ones are refused, naming the
-field, and nothing is created (security review, item 9). The command line is run in-process."""
+field, and nothing is created (security review, item 9). The command line runs in-process
+(`users_command`, tests/integration/conftest.py)."""
 
 from __future__ import annotations
-
-import io
 
 import pytest
 from sqlalchemy import text
 
-import db.database
 from billing_core.access import Role
 from billing_core.errors import InvalidInput
-from db.users import create_user, main
+from db.users import create_user
 
 
 @pytest.mark.parametrize("password, problem", [
@@ -32,21 +30,6 @@ def test_a_blank_or_short_password_is_refused_naming_the_field(session, password
 def test_a_passphrase_with_inner_spaces_is_fine(session):
     user = create_user(session, "phrase@example.com", Role.MANAGER, "four words in a row")
     assert user.has_password
-
-
-@pytest.fixture
-def users_command(database_url, monkeypatch, capsys):
-    """`python -m db.users ...` in this process, on the test database; returns (code, out, err)."""
-    monkeypatch.setenv("DATABASE_URL", database_url.render_as_string(hide_password=False))
-    monkeypatch.setattr(db.database, "_engine", None)
-
-    def run(argv: list[str], stdin: str = "") -> tuple[int, str, str]:
-        monkeypatch.setattr("sys.stdin", io.StringIO(stdin))
-        code = main(argv)
-        captured = capsys.readouterr()
-        return code, captured.out, captured.err
-
-    return run
 
 
 def test_the_command_line_refuses_ten_spaces_and_creates_nothing(users_command, engine):

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, timedelta
 from decimal import Decimal
 
-from hypothesis import given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 from billing_core.allocation import split_by_weights
@@ -16,9 +16,6 @@ from billing_core.money import Money
 from billing_core.periods import monthly_period
 from billing_core.proration import PlanChange, prorate
 from billing_core.usage import UsagePlan
-
-settings.register_profile("billing_core", max_examples=150, deadline=None)
-settings.load_profile("billing_core")
 
 cents = st.integers(min_value=0, max_value=10**11)
 money = cents.map(lambda minor: Money.from_minor_units(minor, "USD"))

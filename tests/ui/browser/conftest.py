@@ -1,25 +1,23 @@
-"""Browser harness: the real app served by `streamlit run`, driven in headless Chromium.
+"""Browser fixtures: the real app served by `streamlit run`, driven in headless Chromium.
 
 Chromium is Debian's (`/usr/bin/chromium`); Playwright only drives it and never
 downloads a browser. Without it these tests skip, except where
 `LEDGERLINE_REQUIRE_BROWSER=1` (CI), where a missing browser is a failure.
+Servers and pages come from harness.py; every wait is limited by its WAIT_MS.
 """
 
 from __future__ import annotations
 
 import os
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import expect
 from sqlalchemy.engine import URL
 
-from tests.ui.screens import REPO_ROOT, url_text
+from tests.ui.browser.harness import WAIT_MS, new_page, served
+from tests.ui.screens import url_text
 
 CHROMIUM = Path("/usr/bin/chromium")
 # Without the background-networking flags Chromium keeps trying hosts this closed network refuses.
@@ -27,6 +25,8 @@ CHROMIUM_ARGS = [
     "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
     "--disable-background-networking", "--disable-component-update", "--disable-sync",
 ]
+
+expect.set_options(timeout=WAIT_MS)  # Playwright's own default is 5 s
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
@@ -45,49 +45,13 @@ def _chromium() -> Path:
     return CHROMIUM
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-def _wait_until_healthy(base_url: str, server: subprocess.Popen, seconds: float) -> None:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if server.poll() is not None:
-            raise RuntimeError(f"streamlit exited with {server.returncode}")
-        try:
-            with urllib.request.urlopen(f"{base_url}/_stcore/health", timeout=2) as answer:
-                if answer.status == 200:
-                    return
-        except OSError:
-            time.sleep(0.3)
-    raise RuntimeError(f"streamlit did not answer at {base_url} within {seconds} s")
-
-
 @pytest.fixture(scope="session")
 def app_url(_chromium: Path, demo_database_url: URL, tmp_path_factory) -> Iterator[str]:
     """Base URL of the app served on 127.0.0.1 against the demo database."""
-    port = _free_port()
-    log = tmp_path_factory.mktemp("streamlit") / "server.log"
     env = {**os.environ, "DATABASE_URL": url_text(demo_database_url), "LEDGERLINE_DEMO": "0"}
-    with log.open("w") as log_file:
-        server = subprocess.Popen(
-            [sys.executable, "-m", "streamlit", "run", "app.py",
-             "--server.port", str(port), "--server.address", "127.0.0.1",
-             "--server.headless", "true", "--browser.gatherUsageStats", "false"],
-            cwd=REPO_ROOT, env=env, stdout=log_file, stderr=subprocess.STDOUT,
-        )
-    base_url = f"http://127.0.0.1:{port}"
-    try:
-        _wait_until_healthy(base_url, server, seconds=60)
+    log = tmp_path_factory.mktemp("streamlit") / "server.log"
+    with served("app.py", env, log) as base_url:
         yield base_url
-    finally:
-        server.terminate()
-        try:
-            server.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            server.kill()
 
 
 @pytest.fixture(scope="session")
@@ -101,10 +65,23 @@ def browser(_chromium: Path) -> Iterator[object]:
 
 
 @pytest.fixture
-def page(browser, app_url: str) -> Iterator[object]:
-    context = browser.new_context(base_url=app_url, viewport={"width": 1400, "height": 1000})
-    page = context.new_page()
-    page.set_default_timeout(20_000)
-    yield page
-    context.close()
+def open_page(browser, request) -> Iterator[Callable[..., object]]:
+    """`open_page()`: a new page on the app, in a browser context of its own (closed after the
+    test); `open_page(base_url=..., extra_http_headers=...)` passes context options on."""
+    pages = []
 
+    def open_(**context_options):
+        if "base_url" not in context_options:
+            context_options["base_url"] = request.getfixturevalue("app_url")
+        page = new_page(browser, **context_options)
+        pages.append(page)
+        return page
+
+    yield open_
+    for page in pages:
+        page.context.close()
+
+
+@pytest.fixture
+def page(open_page) -> object:
+    return open_page()

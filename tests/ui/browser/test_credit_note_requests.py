@@ -9,59 +9,48 @@ from tests.ui.finance_data import scalar
 from tests.ui.screens import open_in_browser, wait_until_idle
 
 
-def _new_page(browser, app_url: str):
-    return browser.new_context(base_url=app_url, viewport={"width": 1400, "height": 1000})
-
-
 def test_a_1500_credit_note_goes_to_a_second_finance_user_and_lands_on_the_invoice(
-        browser, app_url, demo_database_url):
+        open_page, demo_database_url):
     tenant = add_tenant_with_a_paid_2000_invoice(demo_database_url, "ui-browser-note")
-    contexts = [_new_page(browser, app_url) for _ in range(2)]
-    try:
-        asking, approving = (context.new_page() for context in contexts)
-        for page in (asking, approving):
-            page.set_default_timeout(30_000)
+    asking, approving = open_page(), open_page()
 
-        open_in_browser(asking, f"/Credits?tenant={tenant.tenant_id}")
-        asking.get_by_role("tab", name="Credit note").click()
-        wait_until_idle(asking)  # switching tabs reruns the screen (the open tab is kept)
-        asking.get_by_label("Credit note amount (USD)", exact=True).fill("1500.00")
-        asking.get_by_label("Credit note reason", exact=True).fill("Billed on the wrong tier")
-        asking.get_by_role("button", name="Review credit note").click()
-        wait_until_idle(asking)
-        asking.get_by_text("$1,500.00 is above $1,000.00: a second finance user must approve "
-                           "it.", exact=False).wait_for(timeout=30_000)
-        assert asking.get_by_role("button", name="Confirm credit note").count() == 0
-        asking.get_by_role("button", name="Send credit note request").click()
-        wait_until_idle(asking)
-        asking.get_by_text("sent: it waits for a second finance user's approval",
-                           exact=False).wait_for(timeout=30_000)
-        request_id = scalar(demo_database_url, "SELECT request_id FROM credit_requests "
-                            "WHERE tenant_id = :t AND kind = 'credit_note'", t=tenant.tenant_id)
-        assert scalar(demo_database_url, "SELECT count(*) FROM credit_notes WHERE tenant_id = :t",
-                      t=tenant.tenant_id) == 0
+    open_in_browser(asking, f"/Credits?tenant={tenant.tenant_id}")
+    asking.get_by_role("tab", name="Credit note").click()
+    wait_until_idle(asking)  # switching tabs reruns the screen (the open tab is kept)
+    asking.get_by_label("Credit note amount (USD)", exact=True).fill("1500.00")
+    asking.get_by_label("Credit note reason", exact=True).fill("Billed on the wrong tier")
+    asking.get_by_role("button", name="Review credit note").click()
+    wait_until_idle(asking)
+    asking.get_by_text("$1,500.00 is above $1,000.00: a second finance user must approve "
+                       "it.", exact=False).wait_for(timeout=30_000)
+    assert asking.get_by_role("button", name="Confirm credit note").count() == 0
+    asking.get_by_role("button", name="Send credit note request").click()
+    wait_until_idle(asking)
+    asking.get_by_text("sent: it waits for a second finance user's approval",
+                       exact=False).wait_for(timeout=30_000)
+    request_id = scalar(demo_database_url, "SELECT request_id FROM credit_requests "
+                        "WHERE tenant_id = :t AND kind = 'credit_note'", t=tenant.tenant_id)
+    assert scalar(demo_database_url, "SELECT count(*) FROM credit_notes WHERE tenant_id = :t",
+                  t=tenant.tenant_id) == 0
 
-        open_in_browser(approving, f"/Credits?tenant={tenant.tenant_id}", email="finance2@demo")
-        approving.get_by_text(f"Request #{request_id} · {tenant.tenant_id} · credit note on "
-                              f"{tenant.invoice_number} · $1,500.00",
-                              exact=True).wait_for(timeout=30_000)
-        approving.get_by_role("button", name=f"Approve #{request_id}").click()
-        wait_until_idle(approving)
-        approving.get_by_text(f"Request #{request_id} approved. Credit note CN-",
-                              exact=False).wait_for(timeout=30_000)
-        number = scalar(demo_database_url, "SELECT number FROM credit_notes WHERE tenant_id = :t "
-                        "AND amount_minor = 150000", t=tenant.tenant_id)
+    open_in_browser(approving, f"/Credits?tenant={tenant.tenant_id}", email="finance2@demo")
+    approving.get_by_text(f"Request #{request_id} · {tenant.tenant_id} · credit note on "
+                          f"{tenant.invoice_number} · $1,500.00",
+                          exact=True).wait_for(timeout=30_000)
+    approving.get_by_role("button", name=f"Approve #{request_id}").click()
+    wait_until_idle(approving)
+    approving.get_by_text(f"Request #{request_id} approved. Credit note CN-",
+                          exact=False).wait_for(timeout=30_000)
+    number = scalar(demo_database_url, "SELECT number FROM credit_notes WHERE tenant_id = :t "
+                    "AND amount_minor = 150000", t=tenant.tenant_id)
 
-        open_in_browser(approving, f"/Invoice?tenant={tenant.tenant_id}"
-                                   f"&invoice={tenant.invoice_id}", email="finance2@demo")
-        approving.get_by_role("heading", name="Credit notes").wait_for(timeout=30_000)
-        approving.get_by_text("Still creditable: $500.00.").wait_for(timeout=30_000)
-        approving.locator('[data-testid="stDataFrame"] table td').first.wait_for(
-            state="attached", timeout=30_000)
-        cells = approving.evaluate("""() => Array.from(
-            document.querySelectorAll('[data-testid="stDataFrame"] table td'),
-            cell => cell.innerText)""")
-        assert number in cells and "$1,500.00" in cells
-    finally:
-        for context in contexts:
-            context.close()
+    open_in_browser(approving, f"/Invoice?tenant={tenant.tenant_id}"
+                               f"&invoice={tenant.invoice_id}", email="finance2@demo")
+    approving.get_by_role("heading", name="Credit notes").wait_for(timeout=30_000)
+    approving.get_by_text("Still creditable: $500.00.").wait_for(timeout=30_000)
+    approving.locator('[data-testid="stDataFrame"] table td').first.wait_for(
+        state="attached", timeout=30_000)
+    cells = approving.evaluate("""() => Array.from(
+        document.querySelectorAll('[data-testid="stDataFrame"] table td'),
+        cell => cell.innerText)""")
+    assert number in cells and "$1,500.00" in cells

@@ -34,46 +34,40 @@ def _table_rows(page) -> list[list[str]]:
         row => Array.from(row.querySelectorAll('td'), cell => cell.innerText))""")
 
 
-def test_a_crafted_reason_cannot_change_the_amount_finance_approves(browser, app_url,
+def test_a_crafted_reason_cannot_change_the_amount_finance_approves(open_page,
                                                                     demo_database_url):
     tenant = add_disputed_tenant(demo_database_url, "ui-browser-plain")
-    contexts = [browser.new_context(base_url=app_url, viewport={"width": 1400, "height": 1000})
-                for _ in range(2)]
-    try:
-        asking, approving = (context.new_page() for context in contexts)
-        open_in_browser(asking, f"/Credits?tenant={tenant.tenant_id}", as_role="customer_success")
-        asking.get_by_label("Amount (USD)", exact=True).fill("9000.00")
-        asking.get_by_label("Reason", exact=True).fill(CRAFTED)
-        asking.get_by_role("button", name="Request credit").click()
-        wait_until_idle(asking)
-        asking.get_by_role("button", name="Send credit request").click()
-        wait_until_idle(asking)
-        asking.get_by_text("sent: it waits for a finance user's approval").wait_for(
-            timeout=30_000)
-        request_id = scalar(demo_database_url, "SELECT request_id FROM credit_requests "
-                            "WHERE tenant_id = :t", t=tenant.tenant_id)
+    asking, approving = open_page(), open_page()
+    open_in_browser(asking, f"/Credits?tenant={tenant.tenant_id}", as_role="customer_success")
+    asking.get_by_label("Amount (USD)", exact=True).fill("9000.00")
+    asking.get_by_label("Reason", exact=True).fill(CRAFTED)
+    asking.get_by_role("button", name="Request credit").click()
+    wait_until_idle(asking)
+    asking.get_by_role("button", name="Send credit request").click()
+    wait_until_idle(asking)
+    asking.get_by_text("sent: it waits for a finance user's approval").wait_for(
+        timeout=30_000)
+    request_id = scalar(demo_database_url, "SELECT request_id FROM credit_requests "
+                        "WHERE tenant_id = :t", t=tenant.tenant_id)
 
-        fetched: list[str] = []
-        approving.on("request", lambda request: fetched.append(request.url))
-        open_in_browser(approving, f"/Credits?tenant={tenant.tenant_id}")
-        approving.get_by_role("heading", name="Requests awaiting approval").wait_for()
-        assert approving.locator('img[src*="127.0.0.1:9"]').count() == 0
-        assert approving.locator('a[href*="127.0.0.1:9"]').count() == 0
-        assert approving.locator(".katex").count() == 0
-        assert not [url for url in fetched if "127.0.0.1:9/" in url]
-        approving.get_by_text(f"Request #{request_id} · {tenant.tenant_id} · $9,000.00",
-                              exact=True).wait_for(timeout=30_000)
-        approving.locator('[data-testid="stDataFrame"] table td').first.wait_for(
-            state="attached", timeout=30_000)
-        row = next(cells for cells in _table_rows(approving) if cells[:1] == [f"#{request_id}"])
-        assert row[:7] == [f"#{request_id}", "Service credit", tenant.tenant_id, "", "$9,000.00",
-                           "cs@demo (customer success)", CRAFTED]
+    fetched: list[str] = []
+    approving.on("request", lambda request: fetched.append(request.url))
+    open_in_browser(approving, f"/Credits?tenant={tenant.tenant_id}")
+    approving.get_by_role("heading", name="Requests awaiting approval").wait_for()
+    assert approving.locator('img[src*="127.0.0.1:9"]').count() == 0
+    assert approving.locator('a[href*="127.0.0.1:9"]').count() == 0
+    assert approving.locator(".katex").count() == 0
+    assert not [url for url in fetched if "127.0.0.1:9/" in url]
+    approving.get_by_text(f"Request #{request_id} · {tenant.tenant_id} · $9,000.00",
+                          exact=True).wait_for(timeout=30_000)
+    approving.locator('[data-testid="stDataFrame"] table td').first.wait_for(
+        state="attached", timeout=30_000)
+    row = next(cells for cells in _table_rows(approving) if cells[:1] == [f"#{request_id}"])
+    assert row[:7] == [f"#{request_id}", "Service credit", tenant.tenant_id, "", "$9,000.00",
+                       "cs@demo (customer success)", CRAFTED]
 
-        approving.get_by_role("button", name=f"Approve #{request_id}").click()
-        wait_until_idle(approving)
-        approving.get_by_text(f"Request #{request_id} approved.").wait_for(timeout=30_000)
-        assert scalar(demo_database_url, "SELECT amount_minor FROM credits WHERE tenant_id = :t",
-                      t=tenant.tenant_id) == 900000
-    finally:
-        for context in contexts:
-            context.close()
+    approving.get_by_role("button", name=f"Approve #{request_id}").click()
+    wait_until_idle(approving)
+    approving.get_by_text(f"Request #{request_id} approved.").wait_for(timeout=30_000)
+    assert scalar(demo_database_url, "SELECT amount_minor FROM credits WHERE tenant_id = :t",
+                  t=tenant.tenant_id) == 900000

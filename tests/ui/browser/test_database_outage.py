@@ -9,8 +9,6 @@ Each test serves the app on a PostgreSQL server of its own that it stops and sta
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
 from collections.abc import Iterator
 
 import pytest
@@ -22,9 +20,9 @@ from tests.stoppable_database import (
     StoppableDatabase,
     stoppable_database,
 )
-from tests.ui.browser.conftest import _free_port, _wait_until_healthy
+from tests.ui.browser.harness import served
 from tests.ui.finance_data import scalar
-from tests.ui.screens import REPO_ROOT, sign_in, url_text, wait_until_idle
+from tests.ui.screens import sign_in, url_text, wait_until_idle
 
 STREAMLIT_ERROR_BOX = "This app has encountered an error"
 WAIT_MS = 60_000
@@ -39,33 +37,16 @@ def database() -> Iterator[StoppableDatabase]:
 @pytest.fixture
 def app_url(_chromium, database: StoppableDatabase, tmp_path) -> Iterator[str]:
     """The app served on the test's own database (nothing read from it until a page opens)."""
-    port = _free_port()
     env = {**os.environ, "DATABASE_URL": url_text(database.url), "LEDGERLINE_DEMO": "0"}
-    with (tmp_path / "server.log").open("w") as log_file:
-        server = subprocess.Popen(
-            [sys.executable, "-m", "streamlit", "run", "app.py",
-             "--server.port", str(port), "--server.address", "127.0.0.1",
-             "--server.headless", "true", "--browser.gatherUsageStats", "false"],
-            cwd=REPO_ROOT, env=env, stdout=log_file, stderr=subprocess.STDOUT)
-    base_url = f"http://127.0.0.1:{port}"
-    try:
-        _wait_until_healthy(base_url, server, seconds=60)
+    with served("app.py", env, tmp_path / "server.log") as base_url:
         yield base_url
-    finally:
-        server.terminate()
-        try:
-            server.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            server.kill()
 
 
 @pytest.fixture
-def page(browser, app_url: str) -> Iterator[object]:
-    context = browser.new_context(base_url=app_url, viewport={"width": 1400, "height": 1000})
-    page = context.new_page()
+def page(open_page):
+    page = open_page()
     page.set_default_timeout(WAIT_MS)
-    yield page
-    context.close()
+    return page
 
 
 def _assert_the_outage_message(page) -> None:

@@ -10,15 +10,13 @@ exactly as typed: no link, image, formula, icon or emphasis, and no request made
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from ledgerline_ui.plain_text import WORD_JOINER
-from tests.ui.browser.conftest import _free_port, _wait_until_healthy
+from tests.ui.browser.harness import new_page, served
 from tests.ui.browser.plain_text_probe import CASES, CHART_LABELS
 from tests.ui.screens import REPO_ROOT, wait_until_idle
 
@@ -40,37 +38,20 @@ SHOWN_IN = {
 
 @pytest.fixture(scope="module")
 def probe_url(_chromium) -> Iterator[str]:
-    port = _free_port()
-    env = {**os.environ, "PYTHONPATH": str(REPO_ROOT)}
-    server = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", str(PROBE), "--server.port", str(port),
-         "--server.address", "127.0.0.1", "--server.headless", "true",
-         "--browser.gatherUsageStats", "false"],
-        cwd=REPO_ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        _wait_until_healthy(url, server, seconds=60)
+    with served(PROBE, {**os.environ, "PYTHONPATH": str(REPO_ROOT)}) as url:
         yield url
-    finally:
-        server.terminate()
-        try:
-            server.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            server.kill()
 
 
 @pytest.fixture(scope="module")
 def probe(browser, probe_url):
-    context = browser.new_context(viewport={"width": 1400, "height": 1000})
-    page = context.new_page()
-    page.set_default_timeout(30_000)
+    page = new_page(browser)
     requested: list[str] = []
     page.on("request", lambda request: requested.append(request.url))
     page.goto(probe_url)
     page.locator(".js-plotly-plot .ytick").first.wait_for(timeout=60_000)
     wait_until_idle(page)
     yield page, requested
-    context.close()
+    page.context.close()
 
 
 def _read(text: str) -> str:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable
 
 import pytest
 from sqlalchemy import text
@@ -57,23 +57,11 @@ def test_signing_in_shows_the_linked_page_and_signing_out_ends_it(page):
 
 
 @pytest.fixture
-def page_from(browser, app_url: str) -> Iterator[object]:
+def page_from(open_page) -> Callable[[str], object]:
     """`page_from("192.0.2.7")`: a page whose connections say they come from that address
     (the test's browser is on 127.0.0.1, a proxy uvicorn trusts, so it takes X-Forwarded-For
     as a reverse proxy in front of the app would send it: docs/deployment.md)."""
-    contexts = []
-
-    def open_(address: str):
-        context = browser.new_context(base_url=app_url, viewport={"width": 1400, "height": 1000},
-                                      extra_http_headers={"X-Forwarded-For": address})
-        contexts.append(context)
-        page = context.new_page()
-        page.set_default_timeout(20_000)
-        return page
-
-    yield open_
-    for context in contexts:
-        context.close()
+    return lambda address: open_page(extra_http_headers={"X-Forwarded-For": address})
 
 
 def _let_time_pass(url, seconds: int) -> None:
