@@ -47,7 +47,7 @@ from tests.actors import finance  # noqa: E402
 # (page file, query parameters): each screen as a direct link opens it; {initech} is the id
 # of Initech's November invoice (SPEC 4), read from the database.
 PAGES: list[tuple[str, dict[str, str]]] = [
-    ("app.py", {}),
+    ("Home.py", {}),
     ("pages/1_Invoices.py", {}),
     ("pages/1_Invoices.py", {"period": "2024-11", "status": "draft"}),
     ("pages/2_Invoice.py", {"tenant": "ent-initech", "invoice": "{initech}"}),
@@ -158,7 +158,7 @@ def time_pages(url: URL, rounds: int) -> list[tuple[str, str, list[float] | None
     os.environ["LEDGERLINE_DEMO"] = "0"
     # One untimed run starts the process's engine and checks migrations (once per
     # process in the app too), so the table shows the pages, not the start-up.
-    warm = AppTest.from_file(str(REPO_ROOT / "app.py"), default_timeout=120)
+    warm = AppTest.from_file(str(REPO_ROOT / "Home.py"), default_timeout=120)
     warm.session_state[ACTOR_KEY] = finance
     warm.run()
     results: list[tuple[str, str, list[float] | None]] = []

@@ -5,12 +5,14 @@ carries a reason, the actor who granted it and an idempotency key, so that
 submitting the same credit twice grants it once (SPEC 5; the database keeps
 the key unique, ``ServiceCredit`` only checks the values).
 
-Where it lands is a policy. Only an open (draft) invoice may receive it:
-finalized, paid and void invoices are records of what was billed and are
-never changed, so aiming a credit at one is refused with an error naming the
-invoice and its status. With no open invoice the credit waits on the
-tenant's credit balance and is consumed by the next invoice. A credit never
-makes an invoice negative; what does not fit stays on the balance.
+Where it lands is a policy, decided here from the facts the database loads
+(``land_credit``). Only an open (draft) invoice may receive it: finalized,
+paid and void invoices are records of what was billed and are never changed,
+so aiming a credit at one is refused with an error naming the invoice and its
+status. A credit aimed at no invoice lands on the open invoice of the latest
+period. With no open invoice the credit waits on the tenant's credit balance
+and is consumed by the next invoice. A credit never makes an invoice
+negative; what does not fit stays on the balance.
 
 Example (SPEC 5): a $200.00 outage credit for a tenant whose October invoice
 is paid and whose November invoice is a draft reduces November by $200.00;
@@ -22,7 +24,9 @@ it, and the notes against one invoice never add up to more than its total.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import date
 from enum import StrEnum
 
 from billing_core.errors import CreditNoteTooLarge, CurrencyMismatch, InvalidInput, InvoiceNotOpen
@@ -123,6 +127,80 @@ def apply_credit(total: Money, credit: Money) -> tuple[Money, Money]:
     room = total if not total.is_negative else total * 0
     applied = credit if credit <= room else room
     return applied, credit - applied
+
+
+@dataclass(frozen=True, slots=True)
+class CreditableInvoice:
+    """What the credit rules read of one invoice: its id, its label for messages (number, or
+    "#<id>"), its status, the period it bills, and its total."""
+
+    invoice_id: int
+    label: str
+    status: InvoiceStatus | str
+    period_start: date
+    period_label: str
+    total: Money
+
+
+@dataclass(frozen=True, slots=True)
+class CreditLanding:
+    """Where a service credit lands: ``applied`` off ``invoice`` (None: no invoice), and
+    ``to_balance`` on the tenant's credit balance. ``explanation`` says why, in words."""
+
+    tenant_id: str
+    invoice: CreditableInvoice | None
+    applied: Money
+    to_balance: Money
+
+    @property
+    def target(self) -> CreditTarget:
+        return credit_target(self.invoice.status if self.invoice is not None else None)
+
+    @property
+    def invoice_id(self) -> int | None:
+        return self.invoice.invoice_id if self.invoice is not None else None
+
+    @property
+    def invoice_period(self) -> str | None:
+        return self.invoice.period_label if self.invoice is not None else None
+
+    @property
+    def explanation(self) -> str:
+        if self.invoice is None:
+            return (f"{self.tenant_id} has no draft invoice, so {self.to_balance} waits on the "
+                    "credit balance and the next invoice generated consumes it.")
+        explanation = (f"{self.applied} reduces the draft invoice for {self.invoice.period_label}"
+                       f" (total {self.invoice.total}).")
+        if self.to_balance:
+            explanation += (f" The invoice cannot go below zero, so {self.to_balance} stays on "
+                            "the credit balance.")
+        return explanation
+
+
+def land_credit(tenant_id: str, amount: Money, invoices: Iterable[CreditableInvoice] = (), *,
+                aimed_at: CreditableInvoice | None = None) -> CreditLanding:
+    """Where a service credit of ``amount`` lands, given the tenant's invoices as loaded.
+
+    Aimed at an invoice (``aimed_at``): that one, which must be open (InvoiceNotOpen
+    otherwise). Aimed at none: the open invoice of the latest period among ``invoices``,
+    else the credit balance. On an invoice, as much as its total can take
+    (``apply_credit``); the rest waits on the balance.
+
+    SPEC 5: $200.00 for a tenant whose October invoice is paid and whose November draft is
+    $1,000.00 lands on November: $200.00 applied, $0.00 to the balance; $1,200.00 would
+    apply $1,000.00 and leave $200.00 on the balance.
+    """
+    if aimed_at is not None:
+        check_credit_target(aimed_at.label, aimed_at.status)
+        invoice: CreditableInvoice | None = aimed_at
+    else:
+        open_invoices = [candidate for candidate in invoices if is_open(candidate.status)]
+        invoice = max(open_invoices, key=lambda candidate: candidate.period_start, default=None)
+    if invoice is None:
+        amount = _require_money(amount, "amount")
+        return CreditLanding(tenant_id, None, Money.zero(amount.currency), amount)
+    applied, to_balance = apply_credit(invoice.total, amount)
+    return CreditLanding(tenant_id, invoice, applied, to_balance)
 
 
 CREDIT_NOTE_STATUSES: frozenset[InvoiceStatus] = frozenset(

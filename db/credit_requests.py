@@ -56,6 +56,7 @@ from billing_core.credits import (
 from billing_core.errors import BillingError, CreditNoteTooLarge, CurrencyMismatch, InvalidInput
 from billing_core.money import Money
 from db.audit import AuditRecord, record_audit
+from db.credit_ledger import tenant_currency
 from db.credits import (
     CreditNoteOutcome,
     CreditOutcome,
@@ -135,7 +136,7 @@ def request_credit(session: Session, tenant_id: str, amount: Money, reason: str,
     """
     require(actor, Permission.REQUEST_CREDITS)
     credit = ServiceCredit(tenant_id, amount, reason, actor.user_id, idempotency_key)
-    currency = _tenant_currency(session, tenant_id)
+    currency = tenant_currency(session, tenant_id)
     if amount.currency != currency:
         raise CurrencyMismatch(currency, amount.currency, "credit")
     return _insert_request(session, CreditRequestKind.SERVICE_CREDIT, tenant_id, None, amount,
@@ -154,7 +155,7 @@ def request_credit_note(session: Session, tenant_id: str, invoice_id: int, amoun
     require(actor, Permission.REQUEST_CREDIT_NOTES)
     note = CreditNote(tenant_id, invoice_id, amount, reason, actor.user_id, idempotency_key)
     reason, idempotency_key = note.reason.strip(), note.idempotency_key.strip()
-    currency = _tenant_currency(session, tenant_id)
+    currency = tenant_currency(session, tenant_id)
     if amount.currency != currency:
         raise CurrencyMismatch(currency, amount.currency, "credit")
     # Read without a lock: an early answer for the requester; approval checks under the lock.
@@ -289,15 +290,6 @@ def _check_same_request(earlier: CreditRequestState, kind: CreditRequestKind,
         raise InvalidInput("idempotency_key",
                            f"{earlier.idempotency_key!r} was already used for a different "
                            f"{asked} ({'; '.join(differences)})")
-
-
-def _tenant_currency(session: Session, tenant_id: str) -> str:
-    currency = session.execute(text(
-        "SELECT currency FROM tenants WHERE tenant_id = :tenant_id"), {"tenant_id": tenant_id}
-    ).scalar()
-    if currency is None:
-        raise NotFound("tenant", tenant_id)
-    return currency
 
 
 def _lock_request(session: Session, tenant_id: str, request_id: int) -> CreditRequestState:

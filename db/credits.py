@@ -38,7 +38,11 @@ lock (unique index (tenant_id, idempotency_key)), a replay must name the same
 invoice, amount and reason, or it is InvalidInput on the key; so two uses of
 one key at once, even on two invoices, make one note and one refusal.
 
-Lock order: the giver (`db.four_eyes.lock_giver`), the tenant row, the invoice row.
+Where a service credit lands is `billing_core.credits.land_credit`'s decision; this
+module loads the facts it needs under the locks and stores what it decided.
+
+Lock order (`db.credit_ledger`): the giver (`db.four_eyes.lock_giver`), the tenant row, the
+invoice rows.
 """
 
 from __future__ import annotations
@@ -59,17 +63,21 @@ from billing_core.access import (
     needs_second_approval,
     require,
 )
+from billing_core.credit_ledger import LedgerEntryKind
 from billing_core.credits import (
+    CreditableInvoice,
+    CreditLanding,
     CreditNote,
     ServiceCredit,
-    apply_credit,
     check_credit_note,
     check_credit_note_target,
-    check_credit_target,
+    land_credit,
 )
 from billing_core.errors import CurrencyMismatch, InvalidInput
 from billing_core.money import Money, to_decimal
+from billing_core.states import OPEN_STATUSES, InvoiceStatus
 from db.audit import AuditRecord, record_audit
+from db.credit_ledger import LedgerEntry, append_entries, lock_tenant, tenant_currency
 from db.document_numbers import next_document_number
 from db.errors import NotFound
 from db.four_eyes import given_alone, lock_giver
@@ -87,34 +95,12 @@ class CreditOutcome:
 
 
 @dataclass(frozen=True, slots=True)
-class CreditLanding:
-    """A preview: where a credit of `amount` would land now, and why (nothing written)."""
-
-    target: str
-    invoice_id: int | None
-    invoice_period: str | None
-    applied: Money
-    to_balance: Money
-    explanation: str
-
-
-@dataclass(frozen=True, slots=True)
 class CreditNoteOutcome:
     credit_note_id: int
     number: str
     created: bool
     amount: Money
     creditable_left: Money
-
-
-@dataclass(frozen=True, slots=True)
-class _OpenInvoice:
-    invoice_id: int
-    label: str
-    status: str
-    period_label: str
-    credit_minor: int
-    total_minor: int
 
 
 CREDIT_APPROVAL_ENV = "LEDGERLINE_CREDIT_APPROVAL_ABOVE"
@@ -210,11 +196,7 @@ def _grant_service_credit(session: Session, tenant_id: str, amount: Money, reaso
     credit above the threshold alone. Still finance only."""
     require(actor, Permission.ISSUE_CREDITS)
     credit = ServiceCredit(tenant_id, amount, reason, actor.user_id, idempotency_key)
-    if alone:
-        lock_giver(session, actor)
-    currency = _lock_tenant(session, tenant_id)
-    if amount.currency != currency:
-        raise CurrencyMismatch(currency, amount.currency, "credit")
+    currency = _lock_for_grant(session, tenant_id, amount, actor, alone)
     earlier = _credit_by_key(session, tenant_id, idempotency_key)
     if earlier is not None:
         outcome, earlier_reason = earlier
@@ -226,17 +208,10 @@ def _grant_service_credit(session: Session, tenant_id: str, amount: Money, reaso
                                 advice=CREDIT_ADVICE)
 
     if invoice_id is not None:
-        target = _lock_invoice_for_credit(session, tenant_id, invoice_id)
-        if target is None:
-            raise NotFound("invoice", f"{invoice_id} of tenant {tenant_id}")
-        check_credit_target(target.label, target.status)
+        landing = land_credit(tenant_id, amount,
+                              aimed_at=_lock_invoice_for_credit(session, tenant_id, invoice_id))
     else:
-        target = _latest_draft(session, tenant_id, lock=True)
-
-    applied, to_balance = Money.zero(currency), amount
-    if target is not None:
-        applied, to_balance = apply_credit(Money.from_minor_units(target.total_minor, currency),
-                                           amount)
+        landing = land_credit(tenant_id, amount, _open_invoices(session, tenant_id, lock=True))
     credit_id = session.execute(text("""
         INSERT INTO credits (tenant_id, amount_minor, currency, reason, actor, idempotency_key,
                              invoice_id, applied_minor, to_balance_minor)
@@ -245,52 +220,31 @@ def _grant_service_credit(session: Session, tenant_id: str, amount: Money, reaso
         RETURNING credit_id
     """), {"tenant_id": tenant_id, "amount_minor": amount.to_minor_units(), "currency": currency,
            "reason": credit.reason, "actor": actor.user_id, "key": idempotency_key,
-           "invoice_id": target.invoice_id if target else None,
-           "applied_minor": applied.to_minor_units(),
-           "to_balance_minor": to_balance.to_minor_units()}).scalar_one()
-    if applied:
-        _apply_to_invoice(session, tenant_id, target, applied, credit_id, credit.reason, actor)
-    if to_balance:
-        _add_to_balance(session, tenant_id, credit_id, to_balance, actor)
+           "invoice_id": landing.invoice_id, "applied_minor": landing.applied.to_minor_units(),
+           "to_balance_minor": landing.to_balance.to_minor_units()}).scalar_one()
+    if landing.applied:
+        _apply_to_invoice(session, tenant_id, landing, credit_id, credit.reason, actor)
+    if landing.to_balance:
+        append_entries(session, [LedgerEntry(tenant_id, LedgerEntryKind.CREDIT_ADDED,
+                                             landing.to_balance, credit_id=credit_id)], actor)
     record_audit(session, AuditRecord(
         actor, "credit.issued", "credit", str(credit_id), tenant_id, before=None,
         after={"amount_minor": amount.to_minor_units(), "currency": currency,
                "reason": credit.reason, "idempotency_key": idempotency_key,
-               "invoice_id": target.invoice_id if target else None,
-               "applied_minor": applied.to_minor_units(),
-               "to_balance_minor": to_balance.to_minor_units()}))
-    return CreditOutcome(credit_id, True, target.invoice_id if target else None, applied,
-                         to_balance)
+               "invoice_id": landing.invoice_id,
+               "applied_minor": landing.applied.to_minor_units(),
+               "to_balance_minor": landing.to_balance.to_minor_units()}))
+    return CreditOutcome(credit_id, True, landing.invoice_id, landing.applied,
+                         landing.to_balance)
 
 
 def preview_credit_landing(session: Session, tenant_id: str, amount: Money) -> CreditLanding:
-    """Where a credit of `amount` would land right now, and why. Takes no locks, writes nothing."""
-    currency = _tenant_currency(session, tenant_id)
+    """Where a credit of `amount` would land right now, and why (`CreditLanding.explanation`).
+    Takes no locks, writes nothing."""
+    currency = tenant_currency(session, tenant_id)
     if amount.currency != currency:
         raise CurrencyMismatch(currency, amount.currency, "credit")
-    draft = _latest_draft(session, tenant_id, lock=False)
-    if draft is None:
-        return CreditLanding("balance", None, None, Money.zero(currency), amount,
-                             f"{tenant_id} has no draft invoice, so {amount} waits on the "
-                             "credit balance and the next invoice generated consumes it.")
-    applied, to_balance = apply_credit(Money.from_minor_units(draft.total_minor, currency), amount)
-    explanation = (f"{applied} reduces the draft invoice for {draft.period_label}"
-                   f" (total {Money.from_minor_units(draft.total_minor, currency)}).")
-    if to_balance:
-        explanation += (f" The invoice cannot go below zero, so {to_balance} stays on the "
-                        "credit balance.")
-    return CreditLanding("invoice", draft.invoice_id, draft.period_label, applied, to_balance,
-                         explanation)
-
-
-def credit_balance(session: Session, tenant_id: str) -> Money:
-    """The tenant's current credit balance (the last ledger entry's running balance)."""
-    currency = _tenant_currency(session, tenant_id)
-    balance_minor = session.execute(text("""
-        SELECT balance_after_minor FROM credit_ledger WHERE tenant_id = :tenant_id
-        ORDER BY entry_id DESC LIMIT 1
-    """), {"tenant_id": tenant_id}).scalar()
-    return Money.from_minor_units(balance_minor or 0, currency)
+    return land_credit(tenant_id, amount, _open_invoices(session, tenant_id, lock=False))
 
 
 def issue_credit_note(session: Session, tenant_id: str, invoice_id: int, amount: Money,
@@ -321,15 +275,9 @@ def _grant_credit_note(session: Session, tenant_id: str, invoice_id: int, amount
     require(actor, Permission.ISSUE_CREDIT_NOTES)
     note = CreditNote(tenant_id, invoice_id, amount, reason, actor.user_id, idempotency_key)
     reason, idempotency_key = note.reason.strip(), note.idempotency_key.strip()
-    if alone:
-        lock_giver(session, actor)
-    currency = _lock_tenant(session, tenant_id)
-    if amount.currency != currency:
-        raise CurrencyMismatch(currency, amount.currency, "credit")
+    currency = _lock_for_grant(session, tenant_id, amount, actor, alone)
     invoice = _lock_invoice_for_credit(session, tenant_id, invoice_id)
-    if invoice is None:
-        raise NotFound("invoice", f"{invoice_id} of tenant {tenant_id}")
-    total = Money.from_minor_units(invoice.total_minor, currency)
+    total = invoice.total
     earlier_total = Money.from_minor_units(session.execute(text("""
         SELECT CAST(coalesce(sum(amount_minor), 0) AS bigint) FROM credit_notes
         WHERE tenant_id = :tenant_id AND invoice_id = :invoice_id
@@ -362,12 +310,24 @@ def _grant_credit_note(session: Session, tenant_id: str, invoice_id: int, amount
     return CreditNoteOutcome(credit_note_id, number, True, amount, left)
 
 
-def _apply_to_invoice(session: Session, tenant_id: str, invoice: _OpenInvoice, applied: Money,
-                      credit_id: int, reason: str, actor: Actor) -> None:
-    currency = applied.currency
-    before_total = Money.from_minor_units(invoice.total_minor, currency)
+def _lock_for_grant(session: Session, tenant_id: str, amount: Money, actor: Actor,
+                    alone: bool) -> str:
+    """A grant's locks, in the lock order: the giver when giving alone, then the tenant.
+    Returns the tenant's currency, which `amount` must be in."""
+    if alone:
+        lock_giver(session, actor)
+    currency = lock_tenant(session, tenant_id)
+    if amount.currency != currency:
+        raise CurrencyMismatch(currency, amount.currency, "credit")
+    return currency
+
+
+def _apply_to_invoice(session: Session, tenant_id: str, landing: CreditLanding, credit_id: int,
+                      reason: str, actor: Actor) -> None:
+    """Store what `land_credit` decided for the invoice: a credit line and lower totals."""
+    invoice, applied = landing.invoice, landing.applied
+    before_total = invoice.total
     after_total = before_total - applied
-    after_credit = Money.from_minor_units(invoice.credit_minor, currency) + applied
     session.execute(text("""
         INSERT INTO invoice_lines (tenant_id, invoice_id, line_no, kind, description,
                                    amount_minor, exact_amount, explanation)
@@ -379,55 +339,20 @@ def _apply_to_invoice(session: Session, tenant_id: str, invoice: _OpenInvoice, a
            "amount_minor": (-applied).to_minor_units(), "exact_amount": (-applied).amount,
            "explanation": f"service credit #{credit_id}: {applied} off {before_total} "
                           f"-> {after_total}"})
-    session.execute(text("""
-        UPDATE invoices SET credit_minor = :credit_minor, total_minor = :total_minor
+    after_credit_minor = session.execute(text("""
+        UPDATE invoices SET credit_minor = credit_minor + :applied_minor,
+                            total_minor = :total_minor
         WHERE tenant_id = :tenant_id AND invoice_id = :invoice_id
+        RETURNING credit_minor
     """), {"tenant_id": tenant_id, "invoice_id": invoice.invoice_id,
-           "credit_minor": after_credit.to_minor_units(),
-           "total_minor": after_total.to_minor_units()})
+           "applied_minor": applied.to_minor_units(),
+           "total_minor": after_total.to_minor_units()}).scalar_one()
     record_audit(session, AuditRecord(
         actor, "invoice.credited", "invoice", str(invoice.invoice_id), tenant_id,
-        before={"credit_minor": invoice.credit_minor, "total_minor": invoice.total_minor,
-                "currency": currency},
-        after={"credit_minor": after_credit.to_minor_units(),
-               "total_minor": after_total.to_minor_units(), "currency": currency,
-               "credit_id": credit_id}))
-
-
-def _add_to_balance(session: Session, tenant_id: str, credit_id: int, amount: Money,
-                    actor: Actor) -> None:
-    before = credit_balance(session, tenant_id)
-    after = before + amount
-    session.execute(text("""
-        INSERT INTO credit_ledger (tenant_id, entry_kind, amount_minor, balance_after_minor,
-                                   currency, credit_id, actor)
-        VALUES (:tenant_id, 'credit_added', :amount_minor, :balance_after_minor, :currency,
-                :credit_id, :actor)
-    """), {"tenant_id": tenant_id, "amount_minor": amount.to_minor_units(),
-           "balance_after_minor": after.to_minor_units(), "currency": amount.currency,
-           "credit_id": credit_id, "actor": actor.user_id})
-    record_audit(session, AuditRecord(
-        actor, "credit_balance.added", "credit", str(credit_id), tenant_id,
-        before={"balance_minor": before.to_minor_units(), "currency": amount.currency},
-        after={"balance_minor": after.to_minor_units(), "currency": amount.currency}))
-
-
-def _lock_tenant(session: Session, tenant_id: str) -> str:
-    currency = session.execute(text(
-        "SELECT currency FROM tenants WHERE tenant_id = :tenant_id FOR NO KEY UPDATE"
-    ), {"tenant_id": tenant_id}).scalar()
-    if currency is None:
-        raise NotFound("tenant", tenant_id)
-    return currency
-
-
-def _tenant_currency(session: Session, tenant_id: str) -> str:
-    currency = session.execute(text(
-        "SELECT currency FROM tenants WHERE tenant_id = :tenant_id"), {"tenant_id": tenant_id}
-    ).scalar()
-    if currency is None:
-        raise NotFound("tenant", tenant_id)
-    return currency
+        before={"credit_minor": after_credit_minor - applied.to_minor_units(),
+                "total_minor": before_total.to_minor_units(), "currency": applied.currency},
+        after={"credit_minor": after_credit_minor, "total_minor": after_total.to_minor_units(),
+               "currency": applied.currency, "credit_id": credit_id}))
 
 
 def _credit_by_key(session: Session, tenant_id: str,
@@ -489,7 +414,7 @@ def _credit_note_by_key(session: Session, tenant_id: str, key: str) -> _EarlierN
                         Money.from_minor_units(row.amount_minor, row.currency), row.reason)
 
 
-def _check_same_credit_note(key: str, earlier: _EarlierNote, invoice: _OpenInvoice,
+def _check_same_credit_note(key: str, earlier: _EarlierNote, invoice: CreditableInvoice,
                             amount: Money, reason: str) -> None:
     """A replay of `key` must ask for the note it made: same invoice, amount and reason."""
     differences = []
@@ -504,25 +429,36 @@ def _check_same_credit_note(key: str, earlier: _EarlierNote, invoice: _OpenInvoi
                                               f"note ({'; '.join(differences)})")
 
 
-_OPEN_INVOICE_COLUMNS = """
-    invoice_id, coalesce(number, '#' || invoice_id) AS label, status, period_label,
-    credit_minor, total_minor
+_CREDITABLE_COLUMNS = """
+    invoice_id, coalesce(number, '#' || invoice_id) AS label, status, period_start, period_label,
+    total_minor, currency
 """
 
 
+def _creditable(row) -> CreditableInvoice:
+    return CreditableInvoice(row.invoice_id, row.label, InvoiceStatus(row.status),
+                             row.period_start, row.period_label,
+                             Money.from_minor_units(row.total_minor, row.currency))
+
+
 def _lock_invoice_for_credit(session: Session, tenant_id: str,
-                             invoice_id: int) -> _OpenInvoice | None:
+                             invoice_id: int) -> CreditableInvoice:
+    """The invoice a credit or credit note names, locked; NotFound if the tenant has none."""
     row = session.execute(text(f"""
-        SELECT {_OPEN_INVOICE_COLUMNS} FROM invoices
+        SELECT {_CREDITABLE_COLUMNS} FROM invoices
         WHERE tenant_id = :tenant_id AND invoice_id = :invoice_id FOR UPDATE
     """), {"tenant_id": tenant_id, "invoice_id": invoice_id}).first()
-    return _OpenInvoice(*row) if row else None
+    if row is None:
+        raise NotFound("invoice", f"{invoice_id} of tenant {tenant_id}")
+    return _creditable(row)
 
 
-def _latest_draft(session: Session, tenant_id: str, lock: bool) -> _OpenInvoice | None:
-    row = session.execute(text(f"""
-        SELECT {_OPEN_INVOICE_COLUMNS} FROM invoices
-        WHERE tenant_id = :tenant_id AND status = 'draft'
-        ORDER BY period_start DESC LIMIT 1 {"FOR UPDATE" if lock else ""}
-    """), {"tenant_id": tenant_id}).first()
-    return _OpenInvoice(*row) if row else None
+def _open_invoices(session: Session, tenant_id: str, lock: bool) -> list[CreditableInvoice]:
+    """The tenant's open invoices, where a credit aimed at none may land (locked with
+    `lock`: one finalized meanwhile drops out under the lock)."""
+    rows = session.execute(text(f"""
+        SELECT {_CREDITABLE_COLUMNS} FROM invoices
+        WHERE tenant_id = :tenant_id AND status = ANY(:open_statuses)
+        ORDER BY invoice_id {"FOR UPDATE" if lock else ""}
+    """), {"tenant_id": tenant_id, "open_statuses": [status.value for status in OPEN_STATUSES]})
+    return [_creditable(row) for row in rows]

@@ -20,10 +20,11 @@ approved.
 
 Locks: reading the window and writing the grant must not interleave with
 another grant, or three $500 credits sent at once would each see nothing given.
-The tenant row lock (`FOR NO KEY UPDATE`, taken by every credit and credit note)
-serializes the grants to one tenant; `lock_giver`, a transaction advisory lock
-on the user id, serializes one user's grants across tenants. Order: the giver,
-then the tenants (id order), then invoices. After both locks, a statement under
+The tenant row lock (`db.credit_ledger.lock_tenants`, taken by every credit and
+credit note) serializes the grants to one tenant; `lock_giver`, a transaction
+advisory lock on the user id, serializes one user's grants across tenants.
+Order (`db.credit_ledger`): the giver, then the tenants (id order), then
+invoices. After both locks, a statement under
 READ COMMITTED (the engine's default) sees every grant committed by whoever held
 them before; the window is read then, never earlier.
 """
@@ -56,26 +57,26 @@ def lock_giver(session: Session, actor: Actor) -> None:
         {"user_id": actor.user_id})
 
 
+# One rule for both ways of giving: what `table` gave in the window, to the tenants or by
+# the user, less what an approved request issued (its `credit_requests` column `id_column`).
+_GIVEN_ALONE = text(" UNION ALL ".join(f"""
+    SELECT g.tenant_id, g.actor, g.amount_minor FROM {table} g
+    WHERE g.created_at > now() - make_interval(hours => :hours)
+      AND g.currency = :currency
+      AND (g.tenant_id = ANY(:tenant_ids) OR g.actor = :user_id)
+      AND NOT EXISTS (SELECT 1 FROM credit_requests r
+                      WHERE r.tenant_id = g.tenant_id AND r.{id_column} = g.{id_column})
+"""
+    for table, id_column in (("credits", "credit_id"), ("credit_notes", "credit_note_id"))))
+
+
 def given_alone(session: Session, tenant_ids: Collection[str], actor: Actor,
                 currency: str) -> GivenAlone:
     """What the window holds for `tenant_ids` and for `actor`, in `currency`. Read it under the
     tenants' locks and `lock_giver`, or it is only a preview."""
-    rows = session.execute(text("""
-        SELECT c.tenant_id, c.actor, c.amount_minor FROM credits c
-        WHERE c.created_at > now() - make_interval(hours => :hours)
-          AND c.currency = :currency
-          AND (c.tenant_id = ANY(:tenant_ids) OR c.actor = :user_id)
-          AND NOT EXISTS (SELECT 1 FROM credit_requests r
-                          WHERE r.tenant_id = c.tenant_id AND r.credit_id = c.credit_id)
-        UNION ALL
-        SELECT n.tenant_id, n.actor, n.amount_minor FROM credit_notes n
-        WHERE n.created_at > now() - make_interval(hours => :hours)
-          AND n.currency = :currency
-          AND (n.tenant_id = ANY(:tenant_ids) OR n.actor = :user_id)
-          AND NOT EXISTS (SELECT 1 FROM credit_requests r
-                          WHERE r.tenant_id = n.tenant_id AND r.credit_note_id = n.credit_note_id)
-    """), {"hours": GIVEN_ALONE_WINDOW_HOURS, "currency": currency,
-           "tenant_ids": list(tenant_ids), "user_id": actor.user_id}).all()
+    rows = session.execute(_GIVEN_ALONE, {
+        "hours": GIVEN_ALONE_WINDOW_HOURS, "currency": currency,
+        "tenant_ids": list(tenant_ids), "user_id": actor.user_id}).all()
     to_tenant = {tenant_id: Money.zero(currency) for tenant_id in tenant_ids}
     by_user = Money.zero(currency)
     for tenant_id, given_by, amount_minor in rows:

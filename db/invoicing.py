@@ -4,17 +4,17 @@ SPEC 8: generating is idempotent. The same request twice, or fifty at once on
 fifty connections, yields one invoice and every caller gets its id. Two
 things make that true:
 
-1. each tenant still without an invoice is locked (`FOR NO KEY UPDATE`, in
-   tenant-id order so two batches never deadlock) and checked again under the
-   lock, so concurrent generators for one tenant queue up, and the later ones
-   find the invoice the first committed and return it;
+1. each tenant still without an invoice is locked (`db.credit_ledger.lock_tenants`:
+   one statement, in tenant-id order so two batches never deadlock) and checked
+   again under the lock, so concurrent generators for one tenant queue up, and
+   the later ones find the invoice the first committed and return it;
 2. the database backs the rule regardless of code: the insert is
    `ON CONFLICT DO NOTHING` on the partial unique index "one non-void invoice
    per tenant and period".
 
 The same tenant lock serializes the tenant's credit balance: the balance is
-read, consumed and written back (a ledger entry) only by the transaction that
-actually created the invoice.
+read, consumed and written back (a `consumed` ledger entry, `db.credit_ledger`)
+only by the transaction that actually created the invoice.
 
 The batched `generate_invoices` is the only implementation; the single form
 and the month-end run both call it. Inputs are loaded set-based
@@ -33,11 +33,13 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from billing_core.access import Actor, Permission, require
+from billing_core.credit_ledger import LedgerEntryKind
 from billing_core.errors import BillingError, InvalidInput
 from billing_core.invoices import PricedInvoice, price_invoice
 from billing_core.periods import Period, monthly_period
-from db.audit import AuditRecord, record_audits, require_actor
+from db.audit import require_actor
 from db.bulk import copy_rows
+from db.credit_ledger import LedgerEntry, append_entries, lock_tenants
 from db.errors import NotFound
 from db.models import InvoiceLine
 from db.pricing_inputs import PricingInputs, load_pricing_inputs
@@ -115,7 +117,7 @@ def generate_invoices(session: Session, tenant_ids: Iterable[str], period: Perio
     if missing and not dry_run:
         # Guard, lock, re-check: only tenants still without an invoice are locked (a re-run
         # locks nothing), then looked at again now that no one else can create theirs.
-        _lock_tenants(session, missing)
+        lock_tenants(session, missing)
         existing.update(_existing_invoice_ids(session, missing, period))
     inputs = load_pricing_inputs(
         session, {t: tenants[t][0] for t in candidates if t not in existing}, period)
@@ -150,14 +152,6 @@ def _load_tenants(session: Session, tenant_ids: list[str]) -> dict[str, tuple[st
         WHERE tenant_id = ANY(:tenant_ids)
     """), {"tenant_ids": tenant_ids})
     return {tenant_id: (currency, anchor_day) for tenant_id, currency, anchor_day in rows}
-
-
-def _lock_tenants(session: Session, tenant_ids: list[str]) -> None:
-    # In tenant-id order, so two overlapping batches never deadlock.
-    session.execute(text("""
-        SELECT 1 FROM tenants WHERE tenant_id = ANY(:tenant_ids)
-        ORDER BY tenant_id FOR NO KEY UPDATE
-    """), {"tenant_ids": tenant_ids}).all()
 
 
 def _existing_invoice_ids(session: Session, tenant_ids: list[str],
@@ -262,30 +256,9 @@ def _insert_lines(session: Session, invoice_ids: Mapping[str, int],
 def _consume_credit_balances(session: Session, invoice_ids: Mapping[str, int],
                              priced: Mapping[str, PricedInvoice], actor: Actor) -> None:
     """Write a 'consumed' ledger entry for every new invoice that used credit balance."""
-    entries = [
-        {"tenant_id": tenant_id, "invoice_id": invoice_id, "currency": invoice.currency,
-         "amount_minor": (-invoice.credit_applied).to_minor_units(),
-         "balance_after_minor": invoice.credit_balance_left.to_minor_units(),
-         "actor": actor.user_id}
+    append_entries(session, [
+        LedgerEntry(tenant_id, LedgerEntryKind.CONSUMED, invoice.credit_applied,
+                    invoice_id=invoice_id)
         for tenant_id, invoice_id in invoice_ids.items()
         if (invoice := priced[tenant_id]).credit_applied
-    ]
-    if not entries:
-        return
-    session.execute(text("""
-        INSERT INTO credit_ledger (tenant_id, entry_kind, amount_minor, balance_after_minor,
-                                   currency, invoice_id, actor)
-        VALUES (:tenant_id, 'consumed', :amount_minor, :balance_after_minor, :currency,
-                :invoice_id, :actor)
-    """), entries)
-    record_audits(session, (
-        AuditRecord(actor, "credit_balance.consumed", "invoice", str(entry["invoice_id"]),
-                    entry["tenant_id"],
-                    before={"balance_minor": (priced[entry["tenant_id"]].credit_applied
-                                              + priced[entry["tenant_id"]].credit_balance_left
-                                              ).to_minor_units(),
-                            "currency": entry["currency"]},
-                    after={"balance_minor": entry["balance_after_minor"],
-                           "currency": entry["currency"]})
-        for entry in entries
-    ))
+    ], actor)

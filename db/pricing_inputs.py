@@ -28,6 +28,7 @@ from billing_core.money import Money
 from billing_core.periods import Period
 from billing_core.proration import PlanChange
 from billing_core.usage import UsagePlan
+from db.credit_ledger import credit_balances_minor
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,7 +60,7 @@ def load_pricing_inputs(session: Session, currencies: Mapping[str, str],
     plans = _plan_terms(session, {plan_id for rows in segments.values() for _, plan_id in rows})
     used = _usage_sums(session, tenant_ids, period)
     discounts = _discounts(session, tenant_ids, period)
-    balances = _credit_balances(session, tenant_ids)
+    balances = credit_balances_minor(session, tenant_ids)
     inputs = {}
     # Many tenants share a plan change (same day, same plan): build each value once.
     changes_made: dict[tuple[object, str], PlanChange] = {}
@@ -165,12 +166,3 @@ def _discounts(session: Session, tenant_ids: Sequence[str],
                 else FixedOff(Money.from_minor_units(amount_minor, currency), label))
         discounts[tenant_id].append(discount)
     return discounts
-
-
-def _credit_balances(session: Session, tenant_ids: Sequence[str]) -> dict[str, int]:
-    rows = session.execute(text("""
-        SELECT DISTINCT ON (tenant_id) tenant_id, balance_after_minor
-        FROM credit_ledger WHERE tenant_id = ANY(:tenant_ids)
-        ORDER BY tenant_id, entry_id DESC
-    """), {"tenant_ids": list(tenant_ids)})
-    return dict(rows.all())

@@ -25,6 +25,7 @@ from billing_core.errors import InvalidInput
 from billing_core.money import Money
 from billing_core.periods import calendar_month, month_label
 from billing_core.states import InvoiceStatus, to_status
+from db.credit_ledger import balance_minor_sql, outstanding_balances
 from db.errors import NotFound
 
 # --- values ---------------------------------------------------------------------------------
@@ -349,26 +350,16 @@ def status_summary(session: Session, period_label: str) -> PeriodSummary:
         totals.setdefault(status, []).append(Money.from_minor_units(int(total_minor), currency))
     by_status = tuple(StatusTotals(status.value, counts[status], tuple(totals[status]))
                       for status in InvoiceStatus if status in counts)
-    balances = session.execute(text("""
-        SELECT currency, sum(balance_after_minor) FROM (
-            SELECT DISTINCT ON (tenant_id) currency, balance_after_minor FROM credit_ledger
-            ORDER BY tenant_id, entry_id DESC) AS latest
-        GROUP BY currency ORDER BY currency
-    """))
-    outstanding = tuple(Money.from_minor_units(int(balance_minor), currency)
-                        for currency, balance_minor in balances if balance_minor)
-    return PeriodSummary(period.label, by_status, outstanding)
+    return PeriodSummary(period.label, by_status, outstanding_balances(session))
 
 
 # --- tenants --------------------------------------------------------------------------------
 
-_TENANT_SQL = """
+_TENANT_SQL = f"""
     SELECT t.tenant_id, t.name, t.currency, t.billing_anchor_day, t.is_active,
            (SELECT s.plan_id FROM subscriptions s WHERE s.tenant_id = t.tenant_id
             ORDER BY s.starts_on DESC LIMIT 1) AS current_plan_id,
-           coalesce((SELECT l.balance_after_minor FROM credit_ledger l
-                     WHERE l.tenant_id = t.tenant_id ORDER BY l.entry_id DESC LIMIT 1), 0)
-               AS balance_minor
+           {balance_minor_sql("t.tenant_id")} AS balance_minor
     FROM tenants t
 """
 

@@ -79,6 +79,7 @@ from billing_core.reconciliation import (
 from billing_core.usage import UsagePlan
 from db.audit import AuditRecord, record_audit
 from db.bulk import copy_rows
+from db.credit_ledger import lock_tenants
 from db.credits import check_direct_credit, credit_approval_threshold, issue_service_credit
 from db.four_eyes import given_alone, lock_giver
 from db.granted_credits import granted_credits
@@ -214,7 +215,7 @@ def import_legacy_file(session: Session, content: str | bytes, file_name: str, *
     legacy = read_legacy_csv(content)
     if not legacy.problems and not legacy.row_count:
         raise LegacyFileError([LineProblem(2, None, "the file has a header but no rows")])
-    session.execute(text("SELECT pg_advisory_xact_lock(hashtext('ledgerline.legacy_import'))"))
+    _lock_legacy_imports(session)
     problems = [*legacy.problems, *_database_problems(session, legacy.lines)]
     if problems:
         raise LegacyFileError(problems)
@@ -236,6 +237,12 @@ def import_legacy_file(session: Session, content: str | bytes, file_name: str, *
         after={"file_name": file_name, "invoices": len(legacy.invoices),
                "allocations": len(legacy.allocations)}))
     return ImportResult(import_id, file_name, len(legacy.invoices), len(legacy.allocations))
+
+
+def _lock_legacy_imports(session: Session) -> None:
+    """Imports take turns until the transaction ends, so two imports of one file cannot both
+    find it not imported yet."""
+    session.execute(text("SELECT pg_advisory_xact_lock(hashtext('ledgerline.legacy_import'))"))
 
 
 def _database_problems(session: Session, lines: Sequence[LineIdentity]) -> list[LineProblem]:
@@ -458,7 +465,7 @@ def issue_legacy_credits(session: Session, keys: Iterable[DiscrepancyKey], *,
     wanted = sorted(set(_check_key(key) for key in keys))
     if not wanted:
         raise InvalidInput("selection", "is empty; select the overcharges to credit")
-    lock_giver(session, actor)  # before the tenant locks: the lock order of db/credits.py
+    lock_giver(session, actor)  # before the tenant locks: the lock order of db/credit_ledger.py
     current = _current_discrepancies(session, wanted)
     for key in wanted:
         if current[key].action != Action.CREDIT_NOTE:
@@ -478,7 +485,7 @@ def issue_legacy_credits(session: Session, keys: Iterable[DiscrepancyKey], *,
     _check_given_alone(session, [current[key] for key in wanted if key not in corrected],
                        actor)
     done, already, amounts = [], [], []
-    for key in wanted:  # tenant-id order: the lock order of db/credits.py
+    for key in wanted:  # every tenant is locked already (`_current_discrepancies`)
         item = current[key]
         tenant_id, source, legacy_id, rule = key
         outcome = issue_service_credit(
@@ -596,10 +603,7 @@ def _current_discrepancies(session: Session, keys: Sequence[DiscrepancyKey]
                            ) -> dict[DiscrepancyKey, Discrepancy]:
     """Lock the tenants (id order), then recompute their discrepancies under the lock."""
     tenant_ids = sorted({key[0] for key in keys})
-    session.execute(text("""
-        SELECT tenant_id FROM tenants WHERE tenant_id = ANY(:ids)
-        ORDER BY tenant_id FOR NO KEY UPDATE
-    """), {"ids": tenant_ids})
+    lock_tenants(session, tenant_ids)
     invoices, shares = load_legacy_records(session, tenant_ids)
     current = {item.key: item for item in reconcile(invoices, shares)}
     for key in keys:
@@ -622,7 +626,7 @@ def import_sample_legacy_file(session: Session, *, actor: Actor) -> ImportResult
     """Import `db/sample_data/legacy_invoices.csv` (the six incident symptoms) unless it is
     already there; None when it was. For the demo data."""
     require(actor, Permission.RECONCILE_LEGACY_BILLING)
-    session.execute(text("SELECT pg_advisory_xact_lock(hashtext('ledgerline.legacy_import'))"))
+    _lock_legacy_imports(session)
     if session.execute(text("SELECT 1 FROM legacy_imports WHERE file_name = :name"),
                        {"name": SAMPLE_FILE.name}).first():
         return None

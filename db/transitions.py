@@ -19,7 +19,7 @@ invoice puts it on the tenant's credit balance, in the same transaction, so a
 void and a regeneration lose nothing (SPEC 5); the next generated invoice
 consumes it. The voided invoice itself keeps its lines and totals as a record.
 Voiding therefore locks the tenant row first, then the invoice (the lock order
-of generation and credits, which also append to the tenant's balance).
+of `db.credit_ledger`, which every append to the balance follows).
 """
 
 from __future__ import annotations
@@ -31,11 +31,12 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from billing_core.access import Actor, Permission, require
+from billing_core.credit_ledger import LedgerEntryKind
 from billing_core.money import Money
 from billing_core.periods import require_aware_utc
 from billing_core.states import InvoiceStatus, check_transition
 from db.audit import AuditRecord, record_audit
-from db.credits import credit_balance
+from db.credit_ledger import LedgerEntry, append_entries, lock_tenant
 from db.document_numbers import next_document_number
 from db.errors import NotFound
 
@@ -76,7 +77,7 @@ def void_invoice(session: Session, tenant_id: str, invoice_id: int, *,
     on the balance; the November invoice generated again consumes it.
     """
     require(actor, Permission.VOID_INVOICES)
-    _lock_tenant(session, tenant_id)
+    lock_tenant(session, tenant_id)
     current = lock_invoice(session, tenant_id, invoice_id)
     check_transition(invoice_label(current), current.status, InvoiceStatus.VOID)
     credit = _invoice_credit(session, current)
@@ -86,7 +87,9 @@ def void_invoice(session: Session, tenant_id: str, invoice_id: int, *,
         RETURNING tenant_id, invoice_id, status, number, finalized_at, paid_at, voided_at
     """, {})
     if credit:
-        _return_credit_to_balance(session, voided, credit, actor)
+        append_entries(session, [LedgerEntry(
+            tenant_id, LedgerEntryKind.RETURNED_ON_VOID, credit,
+            invoice_id=invoice_id, invoice_label=invoice_label(voided))], actor)
     return voided
 
 
@@ -133,41 +136,12 @@ def _move(session: Session, current: InvoiceState, actor: Actor, action: str, sq
     return moved
 
 
-def _lock_tenant(session: Session, tenant_id: str) -> None:
-    # The lock generation and credits take before touching the tenant's credit balance.
-    found = session.execute(text(
-        "SELECT 1 FROM tenants WHERE tenant_id = :tenant_id FOR NO KEY UPDATE"
-    ), {"tenant_id": tenant_id}).scalar()
-    if found is None:
-        raise NotFound("tenant", tenant_id)
-
-
 def _invoice_credit(session: Session, invoice: InvoiceState) -> Money:
     credit_minor, currency = session.execute(text("""
         SELECT credit_minor, currency FROM invoices
         WHERE tenant_id = :tenant_id AND invoice_id = :invoice_id
     """), {"tenant_id": invoice.tenant_id, "invoice_id": invoice.invoice_id}).one()
     return Money.from_minor_units(credit_minor, currency)
-
-
-def _return_credit_to_balance(session: Session, invoice: InvoiceState, credit: Money,
-                              actor: Actor) -> None:
-    """Append a `returned_on_void` ledger entry giving `credit` back (tenant row locked)."""
-    before = credit_balance(session, invoice.tenant_id)
-    after = before + credit
-    session.execute(text("""
-        INSERT INTO credit_ledger (tenant_id, entry_kind, amount_minor, balance_after_minor,
-                                   currency, invoice_id, actor)
-        VALUES (:tenant_id, 'returned_on_void', :amount_minor, :balance_after_minor, :currency,
-                :invoice_id, :actor)
-    """), {"tenant_id": invoice.tenant_id, "amount_minor": credit.to_minor_units(),
-           "balance_after_minor": after.to_minor_units(), "currency": credit.currency,
-           "invoice_id": invoice.invoice_id, "actor": actor.user_id})
-    record_audit(session, AuditRecord(
-        actor, "credit_balance.returned", "invoice", str(invoice.invoice_id), invoice.tenant_id,
-        before={"balance_minor": before.to_minor_units(), "currency": credit.currency},
-        after={"balance_minor": after.to_minor_units(), "currency": credit.currency,
-               "returned_minor": credit.to_minor_units(), "invoice": invoice_label(invoice)}))
 
 
 def _status_view(state: InvoiceState) -> dict[str, object]:

@@ -1,7 +1,7 @@
 """Links between the screens, by page file (`st.page_link`), in one list.
 
 The screens live in `pages/` and Streamlit finds them by file, relative to the
-entry script (`app.py`). When a page runs as its own entry script
+home script (`Home.py`). When a page runs as its own entry script
 (`AppTest.from_file("pages/...")`, the way the screen tests open a page by
 direct link), Streamlit knows no other page and `st.page_link` raises; then
 `page_link` here writes a plain Markdown link to the same URL the app serves

@@ -1,7 +1,7 @@
 """The one call every screen starts with: page config, database, and the sign-in guard.
 
 Streamlit runs a file in `pages/` directly on a direct link, without running
-`app.py` first, so each page calls `setup_page` before anything else: page
+`Home.py` first, so each page calls `setup_page` before anything else: page
 config, the database (migrated, once per process), then the guard. While the
 database cannot be reached, every screen, the sign-in and the start itself show
 one message and a Retry button instead (`ledgerline_ui.outage`). Until

@@ -11,9 +11,9 @@ from sqlalchemy import text
 from billing_core.errors import CreditNoteTooLarge, InvalidInput, InvoiceNotOpen
 from billing_core.money import Money
 from billing_core.periods import calendar_month
+from db.credit_ledger import credit_balance
 from db.credits import (
     CREDIT_APPROVAL_ENV,
-    credit_balance,
     issue_credit_note,
     issue_service_credit,
     preview_credit_landing,

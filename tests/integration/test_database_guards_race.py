@@ -16,16 +16,14 @@ a serialization failure (SQLSTATE 40001: retry, and the retry sees the new state
 from __future__ import annotations
 
 import re
-import time
 import uuid
-from collections.abc import Callable, Iterator
-from concurrent.futures import Future, ThreadPoolExecutor
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date
 
 import pytest
 from psycopg.errors import SerializationFailure
-from sqlalchemy import Connection, Engine, text
+from sqlalchemy import Engine, text
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 
@@ -35,92 +33,19 @@ from db.models import Base
 from db.transitions import finalize_invoice, record_payment, void_invoice
 from tests.actors import finance
 from tests.integration.factories import add_percent_discount, add_plan, add_tenant
+from tests.integration.races import FINISHED_WITHIN_S, Race, Transaction
 
 NOVEMBER = calendar_month("2024-11")
 ACTOR = finance("guards@test")
-BLOCKED_WITHIN_S = 30.0
-FINISHED_WITHIN_S = 60.0
 
 LINES_FROZEN = "is finalized: its lines cannot change"
 LINES_DO_NOT_ADD_UP = "its lines do not add up to its totals"
 
 
-# --- two connections, step by step --------------------------------------------------------
-
-@dataclass(frozen=True, slots=True)
-class Transaction:
-    """One real connection in its own open transaction, and its server process id."""
-
-    connection: Connection
-    pid: int
-
-    def execute(self, sql: str, params: dict[str, object] | None = None) -> object:
-        return self.connection.execute(text(sql), params or {})
-
-    def commit(self) -> None:
-        self.connection.commit()
-
-
-class Race:
-    """Transactions on separate connections; a statement expected to wait runs in a thread."""
-
-    def __init__(self, engine: Engine) -> None:
-        self._engine = engine
-        self._threads = ThreadPoolExecutor(max_workers=2)
-        self._watcher = engine.connect().execution_options(isolation_level="AUTOCOMMIT")
-        self._open: list[Transaction] = []
-        self._attempts: list[tuple[Transaction, Future]] = []
-
-    def begin(self, isolation_level: str = "READ COMMITTED") -> Transaction:
-        connection = self._engine.connect().execution_options(isolation_level=isolation_level)
-        connection.begin()
-        transaction = Transaction(connection, connection.execute(
-            text("SELECT pg_backend_pid()")).scalar_one())
-        self._open.append(transaction)
-        return transaction
-
-    def attempt(self, transaction: Transaction, step: Callable[[], object]) -> Future:
-        """Start `step`, which uses `transaction` and nothing else meanwhile, in a thread."""
-        attempt = self._threads.submit(step)
-        self._attempts.append((transaction, attempt))
-        return attempt
-
-    def wait_until_blocked(self, attempt: Future, waiter: Transaction,
-                           holder: Transaction) -> None:
-        """Return once `waiter` waits for a lock `holder` holds; fail if it finished instead."""
-        deadline = time.monotonic() + BLOCKED_WITHIN_S
-        while not attempt.done():
-            if self._watcher.execute(text("SELECT :holder = ANY(pg_blocking_pids(:waiter))"),
-                                     {"holder": holder.pid, "waiter": waiter.pid}).scalar_one():
-                return
-            if time.monotonic() > deadline:
-                pytest.fail(f"not blocked by the other transaction within {BLOCKED_WITHIN_S} s")
-            time.sleep(0.02)
-        error = attempt.exception()
-        pytest.fail("expected to wait for the other transaction, but it finished first"
-                    + (f" with {error!r}" if error else ", accepted"))
-
-    def close(self) -> None:
-        busy = {id(transaction) for transaction, attempt in self._attempts if not attempt.done()}
-        for transaction in self._open:  # the idle ones first: that releases any waiter
-            if id(transaction) not in busy:
-                transaction.connection.rollback()
-        for _, attempt in self._attempts:
-            attempt.exception(timeout=FINISHED_WITHIN_S)
-        for transaction in self._open:
-            transaction.connection.rollback()
-            transaction.connection.close()
-        self._watcher.close()
-        self._threads.shutdown()
-
-
 @pytest.fixture
 def race(engine: Engine) -> Iterator[Race]:
-    race = Race(engine)
-    try:
+    with Race(engine) as race:
         yield race
-    finally:
-        race.close()
 
 
 # --- a committed draft, and what may be done to it ------------------------------------------

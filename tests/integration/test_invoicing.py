@@ -97,7 +97,8 @@ def test_overage_only_above_the_included_quantity(session, plans, new_tenant_id,
 
 def test_credit_balance_is_consumed_by_the_next_invoice_only_once(session, plans, new_tenant_id):
     from billing_core.money import Money
-    from db.credits import credit_balance, issue_service_credit
+    from db.credit_ledger import credit_balance
+    from db.credits import issue_service_credit
 
     tenant = add_tenant(session, new_tenant_id("umbrella"),
                         plans=[(date(2024, 1, 1), "test-basic-600")])

@@ -19,7 +19,8 @@ from billing_core.legacy_csv import LegacyFileError
 from billing_core.money import Money
 from billing_core.periods import calendar_month
 from billing_core.reconciliation import Rule
-from db.credits import credit_balance, issue_service_credit
+from db.credit_ledger import credit_balance
+from db.credits import issue_service_credit
 from db.demo_data import load_demo_data
 from db.invoicing import generate_invoice
 from db.reconciliation import (

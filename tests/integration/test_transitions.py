@@ -12,7 +12,8 @@ from sqlalchemy import text
 from billing_core.errors import IllegalTransition
 from billing_core.money import Money
 from billing_core.periods import calendar_month
-from db.credits import credit_balance, issue_service_credit
+from db.credit_ledger import credit_balance
+from db.credits import issue_service_credit
 from db.invoicing import generate_invoice
 from db.transitions import finalize_invoice, record_payment, void_invoice
 from tests.integration.factories import add_plan, add_tenant, invoice_lines, invoice_row

@@ -14,7 +14,7 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 DEMO_USERS = {Role.FINANCE: "finance@demo", Role.CUSTOMER_SUCCESS: "cs@demo",
               Role.MANAGER: "manager@demo"}
 # Every screen, as a direct link opens it: the script and its URL path.
-PAGES = [("app.py", "/"), ("pages/1_Invoices.py", "/Invoices"), ("pages/2_Invoice.py", "/Invoice"),
+PAGES = [("Home.py", "/"), ("pages/1_Invoices.py", "/Invoices"), ("pages/2_Invoice.py", "/Invoice"),
          ("pages/3_Preview.py", "/Preview"), ("pages/4_Credits.py", "/Credits"),
          ("pages/5_Cost_allocation.py", "/Cost_allocation"),
          ("pages/6_Month_end.py", "/Month_end"), ("pages/7_Tenant.py", "/Tenant"),

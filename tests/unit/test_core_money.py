@@ -210,6 +210,7 @@ def _production_files():
     root = Path(money.__file__).parent.parent
     for package in ("billing_core", "db", "ledgerline_ui", "pages"):
         yield from sorted((root / package).rglob("*.py"))
+    yield root / "Home.py"
     yield root / "app.py"
 
 

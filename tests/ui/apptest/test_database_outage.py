@@ -31,7 +31,7 @@ from tests.ui.finance_data import scalar
 from tests.ui.screens import PAGES, REPO_ROOT, url_text
 
 SIGNED_IN = Actor(FINANCE_EMAIL, Role.FINANCE)
-TITLES = {"app.py": "Ledgerline", "pages/1_Invoices.py": "Invoices",
+TITLES = {"Home.py": "Ledgerline", "pages/1_Invoices.py": "Invoices",
           "pages/2_Invoice.py": "Invoice", "pages/3_Preview.py": "Price preview",
           "pages/4_Credits.py": "Credits", "pages/5_Cost_allocation.py": "Cost allocation",
           "pages/6_Month_end.py": "Month-end run", "pages/7_Tenant.py": "Tenant",
@@ -107,7 +107,7 @@ def test_a_screen_says_the_database_cannot_be_reached_and_works_again_on_retry(d
     assert [t.value for t in app.title] == [TITLES[script]]
 
 
-@pytest.mark.parametrize("script", ["app.py", "pages/4_Credits.py"])
+@pytest.mark.parametrize("script", ["Home.py", "pages/4_Credits.py"])
 def test_a_fresh_start_while_the_database_is_down_says_so_and_starts_once_it_is_back(
         database, script):
     database.stop()
@@ -135,7 +135,7 @@ def test_a_fresh_start_whose_own_server_cannot_start_says_so_and_starts_on_retry
     monkeypatch.setattr(db.database, "_engine", None)
     setup._sessions.clear()
     try:
-        app = _run("app.py", signed_in=False)
+        app = _run("Home.py", signed_in=False)
         _assert_only_the_outage_message(app)
         shutil.rmtree(pgdata)
         app = _retry(app)
@@ -151,7 +151,7 @@ def test_a_fresh_start_whose_own_server_cannot_start_says_so_and_starts_on_retry
 
 
 def test_signing_in_while_the_database_is_down_says_so_and_changes_nothing(database):
-    app = _run("app.py", signed_in=False)
+    app = _run("Home.py", signed_in=False)
     inputs = {t.label: t for t in app.text_input}
     inputs["Email"].input(FINANCE_EMAIL)
     inputs["Password"].input(FINANCE_PASSWORD)
@@ -168,7 +168,7 @@ def test_signing_in_while_the_database_is_down_says_so_and_changes_nothing(datab
 
 def test_a_read_that_meets_a_stopped_database_halfway_through_a_screen_says_so(database,
                                                                                monkeypatch):
-    app = _run("app.py")
+    app = _run("Home.py")
     read_months = db.queries.invoice_months
 
     def stop_then_read(session):

@@ -40,7 +40,7 @@ def _open(script: str) -> AppTest:
     return app
 
 
-@pytest.mark.parametrize("script", ["app.py", "pages/1_Invoices.py"])
+@pytest.mark.parametrize("script", ["Home.py", "pages/1_Invoices.py"])
 def test_a_first_start_creates_no_user_and_says_how_to_create_the_first_one(first_start, script):
     app = _open(script)
     assert [t.value for t in app.title] == ["No user yet"]
@@ -53,7 +53,7 @@ def test_a_first_start_creates_no_user_and_says_how_to_create_the_first_one(firs
 
 
 def test_once_the_first_user_exists_the_sign_in_form_is_shown(first_start):
-    app = _open("app.py")
+    app = _open("Home.py")
     with Session(first_start) as session, session.begin():
         create_user(session, "ana@example.com", Role.FINANCE, "a long enough password")
     app.run()

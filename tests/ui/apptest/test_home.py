@@ -8,7 +8,7 @@ from ledgerline_ui.page_links import SCREENS
 from tests.ui.finance_data import rows
 from tests.ui.screens import REPO_ROOT
 
-PAGE = "app.py"
+PAGE = "Home.py"
 
 
 def expected_by_status(url, month: str) -> dict[str, tuple[str, str]]:

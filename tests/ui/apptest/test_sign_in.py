@@ -74,7 +74,7 @@ def _assert_only_the_sign_in_form_after(app, reason: str) -> None:
 
 def test_a_wrong_password_is_refused_and_repeated_ones_are_slowed(open_screen):
     email = f"guess-{uuid.uuid4().hex[:8]}@demo"
-    app = open_screen("app.py", as_role=None)
+    app = open_screen("Home.py", as_role=None)
     app = _sign_in(app, email, "not the password")
     assert [e.value for e in app.error] == ["Email or password is wrong."]
     app = _sign_in(app, email, "not the password")
@@ -88,7 +88,7 @@ def test_a_strangers_wrong_passwords_keep_the_owner_out_only_briefly(
         open_screen, demo_database_url, monkeypatch):
     owner = _add_user(demo_database_url, Role.FINANCE)
     monkeypatch.setattr(setup, "_client_address", lambda: "192.0.2.66")
-    stranger = open_screen("app.py", as_role=None)
+    stranger = open_screen("Home.py", as_role=None)
     for _ in range(3):
         stranger = _sign_in(stranger, owner, "not the password")
     assert [e.value for e in stranger.error] == [
@@ -127,14 +127,14 @@ def _let_time_pass(url, seconds: int) -> None:
 
 
 def test_a_wrong_password_for_a_real_account_does_not_sign_in(open_screen):
-    app = open_screen("app.py", as_role=None)
+    app = open_screen("Home.py", as_role=None)
     app = _sign_in(app, "manager@demo", "wrong-password")
     assert [e.value for e in app.error] == ["Email or password is wrong."]
     assert [t.value for t in app.title] == ["Sign in"]
 
 
 def test_an_idle_session_is_signed_out_and_told_why(open_screen):
-    app = open_screen("app.py")
+    app = open_screen("Home.py")
     assert [t.value for t in app.title] == ["Ledgerline"]
     app.session_state[LAST_ACTIVITY_KEY] = time.time() - 31 * 60
     app.run()

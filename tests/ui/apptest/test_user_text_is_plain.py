@@ -183,7 +183,7 @@ def test_a_failed_month_end_shows_no_sql_on_home(open_screen, demo_database_url)
             RETURNING run_id
         """), {"error": raw}).scalar_one()
     try:
-        app = open_screen("app.py")
+        app = open_screen("Home.py")
         [notice] = [w.value for w in app.warning if "2019-01" in w.value]
         assert notice.endswith(" · database error (InvalidTextRepresentation); the details are in "
                                "the server log")
