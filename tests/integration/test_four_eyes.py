@@ -25,13 +25,10 @@ from db.invoicing import generate_invoice
 from db.reconciliation import import_legacy_file, issue_legacy_credits, reconciliation_report
 from db.transitions import finalize_invoice
 from tests.actors import customer_success, finance
+from tests.helpers import usd
 from tests.integration.factories import add_plan, add_tenant
 
 OCTOBER = calendar_month("2024-10")
-
-
-def usd(amount: str) -> Money:
-    return Money(amount, "USD")
 
 
 def someone(name: str):

@@ -4,22 +4,18 @@ from __future__ import annotations
 
 from datetime import date
 
-from billing_core.money import Money
 from billing_core.periods import calendar_month
 from db.credits import issue_service_credit
 from db.database import make_sessionmaker
 from db.invoicing import generate_invoice
 from db.queries import status_summary
 from db.transitions import finalize_invoice, record_payment
-from tests.integration.factories import add_plan, add_tenant
 from tests.actors import finance
+from tests.helpers import usd
+from tests.integration.factories import add_plan, add_tenant
 
 NOVEMBER = calendar_month("2024-11")
 ACTOR = finance("finance@test")
-
-
-def usd(text: str) -> Money:
-    return Money(text, "USD")
 
 
 def test_summary_counts_and_sums_each_status_to_the_cent(fresh_engine):

@@ -18,19 +18,15 @@ from billing_core.allocation import split_by_weights
 from billing_core.credits import apply_credit, check_credit_target, credit_target
 from billing_core.discounts import FixedOff, PercentOff, apply_discounts
 from billing_core.errors import InvoiceNotOpen
-from billing_core.money import Money
 from billing_core.periods import Period
 from billing_core.proration import PlanChange, prorate
 from billing_core.usage import BYTES_PER_TB, UsagePlan, overage, price_usage
 from db.invoicing import generate_invoice
-from tests.integration.factories import add_plan, add_tenant
 from tests.actors import finance
+from tests.helpers import usd
+from tests.integration.factories import add_plan, add_tenant
 
 NOVEMBER_2024 = Period(date(2024, 11, 1), date(2024, 12, 1))
-
-
-def usd(text: str) -> Money:
-    return Money(text, "USD")
 
 
 class TestBillingMetering:

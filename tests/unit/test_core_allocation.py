@@ -9,10 +9,7 @@ import pytest
 from billing_core.allocation import split_by_weights
 from billing_core.errors import AllocationError, InvalidInput
 from billing_core.money import Money
-
-
-def usd(text: str) -> Money:
-    return Money(text, "USD")
+from tests.helpers import usd
 
 
 @pytest.mark.parametrize(

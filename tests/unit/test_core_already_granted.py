@@ -12,12 +12,9 @@ from billing_core.already_granted import GrantedCredit, lay_beside
 from billing_core.money import Money
 from billing_core.periods import calendar_month
 from billing_core.reconciliation import Discrepancy, Rule, Source
+from tests.helpers import usd
 
 NOVEMBER = calendar_month("2024-11")
-
-
-def usd(text: str) -> Money:
-    return Money(text, "USD")
 
 
 def owed(rule: Rule = Rule.CREDIT_ON_FINALIZED, amount: str = "200.00",

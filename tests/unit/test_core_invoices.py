@@ -14,6 +14,7 @@ from billing_core.money import Money
 from billing_core.periods import calendar_month
 from billing_core.proration import PlanChange
 from billing_core.usage import BYTES_PER_TB, UsagePlan
+from tests.helpers import usd
 
 NOVEMBER_2024 = calendar_month("2024-11")
 UPGRADE = [
@@ -21,10 +22,6 @@ UPGRADE = [
     PlanChange(date(2024, 11, 16), "Compute", Money("1000.00", "USD")),
 ]
 STORAGE = UsagePlan("storage", "TB", BYTES_PER_TB, BYTES_PER_TB, Money("23.00", "USD"), "byte")
-
-
-def usd(text: str) -> Money:
-    return Money(text, "USD")
 
 
 def test_an_invoice_lists_every_step_and_the_lines_sum_to_the_total():

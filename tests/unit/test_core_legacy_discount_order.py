@@ -7,12 +7,8 @@ from decimal import Decimal
 import pytest
 
 from billing_core.discounts import FixedOff, PercentOff, apply_discounts
-from billing_core.money import Money
 from billing_core.reconciliation import apply_discounts_legacy_order
-
-
-def usd(text: str) -> Money:
-    return Money(text, "USD")
+from tests.helpers import usd
 
 
 @pytest.mark.parametrize(("subtotal", "discounts", "legacy_total", "correct_total"), [

@@ -17,12 +17,9 @@ from billing_core.proration import (
     prorate_by_seconds,
     segments,
 )
+from tests.helpers import usd
 
 NOVEMBER_2024 = calendar_month("2024-11")
-
-
-def usd(text: str) -> Money:
-    return Money(text, "USD")
 
 
 @pytest.mark.parametrize(

@@ -10,13 +10,10 @@ import pytest
 from billing_core.legacy_csv import COLUMNS, LegacyFileError, parse_legacy_csv
 from billing_core.money import Money
 from billing_core.reconciliation import Action, Rule, reconcile, summarize
+from tests.helpers import usd
 
 SAMPLE = Path(__file__).resolve().parents[2] / "db" / "sample_data" / "legacy_invoices.csv"
 HEADER = ",".join(COLUMNS)
-
-
-def usd(text: str) -> Money:
-    return Money(text, "USD")
 
 
 def row(**cells: str) -> str:

@@ -21,7 +21,6 @@ from billing_core.errors import (
     InvalidInput,
     InvoiceNotOpen,
 )
-from billing_core.money import Money
 from billing_core.states import (
     ALLOWED_MOVES,
     InvoiceStatus,
@@ -29,11 +28,7 @@ from billing_core.states import (
     check_transition,
     is_open,
 )
-
-
-def usd(text: str) -> Money:
-    return Money(text, "USD")
-
+from tests.helpers import usd
 
 ALLOWED = [("draft", "finalized"), ("finalized", "paid"), ("draft", "void"), ("finalized", "void")]
 STATUSES = ["draft", "finalized", "paid", "void"]

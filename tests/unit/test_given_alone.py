@@ -10,10 +10,7 @@ import pytest
 from billing_core.access import ApprovalRequired, SecondApproverRequired, check_given_alone
 from billing_core.errors import CurrencyMismatch
 from billing_core.money import Money
-
-
-def usd(amount: str) -> Money:
-    return Money(amount, "USD")
+from tests.helpers import usd
 
 
 @pytest.mark.parametrize("already, amount, refused", [

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from decimal import Decimal
 
-from billing_core.money import Money
 from db.queries import (
     CreditNoteView,
     InvoiceDetail,
@@ -15,13 +14,10 @@ from db.queries import (
     UsageMonth,
 )
 from ledgerline_ui.invoice_explanation import explain_invoice
+from tests.helpers import usd
 
-NOW = datetime(2024, 12, 2, 9, 30, tzinfo=timezone.utc)
+NOW = datetime(2024, 12, 2, 9, 30, tzinfo=UTC)
 TB = 10**12
-
-
-def usd(text: str) -> Money:
-    return Money(text, "USD")
 
 
 def plan(starts_on: date, plan_id: str, name: str, price: str, *, included: int | None = None):

@@ -9,15 +9,11 @@ from decimal import Decimal
 
 import pytest
 
-from billing_core.money import Money
 from db.queries import InvoiceDetail, InvoiceSummary, LineView
 from ledgerline_ui.invoice_pdf import invoice_pdf
+from tests.helpers import usd
 
 NOW = datetime(2024, 12, 2, 9, 30, tzinfo=UTC)
-
-
-def usd(text: str) -> Money:
-    return Money(text, "USD")
 
 
 def finalized_with_credit(reason: str) -> InvoiceDetail:

@@ -2,22 +2,19 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from decimal import Decimal
 
 import pytest
 
-from billing_core.money import ROUNDING_MODE_LABEL, Money
+from billing_core.money import ROUNDING_MODE_LABEL
 from db.queries import InvoiceDetail, InvoiceSummary, LineView
 from ledgerline_ui.invoice_trace import exact_money_text, invoice_trace, rounding_text
+from tests.helpers import usd
 
-NOW = datetime(2024, 12, 2, 9, 30, tzinfo=timezone.utc)
+NOW = datetime(2024, 12, 2, 9, 30, tzinfo=UTC)
 # $1,000.00 x 10 / 31 days, carried to 50 significant digits as pricing carries it.
 REPEATING = Decimal("322.58064516129032258064516129032258064516129032258")
-
-
-def usd(text: str) -> Money:
-    return Money(text, "USD")
 
 
 def detail(lines: list[LineView], total: str) -> InvoiceDetail:

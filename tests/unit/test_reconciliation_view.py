@@ -7,7 +7,6 @@ from datetime import date
 
 from billing_core.already_granted import GrantedBeside, GrantedCredit
 from billing_core.legacy_csv import LineProblem
-from billing_core.money import Money
 from billing_core.periods import calendar_month
 from billing_core.reconciliation import Discrepancy, Rule, Source
 from db.reconciliation import CorrectionOutcome, LeftOut, ReportRow
@@ -17,12 +16,9 @@ from ledgerline_ui.reconciliation_view import (
     left_out_sentence,
     outcome_sentence,
 )
+from tests.helpers import usd
 
 HOSTILE_ID = "$x$ **OLD-1**"
-
-
-def usd(text: str) -> Money:
-    return Money(text, "USD")
 
 
 def granted(reference: str, amount: str, reason: str) -> GrantedCredit:
