@@ -3,14 +3,10 @@ requests approved by a second finance user, local accounts and the command line.
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 import threading
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
-from pathlib import Path
 
 import pytest
 from sqlalchemy import text
@@ -24,7 +20,6 @@ from billing_core.access import (
 )
 from billing_core.credit_requests import RequestAlreadyDecided
 from billing_core.errors import BillingError
-from billing_core.money import Money
 from billing_core.periods import calendar_month
 from db.allocation_runs import allocate_by_usage, allocate_by_weights
 from db.credit_requests import (
@@ -41,14 +36,10 @@ from db.reconciliation import import_legacy_file, issue_legacy_credits, void_leg
 from db.transitions import finalize_invoice, record_payment, void_invoice
 from db.users import SignInRefused, authenticate, create_user
 from tests.actors import actor_of, customer_success, finance, manager
+from tests.helpers import usd
 from tests.integration.factories import add_plan, add_tenant, add_usage
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
 OCTOBER, NOVEMBER, DECEMBER = (calendar_month(m) for m in ("2024-10", "2024-11", "2024-12"))
-
-
-def usd(amount: str) -> Money:
-    return Money(amount, "USD")
 
 
 @dataclass(frozen=True)
@@ -64,7 +55,8 @@ class Books:
 def books(session, new_tenant_id) -> Books:
     """A tenant with October finalized, November a draft, and a pending request by someone else."""
     add_plan(session, "test-compute-1000", 100000)
-    tenant = add_tenant(session, new_tenant_id("roles"), plans=[(date(2024, 1, 1), "test-compute-1000")])
+    tenant = add_tenant(session, new_tenant_id("roles"),
+                        plans=[(date(2024, 1, 1), "test-compute-1000")])
     other = add_tenant(session, new_tenant_id("roles-other"),
                        plans=[(date(2024, 1, 1), "test-compute-1000")])
     add_usage(session, tenant, "storage", date(2024, 11, 5), 10)
@@ -324,17 +316,12 @@ def test_an_unknown_email_reads_like_a_wrong_password_and_is_slowed_too(session)
         authenticate(session, "nobody@example.com", "whatever it is")
 
 
-def test_the_command_line_creates_a_user_with_an_argon2_hash(database_url, engine):
-    env = {**os.environ, "DATABASE_URL": database_url.render_as_string(hide_password=False),
-           "PYTHONPATH": str(REPO_ROOT)}
-    email = f"cli-{os.getpid()}@example.com"
-    created = subprocess.run(
-        [sys.executable, "-m", "db.users", "create", "--email", email, "--role",
-         "customer_success", "--name", "Cli User", "--password-stdin"],
-        input="a long enough password\n", capture_output=True, text=True, cwd=REPO_ROOT,
-        env=env, timeout=120)
-    assert created.returncode == 0, created.stderr
-    assert created.stdout.strip() == f"Created {email} (customer_success)."
+def test_the_command_line_creates_a_user_with_an_argon2_hash(users_command, engine):
+    email = "cli-user@example.com"
+    code, out, err = users_command(
+        ["create", "--email", email, "--role", "customer_success", "--name", "Cli User",
+         "--password-stdin"], stdin="a long enough password\n")
+    assert (code, out.strip()) == (0, f"Created {email} (customer_success)."), err
     with engine.connect() as connection:
         row = connection.execute(text("""
             SELECT role, display_name, password_hash, is_active FROM users WHERE email = :e
@@ -342,17 +329,14 @@ def test_the_command_line_creates_a_user_with_an_argon2_hash(database_url, engin
     assert (row.role, row.display_name, row.is_active) == ("customer_success", "Cli User", True)
     assert row.password_hash.startswith("$argon2id$")
 
-    listed = subprocess.run([sys.executable, "-m", "db.users", "list"], capture_output=True,
-                            text=True, cwd=REPO_ROOT, env=env, timeout=120)
-    assert f"{email}\tcustomer_success\tactive\tpassword\tCli User" in listed.stdout
-    again = subprocess.run(
-        [sys.executable, "-m", "db.users", "create", "--email", email, "--role", "finance",
-         "--password-stdin"], input="another long password\n", capture_output=True, text=True,
-        cwd=REPO_ROOT, env=env, timeout=120)
-    assert again.returncode == 2 and "already has an account" in again.stderr
-    off = subprocess.run([sys.executable, "-m", "db.users", "deactivate", "--email", email],
-                         capture_output=True, text=True, cwd=REPO_ROOT, env=env, timeout=120)
-    assert off.returncode == 0
+    code, out, _ = users_command(["list"])
+    assert code == 0 and f"{email}\tcustomer_success\tactive\tpassword\tCli User" in out
+    code, _, err = users_command(
+        ["create", "--email", email, "--role", "finance", "--password-stdin"],
+        stdin="another long password\n")
+    assert code == 2 and "already has an account" in err
+    code, out, _ = users_command(["deactivate", "--email", email])
+    assert (code, out.strip()) == (0, f"Deactivated {email}.")
     with engine.connect() as connection:
         assert connection.execute(text("SELECT is_active FROM users WHERE email = :e"),
                                   {"e": email}).scalar_one() is False

@@ -26,7 +26,6 @@ from sqlalchemy.exc import IntegrityError
 from billing_core.access import ApprovalRequired, PermissionDenied, SelfApprovalRefused
 from billing_core.credit_requests import CreditRequestKind
 from billing_core.errors import CreditNoteTooLarge, InvalidInput
-from billing_core.money import Money
 from billing_core.periods import calendar_month
 from db.credit_requests import (
     RequestNoLongerApplies,
@@ -40,14 +39,11 @@ from db.credits import CREDIT_APPROVAL_ENV, issue_credit_note, issue_service_cre
 from db.invoicing import generate_invoice
 from db.transitions import finalize_invoice, void_invoice
 from tests.actors import customer_success, finance
+from tests.helpers import usd
 from tests.integration.factories import add_plan, add_tenant
 
 OCTOBER, NOVEMBER = calendar_month("2024-10"), calendar_month("2024-11")
 SETUP = finance("setup@test")
-
-
-def usd(amount: str) -> Money:
-    return Money(amount, "USD")
 
 
 def someone(name: str):

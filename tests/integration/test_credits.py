@@ -9,20 +9,20 @@ import pytest
 from sqlalchemy import text
 
 from billing_core.errors import CreditNoteTooLarge, InvalidInput, InvoiceNotOpen
-from billing_core.money import Money
 from billing_core.periods import calendar_month
 from db.credit_ledger import credit_balance
+from db.credit_requests import request_credit
 from db.credits import (
     CREDIT_APPROVAL_ENV,
     issue_credit_note,
     issue_service_credit,
     preview_credit_landing,
 )
-from db.credit_requests import request_credit
 from db.invoicing import generate_invoice
 from db.transitions import finalize_invoice, record_payment
-from tests.integration.factories import add_plan, add_tenant, invoice_lines, invoice_row
 from tests.actors import finance
+from tests.helpers import usd
+from tests.integration.factories import add_plan, add_tenant, invoice_lines, invoice_row
 
 
 @pytest.fixture(autouse=True)
@@ -32,10 +32,6 @@ def _no_credit_approval_limit(monkeypatch):
 
 OCTOBER, NOVEMBER = calendar_month("2024-10"), calendar_month("2024-11")
 ACTOR = finance("support@test")
-
-
-def usd(text_amount: str) -> Money:
-    return Money(text_amount, "USD")
 
 
 @pytest.fixture
@@ -63,7 +59,8 @@ def test_outage_credit_lands_on_the_november_draft_and_october_is_untouched(sess
         ("credit", "Service credit: Outage", -20000),
     ]
     row = invoice_row(session, tenant, november)
-    assert (row["subtotal_minor"], row["credit_minor"], row["total_minor"]) == (100000, 20000, 80000)
+    assert (row["subtotal_minor"], row["credit_minor"], row["total_minor"]) == (
+        100000, 20000, 80000)
     assert invoice_row(session, tenant, october) == october_before
     assert credit_balance(session, tenant) == usd("0.00")
 
@@ -200,7 +197,8 @@ def test_concurrent_credits_with_one_key_make_one_credit(sessions, new_tenant_id
         assert session.execute(text("SELECT count(*) FROM credits WHERE tenant_id = :t"),
                                {"t": tenant}).scalar_one() == 1
         assert invoice_lines(session, tenant, invoice_id) == [
-            ("recurring", "test-compute-1000", 100000), ("credit", "Service credit: Outage", -20000)]
+            ("recurring", "test-compute-1000", 100000),
+            ("credit", "Service credit: Outage", -20000)]
         assert invoice_row(session, tenant, invoice_id)["total_minor"] == 80000
 
 

@@ -16,7 +16,6 @@ from sqlalchemy.orm import Session
 
 from billing_core.errors import InvalidInput
 from billing_core.legacy_csv import LegacyFileError
-from billing_core.money import Money
 from billing_core.periods import calendar_month
 from billing_core.reconciliation import Rule
 from db.credit_ledger import credit_balance
@@ -30,6 +29,7 @@ from db.reconciliation import (
     void_legacy_duplicates,
 )
 from tests.actors import finance
+from tests.helpers import usd
 from tests.integration.factories import add_plan, add_tenant
 
 SAMPLE = Path(__file__).resolve().parents[2] / "db" / "sample_data" / "legacy_invoices.csv"
@@ -43,10 +43,6 @@ def committing_actor():
     """A finance user of the test's own, for tests that commit: what one user gives counts for
     24 hours (db/four_eyes.py), and committed credits must not fill another test's window."""
     return finance(f"finance-{uuid.uuid4().hex[:8]}@test")
-
-
-def usd(amount: str) -> Money:
-    return Money(amount, "USD")
 
 
 def incident_file(session, new_tenant_id) -> tuple[str, dict[str, str]]:

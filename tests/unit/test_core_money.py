@@ -22,10 +22,7 @@ from billing_core.money import (
     rounding_adjustment,
     to_decimal,
 )
-
-
-def usd(text: str) -> Money:
-    return Money(text, "USD")
+from tests.helpers import usd
 
 
 @pytest.mark.parametrize(
@@ -223,7 +220,7 @@ def test_only_the_money_module_calls_quantize():
 
 def test_the_rounding_label_follows_the_rounding_mode_and_is_written_nowhere_else():
     words = {decimal.ROUND_HALF_UP: "half up", decimal.ROUND_HALF_EVEN: "half to even"}
-    assert ROUNDING_MODE_LABEL == words[ROUNDING_MODE]
+    assert words[ROUNDING_MODE] == ROUNDING_MODE_LABEL
     root = Path(money.__file__).parent.parent
     spelled_out = [str(path.relative_to(root)) for path in _production_files()
                    if ROUNDING_MODE_LABEL in path.read_text()]
