@@ -26,16 +26,13 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from billing_core.errors import CurrencyMismatch, InvalidInput
-from billing_core.lines import InvoiceLine, LineKind, describe_exact, make_lazy_line
+from billing_core.lines import InvoiceLine, LineKind, describe_exact, priced_line
 from billing_core.money import (
     Money,
-    _money_from_minor,
     exact_quotient,
-    exact_ratio,
-    exact_share,
     format_money,
-    scaled_minor_units,
-    share_minor_units,
+    money_from_minor,
+    round_ratio,
     to_decimal,
 )
 
@@ -109,152 +106,104 @@ def apply_discounts(subtotal: Money, discounts: Iterable[PercentOff | FixedOff])
     Every PercentOff first, compounding in listed order, then every FixedOff
     in listed order; each step rounded once; never below zero.
     SPEC 4: $1000.00 with 10% and $50.00 -> steps -$100.00, -$50.00; total $850.00.
+    A subtotal is a sum of rounded lines: one finer than the minor unit is
+    InvalidInput (a 100% step, rounded, could take it below zero).
     """
     if type(subtotal) is not Money:
         raise TypeError(f"subtotal: expected Money, got {type(subtotal).__name__}")
-    steps, total, unused, _ = discount_steps(subtotal, scaled_minor_units(subtotal), discounts)
-    result = _new(DiscountResult)
-    _set_steps(result, tuple(steps))
-    _set_total(result, total)
-    _set_unused(result, unused)
-    return result
+    if not subtotal.is_rounded:
+        raise InvalidInput("subtotal", f"{subtotal.amount} is finer than the minor unit; "
+                                       "a subtotal is a sum of rounded lines")
+    currency = subtotal.currency
+    steps, total, unused = discount_steps(subtotal.to_minor_units(), currency, discounts)
+    return DiscountResult(
+        tuple(steps), money_from_minor(total, currency), money_from_minor(unused, currency)
+    )
 
 
 def discount_steps(
-    subtotal: Money, subtotal_minor: int | None, discounts: Iterable[PercentOff | FixedOff]
-) -> tuple[list[InvoiceLine], Money, Money, int | None]:
-    # Private to billing_core (price_invoice): ``apply_discounts`` as (steps,
-    # total, unused, total in minor units or None). ``subtotal_minor`` is the
-    # subtotal in minor units when its Decimal sits at the currency's scale
-    # (as every sum of lines does, see ``scaled_minor_units``); the steps are
-    # then worked out on integers for as long as every amount does. None: in
-    # Decimal, as before. Both give the same Decimals, digit for digit.
-    if subtotal.amount < 0:
-        raise InvalidInput("subtotal", f"{subtotal} is negative; there is nothing to discount")
-    currency = subtotal.currency
+    subtotal: int, currency: str, discounts: Iterable[PercentOff | FixedOff]
+) -> tuple[list[InvoiceLine], int, int]:
+    # Private to billing_core (price_invoice): ``apply_discounts`` on a subtotal
+    # in minor units, returning (steps, total, unused) with the totals in minor
+    # units too.
+    if subtotal < 0:
+        shown = format_money(money_from_minor(subtotal, currency))
+        raise InvalidInput("subtotal", f"{shown} is negative; there is nothing to discount")
+    percents, fixed = _in_spec_order(discounts, currency)
+    steps: list[InvoiceLine] = []
+    running = subtotal
+    for discount in percents:
+        percent = discount.percent
+        numerator, denominator = percent.as_integer_ratio()
+        step = round_ratio(running * numerator, denominator * 100)
+        steps.append(
+            priced_line(
+                LineKind.DISCOUNT,
+                discount.label,
+                money_from_minor(-step, currency),
+                None,
+                (_explain_percent, percent, running),
+            )
+        )
+        running -= step
+    unused = 0
+    for fixed_off in fixed:
+        offered = fixed_off.amount.to_minor_units()  # a FixedOff is rounded
+        used = min(offered, running)
+        steps.append(
+            priced_line(
+                LineKind.DISCOUNT,
+                fixed_off.label,
+                money_from_minor(-used, currency),
+                None,
+                (_explain_fixed, fixed_off.amount, running),
+            )
+        )
+        unused += offered - used
+        running -= used
+    return steps, running, unused
+
+
+def _in_spec_order(
+    discounts: Iterable[PercentOff | FixedOff], currency: str
+) -> tuple[list[PercentOff], list[FixedOff]]:
+    """The percentages, then the fixed amounts, each in the order listed (SPEC 4)."""
     percents: list[PercentOff] = []
     fixed: list[FixedOff] = []
     for discount in discounts:
-        kind = type(discount)
-        if kind is PercentOff:
+        if type(discount) is PercentOff:
             percents.append(discount)
-        elif kind is FixedOff:
+        elif type(discount) is FixedOff:
+            if discount.amount.currency != currency:
+                raise CurrencyMismatch(currency, discount.amount.currency, "discount")
             fixed.append(discount)
         else:
-            raise TypeError(f"discounts: expected PercentOff or FixedOff, got {kind.__name__}")
-
-    steps: list[InvoiceLine] = []
-    running = subtotal  # the Decimal path's running total; unused while running_minor is set
-    running_minor = subtotal_minor
-    for discount in percents:
-        percent = discount.percent
-        if running_minor is not None:
-            numerator, denominator = exact_ratio(percent)
-            step_minor = share_minor_units(running_minor, numerator, denominator * 100)
-            if step_minor is not None:
-                steps.append(
-                    make_lazy_line(
-                        LineKind.DISCOUNT,
-                        discount.label,
-                        _money_from_minor(-step_minor, currency),
-                        None,
-                        (_explain_percent_of_minor, percent, running_minor),
-                    )
-                )
-                running_minor -= step_minor
-                continue
-            running = _money_from_minor(running_minor, currency)
-            running_minor = None  # beyond the integer path: Decimal from here on
-        step = exact_share(running, percent, 100)[1]
-        steps.append(
-            make_lazy_line(
-                LineKind.DISCOUNT, discount.label, -step, None, (_explain_percent, percent, running)
-            )
-        )
-        running = running - step
-
-    unused = Money.zero(currency)
-    unused_minor = 0
-    for discount in fixed:
-        offered = discount.amount
-        if offered.currency != currency:
-            raise CurrencyMismatch(currency, offered.currency, "discount")
-        if running_minor is not None:
-            offered_minor = scaled_minor_units(offered)
-            if offered_minor is not None:
-                used_minor = offered_minor if offered_minor <= running_minor else running_minor
-                unused_minor += offered_minor - used_minor
-                steps.append(
-                    make_lazy_line(
-                        LineKind.DISCOUNT,
-                        discount.label,
-                        _money_from_minor(-used_minor, currency),
-                        None,
-                        (_explain_fixed_of_minor, offered, running_minor),
-                    )
-                )
-                running_minor -= used_minor
-                continue
-            running = _money_from_minor(running_minor, currency)
-            running_minor = None
-            if unused_minor:
-                unused = _money_from_minor(unused_minor, currency)
-        if offered.amount <= running.amount:
-            used = offered
-        else:
-            used = running
-            unused = unused + (offered - running)
-        steps.append(
-            make_lazy_line(
-                LineKind.DISCOUNT, discount.label, -used, None, (_explain_fixed, offered, running)
-            )
-        )
-        running = running - used
-    if running_minor is not None:
-        if percents or fixed:
-            running = _money_from_minor(running_minor, currency)
-        if unused_minor:
-            unused = _money_from_minor(unused_minor, currency)
-    return steps, running, unused, running_minor
+            kind = type(discount).__name__
+            raise TypeError(f"discounts: expected PercentOff or FixedOff, got {kind}")
+    return percents, fixed
 
 
-def _explain_percent_of_minor(
-    line: InvoiceLine, percent: Decimal, running_minor: int
-) -> tuple[Decimal, str]:
-    return _explain_percent(line, percent, _money_from_minor(running_minor, line.amount.currency))
-
-
-def _explain_percent(line: InvoiceLine, percent: Decimal, running: Money) -> tuple[Decimal, str]:
-    """A percentage step's exact amount and sentence, worked out on first use."""
-    exact, is_exact = exact_quotient(running, percent, 100)
+def _explain_percent(line: InvoiceLine, percent: Decimal, running: int) -> tuple[Decimal, str]:
+    """A percentage step's exact amount and sentence, written when first read."""
+    before = money_from_minor(running, line.amount.currency)
+    exact, is_exact = exact_quotient(before, percent, 100)
     return exact.copy_negate(), (  # not -exact: unary minus would round to 28 digits
-        f"{percent}% of {format_money(running)} = "
+        f"{percent}% of {format_money(before)} = "
         f"{describe_exact(exact, is_exact)} -> -{format_money(-line.amount)}"
     )
 
 
-def _explain_fixed_of_minor(
-    line: InvoiceLine, offered: Money, running_minor: int
-) -> tuple[Decimal, str]:
-    return _explain_fixed(line, offered, _money_from_minor(running_minor, line.amount.currency))
-
-
-def _explain_fixed(line: InvoiceLine, offered: Money, running: Money) -> tuple[Decimal, str]:
-    """A fixed step's exact amount and sentence, worked out on first use."""
-    if offered.amount <= running.amount:
+def _explain_fixed(line: InvoiceLine, offered: Money, running: int) -> tuple[Decimal, str]:
+    """A fixed step's exact amount and sentence, written when first read."""
+    before = money_from_minor(running, offered.currency)
+    if offered.amount <= before.amount:
         used = offered
-        explanation = f"{format_money(offered)} off {format_money(running)}"
+        explanation = f"{format_money(offered)} off {format_money(before)}"
     else:
-        used = running
+        used = before
         explanation = (
             f"{format_money(offered)} offered, only {format_money(used)} used so the "
-            f"total stays at zero; {format_money(offered - running)} unused"
+            f"total stays at zero; {format_money(offered - used)} unused"
         )
     return used.amount.copy_negate(), explanation
-
-
-# Pricing builds a DiscountResult per invoice from values it has just made.
-_new = object.__new__
-_set_steps = DiscountResult.__dict__["steps"].__set__
-_set_total = DiscountResult.__dict__["total"].__set__
-_set_unused = DiscountResult.__dict__["unused"].__set__

@@ -27,8 +27,8 @@ from decimal import Decimal
 from billing_core.credits import apply_credit
 from billing_core.discounts import FixedOff, PercentOff, discount_steps
 from billing_core.errors import CurrencyMismatch, InvalidInput
-from billing_core.lines import InvoiceLine, LineKind, make_lazy_line
-from billing_core.money import Money, _money_from_minor, format_money
+from billing_core.lines import InvoiceLine, LineKind, priced_line
+from billing_core.money import Money, format_money, money_from_minor
 from billing_core.periods import Period
 from billing_core.proration import PlanChange, prorate_into
 from billing_core.usage import UsagePlan, usage_line
@@ -95,8 +95,7 @@ def price_invoice(
     $50.00 off -> lines $300.00, $500.00, -$80.00, -$50.00; total $670.00.
     """
     lines: list[InvoiceLine] = []
-    # Amounts are added up in minor units: every line is rounded to the minor
-    # unit, so the sum of the integers is the sum of the Decimals, exactly.
+    # Every line is a whole number of minor units, so they are added up as ints.
     subtotal_minor = prorate_into(plan_changes, period, lines)
     for plan, used in usage:
         priced = usage_line(plan, used)
@@ -107,14 +106,9 @@ def price_invoice(
     for line in lines:
         if line.amount.currency != currency:
             raise CurrencyMismatch(currency, line.amount.currency, "add")
-    subtotal = _money_from_minor(subtotal_minor, currency)
-
-    steps, total, unused, total_minor = discount_steps(subtotal, subtotal_minor, discounts)
+    steps, total_minor, unused_minor = discount_steps(subtotal_minor, currency, discounts)
     lines += steps
-    if total_minor is None:
-        discount_total = subtotal - total
-    else:
-        discount_total = _money_from_minor(subtotal_minor - total_minor, currency)
+    total = money_from_minor(total_minor, currency)
 
     applied = Money.zero(currency)
     balance_left = applied
@@ -122,7 +116,7 @@ def price_invoice(
         applied, balance_left = apply_credit(total, credit_balance)
     if applied:  # a zero total takes nothing from the balance: no "-$0.00" line
         lines.append(
-            make_lazy_line(
+            priced_line(
                 LineKind.CREDIT,
                 "Credit balance",
                 -applied,
@@ -138,11 +132,11 @@ def price_invoice(
     _set_period(invoice, period)
     _set_currency(invoice, currency)
     _set_lines(invoice, tuple(lines))
-    _set_subtotal(invoice, subtotal)
-    _set_discount_total(invoice, discount_total)
+    _set_subtotal(invoice, money_from_minor(subtotal_minor, currency))
+    _set_discount_total(invoice, money_from_minor(subtotal_minor - total_minor, currency))
     _set_credit_applied(invoice, applied)
     _set_total(invoice, total)
-    _set_unused_fixed_discount(invoice, unused)
+    _set_unused_fixed_discount(invoice, money_from_minor(unused_minor, currency))
     _set_credit_balance_left(invoice, balance_left)
     return invoice
 

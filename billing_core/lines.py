@@ -3,10 +3,11 @@
 A line is what a finance user reads on an invoice and what the database
 stores: its kind (recurring, usage, discount, credit), a description, the
 amount rounded once to the minor unit, the exact amount before that rounding,
-and a plain explanation that shows the arithmetic ("15 of 30 days x $1,000.00
-= 1000.00 x 15 / 30 = 500 -> $500.00"). Discounts and credits are lines with
-negative amounts, so an invoice's lines always add up to its total: there is
-no hidden adjustment between what is listed and what is owed.
+and a plain explanation that shows the arithmetic ("15 of 30 days from
+2024-11-16 x $1,000.00 = 1000.00 x 15 / 30 = 500.00 -> $500.00"). Discounts and
+credits are lines with negative amounts, so an invoice's lines always add up
+to its total: there is no hidden adjustment between what is listed and what
+is owed.
 
 Lines live in their own small module because proration, usage, discounts and
 invoices all make them; ``billing_core.invoices`` re-exports both names.
@@ -40,21 +41,22 @@ class InvoiceLine:
     Decimal("500"), "15 of 30 days x $1,000.00 = ... -> $500.00", 15)``.
 
     An immutable value with the fields above, compared and hashed by them like
-    a frozen dataclass. Lines that ``billing_core`` prices itself work out
-    ``exact_amount`` and ``explanation`` on first use rather than up front:
-    an invoice run prices many more lines per second than anyone reads, and
-    writing the sentence costs more than computing the cent. The lazy values
-    are the same Decimal and the same text the eager rule would give (a unit
-    test compares them), and once worked out they are kept.
+    a frozen dataclass. A line that a rule of ``billing_core`` prices
+    (``priced_line``) writes its exact amount and sentence when they are first
+    read: a preview prices many more lines than anyone reads, and the sentence
+    costs more than the cent. Once written they are kept.
     """
 
-    __slots__ = ("kind", "description", "amount", "quantity", "_exact", "_explanation", "_recipe")
+    __slots__ = ("kind", "description", "amount", "quantity", "_exact", "_explanation", "_explain")
     __match_args__ = ("kind", "description", "amount", "exact_amount", "explanation", "quantity")
 
     kind: LineKind
     description: str
     amount: Money
     quantity: int | None
+    _exact: Decimal
+    _explanation: str
+    _explain: tuple | None  # (write, *facts) until the sentence is written
 
     def __init__(
         self,
@@ -79,30 +81,30 @@ class InvoiceLine:
         _set_quantity(self, quantity)
         _set_exact(self, exact)
         _set_explanation(self, explanation)
-        _set_recipe(self, None)
+        _set_explain(self, None)
 
     @property
     def exact_amount(self) -> Decimal:
         """The unrounded amount behind ``amount`` (negative for discounts and credits)."""
-        if self._recipe is not None:
-            self._work_out()
+        if self._explain is not None:
+            self._write_explanation()
         return self._exact
 
     @property
     def explanation(self) -> str:
         """The plain sentence that shows the arithmetic."""
-        if self._recipe is not None:
-            self._work_out()
+        if self._explain is not None:
+            self._write_explanation()
         return self._explanation
 
-    def _work_out(self) -> None:
-        recipe = self._recipe
-        if recipe is None:  # another thread got here first
+    def _write_explanation(self) -> None:
+        explain = self._explain
+        if explain is None:  # another thread got here first
             return
-        exact, explanation = recipe[0](self, *recipe[1:])
+        exact, explanation = explain[0](self, *explain[1:])
         _set_exact(self, exact)
         _set_explanation(self, explanation)
-        _set_recipe(self, None)
+        _set_explain(self, None)
 
     def _fields(self) -> tuple:
         return (
@@ -111,7 +113,7 @@ class InvoiceLine:
         )  # fmt: skip
 
     def __eq__(self, other: object) -> bool:
-        if other.__class__ is self.__class__:
+        if type(other) is InvoiceLine:
             return self._fields() == other._fields()
         return NotImplemented
 
@@ -132,45 +134,38 @@ class InvoiceLine:
         raise FrozenInstanceError(f"cannot delete field {name!r}")
 
     def __reduce__(self) -> tuple:
-        # Pickle and copy the worked-out values, never the recipe.
+        # Pickle and copy the written values, never the way to write them.
         return (InvoiceLine, self._fields())
 
 
-_new = object.__new__
+# A frozen class sets its own slots through their descriptors, as a frozen dataclass does.
 _set_kind = InvoiceLine.__dict__["kind"].__set__
 _set_description = InvoiceLine.__dict__["description"].__set__
 _set_amount = InvoiceLine.__dict__["amount"].__set__
 _set_quantity = InvoiceLine.__dict__["quantity"].__set__
 _set_exact = InvoiceLine.__dict__["_exact"].__set__
 _set_explanation = InvoiceLine.__dict__["_explanation"].__set__
-_set_recipe = InvoiceLine.__dict__["_recipe"].__set__
+_set_explain = InvoiceLine.__dict__["_explain"].__set__
 
 
-def make_lazy_line(
-    kind: LineKind, description: str, amount: Money, quantity: int | None, recipe: tuple
+def priced_line(
+    kind: LineKind, description: str, amount: Money, quantity: int | None, explain: tuple
 ) -> InvoiceLine:
-    # Private to billing_core: ``exact_amount`` and ``explanation`` come from
-    # ``recipe = (work_out, *args)`` on first use:
-    # ``work_out(line, *args) -> (exact_amount, explanation)``. The arguments
-    # must be immutable values, so the answer is the same whenever it is asked.
-    #
-    # The hot path of pricing makes several lines per invoice. A line is filled
-    # in as a _LineDraft (same slots, plain attribute stores, several times
-    # cheaper than calling slot descriptors) and then becomes an InvoiceLine.
-    line = _new(_LineDraft)
-    line.kind = kind
-    line.description = description
-    line.amount = amount
-    line.quantity = quantity
-    line._recipe = recipe
-    line.__class__ = InvoiceLine
+    """A line that a rule of billing_core has just priced, with its sentence still to write.
+
+    ``explain`` is ``(write, *facts)``: ``write(line, *facts)`` returns
+    ``(exact_amount, explanation)`` when either is first read. The facts are
+    immutable values, so the answer is the same whenever it is asked. The
+    arguments are not checked again: the rule made them (``amount`` is
+    rounded, ``kind`` a LineKind).
+    """
+    line = object.__new__(InvoiceLine)
+    _set_kind(line, kind)
+    _set_description(line, description)
+    _set_amount(line, amount)
+    _set_quantity(line, quantity)
+    _set_explain(line, explain)
     return line
-
-
-class _LineDraft:
-    """An InvoiceLine being filled in by make_lazy_line; never seen outside it."""
-
-    __slots__ = InvoiceLine.__slots__
 
 
 def describe_exact(value: Decimal, is_exact: bool) -> str:

@@ -12,11 +12,16 @@ refuses NaN and infinity with ``ValueError``.
 money plus money (same currency) is money, money times a number is money,
 money divided by money is a plain ratio, money times money is nonsense and
 refused. The amount may carry more digits than the currency's minor unit,
-because a prorated charge is computed exactly first; it becomes a billable
-amount only through ``rounded()``, which rounds once, to the minor unit, with
-the one named ``ROUNDING_MODE``. No other module in ``billing_core`` calls
-``quantize``; "round once per line item" is enforced by there being one
-place that rounds.
+because a price per unit may be finer than a cent.
+
+A billable amount comes from one function, ``round_ratio``: every rule that
+divides money (proration, usage, a discount step) is an exact rational, one
+integer of minor units over another, and ``round_ratio`` rounds it once to a
+whole number of minor units with the one named ``ROUNDING_MODE``
+(``rounded()`` and ``exact_share`` use it too). Nothing is rounded on the way
+there, and Python integers have no precision to run out of. Only displaying
+and parsing an amount call ``quantize``, here; "round once per line item" is
+enforced by there being one place that rounds.
 
 Arithmetic runs in private decimal contexts, so nothing a caller does to the
 thread's default context changes a bill. Addition, subtraction and
@@ -40,6 +45,7 @@ import decimal
 import re
 from dataclasses import dataclass
 from decimal import Decimal
+from math import gcd
 from types import MappingProxyType
 from typing import Any
 
@@ -137,18 +143,18 @@ def to_decimal(
     Decimal('1000.00')
     """
     kind = type(value)
-    if kind is Decimal:
+    if type(value) is Decimal:
         if value.is_finite():
             return _bounded(value, field, max_digits, value)
         raise InvalidInput(field, f"{value} is not a finite number")
-    if kind is int:
+    if type(value) is int:
         # int -> Decimal takes time quadratic in the digits, so the bits are
         # counted first (a digit is about 3.3 bits; 4 leaves a margin).
         if value.bit_length() > 4 * max_digits:
             raise InvalidInput(field, f"{_shown_int(value)} has too many digits "
                                       f"(at most {max_digits})")
         return _bounded(Decimal(value), field, max_digits, value)
-    if kind is str:
+    if type(value) is str:
         text = value.strip()
         if not text:
             raise InvalidInput(field, "is empty")
@@ -294,9 +300,7 @@ class Money:
 
         SPEC 3: ``(Money("1000.00", "USD") * 15 / 30).rounded()`` is $500.00.
         """
-        return _money(
-            self.amount.quantize(_QUANTUM[self.currency], ROUNDING_MODE, _DIVIDE), self.currency
-        )
+        return money_from_minor(round_ratio(*minor_units_ratio(self)), self.currency)
 
     @property
     def is_rounded(self) -> bool:
@@ -374,7 +378,7 @@ class Money:
             if not divisor.amount:
                 raise ZeroDivisionError("cannot divide by a zero amount")
             return _DIVIDE.divide(self.amount, divisor.amount)
-        number = to_decimal(divisor, "divisor")
+        number = to_decimal(divisor, "divisor")  # type: ignore[arg-type]  # a Money subclass: refused
         if not number:
             raise ZeroDivisionError("cannot divide money by zero")
         return _money(_DIVIDE.divide(self.amount, number), self.currency)
@@ -426,175 +430,74 @@ def _money(amount: Decimal, currency: str) -> Money:
 
 _ZEROS = {code: _money(Decimal(0).scaleb(-exp), code) for code, exp in CURRENCY_EXPONENTS.items()}
 
-# Minor units on integers ---------------------------------------------------------------------
-#
-# Pricing an invoice is a handful of shares (``price * days / period_days``,
-# ``subtotal * percent / 100``) each rounded once. Done in Decimal that is a
-# multiply, a divide and a quantize per share, plus building the Decimals; done
-# on integer minor units it is one ``divmod``. Both give the same cent: the
-# integer path rounds the exact rational, and it is only taken where the
-# Decimal path provably rounds that same rational (see ``share_minor_units``).
-# The rounding rule is still ``ROUNDING_MODE``, applied here, in this module.
+# Rounding: exact rationals to whole minor units ----------------------------------------------
 
-_ROUND_HALF_UP = decimal.ROUND_HALF_UP
+# For each mode: whether a number strictly between ``quotient`` and
+# ``quotient + 1`` rounds up to ``quotient + 1``. ``half`` compares its
+# fractional part with one half (-1 below, 0 equal, 1 above); the number is
+# positive exactly when ``quotient >= 0``, so there "away from zero" is up.
+_ROUNDS_UP = {
+    decimal.ROUND_HALF_UP: lambda quotient, half: half > 0 or (half == 0 and quotient >= 0),
+    decimal.ROUND_HALF_DOWN: lambda quotient, half: half > 0 or (half == 0 and quotient < 0),
+    decimal.ROUND_HALF_EVEN: lambda quotient, half: half > 0 or (half == 0 and quotient % 2 == 1),
+    decimal.ROUND_UP: lambda quotient, half: quotient >= 0,
+    decimal.ROUND_DOWN: lambda quotient, half: quotient < 0,
+    decimal.ROUND_CEILING: lambda quotient, half: True,
+    decimal.ROUND_FLOOR: lambda quotient, half: False,
+    # Away from zero when the digit towards zero is 0 or 5, else towards zero.
+    decimal.ROUND_05UP: lambda quotient, half: (
+        (quotient >= 0) == ((quotient + (quotient < 0)) % 5 == 0)
+    ),
+}
 
 
 def round_ratio(numerator: int, denominator: int) -> int:
-    """``numerator / denominator`` rounded to a whole number with ``ROUNDING_MODE``, on integers.
+    """``numerator / denominator`` rounded to a whole number with ``ROUNDING_MODE``.
 
-    The integer twin of ``quantize``: ``round_ratio(1001, 2)`` is 501 under
-    ROUND_HALF_UP (half away from zero), exactly what
-    ``(Decimal(1001) / 2).quantize(Decimal(1), ROUNDING_MODE)`` gives, without
-    a Decimal. Every mode of the ``decimal`` module is honoured, so changing the
-    named setting changes both paths alike.
+    The one rounding of a bill. SPEC 3: $1000.00 for 15 of 30 days is
+    ``round_ratio(100000 * 15, 30)``, 50000 cents. Under ROUND_HALF_UP half
+    goes away from zero: ``round_ratio(1001, 2)`` is 501, ``round_ratio(-1001,
+    2)`` is -501, as ``Decimal.quantize`` would give. Every mode of the
+    ``decimal`` module is honoured, so changing the named setting changes
+    every bill alike.
     """
     if type(numerator) is not int or type(denominator) is not int:
+        # A float would come back as a float "share" (50.0), and a bool is no count.
         raise TypeError("round_ratio: numerator and denominator must be ints")
-    if denominator <= 0:
-        if not denominator:
-            raise ZeroDivisionError("round_ratio: denominator must not be zero")
+    if denominator < 0:
         numerator, denominator = -numerator, -denominator
     quotient, remainder = divmod(numerator, denominator)  # floor; 0 <= remainder < denominator
     if not remainder:
         return quotient
-    mode = ROUNDING_MODE
-    if mode == _ROUND_HALF_UP:
-        twice = remainder + remainder
-        if twice > denominator or (twice == denominator and quotient >= 0):
-            return quotient + 1
-        return quotient
-    return _round_other(quotient, remainder, denominator, mode)
-
-
-def _round_other(quotient: int, remainder: int, denominator: int, mode: str) -> int:
-    # The value lies strictly between quotient and quotient + 1 (remainder > 0).
-    up = quotient + 1
-    positive = quotient >= 0  # value > 0 exactly when the floor is >= 0
-    toward_zero, away = (quotient, up) if positive else (up, quotient)
-    if mode == decimal.ROUND_FLOOR:
-        return quotient
-    if mode == decimal.ROUND_CEILING:
-        return up
-    if mode == decimal.ROUND_DOWN:
-        return toward_zero
-    if mode == decimal.ROUND_UP:
-        return away
-    if mode == decimal.ROUND_05UP:
-        return away if abs(toward_zero) % 5 == 0 else toward_zero
     twice = remainder + remainder
-    if twice != denominator:
-        return up if twice > denominator else quotient
-    if mode == decimal.ROUND_HALF_UP:
-        return away
-    if mode == decimal.ROUND_HALF_DOWN:
-        return toward_zero
-    if mode == decimal.ROUND_HALF_EVEN:
-        return quotient if quotient % 2 == 0 else up
-    raise ValueError(f"unknown rounding mode {mode!r}")
+    half = (twice > denominator) - (twice < denominator)
+    return quotient + _ROUNDS_UP[ROUNDING_MODE](quotient, half)  # a bool: 0 or 1
 
 
-# Where Decimal's 50-digit quotient provably rounds like the exact rational: a
-# denominator below 10**20 keeps every non-tie at least 1/(2 * 10**20) of a
-# minor unit from a rounding boundary, and a result below 10**30 minor units
-# leaves the 50-digit quotient at least 20 digits below the minor unit, so its
-# error is smaller than that distance. Outside these bounds ``exact_share``
-# decides, as it always did.
-_FAST_DENOMINATOR = 10**20
-_FAST_MINOR = 10**30
+def minor_units_ratio(money: Money) -> tuple[int, int]:
+    """``money`` in minor units as an exact fraction ``(numerator, denominator)``, in lowest terms.
 
-
-def share_minor_units(minor: int, part: int, whole: int) -> int | None:
-    """``minor * part / whole`` rounded once with ``ROUNDING_MODE``, in minor units.
-
-    Returns None when the numbers are too large for the integer path to promise
-    the very cent ``exact_share`` would give; the caller then uses
-    ``exact_share``. ``share_minor_units(100000, 15, 30) == 50000`` (SPEC 3).
+    $500.00 -> (50000, 1), as for every rounded amount; a price per unit finer
+    than the minor unit, $0.023, -> (23, 10). Every share starts here.
     """
-    if type(minor) is not int or type(part) is not int or type(whole) is not int:
-        # A float here would come back as a float "share" (50.0), and a bool is no count.
-        raise TypeError("share_minor_units: minor, part and whole must be ints")
-    if not 0 < whole < _FAST_DENOMINATOR:
-        return None
-    numerator = minor * part
-    if numerator >= 0 and ROUNDING_MODE == _ROUND_HALF_UP:
-        # round_ratio's first case, inline: this runs for every line of every invoice.
-        share, remainder = divmod(numerator, whole)
-        if remainder + remainder >= whole:
-            share += 1
-    else:
-        share = round_ratio(numerator, whole)
-    if share < _FAST_MINOR:
-        return share if share > -_FAST_MINOR else None
-    return None
+    numerator, denominator = money.amount.as_integer_ratio()
+    numerator *= _MINOR_PER_UNIT[money.currency]
+    common = gcd(numerator, denominator)  # 1 or a factor of the power of ten just multiplied in
+    return numerator // common, denominator // common
 
 
-def whole_minor_units(money: Money) -> int | None:
-    """``money`` in minor units if it is a whole number of them (below 10**30), else None.
+def money_from_minor(minor: int, currency: str) -> Money:
+    """Minor units worked out by a rule as Money at the currency's scale: 50000 -> $500.00.
 
-    Unlike ``to_minor_units`` it does not raise: None sends the caller to the
-    Decimal path. Prices repeat from invoice to invoice, so the answer is
-    memoised per currency and amount (bounded).
+    For billing_core's rules, whose currency is already checked and whose int
+    they computed themselves; an outside number of minor units goes through
+    ``Money.from_minor_units``, which also checks that a BIGINT holds it.
     """
-    memo = _WHOLE_MINOR[money.currency]
-    amount = money.amount
-    minor = memo.get(amount, _UNKNOWN)
-    if minor is _UNKNOWN:
-        numerator, denominator = amount.as_integer_ratio()
-        numerator *= _MINOR_PER_UNIT[money.currency]
-        if numerator % denominator:
-            minor = None
-        else:
-            minor = numerator // denominator
-            if not -_FAST_MINOR < minor < _FAST_MINOR:
-                minor = None
-        if len(memo) >= 10_000:
-            memo.clear()  # a bounded memo, not a store
-        memo[amount] = minor
-    return minor
+    return _money(_scaleb(minor, _MINOR_EXPONENT[currency]), currency)
 
 
-def scaled_minor_units(money: Money) -> int | None:
-    """``money`` in minor units if its Decimal sits exactly at the currency's scale, else None.
-
-    "500.00" dollars -> 50000; "500" or "500.000" -> None, because arithmetic on
-    those keeps their own number of digits, and integers would not.
-    """
-    amount = money.amount
-    currency = money.currency
-    if amount.same_quantum(_QUANTUM[currency]):
-        # At the currency's scale the coefficient is the number of minor units.
-        minor = int(_scaleb(amount, _MINOR_SHIFT[currency]))
-        if -_FAST_MINOR < minor < _FAST_MINOR:
-            return minor
-    return None
-
-
-def exact_ratio(value: Decimal) -> tuple[int, int]:
-    """A finite Decimal as (numerator, denominator) in lowest terms, memoised (percents repeat)."""
-    ratio = _RATIOS.get(value)
-    if ratio is None:
-        ratio = value.as_integer_ratio()
-        if len(_RATIOS) >= 10_000:
-            _RATIOS.clear()
-        _RATIOS[value] = ratio
-    return ratio
-
-
-def _money_from_minor(minor: int, currency: str) -> Money:
-    # Private fast twin of ``Money.from_minor_units``: the same Decimal (at the
-    # currency's scale, like ``quantize`` leaves it) for an int we computed.
-    money = _new(Money)
-    _set_amount(money, _scaleb(minor, _MINOR_EXPONENT[currency]))  # the int converts in C
-    _set_currency(money, currency)
-    return money
-
-
-_UNKNOWN = object()
-_WHOLE_MINOR: dict[str, dict[Decimal, int | None]] = {code: {} for code in CURRENCY_EXPONENTS}
-_RATIOS: dict[Decimal, tuple[int, int]] = {}
 _MINOR_PER_UNIT = {code: 10**exp for code, exp in CURRENCY_EXPONENTS.items()}
 _MINOR_EXPONENT = {code: Decimal(-exp) for code, exp in CURRENCY_EXPONENTS.items()}
-_MINOR_SHIFT = {code: Decimal(exp) for code, exp in CURRENCY_EXPONENTS.items()}
 _scaleb = _EXACT.scaleb
 
 
@@ -619,9 +522,12 @@ def exact_share(
     if not whole:
         raise ZeroDivisionError("exact_share: whole must not be zero")
     exact, is_exact = exact_quotient(money, part, whole)
-    currency = money.currency
-    billable = _money(exact.quantize(_QUANTUM[currency], ROUNDING_MODE, _DIVIDE), currency)
-    return exact, billable, is_exact
+    numerator, denominator = minor_units_ratio(money)
+    part_numerator, part_denominator = part.as_integer_ratio()
+    whole_numerator, whole_denominator = whole.as_integer_ratio()
+    minor = round_ratio(numerator * part_numerator * whole_denominator,
+                        denominator * part_denominator * whole_numerator)
+    return exact, money_from_minor(minor, money.currency), is_exact
 
 
 def exact_quotient(money: Money, part: Decimal | int, whole: Decimal | int) -> tuple[Decimal, bool]:
@@ -666,22 +572,8 @@ def format_money(money: Money) -> str:
 
     An exact, unrounded amount is rounded for display with ``ROUNDING_MODE``.
     """
-    key = (money.amount, money.currency)
-    text = _FORMATTED.get(key)
-    if text is None:
-        if len(_FORMATTED) >= 10_000:
-            _FORMATTED.clear()  # a bounded memo, not a store: prices repeat, the rest may go
-        text = _FORMATTED[key] = _format(money.amount, money.currency)
-    return text
-
-
-# Invoices show the same plan prices and discounts over and over; formatting a
-# Decimal with grouping costs more than the rest of pricing a line.
-_FORMATTED: dict[tuple[Decimal, str], str] = {}
-
-
-def _format(amount: Decimal, code: str) -> str:
-    amount = amount.quantize(_QUANTUM[code], ROUNDING_MODE, _DIVIDE)
+    code = money.currency
+    amount = money.amount.quantize(_QUANTUM[code], ROUNDING_MODE, _DIVIDE)
     if not amount:
         amount = amount.copy_abs()  # -0.004 rounds to zero, which has no sign
     digits = format(amount, ",f")  # already at the minor unit: no further rounding

@@ -26,23 +26,24 @@ sub-second parts are ignored (the change's second belongs to the new plan).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from functools import lru_cache
-from operator import itemgetter
 from datetime import date, datetime, timedelta
 from decimal import Decimal
+from functools import lru_cache
+from itertools import pairwise
+from operator import itemgetter
+from typing import TypeVar
 
 from billing_core.errors import CurrencyMismatch, InvalidInput
-from billing_core.lines import InvoiceLine, LineKind, describe_exact, make_lazy_line
+from billing_core.lines import InvoiceLine, LineKind, describe_exact, priced_line
 from billing_core.money import (
     Money,
-    _money_from_minor,
     exact_quotient,
-    exact_share,
     format_money,
-    share_minor_units,
-    whole_minor_units,
+    minor_units_ratio,
+    money_from_minor,
+    round_ratio,
 )
 from billing_core.periods import Period, _require_date, period_start_instant, require_aware_utc
 
@@ -82,38 +83,44 @@ def _check_plan(plan: str, price: Money) -> None:
         raise InvalidInput("price", f"{price} is negative")
 
 
+_Change = TypeVar("_Change", PlanChange, TimedPlanChange)
+
+
 def _spans(
-    offsets: list[tuple[int, PlanChange | TimedPlanChange]], total: int, describe_start
-) -> list[tuple[PlanChange | TimedPlanChange, int, int]]:
+    offsets: list[tuple[int, _Change]], total: int, describe_start: Callable[[_Change], object]
+) -> list[tuple[_Change, int, int]]:
     """Cut ``[0, total)`` into (change, start, end) spans, one per plan in force.
 
     ``offsets`` pairs each change with its start measured in units from the
     period's start (negative: before the period).
     """
     offsets.sort(key=_first)
-    spans: list[tuple[PlanChange | TimedPlanChange, int, int]] = []
-    last = len(offsets) - 1
-    currency = offsets[0][1].price.currency if offsets else None
+    _check_changes(offsets, describe_start)
+    spans: list[tuple[_Change, int, int]] = []
     for index, (offset, change) in enumerate(offsets):
-        if change.price.currency != currency:
-            raise CurrencyMismatch(currency, change.price.currency, "prorate")
-        following = offsets[index + 1][0] if index < last else total
-        if following == offset and index < last:
+        following = offsets[index + 1][0] if index + 1 < len(offsets) else total
+        start, end = max(offset, 0), min(following, total)
+        if start >= end:
+            continue  # over before the period starts, or starting after it ends
+        if spans and spans[-1][0].plan == change.plan and spans[-1][0].price == change.price:
+            # An unchanged plan is one segment: it must cost exactly its price.
+            spans[-1] = (spans[-1][0], spans[-1][1], end)
+        else:
+            spans.append((change, start, end))
+    return spans
+
+
+def _check_changes(
+    offsets: list[tuple[int, _Change]], describe_start: Callable[[_Change], object]
+) -> None:
+    """One currency for every plan, and one plan per start (``offsets`` sorted by start)."""
+    for (start_before, before), (start, change) in pairwise(offsets):
+        if change.price.currency != before.price.currency:
+            raise CurrencyMismatch(before.price.currency, change.price.currency, "prorate")
+        if start == start_before:
             raise InvalidInput(
                 "plan_changes", f"two plan changes start at {describe_start(change)}; keep one"
             )
-        start = offset if offset > 0 else 0
-        end = following if following < total else total
-        if end <= start:
-            continue
-        if spans:
-            previous, previous_start, previous_end = spans[-1]
-            if previous.plan == change.plan and previous.price == change.price:
-                # An unchanged plan is one segment: it must cost exactly its price.
-                spans[-1] = (previous, previous_start, end)
-                continue
-        spans.append((change, start, end))
-    return spans
 
 
 _first = itemgetter(0)
@@ -161,42 +168,17 @@ def prorate_into(
     # ``lines`` and returning the sum of the new lines in minor units, so the
     # invoice adds integers rather than Decimals.
     start = period.start
-    period_days = (period.end - start).days
-    offsets = [((change.starts_on - start).days, change) for change in plan_changes]
-    if len(offsets) == 1:
-        # The common case of one plan all period long: no ordering to check.
-        offset, change = offsets[0]
-        if offset >= period_days:
-            return 0
-        if offset > 0:
-            spans = [(change, offset, period_days)]
-        else:
-            spans = [(change, 0, period_days)]
-    elif len(offsets) == 2:
-        # The common mid-period change: two distinct plans, the second starting
-        # inside the period. Anything else (same day, same plan, other
-        # currency, outside the period) goes through _spans and its checks.
-        (low, before), (high, after) = offsets
-        if high < low:
-            (high, after), (low, before) = offsets
-        if (
-            low < high < period_days
-            and high > 0
-            and before.price.currency == after.price.currency
-            and (before.plan != after.plan or before.price != after.price)
-        ):
-            spans = [(before, low if low > 0 else 0, high), (after, high, period_days)]
-        else:
-            spans = _spans(offsets, period_days, _starts_on)
-    else:
-        spans = _spans(offsets, period_days, _starts_on)
+    period_days = period.days
+    spans = _spans(
+        [((change.starts_on - start).days, change) for change in plan_changes],
+        period_days,
+        _starts_on,
+    )
     total_minor = 0
-    append = lines.append
     for change, lo, hi in spans:
-        line, minor = _segment_line(
-            change, hi - lo, period_days, "days", change.starts_on if lo else start
-        )
-        append(line)
+        since = change.starts_on if lo else start
+        line, minor = _segment_line(change, hi - lo, period_days, "days", since)
+        lines.append(line)
         total_minor += minor
     return total_minor
 
@@ -237,42 +219,35 @@ def _segment_line(
     change: PlanChange | TimedPlanChange, used: int, whole: int, unit: str, since: object
 ) -> tuple[InvoiceLine, int]:
     """The recurring line for ``used`` of ``whole`` days (or seconds) from ``since``, and its
-    amount in minor units."""
+    amount in minor units: ``price * used / whole``, exactly, rounded once."""
     price = change.price
-    currency = price.currency
-    minor = whole_minor_units(price)
-    if minor is not None and used != whole:
-        minor = share_minor_units(minor, used, whole)
-    if minor is None:
-        # Beyond the integer path's bounds (or a price finer than the minor
-        # unit): the Decimal rule decides, as it always has.
-        if used == whole:
-            amount = price.rounded()
-        else:
-            amount = exact_share(price, used, whole)[1]
-        minor = amount.to_minor_units()
-    else:
-        amount = _money_from_minor(minor, currency)
-    line = make_lazy_line(
-        LineKind.RECURRING, change.plan, amount, used, (_explain_segment, price, whole, unit, since)
+    numerator, denominator = minor_units_ratio(price)
+    minor = round_ratio(numerator * used, denominator * whole)
+    line = priced_line(
+        LineKind.RECURRING,
+        change.plan,
+        money_from_minor(minor, price.currency),
+        used,
+        (_explain_segment, price, used, whole, unit, since),
     )
     return line, minor
 
 
 def _explain_segment(
-    line: InvoiceLine, price: Money, whole: int, unit: str, since: object
+    line: InvoiceLine, price: Money, used: int, whole: int, unit: str, since: object
 ) -> tuple[Decimal, str]:
-    """The exact amount and the sentence of a recurring line, worked out on first use."""
-    # Equal prices may differ in scale (1000.0, 1000.00) and the sentence shows the digits.
-    scale = price.amount.as_tuple().exponent
-    return _segment_trace(price, scale, line.quantity, whole, unit, since, line.amount)
+    """The exact amount and the sentence of a recurring line, written when first read."""
+    # Equal prices may differ in scale (1000.0, 1000.00), and the sentence shows the digits.
+    return _segment_sentence(price, str(price.amount), used, whole, unit, since, line.amount)
 
 
-# Every tenant on a plan whose segment starts the same day gets the same sentence: a
-# month-end run writes a few distinct recurring lines many thousands of times.
+# Every tenant on a plan whose segment starts the same day gets the same
+# sentence: month-end writes a few distinct recurring sentences thousands of
+# times. Kept because it pays: about 10 % more invoices/s with every sentence
+# made in bench/bench_core.py, more in month-end, where sentences repeat more.
 @lru_cache(maxsize=4096)
-def _segment_trace(
-    price: Money, scale: object, used: int, whole: int, unit: str, since: object, amount: Money
+def _segment_sentence(
+    price: Money, digits: str, used: int, whole: int, unit: str, since: object, amount: Money
 ) -> tuple[Decimal, str]:
     if used == whole:
         # An unchanged plan costs exactly its price: nothing to divide.
@@ -283,6 +258,6 @@ def _segment_trace(
     exact, is_exact = exact_quotient(price, used, whole)
     return exact, (
         f"{used:,} of {whole:,} {unit} from {since} x {format_money(price)} = "
-        f"{price.amount} x {used:,} / {whole:,} = {describe_exact(exact, is_exact)} "
+        f"{digits} x {used:,} / {whole:,} = {describe_exact(exact, is_exact)} "
         f"-> {format_money(amount)}"
     )

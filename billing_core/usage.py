@@ -28,20 +28,19 @@ from dataclasses import dataclass
 from decimal import Context, Decimal, Inexact, localcontext
 
 from billing_core.errors import InvalidInput
-from billing_core.lines import InvoiceLine, LineKind, describe_exact, make_lazy_line
+from billing_core.lines import InvoiceLine, LineKind, describe_exact, priced_line
 from billing_core.money import (
     CURRENCY_SYMBOLS,
     MAX_DIGITS,
     MAX_NUMBER_TEXT,
     Money,
-    _money_from_minor,
     exact_quotient,
-    exact_share,
     format_money,
+    minor_units_ratio,
+    money_from_minor,
     plain_digits,
-    share_minor_units,
+    round_ratio,
     to_decimal,
-    whole_minor_units,
 )
 
 BYTES_PER_GB = 10**9
@@ -150,30 +149,25 @@ def price_usage(plan: UsagePlan, used_base_units: int) -> InvoiceLine | None:
 def usage_line(plan: UsagePlan, used_base_units: int) -> tuple[InvoiceLine, int] | None:
     # Private to billing_core (price_invoice): ``price_usage`` with the line's
     # amount in minor units beside it.
-    if type(used_base_units) is not int or used_base_units < 0:
-        _require_count(used_base_units, "used_base_units")
+    _require_count(used_base_units, "used_base_units")
     extra = used_base_units - plan.included_base_units
     if extra <= 0:
         return None
-    per = plan.base_units_per_unit
     price = plan.price_per_unit
-    minor = whole_minor_units(price)
-    if minor is not None:
-        minor = share_minor_units(minor, extra, per)
-    if minor is None:
-        amount = exact_share(price, extra, per)[1]
-        minor = amount.to_minor_units()
-    else:
-        amount = _money_from_minor(minor, price.currency)
-    line = make_lazy_line(
-        LineKind.USAGE, f"{plan.metric} overage", amount, extra, (_explain_usage, plan)
+    numerator, denominator = minor_units_ratio(price)
+    minor = round_ratio(numerator * extra, denominator * plan.base_units_per_unit)
+    line = priced_line(
+        LineKind.USAGE,
+        f"{plan.metric} overage",
+        money_from_minor(minor, price.currency),
+        extra,
+        (_explain_usage, plan, extra),
     )
     return line, minor
 
 
-def _explain_usage(line: InvoiceLine, plan: UsagePlan) -> tuple[Decimal, str]:
-    """The exact amount and the sentence of a usage line, worked out on first use."""
-    extra = line.quantity
+def _explain_usage(line: InvoiceLine, plan: UsagePlan, extra: int) -> tuple[Decimal, str]:
+    """The exact amount and the sentence of a usage line, written when first read."""
     per = plan.base_units_per_unit
     price = plan.price_per_unit
     exact, is_exact = exact_quotient(price, extra, per)

@@ -6,8 +6,8 @@ from decimal import Decimal
 
 import pytest
 
-from billing_core.errors import InvalidInput
 from billing_core.discounts import FixedOff, PercentOff, apply_discounts
+from billing_core.errors import InvalidInput
 from billing_core.money import Money
 from billing_core.usage import (
     BYTES_PER_TB,
@@ -73,6 +73,17 @@ def test_a_percentage_outside_0_to_100_is_refused(percent):
     with pytest.raises(InvalidInput) as refused:
         PercentOff(percent, "bad")
     assert refused.value.field == "percent"
+
+
+def test_a_subtotal_finer_than_the_minor_unit_is_refused_rather_than_discounted_below_zero():
+    # A subtotal is a sum of rounded lines. 100% of $999.99512 rounds to a $1,000.00 step,
+    # which would leave -$0.00488: refused, naming the field, like a sub-cent FixedOff.
+    with pytest.raises(InvalidInput) as refused:
+        apply_discounts(Money("999.99512", "USD"), [PercentOff("100", "Sponsored")])
+    assert refused.value.field == "subtotal"
+    assert "999.99512" in refused.value.problem and "minor unit" in refused.value.problem
+    # Whole minor units written with other places are fine: "1000" is $1,000.00.
+    assert apply_discounts(Money("1000", "USD"), [PercentOff("100", "x")]).total == usd("0.00")
 
 
 def test_a_negative_or_sub_cent_fixed_discount_is_refused():

@@ -26,7 +26,7 @@ from billing_core.money import (
     MAX_UNIT_PRICE_DECIMALS,
     Money,
     parse_money,
-    share_minor_units,
+    round_ratio,
     to_decimal,
 )
 from billing_core.periods import Period, calendar_month, monthly_period
@@ -172,11 +172,11 @@ def test_a_price_per_unit_is_kept_to_a_bounded_number_of_places():
 # --- hardening item 7, one test per example ---------------------------------------------------
 
 
-def test_share_minor_units_refuses_a_float_with_type_error():
+def test_the_rounding_of_a_share_refuses_a_float_with_type_error():
     with pytest.raises(TypeError):
-        share_minor_units(100, 1, 2.0)
+        round_ratio(100, 2.0)
     with pytest.raises(TypeError):
-        share_minor_units(100, True, 2)
+        round_ratio(True, 2)
 
 
 def test_a_49_digit_typed_amount_is_refused_naming_the_field():
