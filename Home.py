@@ -3,6 +3,7 @@
 import pandas as pd
 import streamlit as st
 
+from billing_core.month_end_runs import MonthEndRunStatus
 from db.queries import invoice_months, last_month_end_run, status_summary
 from ledgerline_ui.formatting import iso_date
 from ledgerline_ui.month_end_view import failure_text
@@ -60,7 +61,7 @@ else:
             f"invoices created, {last_run.already_present:,} already present, {skipped:,} "
             f"skipped · {last_run.tenants_done:,} of {last_run.tenants_in_scope:,} tenants · "
             f"by {escape_markdown(last_run.actor)}, started {iso_date(last_run.started_at)}")
-    if last_run.status == "completed":
+    if last_run.status == MonthEndRunStatus.COMPLETED:
         st.success(text, icon=":material/task_alt:")
     else:
         why = failure_text(last_run.error)

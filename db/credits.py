@@ -73,7 +73,9 @@ from billing_core.credits import (
     check_credit_note_target,
     land_credit,
 )
+from billing_core.document_numbers import DocumentSeries
 from billing_core.errors import CurrencyMismatch, InvalidInput
+from billing_core.lines import LineKind
 from billing_core.money import Money, to_decimal
 from billing_core.states import OPEN_STATUSES, InvoiceStatus
 from db.audit import AuditRecord, record_audit
@@ -292,7 +294,7 @@ def _grant_credit_note(session: Session, tenant_id: str, invoice_id: int, amount
     if alone:
         _check_given_alone(session, tenant_id, amount, actor=actor, what="This credit note",
                            advice=CREDIT_NOTE_ADVICE)
-    number = next_document_number(session, "CN")
+    number = next_document_number(session, DocumentSeries.CREDIT_NOTE)
     credit_note_id = session.execute(text("""
         INSERT INTO credit_notes (tenant_id, invoice_id, number, amount_minor, currency, reason,
                                   actor, idempotency_key)
@@ -331,10 +333,10 @@ def _apply_to_invoice(session: Session, tenant_id: str, landing: CreditLanding, 
     session.execute(text("""
         INSERT INTO invoice_lines (tenant_id, invoice_id, line_no, kind, description,
                                    amount_minor, exact_amount, explanation)
-        SELECT :tenant_id, :invoice_id, coalesce(max(line_no), 0) + 1, 'credit', :description,
+        SELECT :tenant_id, :invoice_id, coalesce(max(line_no), 0) + 1, :kind, :description,
                :amount_minor, :exact_amount, :explanation
         FROM invoice_lines WHERE tenant_id = :tenant_id AND invoice_id = :invoice_id
-    """), {"tenant_id": tenant_id, "invoice_id": invoice.invoice_id,
+    """), {"tenant_id": tenant_id, "invoice_id": invoice.invoice_id, "kind": LineKind.CREDIT,
            "description": f"Service credit: {reason}",
            "amount_minor": (-applied).to_minor_units(), "exact_amount": (-applied).amount,
            "explanation": f"service credit #{credit_id}: {applied} off {before_total} "

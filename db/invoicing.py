@@ -41,7 +41,7 @@ from db.audit import require_actor
 from db.bulk import copy_rows
 from db.credit_ledger import LedgerEntry, append_entries, lock_tenants
 from db.errors import NotFound
-from db.models import InvoiceLine
+from db.models import NOT_VOID, InvoiceLine
 from db.pricing_inputs import PricingInputs, load_pricing_inputs
 
 
@@ -158,10 +158,10 @@ def _existing_invoice_ids(session: Session, tenant_ids: list[str],
                           period: Period) -> dict[str, int]:
     if not tenant_ids:
         return {}
-    rows = session.execute(text("""
+    rows = session.execute(text(f"""
         SELECT tenant_id, invoice_id FROM invoices
         WHERE tenant_id = ANY(:tenant_ids) AND period_start = :period_start
-          AND status <> 'void'
+          AND {NOT_VOID}
     """), {"tenant_ids": tenant_ids, "period_start": period.start})
     return dict(rows.all())
 
@@ -196,7 +196,7 @@ def _insert_invoices(session: Session, priced: Mapping[str, PricedInvoice],
     tenant_ids = list(priced)
     subtotals, discounts, credits, totals, unused = zip(
         *(minor_totals[tenant_id] for tenant_id in tenant_ids), strict=True)
-    rows = session.execute(text("""
+    rows = session.execute(text(f"""
         WITH new AS (
             SELECT * FROM unnest(CAST(:tenant_ids AS text[]), CAST(:currencies AS text[]),
                                  CAST(:subtotals AS bigint[]), CAST(:discounts AS bigint[]),
@@ -211,7 +211,7 @@ def _insert_invoices(session: Session, priced: Mapping[str, PricedInvoice],
             SELECT tenant_id, :period_start, :period_end, :period_label, currency,
                    subtotal_minor, discount_minor, credit_minor, total_minor, unused_minor, :actor
             FROM new
-            ON CONFLICT (tenant_id, period_start) WHERE status <> 'void' DO NOTHING
+            ON CONFLICT (tenant_id, period_start) WHERE {NOT_VOID} DO NOTHING
             RETURNING *
         ), audited AS (
             INSERT INTO audit_log (actor, actor_role, action, entity, entity_id, tenant_id,

@@ -219,6 +219,12 @@ class UsageRecord(Base):
     quantity_base_units: Mapped[int] = mapped_column(BigInteger)
 
 
+NOT_VOID = f"status <> {_word(InvoiceStatus.VOID)}"
+"""The predicate of `uq_invoices_open_per_period`. Statements that lean on that index repeat it
+as SQL text, not as a bound parameter: `ON CONFLICT ... WHERE` must match it to find the index,
+and the planner can use a partial index only when the query's predicate is a literal."""
+
+
 class Invoice(Base):
     """One tenant's bill for one period [period_start, period_end).
 
@@ -253,7 +259,7 @@ class Invoice(Base):
                         name="voided_at_iff_void"),
         # SPEC 8: one non-void invoice per tenant and period, whoever inserts it.
         Index("uq_invoices_open_per_period", "tenant_id", "period_start", unique=True,
-              postgresql_where=text(f"status <> {_word(InvoiceStatus.VOID)}")),
+              postgresql_where=text(NOT_VOID)),
         Index("uq_invoices_number", "number", unique=True,
               postgresql_where=text("number IS NOT NULL")),
         # The invoice list: newest period first, then by tenant; keyset pages. The index

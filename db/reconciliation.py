@@ -66,6 +66,7 @@ from billing_core.proration import PlanChange
 from billing_core.reconciliation import (
     RULE_LABELS,
     Action,
+    CorrectionKind,
     Discrepancy,
     LegacyAllocationShare,
     LegacyCredit,
@@ -115,7 +116,7 @@ class LegacyImportSummary:
 class Correction:
     """A correction already issued for a discrepancy: a credit (`credit_id`) or a void."""
 
-    kind: str
+    kind: CorrectionKind
     amount: Money
     credit_id: int | None
     actor: str
@@ -145,7 +146,7 @@ class ReportRow:
         """Where the discrepancy stands, in words for the screen and the export."""
         action = self.discrepancy.action
         if self.correction is not None:
-            if self.correction.kind == "void":
+            if self.correction.kind is CorrectionKind.VOID:
                 return "voided"
             return f"credit #{self.correction.credit_id} issued"
         if self.already_granted is not None:
@@ -435,7 +436,8 @@ def _corrections(session: Session, tenant_ids: Sequence[str] | None = None
         FROM legacy_corrections {where}
     """), {} if tenant_ids is None else {"ids": list(tenant_ids)})
     return {(tenant, source, legacy_id, rule): Correction(
-                kind, Money.from_minor_units(amount, currency), credit_id, actor, created_at)
+                CorrectionKind(kind), Money.from_minor_units(amount, currency), credit_id, actor,
+                created_at)
             for tenant, source, legacy_id, rule, kind, amount, currency, credit_id, actor,
             created_at in rows}
 
@@ -496,12 +498,12 @@ def issue_legacy_credits(session: Session, keys: Iterable[DiscrepancyKey], *,
         correction_id = session.execute(text("""
             INSERT INTO legacy_corrections (tenant_id, source, legacy_id, rule, kind,
                                             amount_minor, currency, credit_id, actor)
-            VALUES (:tenant_id, :source, :legacy_id, :rule, 'credit', :amount_minor,
+            VALUES (:tenant_id, :source, :legacy_id, :rule, :kind, :amount_minor,
                     :currency, :credit_id, :actor)
             ON CONFLICT (tenant_id, source, legacy_id, rule) DO NOTHING
             RETURNING correction_id
         """), {"tenant_id": tenant_id, "source": source, "legacy_id": legacy_id, "rule": rule,
-               "amount_minor": item.difference.to_minor_units(),
+               "kind": CorrectionKind.CREDIT, "amount_minor": item.difference.to_minor_units(),
                "currency": item.difference.currency, "credit_id": outcome.credit_id,
                "actor": actor.user_id}).scalar()
         if correction_id is None:
@@ -577,10 +579,10 @@ def void_legacy_duplicates(session: Session, keys: Iterable[DiscrepancyKey], *,
         session.execute(text("""
             INSERT INTO legacy_corrections (tenant_id, source, legacy_id, rule, kind,
                                             amount_minor, currency, actor)
-            VALUES (:tenant_id, :source, :legacy_id, :rule, 'void', :amount_minor, :currency,
+            VALUES (:tenant_id, :source, :legacy_id, :rule, :kind, :amount_minor, :currency,
                     :actor)
         """), {"tenant_id": tenant_id, "source": source, "legacy_id": legacy_id, "rule": rule,
-               "amount_minor": item.difference.to_minor_units(),
+               "kind": CorrectionKind.VOID, "amount_minor": item.difference.to_minor_units(),
                "currency": item.difference.currency, "actor": actor.user_id})
         record_audit(session, AuditRecord(
             actor, "legacy_invoice.voided", "legacy_invoice", legacy_id, tenant_id,

@@ -32,6 +32,7 @@ from sqlalchemy.orm import Session
 
 from billing_core.access import Actor, Permission, require
 from billing_core.credit_ledger import LedgerEntryKind
+from billing_core.document_numbers import DocumentSeries
 from billing_core.money import Money
 from billing_core.periods import require_aware_utc
 from billing_core.states import InvoiceStatus, check_transition
@@ -60,12 +61,12 @@ def finalize_invoice(session: Session, tenant_id: str, invoice_id: int, *,
     require(actor, Permission.FINALIZE_INVOICES)
     current = lock_invoice(session, tenant_id, invoice_id)
     check_transition(invoice_label(current), current.status, InvoiceStatus.FINALIZED)
-    number = next_document_number(session, "INV")
+    number = next_document_number(session, DocumentSeries.INVOICE)
     return _move(session, current, actor, "invoice.finalized", """
-        UPDATE invoices SET status = 'finalized', number = :number, finalized_at = now()
+        UPDATE invoices SET status = :status, number = :number, finalized_at = now()
         WHERE tenant_id = :tenant_id AND invoice_id = :invoice_id
         RETURNING tenant_id, invoice_id, status, number, finalized_at, paid_at, voided_at
-    """, {"number": number})
+    """, {"status": InvoiceStatus.FINALIZED, "number": number})
 
 
 def void_invoice(session: Session, tenant_id: str, invoice_id: int, *,
@@ -82,10 +83,10 @@ def void_invoice(session: Session, tenant_id: str, invoice_id: int, *,
     check_transition(invoice_label(current), current.status, InvoiceStatus.VOID)
     credit = _invoice_credit(session, current)
     voided = _move(session, current, actor, "invoice.voided", """
-        UPDATE invoices SET status = 'void', voided_at = now()
+        UPDATE invoices SET status = :status, voided_at = now()
         WHERE tenant_id = :tenant_id AND invoice_id = :invoice_id
         RETURNING tenant_id, invoice_id, status, number, finalized_at, paid_at, voided_at
-    """, {})
+    """, {"status": InvoiceStatus.VOID})
     if credit:
         append_entries(session, [LedgerEntry(
             tenant_id, LedgerEntryKind.RETURNED_ON_VOID, credit,
@@ -102,10 +103,10 @@ def record_payment(session: Session, tenant_id: str, invoice_id: int, *, actor: 
     current = lock_invoice(session, tenant_id, invoice_id)
     check_transition(invoice_label(current), current.status, InvoiceStatus.PAID)
     return _move(session, current, actor, "invoice.paid", """
-        UPDATE invoices SET status = 'paid', paid_at = COALESCE(:paid_at, now())
+        UPDATE invoices SET status = :status, paid_at = COALESCE(:paid_at, now())
         WHERE tenant_id = :tenant_id AND invoice_id = :invoice_id
         RETURNING tenant_id, invoice_id, status, number, finalized_at, paid_at, voided_at
-    """, {"paid_at": paid_at})
+    """, {"status": InvoiceStatus.PAID, "paid_at": paid_at})
 
 
 def lock_invoice(session: Session, tenant_id: str, invoice_id: int) -> InvoiceState:

@@ -6,6 +6,7 @@ import pandas as pd
 import streamlit as st
 
 from billing_core.access import Permission
+from billing_core.lines import LineKind
 from billing_core.money import CURRENCY_EXPONENTS
 from ledgerline_ui.feedback import run_action
 from ledgerline_ui.formatting import money
@@ -86,7 +87,7 @@ if ok and result is not None:
         if invoice.unused_fixed_discount:
             st.info(f"{money(invoice.unused_fixed_discount)} of fixed discount could not be "
                     "used: the total never goes below zero.")
-        if not any(line.kind == "usage" for line in invoice.lines):
+        if not any(line.kind == LineKind.USAGE for line in invoice.lines):
             st.caption(f"No usage line: {result.used_base_units:,} {result.base_unit_name}s used"
                        f" of {result.included_base_units:,} included (a charge exists only when "
                        "usage exceeds the included quantity).")

@@ -10,6 +10,7 @@ import pandas as pd
 import streamlit as st
 
 from billing_core.access import Permission
+from billing_core.month_end_runs import MonthEndRunStatus
 from billing_core.periods import month_label
 from db.queries import invoice_months, month_end_runs
 from ledgerline_ui.feedback import run_action
@@ -114,7 +115,7 @@ def latest_run(refreshing: bool) -> None:
         return
     fraction, caption = progress(run, activity.live)
     st.progress(fraction, text=caption)
-    if run.status == "completed":
+    if run.status == MonthEndRunStatus.COMPLETED:
         st.success(headline(summary_of(run)), icon=":material/task_alt:")
         figures = st.columns(4)
         figures[0].metric("Tenants in scope", f"{run.tenants_in_scope:,}")
