@@ -4,7 +4,8 @@ import pandas as pd
 import streamlit as st
 
 from billing_core.month_end_runs import MonthEndRunStatus
-from db.queries import invoice_months, last_month_end_run, status_summary
+from db.reads.month_end_runs import last_month_end_run
+from db.reads.periods import invoice_months, status_summary
 from ledgerline_ui.formatting import iso_date
 from ledgerline_ui.month_end_view import failure_text
 from ledgerline_ui.page_links import SCREENS, link_to

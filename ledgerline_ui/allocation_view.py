@@ -2,7 +2,7 @@
 
 The split itself is `billing_core.allocation.split_by_weights` (largest
 remainder, SPEC 7). Whether it was just calculated (`Allocation.rows()`) or
-read back from a stored run (`db.queries.AllocationShareView`), each tenant's
+read back from a stored run (`db.reads.allocations.AllocationShareView`), each tenant's
 row shows its weight, the exact quota, the floor in minor units, the fraction
 of a minor unit the floor left behind, and whether it received one of the
 leftover minor units: so anyone can see why a tenant pays one cent more than

@@ -16,7 +16,7 @@ from typing import Any
 import pandas as pd
 
 from billing_core.money import CURRENCY_EXPONENTS, Money
-from db.queries import AuditView
+from db.reads.audit import AuditView
 from ledgerline_ui.formatting import iso_date, money
 
 
@@ -66,7 +66,7 @@ def audit_table(entries: Iterable[AuditView]) -> pd.DataFrame:
 
 
 def day_range(first: date | None, last: date | None) -> tuple[datetime | None, datetime | None]:
-    """Whole UTC days [first 00:00, the day after last 00:00), for `db.queries.audit_log`."""
+    """Whole UTC days [first 00:00, the day after last 00:00), for `db.reads.audit.audit_log`."""
     since = datetime.combine(first, time.min, tzinfo=timezone.utc) if first else None
     until = (datetime.combine(last + timedelta(days=1), time.min, tzinfo=timezone.utc)
              if last else None)

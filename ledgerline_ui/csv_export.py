@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 
 from billing_core.errors import InvalidInput
 from billing_core.money import Money
-from db.queries import InvoiceSummary, count_invoices, list_invoices
+from db.reads.invoices import InvoiceSummary, count_invoices, list_invoices
 from ledgerline_ui.spreadsheet_csv import csv_text
 
 MAX_EXPORT_ROWS = 200_000

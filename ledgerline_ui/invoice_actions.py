@@ -25,7 +25,7 @@ from sqlalchemy.orm import Session
 from billing_core.access import Actor, Permission
 from billing_core.errors import IllegalTransition
 from billing_core.states import InvoiceStatus, can_move
-from db.queries import InvoiceSummary
+from db.reads.invoices import InvoiceSummary
 from db.transitions import InvoiceState, finalize_invoice, record_payment, void_invoice
 
 Operation = Callable[..., InvoiceState]

@@ -23,7 +23,8 @@ from billing_core.periods import Period
 from billing_core.proration import PlanChange, segments
 from billing_core.states import InvoiceStatus
 from billing_core.usage import quantity_text
-from db.queries import InvoiceDetail, LineView, PlanSegmentView, UsageMonth
+from db.reads.invoices import InvoiceDetail, LineView
+from db.reads.tenants import PlanSegmentView, UsageMonth
 from ledgerline_ui.formatting import iso_date, money
 
 

@@ -1,6 +1,6 @@
 """Paging through the invoice list: the filter, and where the reader is in it.
 
-The list pages in the database by keyset (`db.queries.list_invoices(after=...)`):
+The list pages in the database by keyset (`db.reads.invoices.list_invoices(after=...)`):
 each page starts after the last row of the previous one, so page 2,000 of a
 million invoices costs what page 1 costs, which OFFSET cannot promise. The
 price is that pages are walked, not jumped to: the screen keeps the cursors of
@@ -14,7 +14,7 @@ from collections.abc import MutableMapping
 from dataclasses import dataclass
 from typing import Any
 
-from db.queries import InvoiceCount, InvoiceCursor
+from db.reads.invoices import InvoiceCount, InvoiceCursor
 
 PAGE_SIZE = 50
 _STATE_KEY = "invoice_list_position"
@@ -64,7 +64,7 @@ class ListPosition:
 
 def page_caption(page_number: int, rows_on_page: int, matching: InvoiceCount) -> str:
     """ "Invoices 51-100 of 1,234 (page 2 of 25)", or "of about 1,000,000 (page 2)" when the
-    count is the planner's estimate (see `db.queries.count_invoices`)."""
+    count is the planner's estimate (see `db.reads.invoices.count_invoices`)."""
     if rows_on_page == 0:
         return "No invoices match." if page_number == 1 else f"Page {page_number:,} is empty."
     first = (page_number - 1) * PAGE_SIZE + 1

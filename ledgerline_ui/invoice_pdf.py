@@ -26,7 +26,7 @@ from fpdf.enums import XPos, YPos
 
 from billing_core.money import ROUNDING_MODE_LABEL
 from billing_core.states import InvoiceStatus
-from db.queries import InvoiceDetail, InvoiceSummary
+from db.reads.invoices import InvoiceDetail, InvoiceSummary
 from ledgerline_ui.formatting import iso_date, money, tenant_label
 from ledgerline_ui.invoice_trace import invoice_trace
 

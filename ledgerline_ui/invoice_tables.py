@@ -1,7 +1,7 @@
 """Invoice lines as a table a person reads: each line, its arithmetic, exact and rounded.
 
 Works for lines just priced (`billing_core.invoices.InvoiceLine`) and lines read
-back from the database (`db.queries.LineView`): both carry kind, description,
+back from the database (`db.reads.invoices.LineView`): both carry kind, description,
 the rounded amount, the exact amount and the explanation.
 """
 

@@ -28,7 +28,7 @@ from billing_core.money import (
     plain_digits,
     rounding_adjustment,
 )
-from db.queries import InvoiceDetail, LineView
+from db.reads.invoices import InvoiceDetail, LineView
 from ledgerline_ui.formatting import money
 
 KIND_LABELS: Mapping[LineKind, str] = MappingProxyType({

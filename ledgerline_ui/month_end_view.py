@@ -21,7 +21,7 @@ from billing_core.month_end_runs import MonthEndRunStatus
 from billing_core.periods import calendar_month
 from db.month_end import MonthEndSummary, run_lock_held, run_month_end
 from db.month_end_jobs import QueuedMonthEnd, enqueue_month_end, queued_month_ends
-from db.queries import MonthEndRunView, month_end_runs
+from db.reads.month_end_runs import MonthEndRunView, month_end_runs
 from ledgerline_ui.formatting import iso_date
 
 BATCH_SIZE = 500

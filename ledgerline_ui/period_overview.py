@@ -1,6 +1,6 @@
 """A billing month at a glance: invoices by status, what they add up to, what is still owed.
 
-`db.queries.status_summary` gives counts and totals per status (one total per
+`db.reads.periods.status_summary` gives counts and totals per status (one total per
 currency). The home screen wants a few more figures that are sums of those:
 everything billed (all but void), what is still to be collected (finalized,
 not yet paid) and what is still being drafted. Money is added here, per
@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 from billing_core.money import Money
 from billing_core.states import INVOICE_STATUS_LABELS, InvoiceStatus
-from db.queries import PeriodSummary, StatusTotals
+from db.reads.periods import PeriodSummary, StatusTotals
 from ledgerline_ui.formatting import money
 
 BILLED = (InvoiceStatus.DRAFT, InvoiceStatus.FINALIZED, InvoiceStatus.PAID)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import streamlit as st
 from sqlalchemy.orm import Session, sessionmaker
 
-from db.queries import TenantSummary, list_tenants
+from db.reads.tenants import TenantSummary, list_tenants
 from ledgerline_ui.formatting import tenant_label
 from ledgerline_ui.plain_text import escape_markdown
 

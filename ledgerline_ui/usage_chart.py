@@ -16,7 +16,7 @@ import plotly.graph_objects as go
 from billing_core.money import Money
 from billing_core.usage import quantity_text
 from billing_core.usage import unit_price_text as _core_unit_price_text
-from db.queries import UsageMonth
+from db.reads.tenants import UsageMonth
 from ledgerline_ui.plain_text import escape_chart_text
 
 

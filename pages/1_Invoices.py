@@ -4,7 +4,9 @@ import pandas as pd
 import streamlit as st
 
 from billing_core.states import INVOICE_STATUS_LABELS, InvoiceStatus
-from db.queries import count_invoices, invoice_months, list_invoices, list_tenants
+from db.reads.invoices import count_invoices, list_invoices
+from db.reads.periods import invoice_months
+from db.reads.tenants import list_tenants
 from ledgerline_ui.csv_export import MAX_EXPORT_ROWS, export_invoices_csv
 from ledgerline_ui.feedback import run_action
 from ledgerline_ui.formatting import iso_date, money, tenant_label

@@ -5,7 +5,8 @@ import streamlit as st
 
 from billing_core.money import ROUNDING_MODE_LABEL
 from billing_core.states import INVOICE_STATUS_LABELS, InvoiceStatus
-from db.queries import invoice_detail, list_invoices, list_tenants
+from db.reads.invoices import invoice_detail, list_invoices
+from db.reads.tenants import list_tenants
 from ledgerline_ui.audit_changes import change_text
 from ledgerline_ui.feedback import run_action
 from ledgerline_ui.formatting import iso_date, money, tenant_label

@@ -25,7 +25,8 @@ from db.credits import (
     preview_credit_landing,
     second_approver_needed,
 )
-from db.queries import invoice_detail, list_invoices, tenant_story
+from db.reads.invoices import invoice_detail, list_invoices
+from db.reads.tenants import tenant_story
 from ledgerline_ui.credit_forms import (
     describe_credit_note_outcome,
     describe_credit_note_request,

@@ -11,13 +11,8 @@ from billing_core.errors import InvalidInput
 from billing_core.money import CURRENCY_EXPONENTS, parse_money
 from billing_core.periods import calendar_month
 from db.allocation_runs import allocate_by_usage, allocate_by_weights
-from db.queries import (
-    allocation_run,
-    allocation_runs,
-    tenant_names,
-    usage_metrics,
-    usage_weights,
-)
+from db.reads.allocations import allocation_run, allocation_runs, usage_metrics, usage_weights
+from db.reads.tenants import tenant_names
 from ledgerline_ui.allocation_charts import share_bar_chart, total_waterfall
 from ledgerline_ui.allocation_view import share_rows, shares_table, sum_check
 from ledgerline_ui.feedback import run_action

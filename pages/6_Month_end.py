@@ -12,7 +12,8 @@ import streamlit as st
 from billing_core.access import Permission
 from billing_core.month_end_runs import MonthEndRunStatus
 from billing_core.periods import month_label
-from db.queries import invoice_months, month_end_runs
+from db.reads.month_end_runs import month_end_runs
+from db.reads.periods import invoice_months
 from ledgerline_ui.feedback import run_action
 from ledgerline_ui.month_end_view import (
     check_period,

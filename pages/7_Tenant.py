@@ -3,7 +3,8 @@
 import pandas as pd
 import streamlit as st
 
-from db.queries import invoice_detail, tenant_story
+from db.reads.invoices import invoice_detail
+from db.reads.tenants import tenant_story
 from ledgerline_ui.audit_view import audit_table
 from ledgerline_ui.feedback import run_action
 from ledgerline_ui.formatting import iso_date, money, tenant_label

@@ -4,7 +4,7 @@ from datetime import date
 
 import streamlit as st
 
-from db.queries import audit_actions, audit_actors, audit_log
+from db.reads.audit import audit_actions, audit_actors, audit_log
 from ledgerline_ui.audit_view import audit_table, changes, day_range
 from ledgerline_ui.formatting import iso_date
 from ledgerline_ui.plain_text import escape_markdown

@@ -31,7 +31,7 @@ from db.credit_requests import (
 from db.credits import CREDIT_APPROVAL_ENV, issue_credit_note, issue_service_credit
 from db.invoicing import generate_invoice, generate_invoices
 from db.month_end import run_month_end
-from db.queries import audit_log
+from db.reads.audit import audit_log
 from db.reconciliation import import_legacy_file, issue_legacy_credits, void_legacy_duplicates
 from db.transitions import finalize_invoice, record_payment, void_invoice
 from db.users import SignInRefused, authenticate, create_user

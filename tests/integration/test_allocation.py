@@ -13,7 +13,7 @@ from billing_core.money import Money
 from billing_core.periods import calendar_month
 from db.allocation_runs import allocate_by_usage, allocate_by_weights
 from db.errors import NotFound
-from db.queries import allocation_run
+from db.reads.allocations import allocation_run
 from tests.integration.factories import add_tenant, add_usage
 from tests.actors import finance
 

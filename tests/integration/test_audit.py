@@ -14,7 +14,8 @@ from billing_core.periods import calendar_month
 from db.allocation_runs import allocate_by_weights
 from db.credits import CREDIT_APPROVAL_ENV, issue_credit_note, issue_service_credit
 from db.invoicing import generate_invoice
-from db.queries import audit_log, invoice_detail
+from db.reads.audit import audit_log
+from db.reads.invoices import invoice_detail
 from db.transitions import finalize_invoice, record_payment, void_invoice
 from tests.integration.factories import (add_fixed_discount, add_percent_discount, add_plan,
                                          add_tenant)

@@ -31,7 +31,7 @@ from db.credit_ledger import (
 )
 from db.errors import NotFound
 from db.invoicing import generate_invoice
-from db.queries import list_tenants
+from db.reads.tenants import list_tenants
 from tests.actors import finance
 from tests.integration.factories import add_plan, add_tenant
 from tests.integration.races import FINISHED_WITHIN_S, Race, Transaction

@@ -11,7 +11,9 @@ import db.database
 from billing_core.access import Role
 from billing_core.money import Money
 from db.demo_data import DEMO_ACCOUNTS, DEMO_PASSWORD, load_demo_data
-from db.queries import allocation_runs, invoice_detail, tenant_story
+from db.reads.allocations import allocation_runs
+from db.reads.invoices import invoice_detail
+from db.reads.tenants import tenant_story
 from db.users import authenticate, list_users
 
 

@@ -20,7 +20,8 @@ from sqlalchemy import event, text
 
 from billing_core.periods import calendar_month
 from db.invoicing import generate_invoices
-from db.queries import count_invoices, invoice_months, list_invoices
+from db.reads.invoices import count_invoices, list_invoices
+from db.reads.periods import invoice_months
 from db.transitions import finalize_invoice, record_payment
 from tests.actors import finance
 from tests.integration.factories import add_plan, add_tenant

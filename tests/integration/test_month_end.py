@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 from db import month_end
 from db.database import REPO_ROOT
 from db.month_end import run_month_end
-from db.queries import last_month_end_run
+from db.reads.month_end_runs import last_month_end_run
 from tests.actors import finance
 from tests.integration.factories import add_plan, add_tenant
 

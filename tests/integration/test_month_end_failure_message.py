@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from db import month_end
 from db.month_end import failure_message, run_month_end
-from db.queries import last_month_end_run
+from db.reads.month_end_runs import last_month_end_run
 from tests.actors import finance
 from tests.integration.factories import add_plan, add_tenant
 

@@ -8,7 +8,7 @@ from billing_core.periods import calendar_month
 from db.credits import issue_service_credit
 from db.database import make_sessionmaker
 from db.invoicing import generate_invoice
-from db.queries import status_summary
+from db.reads.periods import status_summary
 from db.transitions import finalize_invoice, record_payment
 from tests.actors import finance
 from tests.helpers import usd

@@ -5,14 +5,9 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 from decimal import Decimal
 
-from db.queries import (
-    CreditNoteView,
-    InvoiceDetail,
-    InvoiceSummary,
-    LineView,
-    PlanSegmentView,
-    UsageMonth,
-)
+from db.reads.credits import CreditNoteView
+from db.reads.invoices import InvoiceDetail, InvoiceSummary, LineView
+from db.reads.tenants import PlanSegmentView, UsageMonth
 from ledgerline_ui.invoice_explanation import explain_invoice
 from tests.helpers import usd
 

@@ -9,7 +9,7 @@ from decimal import Decimal
 
 import pytest
 
-from db.queries import InvoiceDetail, InvoiceSummary, LineView
+from db.reads.invoices import InvoiceDetail, InvoiceSummary, LineView
 from ledgerline_ui.invoice_pdf import invoice_pdf
 from tests.helpers import usd
 

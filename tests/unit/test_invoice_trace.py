@@ -8,7 +8,7 @@ from decimal import Decimal
 import pytest
 
 from billing_core.money import ROUNDING_MODE_LABEL
-from db.queries import InvoiceDetail, InvoiceSummary, LineView
+from db.reads.invoices import InvoiceDetail, InvoiceSummary, LineView
 from ledgerline_ui.invoice_trace import exact_money_text, invoice_trace, rounding_text
 from tests.helpers import usd
 

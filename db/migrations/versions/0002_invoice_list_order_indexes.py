@@ -1,6 +1,6 @@
 """The invoice list's indexes in the list's own order: newest period first, then by tenant.
 
-`db.queries.list_invoices` orders by `period_start DESC, tenant_id, invoice_id`.
+`db.reads.invoices.list_invoices` orders by `period_start DESC, tenant_id, invoice_id`.
 The indexes of 0001 are ascending in every column, which PostgreSQL can read
 forwards (period ASC, tenant ASC) or backwards (period DESC, tenant DESC) but
 not in the mixed order the list asks for: it read the whole newest period and

@@ -105,9 +105,9 @@ def test_bad_input_names_the_problem_and_saves_nothing(open_screen, demo_databas
 def no_stored_usage(monkeypatch):
     import streamlit as st
 
-    import db.queries
+    import db.reads.allocations
 
-    monkeypatch.setattr(db.queries, "usage_metrics", lambda session: [])
+    monkeypatch.setattr(db.reads.allocations, "usage_metrics", lambda session: [])
     st.cache_data.clear()  # the page caches the metric list
     yield
     st.cache_data.clear()

@@ -116,13 +116,13 @@ def test_a_bad_approval_threshold_is_shown_and_every_credit_needs_a_second_finan
 
 def test_an_invoice_that_cannot_be_loaded_is_an_error_in_the_credit_note_tab(
         open_screen, tenant, monkeypatch):
-    import db.queries
+    import db.reads.invoices
     from db.errors import NotFound
 
     def missing(session, tenant_id, invoice_id):
         raise NotFound("invoice", f"{invoice_id} of tenant {tenant_id}")
 
-    monkeypatch.setattr(db.queries, "invoice_detail", missing)
+    monkeypatch.setattr(db.reads.invoices, "invoice_detail", missing)
     app = open_screen("pages/4_Credits.py", query={"tenant": tenant.tenant_id})
     assert any("was not found" in e.value for e in app.error)
     assert not [b for b in app.button if b.label == "Review credit note"]

@@ -16,7 +16,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 import db.database
-import db.queries
+import db.reads.periods
 import db.reconciliation
 from billing_core.access import Actor, Role
 from ledgerline_ui import setup
@@ -169,16 +169,16 @@ def test_signing_in_while_the_database_is_down_says_so_and_changes_nothing(datab
 def test_a_read_that_meets_a_stopped_database_halfway_through_a_screen_says_so(database,
                                                                                monkeypatch):
     app = _run("Home.py")
-    read_months = db.queries.invoice_months
+    read_months = db.reads.periods.invoice_months
 
     def stop_then_read(session):
         database.stop()
         return read_months(session)
 
-    monkeypatch.setattr(db.queries, "invoice_months", stop_then_read)
+    monkeypatch.setattr(db.reads.periods, "invoice_months", stop_then_read)
     app.run()
     _assert_the_outage_message(app)
-    monkeypatch.setattr(db.queries, "invoice_months", read_months)
+    monkeypatch.setattr(db.reads.periods, "invoice_months", read_months)
     database.start()
     assert [t.value for t in _retry(app).title] == ["Ledgerline"]
 

@@ -7,7 +7,7 @@ import re
 import pytest
 
 from db.database import make_engine, make_sessionmaker
-from db.queries import invoice_detail
+from db.reads.invoices import invoice_detail
 from db.transitions import finalize_invoice
 from ledgerline_ui.invoice_pdf import NotExportable, export_refusal, invoice_pdf
 from tests.ui.finance_data import add_draft_invoice, rows, scalar

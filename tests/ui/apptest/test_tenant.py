@@ -85,13 +85,13 @@ def test_the_chosen_invoice_is_opened_in_the_app_not_in_a_new_tab(open_screen,
 
 
 def test_an_invoice_that_cannot_be_loaded_is_an_error_not_a_crash(open_screen, monkeypatch):
-    import db.queries
+    import db.reads.invoices
     from db.errors import NotFound
 
     def missing(session, tenant_id, invoice_id):
         raise NotFound("invoice", f"{invoice_id} of tenant {tenant_id}")
 
-    monkeypatch.setattr(db.queries, "invoice_detail", missing)
+    monkeypatch.setattr(db.reads.invoices, "invoice_detail", missing)
     app = open_screen("pages/7_Tenant.py", query={"tenant": "ent-umbrella"})
 
     assert len(app.error) == 1 and "was not found" in app.error[0].value
