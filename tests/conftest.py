@@ -143,6 +143,10 @@ def fresh_engine(_database_server: URL, _template_database: URL) -> Iterator[Eng
                            template=_template_database.database)
     engine = make_engine(url, pool_size=5, max_overflow=10)
     yield engine
+    from db.jobs import stop_background_workers
+
+    # A screen opened on this database started a job worker; it would retry it forever.
+    stop_background_workers()
     engine.dispose()
     _drop_database(_database_server, url.database)
 

@@ -52,9 +52,18 @@ def sign_in(page, email: str, password: str) -> None:
     wait_until_idle(page)
 
 
+# Idle: connected, not running, and every run the page asked for is over and drawn (pages
+# made by tests.ui.browser.harness.new_page count them; see tests/ui/browser/script_runs.js).
+_IDLE = """() => {
+    const app = document.querySelector('[data-testid="stApp"]');
+    const runs = window.__ledgerlineScriptRuns;
+    return app !== null && app.getAttribute("data-test-connection-state") === "CONNECTED"
+        && app.getAttribute("data-test-script-state") === "notRunning"
+        && (runs === undefined || runs.finished >= runs.requested);
+}"""
+
+
 def wait_until_idle(page) -> None:
-    """Streamlit shows its status widget while a script runs; wait for it to go."""
-    page.wait_for_timeout(300)
-    page.wait_for_function(
-        "() => !document.querySelector('[data-testid=\"stStatusWidget\"]')", timeout=30_000)
-    page.wait_for_timeout(200)
+    """Wait until Streamlit has run every script run the page asked for, and drawn it (up to
+    the page's default timeout: tests.ui.browser.harness.WAIT_MS)."""
+    page.wait_for_function(_IDLE)
