@@ -68,7 +68,7 @@ def main() -> None:
         _seed(run_db, args.tenants)
         run_db.dispose()  # a template must have no connections
         copy_dbs = {connections: _create_database(server, name, template=names[0])
-                    for connections, name in zip(copy_connections, names[1:])}
+                    for connections, name in zip(copy_connections, names[1:], strict=True)}
         print(f"{args.tenants:,} tenants, 5 lines each (2 prorated plans, usage, 10 %, $5.00); "
               f"batches of {args.batch_size:,}, {args.workers} in flight; "
               f"server: {_version(run_db)}; {os.cpu_count()} cores")
@@ -82,7 +82,8 @@ def main() -> None:
         if summary.invoices_created != args.tenants:
             raise SystemExit(f"expected {args.tenants} invoices, got {summary}")
         run_rate = args.tenants / run_seconds
-        print(f"month-end run:   {run_seconds:7.2f} s  {run_rate:10,.0f} invoices/s  (goal >= 20,000)")
+        print(f"month-end run:   {run_seconds:7.2f} s  {run_rate:10,.0f} invoices/s  "
+              "(goal >= 20,000)")
         print(f"  CPU: this process {client_cpu:.2f} s, server backends {server_cpu.seconds()}")
 
         parts = _export(run_db, args.workers)
@@ -92,13 +93,15 @@ def main() -> None:
             rows, copy_seconds = _copy_into(copy_db, parts, connections)
             copy_rate = args.tenants / copy_seconds
             best_rate = max(best_rate, copy_rate)
-            print(f"raw COPY, {connections} conn: {copy_seconds:6.2f} s  {copy_rate:10,.0f} invoices/s  "
+            print(f"raw COPY, {connections} conn: {copy_seconds:6.2f} s  "
+                  f"{copy_rate:10,.0f} invoices/s  "
                   f"({rows / copy_seconds:,.0f} rows/s, {rows:,} rows); "
                   f"server backends {copy_cpu.seconds()} CPU")
         print(f"run / COPY:      {run_rate / best_rate:7.1%} of the faster COPY  (goal >= 25 %)")
 
         started = time.perf_counter()
-        again = run_month_end(run_db, PERIOD_LABEL, actor=finance("bench"), batch_size=args.batch_size)
+        again = run_month_end(run_db, PERIOD_LABEL, actor=finance("bench"),
+                              batch_size=args.batch_size)
         rerun_seconds = time.perf_counter() - started
         if again.already_present != args.tenants or again.invoices_created:
             raise SystemExit(f"re-run was not a no-op: {again}")
@@ -190,7 +193,8 @@ def _seed(engine: Engine, count: int) -> None:
 _INVOICE_COLUMNS = ("tenant_id, invoice_id, period_start, period_end, period_label, status, "
                     "currency, subtotal_minor, discount_minor, credit_minor, total_minor, "
                     "unused_discount_minor, created_by")
-_LINE_COLUMNS = "tenant_id, invoice_id, line_no, kind, description, amount_minor, exact_amount, explanation"
+_LINE_COLUMNS = ("tenant_id, invoice_id, line_no, kind, description, amount_minor, exact_amount, "
+                 "explanation")
 
 
 _Part = list[tuple[str, str, bytes]]  # (table, columns, rows in COPY's binary format)
@@ -233,7 +237,8 @@ def _copy_into(engine: Engine, parts: list[_Part], connections: int) -> tuple[in
             ready.wait()
             for part in share:
                 for table, columns, data in part:
-                    with cursor.copy(f"COPY {table} ({columns}) FROM STDIN (FORMAT binary)") as copy:
+                    copy_sql = f"COPY {table} ({columns}) FROM STDIN (FORMAT binary)"
+                    with cursor.copy(copy_sql) as copy:
                         copy.write(data)
 
     with ThreadPoolExecutor(max_workers=connections) as pool:

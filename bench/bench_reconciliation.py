@@ -69,20 +69,7 @@ def legacy_csv(invoices: int, tenants: int) -> str:
                 "plans": "2009-01-01 compute-1000 1000.00", "billed_recurring": "1000.00",
                 "billed_total": "1000.00"}
         kind = number % 7
-        if kind == 1:  # proration: $1000.00 from the 16th of a 30-day month, billed 502.00
-            if month_of_year in (4, 6, 9, 11):
-                base.update(plans=f"{period}-16 compute-1000 1000.00",
-                            billed_recurring="502.0000001", billed_total="502.0000001")
-        elif kind == 2:  # discount order
-            base.update(discounts="50.00 Promotional credit; 10% Enterprise discount",
-                        billed_discount="145.00", billed_total="855.00")
-        elif kind == 3:  # overage at exactly the limit
-            base.update(plans="2009-01-01 storage-1tb 100.00", usage_metric="storage",
-                        used_base_units="1000000000000", included_base_units="1000000000000",
-                        base_units_per_unit="1000000000000", usage_price_per_unit="23.00",
-                        billed_recurring="100.00", billed_usage="23.00", billed_total="123.00")
-        elif kind == 4:  # a credit applied after payment
-            base.update(credits="200.00@paid", billed_credit="200.00", billed_total="800.00")
+        base.update(_legacy_mistake(kind, period, month_of_year))
         write(**base)
         written += 1
         if kind == 5 and written < invoices:  # billed twice
@@ -95,6 +82,25 @@ def legacy_csv(invoices: int, tenants: int) -> str:
               legacy_id="ALLOC-BENCH", currency="USD", weight="1", allocation_total="1000.07",
               billed_total=f"{1000 // tenants}.{(100000 // tenants) % 100:02d}")
     return out.getvalue()
+
+
+def _legacy_mistake(kind: int, period: str, month_of_year: int) -> dict[str, str]:
+    """The cells that give invoice number `kind` (mod 7) one of the old system's mistakes."""
+    if kind == 1 and month_of_year in (4, 6, 9, 11):
+        # proration: $1000.00 from the 16th of a 30-day month, billed 502.00
+        return {"plans": f"{period}-16 compute-1000 1000.00",
+                "billed_recurring": "502.0000001", "billed_total": "502.0000001"}
+    if kind == 2:  # discount order
+        return {"discounts": "50.00 Promotional credit; 10% Enterprise discount",
+                "billed_discount": "145.00", "billed_total": "855.00"}
+    if kind == 3:  # overage at exactly the limit
+        return {"plans": "2009-01-01 storage-1tb 100.00", "usage_metric": "storage",
+                "used_base_units": "1000000000000", "included_base_units": "1000000000000",
+                "base_units_per_unit": "1000000000000", "usage_price_per_unit": "23.00",
+                "billed_recurring": "100.00", "billed_usage": "23.00", "billed_total": "123.00"}
+    if kind == 4:  # a credit applied after payment
+        return {"credits": "200.00@paid", "billed_credit": "200.00", "billed_total": "800.00"}
+    return {}
 
 
 def main() -> None:

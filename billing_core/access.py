@@ -186,7 +186,7 @@ def require(actor: Actor | None, permission: Permission) -> Actor:
     """
     if actor is not None and not isinstance(actor, Actor):
         raise TypeError(f"actor: expected Actor, got {type(actor).__name__}")
-    if not is_allowed(actor, permission):
+    if actor is None or not is_allowed(actor, permission):
         raise PermissionDenied(actor, permission)
     return actor
 

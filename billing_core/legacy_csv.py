@@ -170,67 +170,94 @@ def read_legacy_csv(content: str | bytes) -> LegacyFile:
     if header is None or not any(cell.strip() for cell in header):
         return _refused(LineProblem(1, None, "the file is empty; the header row is missing"))
     names = [cell.strip().lower() for cell in header]
+    header_problem = _header_problem(names)
+    if header_problem:
+        return _refused(LineProblem(1, None, header_problem))
+    reading = _Reading(names)
+    for values in reader:
+        if any(cell.strip() for cell in values):
+            reading.add(values, reader.line_num)
+    return reading.result()
+
+
+def _refused(problem: LineProblem) -> LegacyFile:
+    return LegacyFile((), (), (), (problem,))
+
+
+def _header_problem(names: list[str]) -> str | None:
+    """What is wrong with the header's column names, or None when nothing is."""
     missing = [column for column in REQUIRED_COLUMNS if column not in names]
     unknown = [name for name in names if name and name not in COLUMNS]
-    if missing or unknown:
-        reasons = []
-        if missing:
-            reasons.append(f"missing column{'s' if len(missing) > 1 else ''} {', '.join(missing)}")
-        if unknown:
-            reasons.append(f"unknown column{'s' if len(unknown) > 1 else ''} {', '.join(unknown)}")
-        return _refused(LineProblem(1, None, "; ".join(reasons)))
-    index = {name: position for position, name in enumerate(names)}
+    reasons = []
+    if missing:
+        reasons.append(f"missing column{'s' if len(missing) > 1 else ''} {', '.join(missing)}")
+    if unknown:
+        reasons.append(f"unknown column{'s' if len(unknown) > 1 else ''} {', '.join(unknown)}")
+    return "; ".join(reasons) or None
 
-    problems: list[LineProblem] = []
-    identities: list[LineIdentity] = []
-    invoices: list[LegacyInvoice] = []
-    allocations: list[LegacyAllocationShare] = []
-    seen: dict[tuple[str, str, str], int] = {}
-    allocation_heads: dict[str, LegacyAllocationShare] = {}
-    for values in reader:
-        line = reader.line_num
-        if not any(cell.strip() for cell in values):
-            continue
-        if len(values) > len(names):
-            problems.append(LineProblem(line, None, f"{len(values)} cells, the header has "
-                                                    f"{len(names)}"))
-            continue
+
+class _Reading:
+    """One pass over the data lines: what they hold, and every problem found on the way."""
+
+    def __init__(self, names: list[str]) -> None:
+        self.width = len(names)
+        self.index = {name: position for position, name in enumerate(names)}
+        self.problems: list[LineProblem] = []
+        self.identities: list[LineIdentity] = []
+        self.invoices: list[LegacyInvoice] = []
+        self.allocations: list[LegacyAllocationShare] = []
+        self.seen: dict[tuple[str, str, str], int] = {}
+        self.allocation_heads: dict[str, LegacyAllocationShare] = {}
+
+    def add(self, values: list[str], line: int) -> None:
+        if len(values) > self.width:
+            self.problems.append(LineProblem(line, None, f"{len(values)} cells, the header has "
+                                                         f"{self.width}"))
+            return
         row = _Row({name: values[position].strip() if position < len(values) else ""
-                    for name, position in index.items()}, line)
+                    for name, position in self.index.items()}, line)
         identity = LineIdentity(line, row.read(_record), row.read(_required, "tenant_id"),
                                 row.read(_required, "legacy_id"), row.read(_currency))
-        identities.append(identity)
-        key = (identity.record, identity.tenant_id, identity.legacy_id)
-        if None not in key:
-            if key in seen:
-                row.note("legacy_id", f"{identity.legacy_id!r} of {identity.tenant_id} is "
-                                      f"already on line {seen[key]}")
-            else:
-                seen[key] = line
+        self.identities.append(identity)
+        self._check_once(row, identity)
         item: LegacyInvoice | LegacyAllocationShare | None = None
         if identity.record == "invoice":
             item = _invoice(row, identity)
         elif identity.record == "allocation":
             item = _allocation(row, identity)
-        problems.extend(row.problems)
+        self.problems.extend(row.problems)
         if item is None or row.problems:
-            continue
+            return
         if isinstance(item, LegacyInvoice):
-            invoices.append(item)
-            continue
-        head = allocation_heads.setdefault(item.allocation_id, item)
+            self.invoices.append(item)
+        else:
+            self._add_allocation(item, line)
+
+    def _check_once(self, row: _Row, identity: LineIdentity) -> None:
+        """A legacy id appears once per tenant and record type."""
+        if identity.record is None or identity.tenant_id is None or identity.legacy_id is None:
+            return
+        key = (identity.record, identity.tenant_id, identity.legacy_id)
+        if key in self.seen:
+            row.note("legacy_id", f"{identity.legacy_id!r} of {identity.tenant_id} is "
+                                  f"already on line {self.seen[key]}")
+        else:
+            self.seen[key] = row.line
+
+    def _add_allocation(self, item: LegacyAllocationShare, line: int) -> None:
+        """Every row of one allocation shares its total and period."""
+        head = self.allocation_heads.setdefault(item.allocation_id, item)
         if (head.total, head.period_label) != (item.total, item.period_label):
-            problems.append(LineProblem(line, "allocation_total", f"allocation "
-                                        f"{item.allocation_id!r} has total {head.total} for "
-                                        f"{head.period_label} on line {head.line_no}; every "
-                                        "row must agree"))
-            continue
-        allocations.append(item)
-    return LegacyFile(tuple(invoices), tuple(allocations), tuple(identities), tuple(problems))
+            self.problems.append(LineProblem(line, "allocation_total", f"allocation "
+                                             f"{item.allocation_id!r} has total {head.total} "
+                                             f"for {head.period_label} on line {head.line_no}; "
+                                             "every row must agree"))
+            return
+        self.allocations.append(item)
 
-
-def _refused(problem: LineProblem) -> LegacyFile:
-    return LegacyFile((), (), (), (problem,))
+    def result(self) -> LegacyFile:
+        return LegacyFile(tuple(self.invoices), tuple(self.allocations),
+                          tuple(self.identities), tuple(self.problems))
 
 
 # --- rows ------------------------------------------------------------------------------------
@@ -274,10 +301,14 @@ def _invoice(row: _Row, identity: LineIdentity) -> LegacyInvoice | None:
                              "billed_credit", "billed_total")} if currency else {}
     if row.problems or currency is None:
         return None
+    amounts = {column: _read(amount, column) for column, amount in billed.items()}
     return row.read(lambda _cells: LegacyInvoice(
-        tenant_id=identity.tenant_id, legacy_id=identity.legacy_id, period=period,
-        status=status, currency=currency, plan_changes=plans, discounts=discounts,
-        usage=usage, credits=credits, line_no=row.line, **billed))
+        tenant_id=_read(identity.tenant_id, "tenant_id"),
+        legacy_id=_read(identity.legacy_id, "legacy_id"), period=_read(period, "period"),
+        status=_read(status, "status"), currency=currency,
+        plan_changes=_read(plans, "plans"), discounts=_read(discounts, "discounts"),
+        usage=_read(usage, "usage"), credits=_read(credits, "credits"), line_no=row.line,
+        **amounts))
 
 
 def _allocation(row: _Row, identity: LineIdentity) -> LegacyAllocationShare | None:
@@ -289,8 +320,19 @@ def _allocation(row: _Row, identity: LineIdentity) -> LegacyAllocationShare | No
     billed = row.read(_billed, "billed_total", currency, True) if currency else None
     if row.problems or currency is None:
         return None
-    return LegacyAllocationShare(identity.tenant_id, identity.legacy_id, period.label, total,
-                                 weight, billed, row.line)
+    return LegacyAllocationShare(_read(identity.tenant_id, "tenant_id"),
+                                 _read(identity.legacy_id, "legacy_id"),
+                                 _read(period, "period").label,
+                                 _read(total, "allocation_total"), _read(weight, "weight"),
+                                 _read(billed, "billed_total"), row.line)
+
+
+def _read(value: T | None, column: str) -> T:
+    """A cell of a row without problems: ``_Row.read`` notes a problem for every None it
+    answers, so a None here is a bug in this module, not a bad file."""
+    if value is None:
+        raise RuntimeError(f"{column}: no value and no problem noted for it")
+    return value
 
 
 def _record(cells: dict[str, str]) -> str:

@@ -160,14 +160,7 @@ class LegacyInvoice:
             raise InvalidInput("plans", "is empty; a legacy invoice needs its plan segments")
         for name in ("billed_recurring", "billed_usage", "billed_discount", "billed_credit",
                      "billed_total"):
-            amount = getattr(self, name)
-            if type(amount) is not Money:
-                raise TypeError(f"{name}: expected Money, got {type(amount).__name__}")
-            if amount.currency != self.currency:
-                raise InvalidInput(name, f"is in {amount.currency}, the invoice in "
-                                         f"{self.currency}")
-            if amount.is_negative:
-                raise InvalidInput(name, f"{amount} is negative")
+            self._check_billed_amount(name)
         added = (self.billed_recurring + self.billed_usage - self.billed_discount
                  - self.billed_credit)
         if added != self.billed_total:
@@ -181,6 +174,17 @@ class LegacyInvoice:
             if credit.applied_when not in CREDIT_APPLIED_WHEN:
                 raise InvalidInput("credits", f"applied when {credit.applied_when!r}; say "
                                               f"{', '.join(CREDIT_APPLIED_WHEN)}")
+
+    def _check_billed_amount(self, name: str) -> None:
+        """A billed amount is Money, in the invoice's currency, and not negative."""
+        amount = getattr(self, name)
+        if type(amount) is not Money:
+            raise TypeError(f"{name}: expected Money, got {type(amount).__name__}")
+        if amount.currency != self.currency:
+            raise InvalidInput(name, f"is in {amount.currency}, the invoice in "
+                                     f"{self.currency}")
+        if amount.is_negative:
+            raise InvalidInput(name, f"{amount} is negative")
 
     @property
     def misapplied_credit(self) -> Money:

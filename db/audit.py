@@ -63,12 +63,13 @@ def record_audit(session: Session, record: AuditRecord) -> None:
 def record_audits(session: Session, records: Iterable[AuditRecord]) -> int:
     """Append many audit rows at once (COPY), in the session's transaction; returns the count."""
     rows = [
-        (require_actor(r.actor).user_id, r.actor.role.value, r.action, r.entity, r.entity_id, r.tenant_id,
-         _json_text(r.before), _json_text(r.after))
+        (require_actor(r.actor).user_id, r.actor.role.value, r.action, r.entity, r.entity_id,
+         r.tenant_id, _json_text(r.before), _json_text(r.after))
         for r in records
     ]
-    copy_rows(session, AuditEntry.__table__,
-              ("actor", "actor_role", "action", "entity", "entity_id", "tenant_id", "before", "after"), rows)
+    columns = ("actor", "actor_role", "action", "entity", "entity_id", "tenant_id",
+               "before", "after")
+    copy_rows(session, AuditEntry.__table__, columns, rows)
     return len(rows)
 
 

@@ -19,6 +19,8 @@ def copy_rows(session: Session, table: Table, columns: Sequence[str],
               rows: Iterable[Sequence[object]]) -> None:
     """COPY `rows` (tuples in `columns` order) into `table` on the session's connection."""
     driver_connection = session.connection().connection.driver_connection
+    if driver_connection is None:
+        raise RuntimeError("the session's connection was closed before COPY")
     column_list = ", ".join(f'"{name}"' for name in columns)
     with driver_connection.cursor() as cursor, cursor.copy(
         f'COPY "{table.name}" ({column_list}) FROM STDIN'

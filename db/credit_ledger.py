@@ -178,7 +178,7 @@ def append_entries(session: Session, entries: Sequence[LedgerEntry],
     if len({entry.tenant_id for entry in entries}) != len(entries):
         # One statement reads each tenant's latest row once: a second entry would miss the first.
         raise ValueError("append at most one ledger entry per tenant at a time")
-    after_minor = dict(session.execute(text(f"""
+    after_minor: dict[str, int] = dict(session.execute(text(f"""
         INSERT INTO credit_ledger (tenant_id, entry_kind, amount_minor, balance_after_minor,
                                    currency, credit_id, invoice_id, actor)
         SELECT e.tenant_id, e.entry_kind, e.amount_minor,

@@ -115,7 +115,8 @@ def _plan_terms(session: Session, plan_ids: set[str]) -> dict[str, _PlanTerms]:
         return {}
     rows = session.execute(text("""
         SELECT plan_id, name, currency, recurring_price_minor, usage_metric, usage_unit_name,
-               usage_base_unit_name, usage_base_units_per_unit, usage_included_base_units, usage_price_per_unit
+               usage_base_unit_name, usage_base_units_per_unit, usage_included_base_units,
+               usage_price_per_unit
         FROM plans WHERE plan_id = ANY(:plan_ids)
     """), {"plan_ids": sorted(plan_ids)})
     terms = {}

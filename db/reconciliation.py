@@ -250,7 +250,7 @@ def _database_problems(session: Session, lines: Sequence[LineIdentity]) -> list[
     """What only the database knows, for every line whose cells say enough (bad lines too):
     the tenant exists, bills in the line's currency, and did not import the id before."""
     tenant_ids = sorted({line.tenant_id for line in lines if line.tenant_id})
-    currencies = dict(session.execute(text(
+    currencies: dict[str, str] = dict(session.execute(text(
         "SELECT tenant_id, currency FROM tenants WHERE tenant_id = ANY(:ids)"),
         {"ids": tenant_ids}).all())
     named = [line for line in lines if line.tenant_id in currencies and line.legacy_id]

@@ -148,9 +148,9 @@ def create_user(session: Session, email: str, role: Role | str, password: str | 
 
 def deactivate_user(session: Session, email: str) -> None:
     """The user can no longer sign in (their past changes keep naming them)."""
-    changed = session.execute(text("UPDATE users SET is_active = false WHERE email = :email"),
-                              {"email": normalize_email(email)})
-    if changed.rowcount == 0:
+    changed = session.execute(text("UPDATE users SET is_active = false WHERE email = :email "
+                                   "RETURNING email"), {"email": normalize_email(email)}).first()
+    if changed is None:
         raise InvalidInput("email", f"{email} has no account")
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Mapping
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 import pandas as pd
@@ -67,7 +67,7 @@ def audit_table(entries: Iterable[AuditView]) -> pd.DataFrame:
 
 def day_range(first: date | None, last: date | None) -> tuple[datetime | None, datetime | None]:
     """Whole UTC days [first 00:00, the day after last 00:00), for `db.reads.audit.audit_log`."""
-    since = datetime.combine(first, time.min, tzinfo=timezone.utc) if first else None
-    until = (datetime.combine(last + timedelta(days=1), time.min, tzinfo=timezone.utc)
+    since = datetime.combine(first, time.min, tzinfo=UTC) if first else None
+    until = (datetime.combine(last + timedelta(days=1), time.min, tzinfo=UTC)
              if last else None)
     return since, until

@@ -18,7 +18,6 @@ import streamlit as st
 from streamlit.errors import StreamlitPageNotFoundError
 
 
-
 @dataclass(frozen=True, slots=True)
 class Screen:
     path: str

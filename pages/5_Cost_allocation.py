@@ -1,4 +1,5 @@
-"""Cost allocation: split a shared cost by stored usage or uploaded weights; save and browse runs."""
+"""Cost allocation: split a shared cost by stored usage or uploaded weights; save and browse
+runs."""
 
 from dataclasses import dataclass
 

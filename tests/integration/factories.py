@@ -22,7 +22,8 @@ TB = 10**12
 
 def add_plan(session: Session, plan_id: str, price_minor: int, *, currency: str = "USD",
              usage: tuple[str, str, str, int, int, Decimal] | None = None) -> str:
-    """`usage` = (metric, unit name, base unit name, base units per unit, included, price per unit)."""
+    """`usage` = (metric, unit name, base unit name, base units per unit, included, price per
+    unit)."""
     values: dict[str, object] = {"plan_id": plan_id, "name": plan_id, "currency": currency,
                                  "recurring_price_minor": price_minor}
     if usage is not None:

@@ -14,8 +14,8 @@ from billing_core.periods import calendar_month
 from db.allocation_runs import allocate_by_usage, allocate_by_weights
 from db.errors import NotFound
 from db.reads.allocations import allocation_run
-from tests.integration.factories import add_tenant, add_usage
 from tests.actors import finance
+from tests.integration.factories import add_tenant, add_usage
 
 ACTOR = finance("manager@test")
 
@@ -27,7 +27,9 @@ def test_1000_by_33_33_33_33_33_34_is_stored_to_the_cent(session, new_tenant_id)
                                  actor=ACTOR)
     run = allocation_run(session, result.run_id)
     assert run.total == Money("1000.00", "USD")
-    assert {(s.tenant_id, s.weight, s.quota, s.floor, s.extra_minor, s.amount) for s in run.shares} == {
+    shares = {(s.tenant_id, s.weight, s.quota, s.floor, s.extra_minor, s.amount)
+              for s in run.shares}
+    assert shares == {
         (x, Decimal("33.33"), Decimal("333.3"), Money("333.30", "USD"), 0, Money("333.30", "USD")),
         (y, Decimal("33.33"), Decimal("333.3"), Money("333.30", "USD"), 0, Money("333.30", "USD")),
         (z, Decimal("33.34"), Decimal("333.4"), Money("333.40", "USD"), 0, Money("333.40", "USD")),

@@ -17,9 +17,13 @@ from db.invoicing import generate_invoice
 from db.reads.audit import audit_log
 from db.reads.invoices import invoice_detail
 from db.transitions import finalize_invoice, record_payment, void_invoice
-from tests.integration.factories import (add_fixed_discount, add_percent_discount, add_plan,
-                                         add_tenant)
 from tests.actors import finance
+from tests.integration.factories import (
+    add_fixed_discount,
+    add_percent_discount,
+    add_plan,
+    add_tenant,
+)
 
 
 @pytest.fixture(autouse=True)
@@ -30,14 +34,17 @@ def _no_credit_approval_limit(monkeypatch):
 
 def test_each_change_writes_who_what_before_and_after(session, new_tenant_id):
     add_plan(session, "test-compute-1000", 100000)
-    tenant = add_tenant(session, new_tenant_id("audited"), plans=[(date(2024, 1, 1), "test-compute-1000")])
+    tenant = add_tenant(session, new_tenant_id("audited"),
+                        plans=[(date(2024, 1, 1), "test-compute-1000")])
     other = add_tenant(session, new_tenant_id("other"))
-    october = generate_invoice(session, tenant, calendar_month("2024-10"), actor=finance("gen")).invoice_id
+    october = generate_invoice(session, tenant, calendar_month("2024-10"),
+                               actor=finance("gen")).invoice_id
     finalize_invoice(session, tenant, october, actor=finance("fin"))
     record_payment(session, tenant, october, actor=finance("payer"))
-    november = generate_invoice(session, tenant, calendar_month("2024-11"), actor=finance("gen")).invoice_id
-    issue_service_credit(session, tenant, Money("1100.00", "USD"), "Outage", actor=finance("support"),
-                         idempotency_key="k1")
+    november = generate_invoice(session, tenant, calendar_month("2024-11"),
+                                actor=finance("gen")).invoice_id
+    issue_service_credit(session, tenant, Money("1100.00", "USD"), "Outage",
+                         actor=finance("support"), idempotency_key="k1")
     issue_credit_note(session, tenant, october, Money("10.00", "USD"), "Fix", actor=finance("fin"),
                       idempotency_key="n1")
     void_invoice(session, tenant, november, actor=finance("fin"))
@@ -95,8 +102,10 @@ def test_a_generated_invoice_is_audited_with_the_totals_and_line_count_it_was_st
 
 def test_a_refused_change_leaves_no_audit_row(session, new_tenant_id):
     add_plan(session, "test-compute-1000", 100000)
-    tenant = add_tenant(session, new_tenant_id("refused"), plans=[(date(2024, 1, 1), "test-compute-1000")])
-    invoice_id = generate_invoice(session, tenant, calendar_month("2024-11"), actor=finance("gen")).invoice_id
+    tenant = add_tenant(session, new_tenant_id("refused"),
+                        plans=[(date(2024, 1, 1), "test-compute-1000")])
+    invoice_id = generate_invoice(session, tenant, calendar_month("2024-11"),
+                                  actor=finance("gen")).invoice_id
     before = session.execute(text("SELECT count(*) FROM audit_log WHERE tenant_id = :t"),
                              {"t": tenant}).scalar_one()
     with pytest.raises(IllegalTransition):

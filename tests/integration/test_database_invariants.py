@@ -14,8 +14,8 @@ from billing_core.periods import calendar_month
 from db.database import ALEMBIC_INI, REPO_ROOT
 from db.invoicing import generate_invoice
 from db.transitions import finalize_invoice, record_payment
-from tests.integration.factories import add_plan, add_tenant
 from tests.actors import finance
+from tests.integration.factories import add_plan, add_tenant
 
 NOVEMBER = calendar_month("2024-11")
 ACTOR = finance("finance@test")
@@ -26,7 +26,8 @@ def two_tenants(session, new_tenant_id):
     add_plan(session, "test-compute-1000", 100000)
     ids = {}
     for name in ("a", "b"):
-        tenant = add_tenant(session, new_tenant_id(name), plans=[(date(2024, 1, 1), "test-compute-1000")])
+        tenant = add_tenant(session, new_tenant_id(name),
+                            plans=[(date(2024, 1, 1), "test-compute-1000")])
         ids[name] = (tenant, generate_invoice(session, tenant, NOVEMBER, actor=ACTOR).invoice_id)
     return ids
 
@@ -64,7 +65,8 @@ def test_a_second_open_invoice_for_the_period_is_refused(session, two_tenants):
 
 
 @pytest.mark.parametrize(("sql", "match"), [
-    pytest.param("UPDATE invoice_lines SET amount_minor = 1 WHERE tenant_id = :t AND invoice_id = :i",
+    pytest.param("UPDATE invoice_lines SET amount_minor = 1 "
+                 "WHERE tenant_id = :t AND invoice_id = :i",
                  "its lines cannot change", id="update-line"),
     pytest.param("DELETE FROM invoice_lines WHERE tenant_id = :t AND invoice_id = :i",
                  "its lines cannot change", id="delete-line"),
@@ -83,15 +85,13 @@ def test_a_second_open_invoice_for_the_period_is_refused(session, two_tenants):
 def test_raw_sql_cannot_change_a_finalized_invoice(session, two_tenants, sql, match):
     tenant, invoice_id = two_tenants["a"]
     finalize_invoice(session, tenant, invoice_id, actor=ACTOR)
-    before = session.execute(text("SELECT i.*, (SELECT array_agg(l.* ORDER BY line_no) FROM invoice_lines l "
-                                  "WHERE l.tenant_id = i.tenant_id AND l.invoice_id = i.invoice_id) "
-                                  "FROM invoices i WHERE tenant_id = :t AND invoice_id = :i"),
-                             {"t": tenant, "i": invoice_id}).one()
+    invoice_with_lines = text(
+        "SELECT i.*, (SELECT array_agg(l.* ORDER BY line_no) FROM invoice_lines l "
+        "WHERE l.tenant_id = i.tenant_id AND l.invoice_id = i.invoice_id) "
+        "FROM invoices i WHERE tenant_id = :t AND invoice_id = :i")
+    before = session.execute(invoice_with_lines, {"t": tenant, "i": invoice_id}).one()
     _refused(session, sql, {"t": tenant, "i": invoice_id}, match)
-    after = session.execute(text("SELECT i.*, (SELECT array_agg(l.* ORDER BY line_no) FROM invoice_lines l "
-                                 "WHERE l.tenant_id = i.tenant_id AND l.invoice_id = i.invoice_id) "
-                                 "FROM invoices i WHERE tenant_id = :t AND invoice_id = :i"),
-                            {"t": tenant, "i": invoice_id}).one()
+    after = session.execute(invoice_with_lines, {"t": tenant, "i": invoice_id}).one()
     assert after == before
 
 
@@ -107,7 +107,8 @@ def test_a_paid_invoice_does_not_change_at_all(session, two_tenants):
 def test_draft_lines_may_still_change(session, two_tenants):
     tenant, invoice_id = two_tenants["a"]
     session.execute(text("UPDATE invoice_lines SET explanation = explanation || '.' "
-                         "WHERE tenant_id = :t AND invoice_id = :i"), {"t": tenant, "i": invoice_id})
+                         "WHERE tenant_id = :t AND invoice_id = :i"),
+                    {"t": tenant, "i": invoice_id})
 
 
 @pytest.mark.parametrize("sql", [
@@ -128,7 +129,8 @@ def test_the_credit_ledger_is_append_only(session, two_tenants, sql):
     from db.credits import issue_service_credit
 
     tenant, _ = two_tenants["a"]
-    session.execute(text("UPDATE invoices SET status = 'void', voided_at = now() WHERE tenant_id = :t"),
+    session.execute(text("UPDATE invoices SET status = 'void', voided_at = now() "
+                         "WHERE tenant_id = :t"),
                     {"t": tenant})
     issue_service_credit(session, tenant, Money("5.00", "USD"), "goodwill", actor=ACTOR,
                          idempotency_key="ledger-1")

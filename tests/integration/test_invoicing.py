@@ -7,12 +7,12 @@ from datetime import date
 from decimal import Decimal
 
 import pytest
-from sqlalchemy import text
 
 from billing_core.errors import InvalidInput
 from billing_core.periods import calendar_month
 from db.errors import NotFound
 from db.invoicing import generate_invoice, generate_invoices
+from tests.actors import finance
 from tests.integration.factories import (
     TB,
     add_fixed_discount,
@@ -23,7 +23,6 @@ from tests.integration.factories import (
     invoice_lines,
     invoice_row,
 )
-from tests.actors import finance
 
 NOVEMBER = calendar_month("2024-11")
 ACTOR = finance("finance@test")

@@ -16,8 +16,8 @@ from db.credit_ledger import credit_balance
 from db.credits import issue_service_credit
 from db.invoicing import generate_invoice
 from db.transitions import finalize_invoice, record_payment, void_invoice
-from tests.integration.factories import add_plan, add_tenant, invoice_lines, invoice_row
 from tests.actors import finance
+from tests.integration.factories import add_plan, add_tenant, invoice_lines, invoice_row
 
 NOVEMBER = calendar_month("2024-11")
 ACTOR = finance("finance@test")
@@ -192,10 +192,9 @@ def test_numbers_stay_gap_free_across_concurrent_finalizations(sessions, new_ten
 
 def test_a_rolled_back_finalization_gives_its_number_back(sessions, new_tenant_id):
     (tenant_a, invoice_a), (tenant_b, invoice_b) = _committed_drafts(sessions, new_tenant_id, 2)
-    with sessions() as session:
-        with session.begin():
-            lost = finalize_invoice(session, tenant_a, invoice_a, actor=ACTOR).number
-            session.rollback()
+    with sessions() as session, session.begin():
+        lost = finalize_invoice(session, tenant_a, invoice_a, actor=ACTOR).number
+        session.rollback()
     with sessions.begin() as session:
         kept = finalize_invoice(session, tenant_b, invoice_b, actor=ACTOR).number
     assert kept == lost

@@ -53,7 +53,8 @@ def add_draft_invoice(url: URL, prefix: str, month: str = "2024-11") -> tuple[st
     engine = make_engine(url)
     try:
         with make_sessionmaker(engine).begin() as session:
-            generated = generate_invoice(session, tenant_id, calendar_month(month), actor=finance("test"))
+            generated = generate_invoice(session, tenant_id, calendar_month(month),
+                                         actor=finance("test"))
     finally:
         engine.dispose()
     return tenant_id, generated.invoice_id

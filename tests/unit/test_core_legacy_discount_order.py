@@ -12,9 +12,11 @@ from tests.helpers import usd
 
 
 @pytest.mark.parametrize(("subtotal", "discounts", "legacy_total", "correct_total"), [
-    pytest.param("1000.00", [PercentOff(Decimal("10"), "Enterprise"), FixedOff(usd("50.00"), "Promo")],
+    pytest.param("1000.00",
+                 [PercentOff(Decimal("10"), "Enterprise"), FixedOff(usd("50.00"), "Promo")],
                  "855.00", "850.00", id="initech-dispute"),
-    pytest.param("1000.00", [FixedOff(usd("50.00"), "Promo"), PercentOff(Decimal("10"), "Enterprise")],
+    pytest.param("1000.00",
+                 [FixedOff(usd("50.00"), "Promo"), PercentOff(Decimal("10"), "Enterprise")],
                  "855.00", "850.00", id="listed-order-does-not-matter"),
     pytest.param("100.00", [FixedOff(usd("150.00"), "Promo"), PercentOff(Decimal("10"), "X")],
                  "0.00", "0.00", id="never-below-zero"),

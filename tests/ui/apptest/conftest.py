@@ -43,7 +43,8 @@ def _screens_database(demo_database_url: URL) -> Iterator[URL]:
 
 @pytest.fixture
 def open_screen(_screens_database: URL) -> Callable[..., AppTest]:
-    """`open_screen("pages/3_Preview.py", query={"tenant": "ent-initech"})` -> a rendered AppTest."""
+    """`open_screen("pages/3_Preview.py", query={"tenant": "ent-initech"})` -> a rendered
+    AppTest."""
 
     def open_(script: str, query: dict[str, str] | None = None, timeout: float = 30, *,
               as_role: Role | str | None = Role.FINANCE, as_actor: Actor | None = None) -> AppTest:

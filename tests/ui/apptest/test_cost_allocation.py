@@ -6,7 +6,8 @@ import pytest
 
 from tests.ui.finance_data import scalar
 
-SPEC_WEIGHTS = "tenant_id,weight\nent-acme-corp,33.33\nent-globex-industries,33.33\nent-initech,33.34\n"
+SPEC_WEIGHTS = ("tenant_id,weight\nent-acme-corp,33.33\nent-globex-industries,33.33\n"
+                "ent-initech,33.34\n")
 
 
 def _runs(url) -> int:

@@ -1,4 +1,5 @@
-"""Credits screen: a service credit shows where it lands, lands there once, bad input writes nothing."""
+"""Credits screen: a service credit shows where it lands, lands there once, bad input writes
+nothing."""
 
 from __future__ import annotations
 

@@ -10,8 +10,8 @@ from db.database import make_engine, make_sessionmaker
 from db.reads.invoices import invoice_detail
 from db.transitions import finalize_invoice
 from ledgerline_ui.invoice_pdf import NotExportable, export_refusal, invoice_pdf
-from tests.ui.finance_data import add_draft_invoice, rows, scalar
 from tests.actors import finance
+from tests.ui.finance_data import add_draft_invoice, rows, scalar
 
 PAGE = "pages/2_Invoice.py"
 NUMBER = re.compile(r"INV-\d{4}-\d{6}")
@@ -131,7 +131,8 @@ def test_a_concurrent_finalization_is_reported_not_repeated(open_screen, demo_da
 
     engine = make_engine(demo_database_url)
     with make_sessionmaker(engine).begin() as session:  # someone else, a moment earlier
-        number = finalize_invoice(session, tenant_id, invoice_id, actor=finance("someone@else")).number
+        number = finalize_invoice(session, tenant_id, invoice_id,
+                                  actor=finance("someone@else")).number
     engine.dispose()
     button(app, "Confirm: finalize").click().run()
 

@@ -40,7 +40,8 @@ def test_umbrella_shows_paid_october_draft_november_and_the_credit(open_screen):
 
 def test_choosing_another_invoice_explains_that_one(open_screen, demo_database_url):
     october = scalar(demo_database_url, """
-        SELECT invoice_id FROM invoices WHERE tenant_id = 'ent-umbrella' AND period_label = '2024-10'
+        SELECT invoice_id FROM invoices
+        WHERE tenant_id = 'ent-umbrella' AND period_label = '2024-10'
     """)
     app = open_screen("pages/7_Tenant.py", query={"tenant": "ent-umbrella"})
     next(s for s in app.selectbox if s.label == "Invoice").set_value(october).run()
@@ -72,7 +73,8 @@ def _links(app) -> list[str]:
 def test_the_chosen_invoice_is_opened_in_the_app_not_in_a_new_tab(open_screen,
                                                                    demo_database_url):
     october = scalar(demo_database_url, """
-        SELECT invoice_id FROM invoices WHERE tenant_id = 'ent-umbrella' AND period_label = '2024-10'
+        SELECT invoice_id FROM invoices
+        WHERE tenant_id = 'ent-umbrella' AND period_label = '2024-10'
     """)
     app = open_screen("pages/7_Tenant.py", query={"tenant": "ent-umbrella"})
     assert not app.get("link_button")  # a new tab is a new, signed-out session
