@@ -56,7 +56,8 @@ from typing import TypeVar
 from billing_core.allocation import to_weight
 from billing_core.discounts import FixedOff, PercentOff
 from billing_core.errors import BillingError, InvalidInput
-from billing_core.money import Money, check_amount_fits, check_currency, parse_money, to_decimal
+from billing_core.money import Money, check_amount_fits, check_currency, to_decimal
+from billing_core.money_text import parse_money
 from billing_core.periods import Period, calendar_month
 from billing_core.proration import PlanChange
 from billing_core.reconciliation import (

@@ -20,8 +20,13 @@ integer of minor units over another, and ``round_ratio`` rounds it once to a
 whole number of minor units with the one named ``ROUNDING_MODE``
 (``rounded()`` and ``exact_share`` use it too). Nothing is rounded on the way
 there, and Python integers have no precision to run out of. Only displaying
-and parsing an amount call ``quantize``, here; "round once per line item" is
-enforced by there being one place that rounds.
+and parsing an amount call ``quantize``, through ``at_minor_unit`` here; "round
+once per line item" is enforced by there being one place that rounds.
+
+Reading an amount a person typed (``parse_money``) and writing a Decimal in
+plain digits live beside this module, in ``billing_core.money_text``; showing
+an amount (``format_money``) stays here, because it is ``str(money)`` and the
+bound messages name the largest amount in it.
 
 Arithmetic runs in private decimal contexts, so nothing a caller does to the
 thread's default context changes a bill. Addition, subtraction and
@@ -42,7 +47,6 @@ that stores it in minor units (``MAX_MINOR_UNITS``).
 from __future__ import annotations
 
 import decimal
-import re
 from dataclasses import dataclass
 from decimal import Decimal
 from math import gcd
@@ -155,19 +159,7 @@ def to_decimal(
                                       f"(at most {max_digits})")
         return _bounded(Decimal(value), field, max_digits, value)
     if type(value) is str:
-        text = value.strip()
-        if not text:
-            raise InvalidInput(field, "is empty")
-        if len(text) > MAX_NUMBER_TEXT:
-            raise InvalidInput(field, f"{_shown(text)} is too long for a number "
-                                      f"(at most {max_digits} digits)")
-        try:
-            number = Decimal(text)
-        except decimal.InvalidOperation:
-            raise InvalidInput(field, f"{value!r} is not a number") from None
-        if not number.is_finite():
-            raise InvalidInput(field, f"{value!r} is not a finite number")
-        return _bounded(number, field, max_digits, text)
+        return _text_to_decimal(value, field, max_digits)
     if isinstance(value, (bool, float)):
         raise TypeError(
             f"{field}: {kind.__name__} {value!r} refused; money and rates are never "
@@ -177,6 +169,22 @@ def to_decimal(
         plain = (int if isinstance(value, int) else str)(value)
         return to_decimal(plain, field, max_digits=max_digits)
     raise TypeError(f"{field}: expected Decimal, int or numeric str, got {kind.__name__}")
+
+
+def _text_to_decimal(value: str, field: str, max_digits: int) -> Decimal:
+    text = value.strip()
+    if not text:
+        raise InvalidInput(field, "is empty")
+    if len(text) > MAX_NUMBER_TEXT:  # refused before ``Decimal`` reads it
+        raise InvalidInput(field, f"{shown_briefly(text)} is too long for a number "
+                                  f"(at most {max_digits} digits)")
+    try:
+        number = Decimal(text)
+    except decimal.InvalidOperation:
+        raise InvalidInput(field, f"{value!r} is not a number") from None
+    if not number.is_finite():
+        raise InvalidInput(field, f"{value!r} is not a finite number")
+    return _bounded(number, field, max_digits, text)
 
 
 def digits_written(number: Decimal) -> int:
@@ -193,13 +201,14 @@ def digits_written(number: Decimal) -> int:
 def _bounded(number: Decimal, field: str, max_digits: int, given: object) -> Decimal:
     digits = digits_written(number)
     if digits > max_digits:
-        shown = _shown(given if type(given) is str else str(given))
+        shown = shown_briefly(given if type(given) is str else str(given))
         raise InvalidInput(field, f"{shown} has too many digits: {digits:,} written out, "
                                   f"at most {max_digits}")
     return number
 
 
-def _shown(text: str) -> str:
+def shown_briefly(text: str) -> str:
+    """Refused text as a message quotes it: whole when short, else its ends and its length."""
     # A refused number is quoted in the message, but a pasted megabyte is not echoed back.
     if len(text) <= 40:
         return repr(text)
@@ -224,7 +233,7 @@ def check_amount_fits(
     limit = _LARGEST[currency]
     if -limit <= amount <= limit:
         return amount
-    raise _too_large(field, _shown(shown or format(amount, "f")), currency, amount > 0)
+    raise _too_large(field, shown_briefly(shown or format(amount, "f")), currency, amount > 0)
 
 
 def _too_large(field: str, shown: str, currency: str, positive: bool) -> InvalidInput:
@@ -305,7 +314,7 @@ class Money:
     @property
     def is_rounded(self) -> bool:
         """True when the amount has no digits below the currency's minor unit."""
-        return self.amount == self.amount.quantize(_QUANTUM[self.currency], ROUNDING_MODE, _DIVIDE)
+        return self.amount == at_minor_unit(self.amount, self.currency)
 
     def to_minor_units(self) -> int:
         """$1,000.00 -> 100000. Only for billable (rounded) amounts; an unrounded one is a bug.
@@ -554,17 +563,14 @@ def rounding_adjustment(billable: Money, exact: Decimal) -> Decimal:
     return _WIDE.subtract(billable.amount, exact)
 
 
-def plain_digits(value: Decimal) -> str:
-    """A Decimal in plain digits, trailing zeros dropped, nothing rounded.
+def at_minor_unit(number: Decimal, currency: str) -> Decimal:
+    """``number`` rounded to ``currency``'s minor unit with ``ROUNDING_MODE``: 12.345 -> 12.35.
 
-    ``Decimal("100.00000000")`` -> "100", ``Decimal("2.3E-11")`` -> "0.000000000023".
-    The zeros are cut from the text: ``normalize()`` would round to the
-    context's precision (28 digits) and write 100 as "1E+2".
+    Only for text: showing an amount, and checking that a typed one has no
+    digits below the minor unit (``billing_core.money_text``). A bill is
+    rounded by ``round_ratio``, never here.
     """
-    text = format(value, "f")
-    if "." in text:
-        text = text.rstrip("0").rstrip(".")
-    return "0" if text in ("-0", "") else text
+    return number.quantize(_QUANTUM[currency], ROUNDING_MODE, _DIVIDE)
 
 
 def format_money(money: Money) -> str:
@@ -573,98 +579,10 @@ def format_money(money: Money) -> str:
     An exact, unrounded amount is rounded for display with ``ROUNDING_MODE``.
     """
     code = money.currency
-    amount = money.amount.quantize(_QUANTUM[code], ROUNDING_MODE, _DIVIDE)
+    amount = at_minor_unit(money.amount, code)
     if not amount:
         amount = amount.copy_abs()  # -0.004 rounds to zero, which has no sign
     digits = format(amount, ",f")  # already at the minor unit: no further rounding
     symbol = CURRENCY_SYMBOLS.get(code)
     prefix = symbol if symbol else f"{code} "
     return f"-{prefix}{digits[1:]}" if digits[0] == "-" else prefix + digits
-
-
-# Thousands separators only in groups of three, so "1,0,0" is refused rather than guessed at.
-_TYPED_NUMBER = re.compile(r"(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.(\d*))?|\.(\d+)")
-
-
-def parse_money(
-    text: str,
-    currency: str = "USD",
-    field: str = "amount",
-    *,
-    allow_negative: bool = False,
-    allow_sub_minor: bool = False,
-) -> Money:
-    """Read an amount a person typed: "1,000.50", "$1000", "  12.3 ", "USD 5".
-
-    The result is at the currency's minor-unit scale ("12.3" -> $12.30).
-    Refused with ``InvalidInput`` naming ``field``: empty text ("amount: is
-    empty"), text that is not a number ("amount: 'abc' is not a number"), more
-    decimals than the currency has ("amount: '12.345' has more than 2 decimal
-    places for USD") and, unless ``allow_negative``, negative amounts.
-
-    ``allow_sub_minor`` is for prices per unit, which may be finer than the
-    minor unit ("0.023" per GB): such an amount is kept exactly, not refused
-    and never rounded; an amount within the minor unit is still scaled to it.
-    """
-    code = check_currency(currency)
-    if not isinstance(text, str):
-        number = to_decimal(text, field)
-        return _typed_amount(number, code, field, str(number), allow_negative, allow_sub_minor)
-    shown = text.strip()
-    if not shown:
-        raise InvalidInput(field, "is empty")
-    if len(shown) > MAX_NUMBER_TEXT:
-        raise InvalidInput(field, f"{_shown(shown)} is too long for an amount")
-    body = shown
-    if body[:3].upper() == code:
-        body = body[3:].strip()
-    elif body[-3:].upper() == code:
-        body = body[:-3].strip()
-    sign = ""
-    if body[:1] in ("-", "+"):
-        sign, body = body[0], body[1:].strip()
-    symbol = CURRENCY_SYMBOLS.get(code)
-    if symbol and body.startswith(symbol):
-        body = body[len(symbol) :].strip()
-    if not sign and body[:1] in ("-", "+"):
-        sign, body = body[0], body[1:].strip()
-    match = _TYPED_NUMBER.fullmatch(body)
-    if match is None:
-        raise InvalidInput(field, f"{shown!r} is not a number")
-    decimals = match.group(1) or match.group(2) or ""
-    exponent = CURRENCY_EXPONENTS[code]
-    if len(decimals) > exponent and not allow_sub_minor:
-        if exponent == 0:
-            raise InvalidInput(field, f"{shown!r} has decimal places, but {code} has none")
-        raise InvalidInput(
-            field, f"{shown!r} has more than {exponent} decimal places for {code}"
-        )
-    number = Decimal(sign + body.replace(",", ""))  # plain digits, fewer than MAX_NUMBER_TEXT
-    return _typed_amount(number, code, field, shown, allow_negative, allow_sub_minor)
-
-
-def _typed_amount(
-    number: Decimal,
-    code: str,
-    field: str,
-    shown: str,
-    allow_negative: bool,
-    allow_sub_minor: bool = False,
-) -> Money:
-    # Bounded before ``quantize``, which would fail on a number wider than its context.
-    check_amount_fits(number, code, field, shown)
-    if number < 0 and not allow_negative:
-        raise InvalidInput(field, f"{shown!r} is negative; enter an amount of zero or more")
-    scaled = number.quantize(_QUANTUM[code], ROUNDING_MODE, _DIVIDE)
-    if scaled != number:
-        if not allow_sub_minor:
-            places = CURRENCY_EXPONENTS[code]
-            raise InvalidInput(field, f"{shown!r} has more than {places} decimal places for {code}")
-        if number.as_tuple().exponent < -MAX_UNIT_PRICE_DECIMALS:  # type: ignore[operator]
-            raise InvalidInput(field, f"{shown!r} has more than {MAX_UNIT_PRICE_DECIMALS} "
-                                      "decimal places; a price per unit is kept to "
-                                      f"{MAX_UNIT_PRICE_DECIMALS}")
-        return _money(number, code)  # a price per unit, kept exact: nothing rounded
-    if not scaled:
-        scaled = scaled.copy_abs()  # "-0" is zero, not a negative amount
-    return _money(scaled, code)

@@ -38,10 +38,10 @@ from billing_core.money import (
     format_money,
     minor_units_ratio,
     money_from_minor,
-    plain_digits,
     round_ratio,
     to_decimal,
 )
+from billing_core.money_text import plain_digits
 
 BYTES_PER_GB = 10**9
 BYTES_PER_GIB = 2**30

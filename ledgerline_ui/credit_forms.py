@@ -13,7 +13,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from billing_core.errors import InvalidInput
-from billing_core.money import Money, parse_money
+from billing_core.money import Money
+from billing_core.money_text import parse_money
 from db.credit_requests import CreditRequestState
 from db.credits import CreditNoteOutcome, CreditOutcome
 

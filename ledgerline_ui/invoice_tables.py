@@ -13,7 +13,7 @@ from typing import Any
 
 import pandas as pd
 
-from billing_core.money import plain_digits
+from billing_core.money_text import plain_digits
 from ledgerline_ui.formatting import money
 
 

@@ -25,9 +25,9 @@ from billing_core.money import (
     CURRENCY_SYMBOLS,
     ROUNDING_MODE_LABEL,
     Money,
-    plain_digits,
     rounding_adjustment,
 )
+from billing_core.money_text import plain_digits
 from db.reads.invoices import InvoiceDetail, LineView
 from ledgerline_ui.formatting import money
 

@@ -24,7 +24,8 @@ from datetime import date
 from billing_core.discounts import DiscountResult, FixedOff, PercentOff
 from billing_core.errors import InvalidInput
 from billing_core.invoices import PricedInvoice, price_invoice
-from billing_core.money import Money, parse_money, to_decimal
+from billing_core.money import Money, to_decimal
+from billing_core.money_text import parse_money
 from billing_core.periods import calendar_month
 from billing_core.proration import PlanChange
 from billing_core.reconciliation import apply_discounts_legacy_order

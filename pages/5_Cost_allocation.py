@@ -9,7 +9,8 @@ from billing_core.access import Permission
 from billing_core.allocation import split_by_weights
 from billing_core.allocation_runs import AllocationMethod
 from billing_core.errors import InvalidInput
-from billing_core.money import CURRENCY_EXPONENTS, parse_money
+from billing_core.money import CURRENCY_EXPONENTS
+from billing_core.money_text import parse_money
 from billing_core.periods import calendar_month
 from db.allocation_runs import allocate_by_usage, allocate_by_weights
 from db.reads.allocations import allocation_run, allocation_runs, usage_metrics, usage_weights

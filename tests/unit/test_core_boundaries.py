@@ -18,7 +18,8 @@ from billing_core.allocation import split_by_weights
 from billing_core.credits import apply_credit
 from billing_core.discounts import FixedOff, PercentOff, apply_discounts
 from billing_core.invoices import InvoiceLine
-from billing_core.money import Money, exact_share, parse_money, to_decimal
+from billing_core.money import Money, exact_share, to_decimal
+from billing_core.money_text import parse_money
 from billing_core.periods import Period
 from billing_core.proration import PlanChange
 from billing_core.usage import UsagePlan, overage, price_usage

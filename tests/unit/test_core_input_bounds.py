@@ -25,10 +25,10 @@ from billing_core.money import (
     MAX_MINOR_UNITS,
     MAX_UNIT_PRICE_DECIMALS,
     Money,
-    parse_money,
     round_ratio,
     to_decimal,
 )
+from billing_core.money_text import parse_money
 from billing_core.periods import Period, calendar_month, monthly_period
 from billing_core.usage import MAX_BASE_UNITS, to_base_units
 

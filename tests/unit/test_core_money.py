@@ -17,11 +17,10 @@ from billing_core.money import (
     Money,
     exact_share,
     format_money,
-    parse_money,
-    plain_digits,
     rounding_adjustment,
     to_decimal,
 )
+from billing_core.money_text import parse_money, plain_digits
 from tests.helpers import usd
 
 
