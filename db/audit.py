@@ -69,7 +69,7 @@ def record_audits(session: Session, records: Iterable[AuditRecord]) -> int:
     ]
     columns = ("actor", "actor_role", "action", "entity", "entity_id", "tenant_id",
                "before", "after")
-    copy_rows(session, AuditEntry.__table__, columns, rows)
+    copy_rows(session, AuditEntry.__tablename__, columns, rows)
     return len(rows)
 
 

@@ -11,19 +11,19 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
-from sqlalchemy import Table
 from sqlalchemy.orm import Session
 
 
-def copy_rows(session: Session, table: Table, columns: Sequence[str],
+def copy_rows(session: Session, table_name: str, columns: Sequence[str],
               rows: Iterable[Sequence[object]]) -> None:
-    """COPY `rows` (tuples in `columns` order) into `table` on the session's connection."""
+    """COPY `rows` (tuples in `columns` order) into the table `table_name` on the session's
+    connection."""
     driver_connection = session.connection().connection.driver_connection
     if driver_connection is None:
         raise RuntimeError("the session's connection was closed before COPY")
     column_list = ", ".join(f'"{name}"' for name in columns)
     with driver_connection.cursor() as cursor, cursor.copy(
-        f'COPY "{table.name}" ({column_list}) FROM STDIN'
+        f'COPY "{table_name}" ({column_list}) FROM STDIN'
     ) as copy:
         for row in rows:
             copy.write_row(row)

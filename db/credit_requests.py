@@ -197,6 +197,8 @@ def approve_credit_request(session: Session, tenant_id: str, request_id: int, *,
             return ApprovalOutcome(current, None, _existing_credit_note(session, current))
         return ApprovalOutcome(current, _existing_credit(session, current))
     if current.kind is CreditRequestKind.CREDIT_NOTE:
+        if current.invoice_id is None:  # the table's CHECK makes a note request name one
+            raise ValueError(f"credit note request {current.label} names no invoice")
         try:
             issued = _grant_credit_note(session, tenant_id, current.invoice_id, current.amount,
                                         current.reason, actor=actor,
@@ -263,6 +265,8 @@ def _insert_request(session: Session, kind: CreditRequestKind, tenant_id: str,
            "role": actor.role.value}).scalar()
     if request_id is None:
         earlier = _request_by_key(session, tenant_id, key)
+        if earlier is None:  # ON CONFLICT found the key, and nothing deletes requests
+            raise ValueError(f"credit request with key {key!r} vanished")
         _check_same_request(earlier, kind, invoice_id, invoice_label, amount, reason)
         return earlier
     requested = _read_request(session, tenant_id, request_id, created=True)

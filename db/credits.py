@@ -328,6 +328,8 @@ def _apply_to_invoice(session: Session, tenant_id: str, landing: CreditLanding, 
                       reason: str, actor: Actor) -> None:
     """Store what `land_credit` decided for the invoice: a credit line and lower totals."""
     invoice, applied = landing.invoice, landing.applied
+    if invoice is None:
+        raise ValueError("a credit landing on the balance has no invoice to store")
     before_total = invoice.total
     after_total = before_total - applied
     session.execute(text("""

@@ -37,6 +37,7 @@ Run `python -m db.demo_data` to load it into the app's database.
 
 from __future__ import annotations
 
+import os
 import random
 from dataclasses import dataclass
 from datetime import date
@@ -141,6 +142,16 @@ def load_demo_data(engine: Engine) -> DemoSummary:
         return DemoSummary(loaded, _tenant_count(session), created)
 
 
+def demo_data_requested() -> bool:
+    """True when the app's start is asked to load the demo data: `LEDGERLINE_DEMO=1`.
+
+    Never by default: the demo accounts' password is public. The app's start
+    (`ledgerline_ui.setup`) asks this after `db.database.ensure_ready()`; the
+    decision lives here, not in `db.database`, which imports no other db module.
+    """
+    return os.environ.get("LEDGERLINE_DEMO") == "1"
+
+
 def _insert_plans(session: Session) -> None:
     for plan_id, name, price_minor, usage in PLANS:
         metric = unit = base_unit = per_unit = included = unit_price = None
@@ -211,7 +222,7 @@ def _incident_scenarios(session: Session) -> None:
     finalize_invoice(session, "ent-umbrella", october, actor=FINANCE)
     record_payment(session, "ent-umbrella", october, actor=FINANCE)
     generate_invoice(session, "ent-umbrella", NOVEMBER, actor=ACTOR)
-    issue_service_credit(session, "ent-umbrella", Money("200.00", "USD"),
+    issue_service_credit(session, "ent-umbrella", Money(Decimal("200.00"), "USD"),
                          "Outage 2024-11-12, 4 hours", actor=FINANCE,
                          idempotency_key="umbrella-outage-2024-11-12")
 
@@ -221,13 +232,14 @@ def _incident_scenarios(session: Session) -> None:
     _add_usage(session, [("smb-wayne-tech", "storage", date(2024, 11, 15), BYTES_PER_TB)])
     generate_invoice(session, "smb-wayne-tech", NOVEMBER, actor=ACTOR)
 
-    allocate_by_weights(session, "Shared database cluster, 2024-11", Money("1000.00", "USD"),
+    allocate_by_weights(session, "Shared database cluster, 2024-11",
+                        Money(Decimal("1000.00"), "USD"),
                         {"ent-acme-corp": Decimal("33.33"),
                          "ent-globex-industries": Decimal("33.33"),
                          "ent-initech": Decimal("33.34")}, actor=FINANCE)
 
     # Customer success asked for a goodwill credit; it waits for finance's approval.
-    request_credit(session, "ent-acme-corp", Money("150.00", "USD"),
+    request_credit(session, "ent-acme-corp", Money(Decimal("150.00"), "USD"),
                    "Goodwill: slow support reply on ticket 4711", actor=SUPPORT,
                    idempotency_key="acme-goodwill-ticket-4711")
 

@@ -243,7 +243,7 @@ def _insert_invoices(session: Session, priced: Mapping[str, PricedInvoice],
 def _insert_lines(session: Session, invoice_ids: Mapping[str, int],
                   priced: Mapping[str, PricedInvoice]) -> None:
     copy_rows(
-        session, InvoiceLine.__table__,
+        session, InvoiceLine.__tablename__,
         ("tenant_id", "invoice_id", "line_no", "kind", "description", "amount_minor",
          "exact_amount", "explanation"),
         ((tenant_id, invoice_id, line_no, line.kind.value, line.description,

@@ -43,10 +43,11 @@ import json
 import logging
 import sys
 from collections import defaultdict, deque
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from itertools import islice
+from typing import Any
 
 from sqlalchemy import Connection, Engine, Row, text
 from sqlalchemy.exc import StatementError
@@ -166,7 +167,7 @@ def _run_batches(engine: Engine, month: Period, actor: Actor, batch_size: int, w
     return MonthEndSummary(run_id, month.label, dry_run, len(tenants), created, present, skipped)
 
 
-def _commit_batch(engine: Engine, batch: list, month: Period, actor: Actor,
+def _commit_batch(engine: Engine, batch: Sequence[Any], month: Period, actor: Actor,
                   run_id: int | None, dry_run: bool) -> _BatchOutcome:
     """Generate one batch's invoices in a transaction of its own, with the run's progress."""
     with Session(engine) as session, session.begin():
@@ -221,7 +222,7 @@ def failure_message(error: BaseException) -> str:
     return first_line or type(error).__name__
 
 
-def _generate_batch(session: Session, batch: list, month: Period, actor: Actor,
+def _generate_batch(session: Session, batch: Sequence[Any], month: Period, actor: Actor,
                     dry_run: bool) -> list[GenerationResult]:
     periods: dict[int, Period] = {}  # one billing period per distinct anchor day
     by_period: dict[Period, list[str]] = defaultdict(list)

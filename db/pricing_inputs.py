@@ -19,6 +19,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from datetime import date
 
 from sqlalchemy import text
 from sqlalchemy.orm import Session
@@ -63,7 +64,7 @@ def load_pricing_inputs(session: Session, currencies: Mapping[str, str],
     balances = credit_balances_minor(session, tenant_ids)
     inputs = {}
     # Many tenants share a plan change (same day, same plan): build each value once.
-    changes_made: dict[tuple[object, str], PlanChange] = {}
+    changes_made: dict[tuple[date, str], PlanChange] = {}
     for tenant_id in tenant_ids:
         currency = currencies[tenant_id]
         tenant_segments = segments.get(tenant_id, ())
@@ -92,7 +93,7 @@ def load_pricing_inputs(session: Session, currencies: Mapping[str, str],
 
 
 def _plan_segments(session: Session, tenant_ids: Sequence[str],
-                   period: Period) -> dict[str, list[tuple[object, str]]]:
+                   period: Period) -> dict[str, list[tuple[date, str]]]:
     rows = session.execute(text("""
         SELECT s.tenant_id, s.starts_on, s.plan_id
         FROM subscriptions s
@@ -104,7 +105,7 @@ def _plan_segments(session: Session, tenant_ids: Sequence[str],
         ORDER BY s.tenant_id, s.starts_on
     """), {"tenant_ids": list(tenant_ids), "period_start": period.start,
            "period_end": period.end})
-    segments: dict[str, list[tuple[object, str]]] = defaultdict(list)
+    segments: dict[str, list[tuple[date, str]]] = defaultdict(list)
     for tenant_id, starts_on, plan_id in rows.all():
         segments[tenant_id].append((starts_on, plan_id))
     return segments

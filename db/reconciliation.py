@@ -226,9 +226,9 @@ def import_legacy_file(session: Session, content: str | bytes, file_name: str, *
         VALUES (:file_name, :actor, :invoices, :allocations) RETURNING import_id
     """), {"file_name": file_name, "actor": actor.user_id, "invoices": len(legacy.invoices),
            "allocations": len(legacy.allocations)}).scalar_one()
-    copy_rows(session, InvoiceTable.__table__, _INVOICE_COLUMNS,
+    copy_rows(session, InvoiceTable.__tablename__, _INVOICE_COLUMNS,
               (_invoice_row(import_id, invoice) for invoice in legacy.invoices))
-    copy_rows(session, AllocationTable.__table__, _ALLOCATION_COLUMNS,
+    copy_rows(session, AllocationTable.__tablename__, _ALLOCATION_COLUMNS,
               ((share.tenant_id, share.allocation_id, import_id, share.line_no,
                 share.period_label, share.total.currency, share.weight,
                 share.total.to_minor_units(), share.billed_share.to_minor_units())
@@ -304,7 +304,7 @@ def _invoice_row(import_id: int, invoice: LegacyInvoice) -> tuple[object, ...]:
     plan, used = invoice.usage[0] if invoice.usage else (None, None)
     segments = [[c.starts_on.isoformat(), c.plan, c.price.to_minor_units()]
                 for c in invoice.plan_changes]
-    discounts = [["percent", f"{d.percent:f}", d.label] if type(d) is PercentOff
+    discounts = [["percent", f"{d.percent:f}", d.label] if isinstance(d, PercentOff)
                  else ["fixed", d.amount.to_minor_units(), d.label] for d in invoice.discounts]
     credits = [[c.amount.to_minor_units(), c.applied_when] for c in invoice.credits]
     return (
@@ -376,6 +376,8 @@ class _Builder:
             period = self._periods[(start, end)] = Period(start, end)
         usage: tuple[tuple[UsagePlan, int], ...] = ()
         if metric is not None:
+            if per_unit is None or included is None or unit_price is None or used is None:
+                raise ValueError(f"legacy invoice {legacy_id}: usage row without its terms")
             usage = ((UsagePlan(metric, "unit", per_unit, included,
                                 Money(unit_price, currency)), used),)
         money = Money.from_minor_units
@@ -481,8 +483,8 @@ def issue_legacy_credits(session: Session, keys: Iterable[DiscrepancyKey], *,
     # since the report was drawn is seen here, and its correction is left out, not issued.
     beside = _beside_proposals(session, [item for key, item in current.items()
                                          if key[0] in tenant_ids], corrected)
-    left_out = tuple(LeftOut(key, beside[key].covered_by) for key in wanted
-                     if key in beside and beside[key].covered_by is not None)
+    left_out = tuple(LeftOut(key, covered_by) for key in wanted
+                     if key in beside and (covered_by := beside[key].covered_by) is not None)
     wanted = [key for key in wanted if key not in {skipped.key for skipped in left_out}]
     _check_given_alone(session, [current[key] for key in wanted if key not in corrected],
                        actor)

@@ -30,7 +30,8 @@ def audit_log(session: Session, *, tenant_id: str | None = None, actor: str | No
               limit: int = 200) -> list[AuditView]:
     """Audit entries, newest first, filtered by any of tenant, actor, action, entity and the
     time range [since, until); page with `before_audit_id` (the last id of the previous page)."""
-    conditions, params = ["true"], {"limit": limit}
+    conditions: list[str] = ["true"]
+    params: dict[str, object] = {"limit": limit}
     for column, value in (("tenant_id", tenant_id), ("actor", actor), ("action", action),
                           ("entity", entity), ("entity_id", entity_id)):
         if value is not None:

@@ -103,7 +103,8 @@ _TENANT_SQL = f"""
 def list_tenants(session: Session, *, search: str | None = None,
                  active_only: bool = False, limit: int = 1000) -> list[TenantSummary]:
     """Tenants by id; `search` matches id or name (case-insensitive substring)."""
-    conditions, params = ["true"], {"limit": limit}
+    conditions: list[str] = ["true"]
+    params: dict[str, object] = {"limit": limit}
     if search:
         conditions.append("(t.tenant_id ILIKE :pattern OR t.name ILIKE :pattern)")
         params["pattern"] = f"%{_escape_like(search.strip())}%"

@@ -46,6 +46,8 @@ def upgrade() -> None:
     # psycopg itself, in Alembic's transaction: given no parameters it sends each file as
     # it is (several statements; the '%' in its messages is no placeholder).
     driver_connection = op.get_bind().connection.driver_connection
+    if driver_connection is None:
+        raise RuntimeError("Alembic's connection was closed before the job queue's schema")
     for path in procrastinate_migrations():
         driver_connection.execute(path.read_text(encoding="utf-8"))
 
