@@ -243,7 +243,7 @@ def check_the_peer_agrees(period, cases) -> None:
                             line.exact_amount, line.explanation) for line in invoice.lines),
             invoice.subtotal.amount, invoice.discount_total.amount, invoice.total.amount,
             invoice.unused_fixed_discount.amount,
-        )  # fmt: skip
+        )
         peer = plain_invoice_explained(period, changes, usage, discounts)
         if ours != peer:
             raise SystemExit(f"the plain peer disagrees with price_invoice:\n{ours}\n{peer}")
@@ -279,7 +279,7 @@ def bench_invoices(rng: random.Random, repeat: int = 1) -> None:
     cases = invoice_cases(rng)
     check_the_peer_agrees(period, cases)
     runs = {"ours": ours_amounts, "peer": peer_amounts,
-            "ours explained": ours_explained, "peer explained": peer_explained}  # fmt: skip
+            "ours explained": ours_explained, "peer explained": peer_explained}
     # The machine may be shared: each contender runs in turn, ``repeat`` rounds, best of each.
     best = {name: (float("inf"), float("inf")) for name in runs}
     for _ in range(repeat):

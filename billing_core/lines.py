@@ -110,7 +110,7 @@ class InvoiceLine:
         return (
             self.kind, self.description, self.amount, self.exact_amount, self.explanation,
             self.quantity,
-        )  # fmt: skip
+        )
 
     def __eq__(self, other: object) -> bool:
         if type(other) is InvoiceLine:

@@ -150,7 +150,7 @@ def prorate(plan_changes, period) -> list[Line]:
             continue
         last = runs[-1] if runs else None
         if last and last[0].plan == change.plan and last[0].price == change.price and (
-                last[1] + timedelta(days=last[2]) == day):  # fmt: skip
+                last[1] + timedelta(days=last[2]) == day):
             last[2] += 1
         else:
             runs.append([change, day, 1])
@@ -175,7 +175,7 @@ def _segment(change, since: date, days: int, period_days: int) -> Line:
                                places_of(price.amount))
     return Line("recurring", change.plan, minor, exact,
                 f"{head} = {price.amount} x {days:,} / {period_days:,} = {shown} "
-                f"-> {money_text(minor, currency)}", days)  # fmt: skip
+                f"-> {money_text(minor, currency)}", days)
 
 
 def price_usage(plan, used: int) -> Line | None:
@@ -191,7 +191,7 @@ def price_usage(plan, used: int) -> Line | None:
                 f"used {used:,} {base}s, included {plan.included_base_units:,}: overage "
                 f"{extra:,} {base}{'' if extra == 1 else 's'} x {_unit_price(price)} per "
                 f"{plan.unit_name} ({per:,} {base}s) = {shown} -> {money_text(minor, currency)}",
-                extra)  # fmt: skip
+                extra)
 
 
 def _unit_price(price) -> str:
@@ -219,7 +219,7 @@ def discount(subtotal: int, currency: str, discounts) -> tuple[list[Line], int, 
                                    EXPONENTS[currency] + places_of(percent))
         steps.append(Line("discount", percent_off.label, -step, -exact,
                           f"{percent}% of {money_text(running, currency)} = {shown} -> "
-                          f"-{money_text(step, currency)}"))  # fmt: skip
+                          f"-{money_text(step, currency)}"))
         running -= step
     unused = 0
     for fixed_off in [d for d in discounts if type(d) is FixedOff]:
@@ -251,6 +251,6 @@ def price_invoice(period, plan_changes, usage=(), discounts=(), credit_balance=N
                           Fraction(-applied, 10 ** EXPONENTS[currency]),
                           f"{money_text(applied, currency)} of the {money_text(balance, currency)} "
                           f"credit balance; {money_text(balance - applied, currency)} stays on the "
-                          "balance"))  # fmt: skip
+                          "balance"))
     return Invoice(lines, subtotal, subtotal - total, applied, total - applied, unused,
                    balance - applied)

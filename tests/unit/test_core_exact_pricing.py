@@ -98,7 +98,7 @@ def test_round_ratio_rounds_like_the_named_mode_whatever_the_mode(mode, numerato
      (0, 7, 0), (5, -2, -3)],
     ids=["half up", "half away from zero", "third down", "two thirds up", "negative two thirds",
          "exact", "zero", "negative denominator"],
-)  # fmt: skip
+)
 def test_round_ratio_uses_round_half_up_by_default(numerator, denominator, expected):
     assert round_ratio(numerator, denominator) == expected
 
@@ -116,7 +116,7 @@ def test_round_ratio_refuses_zero_and_non_integers():
     whole=st.one_of(st.integers(1, 400),
                     st.sampled_from([BYTES_PER_TB, BYTES_PER_TIB, 10**19 + 9, MAX_BASE_UNITS])),
     currency=st.sampled_from(["USD", "JPY", "BHD"]),
-)  # fmt: skip
+)
 @PRICING
 def test_a_share_of_any_size_is_its_exact_rational_rounded_once(minor, part, whole, currency):
     # No bound sends a share elsewhere: the largest BIGINT of minor units times the largest
@@ -139,7 +139,7 @@ def test_the_largest_price_for_all_but_one_second_of_a_month_is_exact():
     [("500.00", "USD", (50000, 1)), ("500", "USD", (50000, 1)), ("500.000", "USD", (50000, 1)),
      ("10.005", "USD", (2001, 2)), ("-0.05", "USD", (-5, 1)), ("7", "JPY", (7, 1)),
      ("1.234", "BHD", (1234, 1)), ("0.023", "USD", (23, 10))],
-)  # fmt: skip
+)
 def test_an_amount_in_minor_units_is_an_exact_fraction(amount, currency, ratio):
     numerator, denominator = minor_units_ratio(Money(amount, currency))
     assert (numerator, denominator) == ratio
@@ -177,13 +177,13 @@ def invoices(draw):
                   st.dates(date(2023, 1, 1), date(2026, 12, 31))),
         st.builds(lambda d, n: Period(d, d + timedelta(days=n)),
                   st.dates(date(2024, 1, 1), date(2024, 12, 31)), st.integers(1, 400)),
-    ))  # fmt: skip
+    ))
     offsets = draw(st.lists(st.integers(-40, 45), min_size=1, max_size=4, unique=True))
     changes = [
         PlanChange(period.start + timedelta(days=o), draw(st.sampled_from(["Growth", "Compute"])),
                    draw(amounts(currency)))
         for o in offsets
-    ]  # fmt: skip
+    ]
     usage = []
     for _ in range(draw(st.integers(0, 2))):
         per = draw(st.sampled_from([1, 3, 7, 1000, BYTES_PER_TB, BYTES_PER_TIB, 10**25 + 7]))
@@ -199,7 +199,7 @@ def invoices(draw):
     discounts = draw(st.lists(st.one_of(
         percent.map(lambda p: PercentOff(p, "Enterprise discount")),
         rounded_amounts(currency).map(lambda m: FixedOff(m, "Promotional credit")),
-    ), max_size=4))  # fmt: skip
+    ), max_size=4))
     credit = draw(st.one_of(st.none(), st.integers(0, 10**7).map(
         lambda m: Money.from_minor_units(m, currency))))
     return period, changes, usage, discounts, credit
@@ -208,7 +208,7 @@ def invoices(draw):
 def seen(line: InvoiceLine) -> tuple:
     """A priced line as the oracle states one: amounts as Fractions, in minor units."""
     return (line.kind.value, line.description, oracle.minor_units(line.amount),
-            Fraction(line.exact_amount), line.explanation, line.quantity)  # fmt: skip
+            Fraction(line.exact_amount), line.explanation, line.quantity)
 
 
 def expected(line: oracle.Line) -> tuple:
@@ -226,11 +226,11 @@ def test_every_line_and_total_of_an_invoice_is_what_the_oracle_works_out(invoice
         priced.subtotal, priced.discount_total, priced.credit_applied, priced.total,
         priced.unused_fixed_discount, priced.credit_balance_left)] == [
         want.subtotal, want.discount_total, want.credit_applied, want.total, want.unused,
-        want.balance_left]  # fmt: skip
+        want.balance_left]
     # Every amount an invoice holds sits at its currency's minor unit, as it is stored.
     places = money_module.CURRENCY_EXPONENTS[priced.currency]
     for amount in (*(line.amount for line in priced.lines), priced.subtotal, priced.total,
-                   priced.discount_total, priced.unused_fixed_discount):  # fmt: skip
+                   priced.discount_total, priced.unused_fixed_discount):
         assert -amount.amount.as_tuple().exponent == places
 
 
@@ -260,7 +260,7 @@ def test_prorate_usage_and_discounts_on_their_own_are_what_the_oracle_works_out(
 def a_priced_line() -> InvoiceLine:
     period = Period(date(2024, 11, 1), date(2024, 12, 1))
     changes = [PlanChange(date(2024, 10, 1), "Growth", Money("600.00", "USD")),
-               PlanChange(date(2024, 11, 16), "Compute", Money("1000.00", "USD"))]  # fmt: skip
+               PlanChange(date(2024, 11, 16), "Compute", Money("1000.00", "USD"))]
     return price_invoice(period, changes).lines[1]
 
 
@@ -269,7 +269,7 @@ def test_a_priced_line_equals_the_same_line_built_whole_and_hashes_alike():
     whole = InvoiceLine(
         LineKind.RECURRING, "Compute", Money("500.00", "USD"), Decimal("500.00"),
         "15 of 30 days from 2024-11-16 x $1,000.00 = 1000.00 x 15 / 30 = 500.00 -> $500.00", 15,
-    )  # fmt: skip
+    )
     assert priced == whole and hash(a_priced_line()) == hash(whole)
     assert repr(priced) == repr(whole)
     assert repr(priced).startswith("InvoiceLine(kind=<LineKind.RECURRING: 'recurring'>")

@@ -65,7 +65,7 @@ def test_anchor_31_walks_a_whole_leap_year_without_drift():
         date(2024, 2, 29), date(2024, 3, 31), date(2024, 4, 30), date(2024, 5, 31),
         date(2024, 6, 30), date(2024, 7, 31), date(2024, 8, 31), date(2024, 9, 30),
         date(2024, 10, 31), date(2024, 11, 30), date(2024, 12, 31), date(2025, 1, 31),
-    ]  # fmt: skip
+    ]
 
 
 @pytest.mark.parametrize(
