@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import uuid
+
 from billing_core.access import Actor, Role
 
 
@@ -20,3 +22,8 @@ def manager(user_id: str = "manager@test") -> Actor:
 def actor_of(role: Role | str, user_id: str | None = None) -> Actor:
     role = Role(role)
     return Actor(user_id or f"{role.value}@test", role)
+
+
+def someone(name: str) -> Actor:
+    """A finance user of the caller's own: `someone("alice")` -> alice-3f2a9c1b@test."""
+    return finance(f"{name}-{uuid.uuid4().hex[:8]}@test")

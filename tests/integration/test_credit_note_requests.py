@@ -16,7 +16,6 @@ share a database for the whole session.
 from __future__ import annotations
 
 import threading
-import uuid
 from datetime import date
 
 import pytest
@@ -38,17 +37,12 @@ from db.credit_requests import (
 from db.credits import CREDIT_APPROVAL_ENV, issue_credit_note, issue_service_credit
 from db.invoicing import generate_invoice
 from db.transitions import finalize_invoice, void_invoice
-from tests.actors import customer_success, finance
+from tests.actors import customer_success, finance, someone
 from tests.helpers import usd
 from tests.integration.factories import add_plan, add_tenant
 
 OCTOBER, NOVEMBER = calendar_month("2024-10"), calendar_month("2024-11")
 SETUP = finance("setup@test")
-
-
-def someone(name: str):
-    """A finance user of this test's own."""
-    return finance(f"{name}-{uuid.uuid4().hex[:8]}@test")
 
 
 def notes(session, tenant_id: str) -> list[tuple]:

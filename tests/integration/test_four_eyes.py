@@ -9,7 +9,6 @@ database for the whole session.
 from __future__ import annotations
 
 import threading
-import uuid
 from datetime import date
 
 import pytest
@@ -24,16 +23,11 @@ from db.credits import CREDIT_APPROVAL_ENV, issue_credit_note, issue_service_cre
 from db.invoicing import generate_invoice
 from db.reconciliation import import_legacy_file, issue_legacy_credits, reconciliation_report
 from db.transitions import finalize_invoice
-from tests.actors import customer_success, finance
+from tests.actors import customer_success, finance, someone
 from tests.helpers import usd
 from tests.integration.factories import add_plan, add_tenant
 
 OCTOBER = calendar_month("2024-10")
-
-
-def someone(name: str):
-    """A finance user of this test's own."""
-    return finance(f"{name}-{uuid.uuid4().hex[:8]}@test")
 
 
 def given(session, tenant_id: str) -> list[int]:

@@ -15,6 +15,7 @@ from sqlalchemy.engine import URL
 
 from billing_core.periods import calendar_month
 from tests.actors import finance
+from tests.helpers import committed_session
 
 
 @dataclass(frozen=True, slots=True)
@@ -26,14 +27,12 @@ class DisputedTenant:
 
 
 def add_disputed_tenant(url: URL, prefix: str) -> DisputedTenant:
-    from db.database import make_engine, make_sessionmaker
     from db.invoicing import generate_invoice
     from db.transitions import finalize_invoice, record_payment
 
     tenant_id = f"{prefix}-{uuid.uuid4().hex[:8]}"
     name = f"Test {prefix.title()} {tenant_id[-8:]}"
-    engine = make_engine(url)
-    with make_sessionmaker(engine).begin() as session:
+    with committed_session(url) as session:
         session.execute(text("""
             INSERT INTO tenants (tenant_id, name, currency, billing_anchor_day)
             VALUES (:tenant_id, :name, 'USD', 1)
@@ -48,5 +47,4 @@ def add_disputed_tenant(url: URL, prefix: str) -> DisputedTenant:
         record_payment(session, tenant_id, october, actor=finance("tests"))
         november = generate_invoice(session, tenant_id, calendar_month("2024-11"),
                                     actor=finance("tests")).invoice_id
-    engine.dispose()
     return DisputedTenant(tenant_id, name, october, november)

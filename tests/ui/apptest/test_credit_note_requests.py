@@ -11,6 +11,7 @@ from datetime import date
 from sqlalchemy import text
 
 from billing_core.access import Actor, Role
+from tests.helpers import committed_session
 from tests.ui.finance_data import scalar
 
 PLAN_ID = "ui-compute-2000"
@@ -26,15 +27,13 @@ class BilledTenant:
 def add_tenant_with_a_paid_2000_invoice(url, prefix: str) -> BilledTenant:
     """A tenant of its own on a $2,000.00 plan, its October 2024 invoice paid."""
     from billing_core.periods import calendar_month
-    from db.database import make_engine, make_sessionmaker
     from db.invoicing import generate_invoice
     from db.transitions import finalize_invoice, record_payment
     from tests.actors import finance
 
     tenant_id = f"{prefix}-{uuid.uuid4().hex[:8]}"
     setup = finance("tests")
-    engine = make_engine(url)
-    with make_sessionmaker(engine).begin() as session:
+    with committed_session(url) as session:
         session.execute(text("""
             INSERT INTO plans (plan_id, name, currency, recurring_price_minor)
             VALUES (:plan, 'Compute tier (tests)', 'USD', 200000) ON CONFLICT DO NOTHING
@@ -51,22 +50,18 @@ def add_tenant_with_a_paid_2000_invoice(url, prefix: str) -> BilledTenant:
                                    actor=setup).invoice_id
         number = finalize_invoice(session, tenant_id, october, actor=setup).number
         record_payment(session, tenant_id, october, actor=setup)
-    engine.dispose()
     return BilledTenant(tenant_id, october, number)
 
 
 def add_finance_user(url) -> Actor:
     """A finance user of the caller's own: the 24-hour window counts per user, and other tests
     give as finance@demo in the same demo database."""
-    from db.database import make_engine, make_sessionmaker
     from db.demo_data import DEMO_PASSWORD
     from db.users import create_user
 
     email = f"notes-{uuid.uuid4().hex[:8]}@demo"
-    engine = make_engine(url)
-    with make_sessionmaker(engine).begin() as session:
+    with committed_session(url) as session:
         create_user(session, email, Role.FINANCE, DEMO_PASSWORD)
-    engine.dispose()
     return Actor(email, Role.FINANCE)
 
 

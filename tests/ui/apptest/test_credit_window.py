@@ -7,6 +7,7 @@ import uuid
 
 from billing_core.money import Money
 from tests.actors import finance
+from tests.helpers import committed_session
 from tests.ui.finance_data import scalar
 from tests.ui.synthetic import add_disputed_tenant
 
@@ -14,14 +15,11 @@ from tests.ui.synthetic import add_disputed_tenant
 def credited_earlier(url, tenant_id: str, amount: str) -> None:
     """A credit another finance user (one of this call's own) gave the tenant alone just now."""
     from db.credits import issue_service_credit
-    from db.database import make_engine, make_sessionmaker
 
-    engine = make_engine(url)
-    with make_sessionmaker(engine).begin() as session:
+    with committed_session(url) as session:
         issue_service_credit(session, tenant_id, Money(amount, "USD"), "Outage, first half",
                              actor=finance(f"colleague-{uuid.uuid4().hex[:8]}@test"),
                              idempotency_key="earlier")
-    engine.dispose()
 
 
 def test_a_credit_that_takes_the_day_past_the_threshold_is_sent_as_a_request(

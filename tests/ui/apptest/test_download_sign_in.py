@@ -17,9 +17,9 @@ from sqlalchemy import text
 
 import ledgerline_ui.setup
 from billing_core.access import Actor, PermissionDenied, Role
-from db.database import make_engine, make_sessionmaker
 from db.demo_data import DEMO_PASSWORD
 from db.users import create_user, deactivate_user
+from tests.helpers import committed_session
 from tests.ui.finance_data import add_draft_invoice
 from tests.ui.synthetic import add_disputed_tenant
 
@@ -41,28 +41,22 @@ def registered_downloads(monkeypatch) -> dict[str, object]:
     return registered
 
 
-def _in_database(url, change) -> None:
-    engine = make_engine(url)
-    try:
-        with make_sessionmaker(engine).begin() as session:
-            change(session)
-    finally:
-        engine.dispose()
-
-
 def _new_finance_user(url) -> Actor:
     email = f"download-{uuid.uuid4().hex[:8]}@demo"
-    _in_database(url, lambda session: create_user(session, email, Role.FINANCE, DEMO_PASSWORD))
+    with committed_session(url) as session:
+        create_user(session, email, Role.FINANCE, DEMO_PASSWORD)
     return Actor(email, Role.FINANCE)
 
 
 def _deactivate(url, actor: Actor, monkeypatch) -> None:
-    _in_database(url, lambda session: deactivate_user(session, actor.user_id))
+    with committed_session(url) as session:
+        deactivate_user(session, actor.user_id)
 
 
 def _demote(url, actor: Actor, monkeypatch) -> None:
-    _in_database(url, lambda session: session.execute(
-        text("UPDATE users SET role = 'manager' WHERE email = :email"), {"email": actor.user_id}))
+    with committed_session(url) as session:
+        session.execute(text("UPDATE users SET role = 'manager' WHERE email = :email"),
+                        {"email": actor.user_id})
 
 
 def _idle_past_the_limit(url, actor: Actor, monkeypatch) -> None:

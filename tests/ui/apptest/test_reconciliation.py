@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from ledgerline_ui.plain_text import escape_markdown
 from tests.actors import finance
+from tests.helpers import committed_session
 from tests.ui.finance_data import scalar
 from tests.ui.synthetic import add_disputed_tenant
 
@@ -82,19 +83,16 @@ def _upload(app, content: bytes, name: str):
 def _legacy_overcharge(url) -> str:
     """A tenant of this test's own (the demo tenants stay as they are for the other screens),
     billed $802.00 instead of $800.00 by the old system; returns its id."""
-    from db.database import make_engine, make_sessionmaker
     from db.reconciliation import import_legacy_file
 
     tenant = add_disputed_tenant(url, "ui-legacy")
-    engine = make_engine(url)
-    with make_sessionmaker(engine).begin() as session:
+    with committed_session(url) as session:
         import_legacy_file(session, (
             "record,tenant_id,period,legacy_id,status,currency,plans,billed_recurring,"
             "billed_total\n"
             f"invoice,{tenant.tenant_id},2024-11,OLD-UI-1,paid,USD,"
             "2024-06-01 compute-600 600.00; 2024-11-16 compute-1000 1000.00,802.00,802.00\n"),
             "ui.csv", actor=finance("tests"))
-    engine.dispose()
     return tenant.tenant_id
 
 
@@ -114,14 +112,11 @@ def test_issuing_a_proposed_credit_note_twice_issues_it_once(open_screen, demo_d
     assert state.startswith("credit #") and state.endswith(" issued")
 
     # A second press with the same selection (a stale screen, a double click) writes nothing.
-    from db.database import make_engine, make_sessionmaker
     from db.reconciliation import issue_legacy_credits
 
-    engine = make_engine(demo_database_url)
-    with make_sessionmaker(engine).begin() as session:
+    with committed_session(demo_database_url) as session:
         again = issue_legacy_credits(session, [(tenant_id, "invoice", "OLD-UI-1", "proration")],
                                      actor=finance("finance@test"))
-    engine.dispose()
     assert (len(again.done), len(again.already)) == (0, 1)
     assert scalar(demo_database_url, "SELECT count(*) FROM credits WHERE tenant_id = :t",
                   t=tenant_id) == 1

@@ -13,6 +13,7 @@ from billing_core.access import MAX_EMAIL_SIGN_IN_WAIT_SECONDS, Actor, Role
 from db.demo_data import DEMO_PASSWORD
 from ledgerline_ui import setup
 from ledgerline_ui.setup import LAST_ACTIVITY_KEY
+from tests.helpers import committed_session
 from tests.ui.finance_data import add_draft_invoice, scalar
 from tests.ui.screens import PAGES
 from tests.ui.synthetic import add_disputed_tenant
@@ -219,14 +220,11 @@ def test_a_large_credit_from_finance_goes_to_a_second_finance_user(open_screen,
 
 
 def _add_user(url, role: Role) -> str:
-    from db.database import make_engine, make_sessionmaker
     from db.users import create_user
 
     email = f"changed-{uuid.uuid4().hex[:8]}@demo"
-    engine = make_engine(url)
-    with make_sessionmaker(engine).begin() as session:
+    with committed_session(url) as session:
         create_user(session, email, role, DEMO_PASSWORD)
-    engine.dispose()
     return email
 
 

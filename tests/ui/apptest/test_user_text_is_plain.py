@@ -15,8 +15,8 @@ import uuid
 import pytest
 from sqlalchemy import text
 
-from billing_core.money import Money
 from tests.actors import customer_success, finance
+from tests.helpers import committed_session, usd
 from tests.ui.finance_data import scalar
 from tests.ui.shown_text import shown
 from tests.ui.synthetic import add_disputed_tenant
@@ -25,34 +25,22 @@ CRAFTED = (r"x $\phantom{0}$ shows $90.00 $ ![p](http://127.0.0.1:9/pixel.png) "
            "[docs](http://127.0.0.1:9/evil) **now** <img src=http://127.0.0.1:9/x.png>")
 
 
-def _sessions(url):
-    from db.database import make_engine, make_sessionmaker
-
-    engine = make_engine(url)
-    return engine, make_sessionmaker(engine)
-
-
 def _request(url, tenant_id: str, amount: str, reason: str):
     from db.credit_requests import request_credit
 
-    engine, sessions = _sessions(url)
-    with sessions.begin() as session:
-        state = request_credit(session, tenant_id, Money(amount, "USD"), reason,
-                               actor=customer_success("cs@demo"),
-                               idempotency_key=f"test-{uuid.uuid4().hex}")
-    engine.dispose()
-    return state
+    with committed_session(url) as session:
+        return request_credit(session, tenant_id, usd(amount), reason,
+                              actor=customer_success("cs@demo"),
+                              idempotency_key=f"test-{uuid.uuid4().hex}")
 
 
 def _credit(url, tenant_id: str, amount: str, reason: str) -> None:
     from db.credits import issue_service_credit
 
-    engine, sessions = _sessions(url)
-    with sessions.begin() as session:
-        issue_service_credit(session, tenant_id, Money(amount, "USD"), reason,
+    with committed_session(url) as session:
+        issue_service_credit(session, tenant_id, usd(amount), reason,
                              actor=finance(f"finance-{uuid.uuid4().hex[:6]}@demo"),
                              idempotency_key=f"test-{uuid.uuid4().hex}")
-    engine.dispose()
 
 
 def markdown_sources(app) -> list[str]:
@@ -201,10 +189,8 @@ def test_the_sidebar_and_a_refused_screen_show_the_users_email_as_typed(open_scr
     from db.users import create_user
 
     email = f"$x$**m**_{uuid.uuid4().hex[:6]}@example.com"
-    engine, sessions = _sessions(demo_database_url)
-    with sessions.begin() as session:
+    with committed_session(demo_database_url) as session:
         create_user(session, email, Role.MANAGER, "a long enough password")
-    engine.dispose()
     app = open_screen("pages/3_Preview.py", as_actor=Actor(email, Role.MANAGER))
     assert [shown(w.value) for w in app.warning] == [
         f"manager {email} may not use the price preview. Ask finance if you need this screen."]

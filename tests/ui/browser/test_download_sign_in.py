@@ -10,10 +10,10 @@ import uuid
 from sqlalchemy import text
 
 from billing_core.access import Role
-from db.database import make_engine, make_sessionmaker
 from db.demo_data import DEMO_PASSWORD
 from db.users import create_user, deactivate_user
 from ledgerline_ui.setup import ACCOUNT_CHANGED
+from tests.helpers import committed_session
 from tests.ui.finance_data import add_draft_invoice
 from tests.ui.screens import open_in_browser, wait_until_idle
 
@@ -22,24 +22,14 @@ HOSTILE_NAME = '=HYPERLINK("http://evil.example","x")'
 DOWNLOAD_REFUSED = b"Failed to generate file for download"
 
 
-def _in_database(url, change) -> None:
-    engine = make_engine(url)
-    try:
-        with make_sessionmaker(engine).begin() as session:
-            change(session)
-    finally:
-        engine.dispose()
-
-
 def test_a_deactivated_user_downloads_no_invoices_and_the_next_click_signs_out(
         page, demo_database_url):
     tenant_id, _ = add_draft_invoice(demo_database_url, "ui-browser-download")
-    _in_database(demo_database_url, lambda session: session.execute(
-        text("UPDATE tenants SET name = :name WHERE tenant_id = :tenant"),
-        {"name": HOSTILE_NAME, "tenant": tenant_id}))
     email = f"download-{uuid.uuid4().hex[:8]}@demo"
-    _in_database(demo_database_url,
-                 lambda session: create_user(session, email, Role.FINANCE, DEMO_PASSWORD))
+    with committed_session(demo_database_url) as session:
+        session.execute(text("UPDATE tenants SET name = :name WHERE tenant_id = :tenant"),
+                        {"name": HOSTILE_NAME, "tenant": tenant_id})
+        create_user(session, email, Role.FINANCE, DEMO_PASSWORD)
     sockets, downloads = [], []
     page.on("websocket", lambda socket: sockets.append(socket))
     page.on("download", lambda download: downloads.append(download))
@@ -52,7 +42,8 @@ def test_a_deactivated_user_downloads_no_invoices_and_the_next_click_signs_out(
     assert (row["tenant_id"], row["tenant_name"]) == (tenant_id, f"'{HOSTILE_NAME}")
     wait_until_idle(page)
 
-    _in_database(demo_database_url, lambda session: deactivate_user(session, email))
+    with committed_session(demo_database_url) as session:
+        deactivate_user(session, email)
     stream = next(socket for socket in reversed(sockets)  # the open one, if it reconnected
                   if socket.url.endswith("/_stcore/stream") and not socket.is_closed())
     with stream.expect_event("framereceived", timeout=30_000,

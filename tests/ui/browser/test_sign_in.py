@@ -11,9 +11,10 @@ import pytest
 from sqlalchemy import text
 
 from billing_core.access import MAX_EMAIL_SIGN_IN_WAIT_SECONDS, Role
-from db.database import make_engine, make_sessionmaker
+from db.database import make_engine
 from db.demo_data import DEMO_PASSWORD
 from db.users import client_throttle_key, create_user
+from tests.helpers import committed_session
 from tests.ui.screens import PAGES, open_in_browser, sign_in, wait_until_idle
 
 TOO_MANY = "Too many wrong passwords for this email or from your network. Try again in"
@@ -94,10 +95,8 @@ def _wait_until_counted(url, key: str, failures: int) -> None:
 
 def _new_user(url) -> str:
     email = f"owner-{uuid.uuid4().hex[:8]}@demo"
-    engine = make_engine(url)
-    with make_sessionmaker(engine).begin() as session:
+    with committed_session(url) as session:
         create_user(session, email, Role.MANAGER, DEMO_PASSWORD)
-    engine.dispose()
     return email
 
 
