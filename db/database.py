@@ -18,11 +18,13 @@ block the next start:
   (naming a pid that may now be a zombie or another program) and may leave
   orphaned backends holding its shared memory; all are cleared before starting.
 
-`ensure_ready()` is the one call the app makes at start: engine, migrations to
-head, and the demo data only when asked for with `LEDGERLINE_DEMO=1`, on any
-server. Never by default: the demo data brings accounts whose password is public
-(`db.demo_data`), so a plain first start has no user at all and the screens say
-how to create the first one (`python -m db.users create`).
+`ensure_ready()` is the one call the app makes at start: engine and migrations
+to head, on any server. This module imports no other db module; whether to load
+the demo data is the app's start's decision (`ledgerline_ui.setup`, asking
+`db.demo_data.demo_data_requested()`, `LEDGERLINE_DEMO=1`). Never by default:
+the demo data brings accounts whose password is public, so a plain first start
+has no user at all and the screens say how to create the first one
+(`python -m db.users create`).
 """
 
 from __future__ import annotations
@@ -35,7 +37,9 @@ import sys
 import threading
 import warnings
 from pathlib import Path
+from typing import Any
 
+import psycopg
 from psycopg.types.array import ListBinaryDumper
 from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.engine import URL, make_url
@@ -70,7 +74,7 @@ def make_engine(url: str | URL, **engine_options: object) -> Engine:
     return engine
 
 
-def _send_lists_in_binary(driver_connection: object, _record: object) -> None:
+def _send_lists_in_binary(driver_connection: psycopg.Connection[Any], _record: object) -> None:
     # Set-based operations pass thousands of ids as one array parameter, several times
     # per batch; psycopg writes a list 2.5x faster in the binary array format than in the
     # text one (which checks every element for characters to quote).
@@ -109,13 +113,9 @@ def migrate_to_head(engine: Engine) -> None:
 
 
 def ensure_ready() -> Engine:
-    """Engine + migrations + demo data if `LEDGERLINE_DEMO=1`; returns the Engine."""
+    """Engine + migrations to head; returns the Engine."""
     engine = get_engine()
     migrate_to_head(engine)
-    if os.environ.get("LEDGERLINE_DEMO") == "1":
-        from db.demo_data import load_demo_data
-
-        load_demo_data(engine)
     return engine
 
 

@@ -58,6 +58,7 @@ from billing_core.access import (
     require,
 )
 from db.database import ensure_ready, make_sessionmaker
+from db.demo_data import demo_data_requested, load_demo_data
 from db.jobs import start_background_worker
 from db.users import SignInRefused, active_actor_for_email, any_user_exists, authenticate
 from ledgerline_ui.feedback import run_action
@@ -87,6 +88,8 @@ def _sessions() -> sessionmaker[Session]:
     # A start that fails (the server is down) raises, and Streamlit caches no error: the
     # next run starts again.
     engine = ensure_ready()
+    if demo_data_requested():
+        load_demo_data(engine)
     # Month-end runs in this process's job worker, never in a page's script (STYLE 14).
     start_background_worker(engine.url)
     # A sessionmaker (never a Session) is safe to share across reruns and users.

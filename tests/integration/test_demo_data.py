@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 import db.database
 from billing_core.access import Role
 from billing_core.money import Money
-from db.demo_data import DEMO_ACCOUNTS, DEMO_PASSWORD, load_demo_data
+from db.demo_data import DEMO_ACCOUNTS, DEMO_PASSWORD, demo_data_requested, load_demo_data
 from db.reads.allocations import allocation_runs
 from db.reads.invoices import invoice_detail
 from db.reads.tenants import tenant_story
@@ -77,8 +77,10 @@ def first_start(fresh_engine, monkeypatch):
     monkeypatch.setattr(db.database, "database_url", lambda: fresh_engine.url)
     monkeypatch.setattr(db.database, "_engine", None)
 
-    def start():
+    def start():  # as ledgerline_ui.setup starts the app
         engine = db.database.ensure_ready()
+        if demo_data_requested():
+            load_demo_data(engine)
         engine.dispose()
         db.database._engine = None
 
