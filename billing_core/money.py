@@ -79,7 +79,7 @@ CURRENCY_EXPONENTS: MappingProxyType[str, int] = MappingProxyType(
         "JPY": 0, "KRW": 0, "ISK": 0, "CLP": 0,
         "BHD": 3, "KWD": 3, "JOD": 3, "OMR": 3, "TND": 3,
     }
-)  # fmt: skip
+)
 
 # Only the dollar is shown with a symbol: the house currency. "$" is also the
 # Canadian and Australian symbol and "¥" both yen and yuan, so every other
