@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from sqlalchemy import text
 from sqlalchemy.engine import URL
 
 from billing_core.access import Role
 from db.demo_data import DEMO_PASSWORD
+from tests.helpers import committed_session
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 # The demo account of each role (db.demo_data.DEMO_ACCOUNTS), all with DEMO_PASSWORD.
@@ -25,6 +27,14 @@ PAGES = [("Home.py", "/"), ("pages/1_Invoices.py", "/Invoices"), ("pages/2_Invoi
 def url_text(url: URL) -> str:
     """The URL as a string a child process can use (SQLAlchemy masks passwords by default)."""
     return url.render_as_string(hide_password=False)
+
+
+def let_sign_in_waits_pass(url: URL, seconds: int) -> None:
+    """Every sign-in wait ends `seconds` earlier, as if that much time had passed."""
+    with committed_session(url) as session:
+        session.execute(text("UPDATE sign_in_throttle SET locked_until = locked_until - "
+                             "make_interval(secs => :s) WHERE locked_until IS NOT NULL"),
+                        {"s": seconds})
 
 
 def open_in_browser(page, path: str, as_role: Role | str | None = Role.FINANCE,

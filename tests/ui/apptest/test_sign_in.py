@@ -15,7 +15,7 @@ from ledgerline_ui import setup
 from ledgerline_ui.setup import LAST_ACTIVITY_KEY
 from tests.helpers import committed_session
 from tests.ui.finance_data import add_draft_invoice, scalar
-from tests.ui.screens import PAGES
+from tests.ui.screens import PAGES, let_sign_in_waits_pass
 from tests.ui.synthetic import add_disputed_tenant
 
 
@@ -95,7 +95,7 @@ def test_a_strangers_wrong_passwords_keep_the_owner_out_only_briefly(
     assert [e.value for e in stranger.error] == [
         "Too many wrong passwords for this email or from your network. Try again in 2 seconds."]
     for _ in range(5):  # each after the last wait: the stranger's own wait grows to 64 s
-        _let_time_pass(demo_database_url, 3600)
+        let_sign_in_waits_pass(demo_database_url, 3600)
         stranger = _sign_in(stranger, owner, "not the password")
     assert "Try again in 64 seconds." in stranger.error[0].value
 
@@ -105,26 +105,13 @@ def test_a_strangers_wrong_passwords_keep_the_owner_out_only_briefly(
     wait = re.fullmatch(r"Too many wrong passwords for this email or from your network\. "
                         r"Try again in (\d+) seconds?\.", refused)
     assert wait and 0 < int(wait[1]) <= MAX_EMAIL_SIGN_IN_WAIT_SECONDS, refused
-    _let_time_pass(demo_database_url, MAX_EMAIL_SIGN_IN_WAIT_SECONDS)
+    let_sign_in_waits_pass(demo_database_url, MAX_EMAIL_SIGN_IN_WAIT_SECONDS)
     app = _sign_in(app, owner, DEMO_PASSWORD)
     assert [t.value for t in app.title] == ["Invoices"]
     monkeypatch.setattr(setup, "_client_address", lambda: "192.0.2.66")
     stranger = _sign_in(stranger, owner, DEMO_PASSWORD)  # still waiting, right password or not
     assert [t.value for t in stranger.title] == ["Sign in"]
     assert "Try again in" in stranger.error[0].value
-
-
-def _let_time_pass(url, seconds: int) -> None:
-    from sqlalchemy import text
-
-    from db.database import make_engine
-
-    engine = make_engine(url)
-    with engine.begin() as connection:
-        connection.execute(text("UPDATE sign_in_throttle SET locked_until = locked_until - "
-                                "make_interval(secs => :s) WHERE locked_until IS NOT NULL"),
-                           {"s": seconds})
-    engine.dispose()
 
 
 def test_a_wrong_password_for_a_real_account_does_not_sign_in(open_screen):

@@ -67,6 +67,13 @@ def new_page(browser, base_url: str | None = None, **context_options):
     return context.new_page()
 
 
+def table_rows(page) -> list[list[str]]:
+    """The cells of every dataframe on the page, row by row (the grid's accessible table)."""
+    return page.evaluate("""() => Array.from(
+        document.querySelectorAll('[data-testid="stDataFrame"] table tr'),
+        row => Array.from(row.querySelectorAll('td'), cell => cell.innerText))""")
+
+
 def _free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))

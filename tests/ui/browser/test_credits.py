@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from tests.ui.browser.harness import table_rows
 from tests.ui.finance_data import scalar
 from tests.ui.screens import open_in_browser, wait_until_idle
 from tests.ui.synthetic import add_disputed_tenant
@@ -25,13 +26,6 @@ def test_issue_a_credit_and_see_it_land_on_the_draft(page, demo_database_url):
 
 CRAFTED = (r"x $\phantom{0}$ shows $90.00 $ ![p](http://127.0.0.1:9/pixel.png) "
            "[docs](http://127.0.0.1:9/evil) **now**")
-
-
-def _table_rows(page) -> list[list[str]]:
-    """The cells of every dataframe on the page, row by row (the grid's accessible table)."""
-    return page.evaluate("""() => Array.from(
-        document.querySelectorAll('[data-testid="stDataFrame"] table tr'),
-        row => Array.from(row.querySelectorAll('td'), cell => cell.innerText))""")
 
 
 def test_a_crafted_reason_cannot_change_the_amount_finance_approves(open_page,
@@ -62,7 +56,7 @@ def test_a_crafted_reason_cannot_change_the_amount_finance_approves(open_page,
                           exact=True).wait_for(timeout=30_000)
     approving.locator('[data-testid="stDataFrame"] table td').first.wait_for(
         state="attached", timeout=30_000)
-    row = next(cells for cells in _table_rows(approving) if cells[:1] == [f"#{request_id}"])
+    row = next(cells for cells in table_rows(approving) if cells[:1] == [f"#{request_id}"])
     assert row[:7] == [f"#{request_id}", "Service credit", tenant.tenant_id, "", "$9,000.00",
                        "cs@demo (customer success)", CRAFTED]
 

@@ -8,23 +8,9 @@ import re
 
 from playwright.sync_api import expect
 
+from tests.ui.apptest.test_reconciliation import FOUR_WAYS_BAD, SIX_RULES
+from tests.ui.browser.harness import table_rows
 from tests.ui.screens import open_in_browser, wait_until_idle
-
-SIX_RULES = ["Proration", "Duplicate invoice", "Discount order", "Credit on a finalized invoice",
-             "Overage at the limit", "Allocation rounding"]
-FOUR_WAYS_BAD = (
-    "record,tenant_id,period,legacy_id,status,currency,plans,billed_recurring,billed_total\n"
-    "invoice,ent-acme-corp,2024-12,NEW-1,paid,USD,2024-06-01 c 600.00,600.00,6OO.00\n"
-    "invoice,ent-acme-corp,2025-01,NEW-2,settled,USD,2024-06-01 c 600.00,600.00,600.00\n"
-    "invoice,**nobody**,2024-12,NEW-3,paid,USD,2024-06-01 c 600.00,600.00,600.00\n"
-    "invoice,ent-initech,2024-12,NEW-4,paid,EUR,2024-06-01 c 600.00,600.00,600.00\n")
-
-
-def _table_rows(page) -> list[list[str]]:
-    """The cells of every dataframe on the page, row by row (the grid's accessible table)."""
-    return page.evaluate("""() => Array.from(
-        document.querySelectorAll('[data-testid="stDataFrame"] table tr'),
-        row => Array.from(row.querySelectorAll('td'), cell => cell.innerText))""")
 
 
 def test_direct_link_shows_the_six_rules_and_the_chart(page):
@@ -36,7 +22,6 @@ def test_direct_link_shows_the_six_rules_and_the_chart(page):
         assert chart.locator("text", has_text=rule).count() >= 1, rule
     assert chart.locator("text", has_text="$1,000.00").count() >= 1
     expect(page.get_by_text("Export the report (CSV)")).to_be_visible()
-    page.screenshot(path="/tmp/recon/reconciliation.png", full_page=True)
 
 
 def test_the_umbrella_outage_credit_shows_beside_its_record_which_is_not_proposed(page):
@@ -48,7 +33,7 @@ def test_the_umbrella_outage_credit_shows_beside_its_record_which_is_not_propose
     page.locator('[data-testid="stDataFrame"] table td').first.wait_for(state="attached",
                                                                      timeout=30_000)
     # The tab's table of proposals left out: the record beside the credit that gave it.
-    rows = _table_rows(page)
+    rows = table_rows(page)
     assert any("OLD-2024-11-0005" in row and any(
         cell.startswith("$200.00 service credit #")
         and "'Outage 2024-11-12, 4 hours', on " in cell for cell in row) for row in rows), rows

@@ -15,7 +15,13 @@ from db.database import make_engine
 from db.demo_data import DEMO_PASSWORD
 from db.users import client_throttle_key, create_user
 from tests.helpers import committed_session
-from tests.ui.screens import PAGES, open_in_browser, sign_in, wait_until_idle
+from tests.ui.screens import (
+    PAGES,
+    let_sign_in_waits_pass,
+    open_in_browser,
+    sign_in,
+    wait_until_idle,
+)
 
 TOO_MANY = "Too many wrong passwords for this email or from your network. Try again in"
 
@@ -65,15 +71,6 @@ def page_from(open_page) -> Callable[[str], object]:
     return lambda address: open_page(extra_http_headers={"X-Forwarded-For": address})
 
 
-def _let_time_pass(url, seconds: int) -> None:
-    engine = make_engine(url)
-    with engine.begin() as connection:
-        connection.execute(text("UPDATE sign_in_throttle SET locked_until = locked_until - "
-                                "make_interval(secs => :s) WHERE locked_until IS NOT NULL"),
-                           {"s": seconds})
-    engine.dispose()
-
-
 def _wait_until_counted(url, key: str, failures: int) -> None:
     """Until the server has stored `failures` wrong attempts for `key` (a run can finish after
     the page looks idle; the next step moves the clock and must come after it)."""
@@ -117,12 +114,13 @@ def test_a_strangers_wrong_passwords_do_not_keep_the_owner_out(page_from, demo_d
     stranger = page_from("192.0.2.42")
     open_in_browser(stranger, "/", as_role=None)
     for guess in range(1, 9):  # each after the last wait: the stranger's own wait reaches 64 s
-        _let_time_pass(demo_database_url, 3600)
+        let_sign_in_waits_pass(demo_database_url, 3600)
         sign_in(stranger, owner, "not the password")
         _wait_until_counted(demo_database_url, client_throttle_key("192.0.2.42"), guess)
     stranger.get_by_text(f"{TOO_MANY} 64 seconds.").wait_for()
 
-    _let_time_pass(demo_database_url, MAX_EMAIL_SIGN_IN_WAIT_SECONDS)  # the email's wait is over
+    # the email's wait is over
+    let_sign_in_waits_pass(demo_database_url, MAX_EMAIL_SIGN_IN_WAIT_SECONDS)
     at_the_owners_desk = page_from("198.51.100.42")
     open_in_browser(at_the_owners_desk, "/Invoices", email=owner)
     at_the_owners_desk.get_by_role("heading", name="Invoices", exact=True).wait_for()
