@@ -334,7 +334,7 @@ def test_the_queue_connects_where_the_engine_does(url, expected):
     assert conninfo_to_dict(libpq_conninfo(make_url(url))) == expected
 
 
-def test_revision_0008_applies_every_job_queue_migration_procrastinate_ships():
+def test_revision_0008_is_the_schema_of_the_newest_migration_procrastinate_ships():
     path = REPO_ROOT / "db" / "migrations" / "versions" / "0008_job_queue.py"
     spec = importlib.util.spec_from_file_location("revision_0008", path)
     revision = importlib.util.module_from_spec(spec)
@@ -342,3 +342,4 @@ def test_revision_0008_applies_every_job_queue_migration_procrastinate_ships():
     shipped = sorted(Path(SchemaManager.get_migrations_path()).glob("*.sql"))
     # A newer procrastinate with a newer schema file needs a revision that applies it.
     assert [p.name for p in revision.procrastinate_migrations()] == [p.name for p in shipped]
+    assert shipped[-1].name == revision.LAST_MIGRATION

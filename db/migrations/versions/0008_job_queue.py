@@ -5,12 +5,15 @@ when the user clicks): the screen and `python -m db.month_end run` enqueue it, a
 worker runs it (`db.jobs`). The queue is procrastinate's, kept in this database so
 that enqueuing, running and recording a run share one server and survive restarts.
 
-This applies procrastinate's own schema migrations, the SQL files its package
-ships, in order, up to and including `LAST_MIGRATION`. Released files never
-change, so this revision builds the same schema whichever procrastinate 3.x is
-installed. A procrastinate release that ships a newer file needs a new revision
-applying the newer files (tests/integration/test_month_end_jobs.py checks that
-none is missing). The tables are procrastinate's, not db.models': migrations/env.py
+This applies procrastinate's whole schema (`schema.sql`, what its own
+`apply_schema` runs) as of its migration `LAST_MIGRATION`, in one statement
+batch. Not its migration files one after another: a later file uses enum values
+an earlier one adds, and PostgreSQL before 18 refuses a new enum value until it
+is committed, while this revision runs inside Alembic's one transaction (and its
+advisory lock). The revision refuses a procrastinate whose newest migration is
+not `LAST_MIGRATION`, since its schema.sql would then be another schema: such a
+release needs a revision applying its newer migration files
+(tests/integration/test_month_end_jobs.py checks this). The tables are procrastinate's, not db.models': migrations/env.py
 leaves `procrastinate_*` out of `alembic check`.
 
 Revision ID: 0008
@@ -33,23 +36,26 @@ LAST_MIGRATION = "03.04.00_50_post_add_retry_failed_job_procedure.sql"
 
 
 def procrastinate_migrations() -> list[Path]:
-    """procrastinate's files up to `LAST_MIGRATION`, oldest first (names sort by version)."""
+    """procrastinate's migration files, oldest first (names sort by version)."""
     folder = Path(SchemaManager.get_migrations_path())
-    files = sorted(path for path in folder.glob("*.sql") if path.name <= LAST_MIGRATION)
-    if not files or files[-1].name != LAST_MIGRATION:
+    files = sorted(folder.glob("*.sql"))
+    if LAST_MIGRATION not in {path.name for path in files}:
         raise RuntimeError(f"procrastinate in {folder.parent.parent} lacks {LAST_MIGRATION}; "
                            "install the version requirements.txt names")
     return files
 
 
 def upgrade() -> None:
-    # psycopg itself, in Alembic's transaction: given no parameters it sends each file as
+    shipped = procrastinate_migrations()
+    if shipped[-1].name != LAST_MIGRATION:
+        raise RuntimeError(f"procrastinate ships {shipped[-1].name}, newer than "
+                           f"{LAST_MIGRATION}: install the version requirements.txt names")
+    # psycopg itself, in Alembic's transaction: given no parameters it sends the file as
     # it is (several statements; the '%' in its messages is no placeholder).
     driver_connection = op.get_bind().connection.driver_connection
     if driver_connection is None:
         raise RuntimeError("Alembic's connection was closed before the job queue's schema")
-    for path in procrastinate_migrations():
-        driver_connection.execute(path.read_text(encoding="utf-8"))
+    driver_connection.execute(SchemaManager.get_schema())
 
 
 def downgrade() -> None:
