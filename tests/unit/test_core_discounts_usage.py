@@ -18,10 +18,7 @@ from billing_core.usage import (
     quantity_text,
     unit_price_text,
 )
-
-
-def usd(text: str) -> Money:
-    return Money(text, "USD")
+from tests.helpers import usd
 
 
 def discount(spec: str) -> PercentOff | FixedOff:
