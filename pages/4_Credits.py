@@ -71,6 +71,12 @@ if not waiting:
 else:
     # A table, never Markdown: a reason once turned the amount beside it into LaTeX.
     st.dataframe(pending_requests_table(waiting), hide_index=True, width="stretch")
+
+def decide(operation, request):
+    """Approve or reject `request` in a transaction of its own, as the signed-in user."""
+    with sessions.begin() as session:
+        return operation(session, request.tenant_id, request.request_id, actor=current_actor())
+
 for request in waiting if can_decide else ():
     # One line per request: its buttons name it, beside its tenant and amount again.
     line_col, approve_col, reject_col = st.columns([4, 1, 1], vertical_alignment="center")
@@ -82,21 +88,13 @@ for request in waiting if can_decide else ():
     key = f"{request.tenant_id}_{request.request_id}"
     if approve_col.button(f"Approve {request.label}", key=f"approve_{key}", type="primary",
                           icon=":material/check:", width="stretch"):
-        def approve(request=request):
-            with sessions.begin() as session:
-                return approve_credit_request(session, request.tenant_id,
-                                              request.request_id, actor=current_actor())
-        ok, approved = run_action(approve)
+        ok, approved = run_action(lambda request=request: decide(approve_credit_request, request))
         if ok:
             st.session_state["credit_request_flash"] = approval_sentence(approved)
             st.rerun()
     if reject_col.button(f"Reject {request.label}", key=f"reject_{key}",
                          icon=":material/close:", width="stretch"):
-        def reject(request=request):
-            with sessions.begin() as session:
-                return reject_credit_request(session, request.tenant_id,
-                                             request.request_id, actor=current_actor())
-        ok, _ = run_action(reject)
+        ok, _ = run_action(lambda request=request: decide(reject_credit_request, request))
         if ok:
             st.session_state["credit_request_flash"] = (
                 f"Request {request.label} rejected; no {request.kind.label} was written.")

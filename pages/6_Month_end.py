@@ -87,19 +87,24 @@ if pending and may_run:
                 st.session_state.pop("month_end_result", None)  # the run's outcome shows below
                 st.rerun()
 
+def run_figures(run, created_label: str) -> None:
+    """The four counts of a run (or a dry run) and the skipped tenants with their reasons."""
+    figures = st.columns(4)
+    figures[0].metric("Tenants in scope", f"{run.tenants_in_scope:,}")
+    figures[1].metric(created_label, f"{run.invoices_created:,}")
+    figures[2].metric("Already present", f"{run.already_present:,}")
+    figures[3].metric("Skipped", f"{len(run.skipped):,}")
+    if run.skipped:
+        with st.expander(f"Skipped tenants and why ({len(run.skipped):,})"):
+            st.dataframe(pd.DataFrame(skipped_rows(run.skipped)), hide_index=True,
+                         width="stretch")
+
+
 result = st.session_state.get("month_end_result")
 if result is not None:
     st.subheader("Dry run: what would happen")
     st.info(headline(result))
-    figures = st.columns(4)
-    figures[0].metric("Tenants in scope", f"{result.tenants_in_scope:,}")
-    figures[1].metric("Would be created", f"{result.invoices_created:,}")
-    figures[2].metric("Already present", f"{result.already_present:,}")
-    figures[3].metric("Skipped", f"{len(result.skipped):,}")
-    if result.skipped:
-        with st.expander(f"Skipped tenants and why ({len(result.skipped):,})"):
-            st.dataframe(pd.DataFrame(skipped_rows(result.skipped)), hide_index=True,
-                         width="stretch")
+    run_figures(result, created_label="Would be created")
 
 
 def latest_run(refreshing: bool) -> None:
@@ -118,15 +123,7 @@ def latest_run(refreshing: bool) -> None:
     st.progress(fraction, text=caption)
     if run.status == MonthEndRunStatus.COMPLETED:
         st.success(headline(summary_of(run)), icon=":material/task_alt:")
-        figures = st.columns(4)
-        figures[0].metric("Tenants in scope", f"{run.tenants_in_scope:,}")
-        figures[1].metric("Invoices created", f"{run.invoices_created:,}")
-        figures[2].metric("Already present", f"{run.already_present:,}")
-        figures[3].metric("Skipped", f"{len(run.skipped):,}")
-        if run.skipped:
-            with st.expander(f"Skipped tenants and why ({len(run.skipped):,})"):
-                st.dataframe(pd.DataFrame(skipped_rows(run.skipped)), hide_index=True,
-                             width="stretch")
+        run_figures(run, created_label="Invoices created")
     elif not activity.live:
         st.warning(escape_markdown(stopped_text(run)), icon=":material/warning:")
 
