@@ -30,8 +30,10 @@ def test_the_umbrella_outage_credit_shows_beside_its_record_which_is_not_propose
         r"^Credit notes \(\d+ proposed, 1 already granted\)$"))).to_be_visible()
     page.get_by_text("1 proposal left out: already granted.", exact=False).wait_for(
         timeout=30_000)
-    page.locator('[data-testid="stDataFrame"] table td').first.wait_for(state="attached",
-                                                                     timeout=30_000)
+    # The grids render one after another: wait for the left-out table's own cell, not any cell.
+    page.locator('[data-testid="stDataFrame"] table td',
+                 has_text="$200.00 service credit #").first.wait_for(state="attached",
+                                                                      timeout=60_000)
     # The tab's table of proposals left out: the record beside the credit that gave it.
     rows = table_rows(page)
     assert any("OLD-2024-11-0005" in row and any(
