@@ -149,6 +149,10 @@ class Plan(Base):
         CheckConstraint("usage_base_units_per_unit > 0", name="usage_unit_positive"),
         CheckConstraint("usage_included_base_units >= 0", name="usage_included_not_negative"),
         CheckConstraint("usage_price_per_unit >= 0", name="usage_price_not_negative"),
+        CheckConstraint("version >= 1", name="version_positive"),
+        CheckConstraint("(version = 1) = (first_plan_id IS NULL)",
+                        name="first_version_has_no_first"),
+        Index("uq_plans_first_plan_id_version", "first_plan_id", "version", unique=True),
     )
 
     plan_id: Mapped[str] = mapped_column(Text, primary_key=True)
@@ -161,17 +165,24 @@ class Plan(Base):
     usage_base_units_per_unit: Mapped[int | None] = mapped_column(BigInteger)
     usage_included_base_units: Mapped[int | None] = mapped_column(BigInteger)
     usage_price_per_unit: Mapped[Decimal | None] = mapped_column(Numeric(20, 10))
+    # SPEC 11: prices never change (trigger `plans_prices_frozen`, 0010); a new price is a
+    # new row, version n + 1, naming the plan's first version. `retired_at`: no new
+    # subscriptions.
+    version: Mapped[int] = mapped_column(server_default=text("1"))
+    first_plan_id: Mapped[str | None] = mapped_column(ForeignKey("plans.plan_id"))
+    retired_at: Mapped[Timestamp | None]
 
 
 class Subscription(Base):
     """A plan segment: `plan_id` is in force for the tenant from `starts_on` (inclusive)
-    until the next segment starts (SPEC 3: the day of a change belongs to the new plan)."""
+    until the next segment starts (SPEC 3: the day of a change belongs to the new plan).
+    No plan (NULL) is a cancellation: nothing is billed from `starts_on` (SPEC 11)."""
 
     __tablename__ = "subscriptions"
 
     tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.tenant_id"), primary_key=True)
     starts_on: Mapped[date] = mapped_column(Date, primary_key=True)
-    plan_id: Mapped[str] = mapped_column(ForeignKey("plans.plan_id"), index=True)
+    plan_id: Mapped[str | None] = mapped_column(ForeignKey("plans.plan_id"), index=True)
     created_at: Mapped[CreatedAt]
 
 
@@ -246,6 +257,7 @@ class Invoice(Base):
         ),
         CheckConstraint("total_minor = subtotal_minor - discount_minor - credit_minor",
                         name="totals_add_up"),
+        CheckConstraint("price_version >= 1", name="price_version_positive"),
         # Drafts have no number, finalized and paid invoices have one; a void one has
         # one only if it was finalized before.
         CheckConstraint(f"CASE status WHEN {_word(InvoiceStatus.DRAFT)} THEN number IS NULL"
@@ -287,6 +299,10 @@ class Invoice(Base):
     finalized_at: Mapped[Timestamp | None]
     paid_at: Mapped[Timestamp | None]
     voided_at: Mapped[Timestamp | None]
+    # SPEC 13: when the draft was last priced, and its version (1 when generated, + 1 each
+    # time `db.repricing` prices it again); finalizing names the version reviewed.
+    priced_at: Mapped[CreatedAt]
+    price_version: Mapped[int] = mapped_column(server_default=text("1"))
 
 
 class InvoiceLine(Base):

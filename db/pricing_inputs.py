@@ -11,7 +11,11 @@ Rules decided here (written down in docs/database.md):
   the period's start and every one starting inside the period;
 - usage terms are those of the plan in force on the period's last day, and the
   usage is every record of that plan's metric dated inside the period;
-- a discount applies when the period starts inside [valid_from, valid_until).
+- a discount applies when the period starts inside [valid_from, valid_until);
+- a segment with no plan is a cancellation (SPEC 11): it reaches the core as a
+  $0 "Cancelled" plan, so the last plan bills up to the day before and the
+  invoice says when it stopped; a period with nothing but a cancellation in
+  force has no plan to bill.
 """
 
 from __future__ import annotations
@@ -58,24 +62,28 @@ def load_pricing_inputs(session: Session, currencies: Mapping[str, str],
     if not tenant_ids:
         return {}
     segments = _plan_segments(session, tenant_ids, period)
-    plans = _plan_terms(session, {plan_id for rows in segments.values() for _, plan_id in rows})
+    plans = _plan_terms(session, {plan_id for rows in segments.values() for _, plan_id in rows
+                                  if plan_id is not None})
     used = _usage_sums(session, tenant_ids, period)
     discounts = _discounts(session, tenant_ids, period)
     balances = credit_balances_minor(session, tenant_ids)
     inputs = {}
     # Many tenants share a plan change (same day, same plan): build each value once.
-    changes_made: dict[tuple[date, str], PlanChange] = {}
+    changes_made: dict[tuple[date, str | None, str], PlanChange] = {}
     for tenant_id in tenant_ids:
         currency = currencies[tenant_id]
-        tenant_segments = segments.get(tenant_id, ())
+        tenant_segments = segments.get(tenant_id, [])
         changes = tuple(
-            changes_made.get(segment)
-            or changes_made.setdefault(segment, PlanChange(segment[0], plans[segment[1]].name,
-                                                           plans[segment[1]].price))
-            for segment in tenant_segments)
+            changes_made.get((starts_on, plan_id, currency))
+            or changes_made.setdefault((starts_on, plan_id, currency),
+                                       _plan_change(starts_on, plan_id, plans, currency))
+            for starts_on, plan_id in tenant_segments)
+        if all(plan_id is None for _, plan_id in tenant_segments):
+            changes = ()
         usage: tuple[tuple[UsagePlan, int], ...] = ()
-        if tenant_segments:
-            usage_plan = plans[tenant_segments[-1][1]].usage_plan
+        billed = [plan_id for _, plan_id in tenant_segments if plan_id is not None]
+        if billed:
+            usage_plan = plans[billed[-1]].usage_plan
             if usage_plan is not None:
                 usage = ((usage_plan, used.get((tenant_id, usage_plan.metric), 0)),)
         balance_minor = balances.get(tenant_id, 0)
@@ -92,8 +100,19 @@ def load_pricing_inputs(session: Session, currencies: Mapping[str, str],
     return inputs
 
 
+CANCELLED = "Cancelled"
+"""How a cancellation's segment is named on an invoice."""
+
+
+def _plan_change(starts_on: date, plan_id: str | None, plans: Mapping[str, _PlanTerms],
+                 currency: str) -> PlanChange:
+    if plan_id is None:
+        return PlanChange(starts_on, CANCELLED, Money.zero(currency))
+    return PlanChange(starts_on, plans[plan_id].name, plans[plan_id].price)
+
+
 def _plan_segments(session: Session, tenant_ids: Sequence[str],
-                   period: Period) -> dict[str, list[tuple[date, str]]]:
+                   period: Period) -> dict[str, list[tuple[date, str | None]]]:
     rows = session.execute(text("""
         SELECT s.tenant_id, s.starts_on, s.plan_id
         FROM subscriptions s
@@ -105,7 +124,7 @@ def _plan_segments(session: Session, tenant_ids: Sequence[str],
         ORDER BY s.tenant_id, s.starts_on
     """), {"tenant_ids": list(tenant_ids), "period_start": period.start,
            "period_end": period.end})
-    segments: dict[str, list[tuple[date, str]]] = defaultdict(list)
+    segments: dict[str, list[tuple[date, str | None]]] = defaultdict(list)
     for tenant_id, starts_on, plan_id in rows.all():
         segments[tenant_id].append((starts_on, plan_id))
     return segments

@@ -33,6 +33,7 @@ from sqlalchemy.orm import Session
 from billing_core.access import Actor, Permission, require
 from billing_core.credit_ledger import LedgerEntryKind
 from billing_core.document_numbers import DocumentSeries
+from billing_core.drafts import check_reviewed_version
 from billing_core.money import Money
 from billing_core.periods import require_aware_utc
 from billing_core.states import InvoiceStatus, check_transition
@@ -40,6 +41,7 @@ from db.audit import AuditRecord, record_audit
 from db.credit_ledger import LedgerEntry, append_entries, lock_tenant
 from db.document_numbers import next_document_number
 from db.errors import NotFound
+from db.repricing import reviewed_total
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,11 +58,21 @@ class InvoiceState:
 
 
 def finalize_invoice(session: Session, tenant_id: str, invoice_id: int, *,
-                     actor: Actor) -> InvoiceState:
-    """draft -> finalized: assign the next gap-free number INV-YYYY-NNNNNN and freeze it."""
+                     actor: Actor, reviewed_version: int | None = None) -> InvoiceState:
+    """draft -> finalized: assign the next gap-free number INV-YYYY-NNNNNN and freeze it.
+
+    `reviewed_version` is the draft's `price_version` the person reviewed (SPEC 13; the
+    Invoice screen passes the one it showed). If the draft was re-priced since, finalizing
+    is refused with `billing_core.drafts.DraftChanged`: "Invoice #12 changed since you
+    opened it: $800.00 is now $812.40; review it again". None compares nothing (a job
+    finalizing what it generated). Checked under the invoice's row lock, which re-pricing
+    (`db.repricing`) also takes: one of the two waits for the other.
+    """
     require(actor, Permission.FINALIZE_INVOICES)
     current = lock_invoice(session, tenant_id, invoice_id)
     check_transition(invoice_label(current), current.status, InvoiceStatus.FINALIZED)
+    if reviewed_version is not None:
+        _check_reviewed_version(session, current, reviewed_version)
     number = next_document_number(session, DocumentSeries.INVOICE)
     return _move(session, current, actor, "invoice.finalized", """
         UPDATE invoices SET status = :status, number = :number, finalized_at = now()
@@ -135,6 +147,19 @@ def _move(session: Session, current: InvoiceState, actor: Actor, action: str, sq
         actor, action, "invoice", str(current.invoice_id), current.tenant_id,
         before=_status_view(current), after=_status_view(moved)))
     return moved
+
+
+def _check_reviewed_version(session: Session, invoice: InvoiceState,
+                            reviewed_version: int) -> None:
+    version, total_minor, currency = session.execute(text("""
+        SELECT price_version, total_minor, currency FROM invoices
+        WHERE tenant_id = :tenant_id AND invoice_id = :invoice_id
+    """), {"tenant_id": invoice.tenant_id, "invoice_id": invoice.invoice_id}).one()
+    if version == reviewed_version:
+        return
+    seen = reviewed_total(session, invoice.tenant_id, invoice.invoice_id, reviewed_version)
+    check_reviewed_version(invoice_label(invoice), reviewed_version, version, seen,
+                           Money.from_minor_units(total_minor, currency))
 
 
 def _invoice_credit(session: Session, invoice: InvoiceState) -> Money:

@@ -1,0 +1,249 @@
+"""Pricing drafts again when what they are priced from changes (SPEC 11, 12, 13).
+
+A plan change, a discount or usage that lands inside a period whose invoice is
+still a draft re-prices that draft in the same transaction: the draft must
+always say what its inputs say. `reprice_drafts` is the one way to do it, for
+any number of (tenant, period) pairs at once:
+
+1. lock the tenants (`db.credit_ledger.lock_tenants`: one statement, tenant-id
+   order), then their drafts for those periods (`FOR UPDATE`, invoice-id order):
+   the documented lock order, so it never deadlocks with generation, credits or
+   voiding; a finalize waits for the draft's lock, then sees the new version;
+2. load the pricing inputs set-based (`db.pricing_inputs`, as generation does)
+   and price with `billing_core.invoices.price_invoice`, without any credit
+   balance: the credits the draft already carries are kept as they are
+   (`billing_core.drafts.keep_credits`);
+3. drafts whose lines come out unchanged are left alone (no new version, so a
+   reviewer's version stays good); the others get their totals, `priced_at`
+   (the transaction's time) and `price_version + 1` in one UPDATE, their lines
+   replaced (DELETE, then COPY), and one `invoice.repriced` audit row each with
+   the totals and version before and after.
+
+Periods with no draft (none generated yet, or already finalized) are not
+touched here; refusing a change inside a finalized period is the caller's rule
+(`billing_core.subscriptions`). Nothing is committed; the caller owns the
+transaction.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import text
+from sqlalchemy.orm import Session
+
+from billing_core.access import Actor, Permission, require
+from billing_core.drafts import RepricedBreakdown, keep_credits
+from billing_core.invoices import price_invoice
+from billing_core.lines import InvoiceLine, LineKind
+from billing_core.money import Money
+from billing_core.periods import Period
+from db.audit import AuditRecord, record_audits
+from db.bulk import copy_rows
+from db.credit_ledger import lock_tenants
+from db.models import InvoiceLine as InvoiceLineRow
+from db.pricing_inputs import load_pricing_inputs
+
+
+@dataclass(frozen=True, slots=True)
+class RepricedDraft:
+    """One draft priced again: its totals before and after, and its new version."""
+
+    tenant_id: str
+    invoice_id: int
+    period_label: str
+    total_before: Money
+    total_after: Money
+    price_version: int
+    priced_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class _Draft:
+    tenant_id: str
+    invoice_id: int
+    period: Period
+    currency: str
+    subtotal_minor: int
+    discount_minor: int
+    credit_minor: int
+    total_minor: int
+    price_version: int
+    priced_at: datetime
+
+
+_LineKey = tuple[str, str, int, Decimal]  # kind, description, amount_minor, exact_amount
+
+
+def reprice_drafts(session: Session, periods: Iterable[tuple[str, Period]], *, actor: Actor,
+                   cause: str) -> list[RepricedDraft]:
+    """Price again the drafts of the given (tenant id, period) pairs, in the caller's
+    transaction; returns the drafts whose lines changed (in tenant, invoice order).
+
+    `cause` says why, in the audit row ("plan change from 2024-11-16"). A period is
+    named by its `Period` (its start identifies it); pairs without a draft are skipped.
+    Raises `billing_core.drafts.CreditsExceedNewTotal` (nothing written) when a draft's
+    new total could not hold the credits it carries.
+    """
+    require(actor, Permission.GENERATE_INVOICES)
+    wanted = sorted({(tenant_id, period.start) for tenant_id, period in periods})
+    if not wanted:
+        return []
+    lock_tenants(session, sorted({tenant_id for tenant_id, _ in wanted}))
+    drafts = _lock_drafts(session, wanted)
+    if not drafts:
+        return []
+    stored = _stored_lines(session, drafts)
+    changed: list[tuple[_Draft, RepricedBreakdown]] = []
+    for period, in_period in _by_period(drafts).items():
+        inputs = load_pricing_inputs(session, {d.tenant_id: d.currency for d in in_period},
+                                     period)
+        for draft in in_period:
+            tenant_inputs = inputs[draft.tenant_id]
+            priced = price_invoice(period, tenant_inputs.plan_changes, tenant_inputs.usage,
+                                   tenant_inputs.discounts)
+            lines = stored[draft.invoice_id]
+            credit_lines = [line for line in lines if line.kind is LineKind.CREDIT]
+            breakdown = keep_credits(f"#{draft.invoice_id}", priced, credit_lines)
+            if [_key(line) for line in breakdown.lines] != [_key(line) for line in lines]:
+                changed.append((draft, breakdown))
+    if not changed:
+        return []
+    versions = _update_invoices(session, changed)
+    session.execute(text("""
+        DELETE FROM invoice_lines l USING unnest(CAST(:tenant_ids AS text[]),
+                                                 CAST(:invoice_ids AS bigint[])) AS k(t, i)
+        WHERE l.tenant_id = k.t AND l.invoice_id = k.i
+    """), {"tenant_ids": [d.tenant_id for d, _ in changed],
+           "invoice_ids": [d.invoice_id for d, _ in changed]})
+    copy_rows(
+        session, InvoiceLineRow.__tablename__,
+        ("tenant_id", "invoice_id", "line_no", "kind", "description", "amount_minor",
+         "exact_amount", "explanation"),
+        ((draft.tenant_id, draft.invoice_id, line_no, line.kind.value, line.description,
+          line.amount.to_minor_units(), line.exact_amount, line.explanation)
+         for draft, breakdown in changed
+         for line_no, line in enumerate(breakdown.lines, start=1)))
+    record_audits(session, (_audit(draft, breakdown, versions[draft.invoice_id], actor, cause)
+                            for draft, breakdown in changed))
+    return [RepricedDraft(draft.tenant_id, draft.invoice_id, draft.period.label,
+                          Money.from_minor_units(draft.total_minor, draft.currency),
+                          breakdown.total, *versions[draft.invoice_id])
+            for draft, breakdown in changed]
+
+
+def _lock_drafts(session: Session, wanted: Sequence[tuple[str, date]]) -> list[_Draft]:
+    rows = session.execute(text("""
+        SELECT i.tenant_id, i.invoice_id, i.period_start, i.period_end, i.currency,
+               i.subtotal_minor, i.discount_minor, i.credit_minor, i.total_minor,
+               i.price_version, i.priced_at
+        FROM invoices i
+        JOIN unnest(CAST(:tenant_ids AS text[]), CAST(:starts AS date[])) AS k(t, s)
+          ON i.tenant_id = k.t AND i.period_start = k.s
+        WHERE i.status = 'draft'
+        ORDER BY i.tenant_id, i.invoice_id
+        FOR UPDATE OF i
+    """), {"tenant_ids": [tenant_id for tenant_id, _ in wanted],
+           "starts": [start for _, start in wanted]})
+    return [_Draft(tenant_id, invoice_id, Period(start, end), *rest)
+            for tenant_id, invoice_id, start, end, *rest in rows]
+
+
+def _by_period(drafts: Sequence[_Draft]) -> Mapping[Period, list[_Draft]]:
+    grouped: dict[Period, list[_Draft]] = defaultdict(list)
+    for draft in drafts:
+        grouped[draft.period].append(draft)
+    return grouped
+
+
+def _stored_lines(session: Session, drafts: Sequence[_Draft]) -> dict[int, list[InvoiceLine]]:
+    currencies = {draft.invoice_id: draft.currency for draft in drafts}
+    rows = session.execute(text("""
+        SELECT l.invoice_id, l.kind, l.description, l.amount_minor, l.exact_amount,
+               l.explanation
+        FROM invoice_lines l
+        JOIN unnest(CAST(:tenant_ids AS text[]), CAST(:invoice_ids AS bigint[])) AS k(t, i)
+          ON l.tenant_id = k.t AND l.invoice_id = k.i
+        ORDER BY l.invoice_id, l.line_no
+    """), {"tenant_ids": [draft.tenant_id for draft in drafts],
+           "invoice_ids": [draft.invoice_id for draft in drafts]})
+    lines: dict[int, list[InvoiceLine]] = {draft.invoice_id: [] for draft in drafts}
+    for invoice_id, kind, description, amount_minor, exact_amount, explanation in rows:
+        lines[invoice_id].append(InvoiceLine(
+            LineKind(kind), description,
+            Money.from_minor_units(amount_minor, currencies[invoice_id]), exact_amount,
+            explanation))
+    return lines
+
+
+def _key(line: InvoiceLine) -> _LineKey:
+    return (line.kind.value, line.description, line.amount.to_minor_units(),
+            line.exact_amount)
+
+
+def _update_invoices(session: Session, changed: Sequence[tuple[_Draft, RepricedBreakdown]]
+                     ) -> dict[int, tuple[int, datetime]]:
+    """New totals, version and time for each changed draft; invoice id -> (version, priced_at).
+    Written before the lines: the lines' freeze triggers then find drafts this transaction
+    already holds, and need no extra write to hold them."""
+    rows = session.execute(text("""
+        UPDATE invoices i
+        SET subtotal_minor = k.subtotal, discount_minor = k.discount, credit_minor = k.credit,
+            total_minor = k.total, unused_discount_minor = k.unused,
+            price_version = i.price_version + 1, priced_at = now()
+        FROM unnest(CAST(:tenant_ids AS text[]), CAST(:invoice_ids AS bigint[]),
+                    CAST(:subtotals AS bigint[]), CAST(:discounts AS bigint[]),
+                    CAST(:credits AS bigint[]), CAST(:totals AS bigint[]),
+                    CAST(:unused AS bigint[]))
+             AS k(tenant_id, invoice_id, subtotal, discount, credit, total, unused)
+        WHERE i.tenant_id = k.tenant_id AND i.invoice_id = k.invoice_id
+        RETURNING i.invoice_id, i.price_version, i.priced_at
+    """), {
+        "tenant_ids": [draft.tenant_id for draft, _ in changed],
+        "invoice_ids": [draft.invoice_id for draft, _ in changed],
+        "subtotals": [b.subtotal.to_minor_units() for _, b in changed],
+        "discounts": [b.discount_total.to_minor_units() for _, b in changed],
+        "credits": [b.credit.to_minor_units() for _, b in changed],
+        "totals": [b.total.to_minor_units() for _, b in changed],
+        "unused": [b.unused_fixed_discount.to_minor_units() for _, b in changed],
+    })
+    return {invoice_id: (version, priced_at) for invoice_id, version, priced_at in rows}
+
+
+def _audit(draft: _Draft, breakdown: RepricedBreakdown, version: tuple[int, datetime],
+           actor: Actor, cause: str) -> AuditRecord:
+    before: dict[str, Any] = {
+        "period": draft.period.label, "currency": draft.currency,
+        "subtotal_minor": draft.subtotal_minor, "discount_minor": draft.discount_minor,
+        "credit_minor": draft.credit_minor, "total_minor": draft.total_minor,
+        "price_version": draft.price_version, "priced_at": draft.priced_at.isoformat()}
+    after: dict[str, Any] = {
+        "period": draft.period.label, "currency": draft.currency,
+        "subtotal_minor": breakdown.subtotal.to_minor_units(),
+        "discount_minor": breakdown.discount_total.to_minor_units(),
+        "credit_minor": breakdown.credit.to_minor_units(),
+        "total_minor": breakdown.total.to_minor_units(),
+        "price_version": version[0], "priced_at": version[1].isoformat(), "cause": cause}
+    return AuditRecord(actor, "invoice.repriced", "invoice", str(draft.invoice_id),
+                       draft.tenant_id, before=before, after=after)
+
+
+def reviewed_total(session: Session, tenant_id: str, invoice_id: int,
+                   reviewed_version: int) -> Money | None:
+    """The draft's total as it stood at `reviewed_version`: read from the audit row of the
+    re-pricing that left that version (None when there is none: a version never stored)."""
+    row = session.execute(text("""
+        SELECT (before->>'total_minor')::bigint, before->>'currency' FROM audit_log
+        WHERE tenant_id = :tenant_id AND entity = 'invoice' AND entity_id = :entity_id
+          AND action = 'invoice.repriced'
+          AND (before->>'price_version')::int = :version
+        LIMIT 1
+    """), {"tenant_id": tenant_id, "entity_id": str(invoice_id),
+           "version": reviewed_version}).first()
+    return None if row is None else Money.from_minor_units(row[0], row[1])
+

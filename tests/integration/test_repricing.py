@@ -1,0 +1,111 @@
+"""Drafts priced again in the caller's transaction, and finalizing what was reviewed (SPEC 11, 13)."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+from sqlalchemy import text
+
+from billing_core.access import PermissionDenied
+from billing_core.drafts import CreditsExceedNewTotal, DraftChanged
+from billing_core.periods import calendar_month
+from db.credits import issue_service_credit
+from db.invoicing import generate_invoice
+from db.repricing import reprice_drafts
+from db.transitions import finalize_invoice
+from tests.actors import customer_success, finance
+from tests.helpers import usd
+from tests.integration.factories import add_plan, add_tenant, invoice_lines, invoice_row
+
+NOVEMBER = calendar_month("2024-11")
+ACTOR = finance("finance@test")
+
+
+def _draft_on_600(session, tenant_id: str) -> int:
+    add_plan(session, "test-reprice-600", 60000)
+    add_plan(session, "test-reprice-1000", 100000)
+    add_tenant(session, tenant_id, plans=[(date(2024, 11, 1), "test-reprice-600")])
+    return generate_invoice(session, tenant_id, NOVEMBER, actor=ACTOR).invoice_id
+
+
+def _upgrade_on_the_16th(session, tenant_id: str) -> None:
+    session.execute(text("INSERT INTO subscriptions (tenant_id, starts_on, plan_id) "
+                         "VALUES (:t, '2024-11-16', 'test-reprice-1000')"), {"t": tenant_id})
+
+
+def test_a_draft_priced_again_gets_new_lines_totals_version_and_an_audit_row(
+        session, new_tenant_id):
+    tenant = new_tenant_id("reprice")
+    invoice_id = _draft_on_600(session, tenant)
+    _upgrade_on_the_16th(session, tenant)
+
+    [repriced] = reprice_drafts(session, [(tenant, NOVEMBER)], actor=ACTOR,
+                                cause="plan change from 2024-11-16")
+
+    assert (repriced.total_before, repriced.total_after, repriced.price_version) == (
+        usd("600.00"), usd("800.00"), 2)
+    assert [amount for _, _, amount in invoice_lines(session, tenant, invoice_id)] == [
+        30000, 50000]
+    row = invoice_row(session, tenant, invoice_id)
+    assert (row["subtotal_minor"], row["total_minor"], row["price_version"]) == (80000, 80000, 2)
+    before, after = session.execute(text(
+        "SELECT before, after FROM audit_log WHERE action = 'invoice.repriced' "
+        "AND tenant_id = :t"), {"t": tenant}).one()
+    assert (before["total_minor"], before["price_version"]) == (60000, 1)
+    assert (after["total_minor"], after["price_version"], after["cause"]) == (
+        80000, 2, "plan change from 2024-11-16")
+
+
+def test_a_draft_whose_lines_do_not_change_keeps_its_version(session, new_tenant_id):
+    tenant = new_tenant_id("same")
+    invoice_id = _draft_on_600(session, tenant)
+    assert reprice_drafts(session, [(tenant, NOVEMBER)], actor=ACTOR, cause="nothing") == []
+    assert invoice_row(session, tenant, invoice_id)["price_version"] == 1
+
+
+def test_credits_the_draft_carries_stay_after_the_new_lines(session, new_tenant_id):
+    tenant = new_tenant_id("credit")
+    invoice_id = _draft_on_600(session, tenant)
+    issue_service_credit(session, tenant, usd("200.00"), "outage", idempotency_key="k1",
+                         actor=ACTOR)
+    _upgrade_on_the_16th(session, tenant)
+    reprice_drafts(session, [(tenant, NOVEMBER)], actor=ACTOR, cause="upgrade")
+    lines = invoice_lines(session, tenant, invoice_id)
+    assert [(kind, amount) for kind, _, amount in lines] == [
+        ("recurring", 30000), ("recurring", 50000), ("credit", -20000)]
+    row = invoice_row(session, tenant, invoice_id)
+    assert (row["credit_minor"], row["total_minor"]) == (20000, 60000)
+
+
+def test_a_new_total_below_the_credits_carried_is_refused(session, new_tenant_id):
+    tenant = new_tenant_id("small")
+    add_plan(session, "test-reprice-100", 10000)
+    invoice_id = _draft_on_600(session, tenant)
+    issue_service_credit(session, tenant, usd("500.00"), "outage", idempotency_key="k2",
+                         actor=ACTOR)
+    session.execute(text("INSERT INTO subscriptions (tenant_id, starts_on, plan_id) "
+                         "VALUES (:t, '2024-11-02', 'test-reprice-100')"), {"t": tenant})
+    with pytest.raises(CreditsExceedNewTotal, match=r"\$500.00 of credit, more than its new"):
+        reprice_drafts(session, [(tenant, NOVEMBER)], actor=ACTOR, cause="downgrade")
+    assert invoice_row(session, tenant, invoice_id)["price_version"] == 1
+
+
+def test_finalizing_a_version_left_behind_is_refused_with_both_totals(session, new_tenant_id):
+    tenant = new_tenant_id("stale")
+    invoice_id = _draft_on_600(session, tenant)
+    _upgrade_on_the_16th(session, tenant)
+    reprice_drafts(session, [(tenant, NOVEMBER)], actor=ACTOR, cause="upgrade")
+
+    with pytest.raises(DraftChanged) as refused:
+        finalize_invoice(session, tenant, invoice_id, actor=ACTOR, reviewed_version=1)
+    assert str(refused.value) == (f"Invoice #{invoice_id} changed since you opened it: "
+                                  "$600.00 is now $800.00; review it again")
+    assert invoice_row(session, tenant, invoice_id)["status"] == "draft"
+    finalized = finalize_invoice(session, tenant, invoice_id, actor=ACTOR, reviewed_version=2)
+    assert finalized.status == "finalized"
+
+
+def test_only_finance_reprices(session, new_tenant_id):
+    with pytest.raises(PermissionDenied, match="may not generate invoices"):
+        reprice_drafts(session, [("anyone", NOVEMBER)], actor=customer_success(), cause="x")
