@@ -41,12 +41,13 @@ def read_credit_request(tenant_id: str, currency: str, amount_text: str, reason:
     return CreditRequest(tenant_id, amount, reason.strip(), invoice_id)
 
 
-def describe_credit_outcome(outcome: CreditOutcome, invoice_label: str | None) -> str:
-    """"Credit #7: $200.00 off draft invoice #5." (+ what went to the balance)."""
+def describe_credit_outcome(outcome: CreditOutcome, invoice_name: str | None) -> str:
+    """"Credit #7 issued. $200.00 came off draft 2024-11." (+ what went to the balance);
+    `invoice_name` as `ledgerline_ui.invoice_names` names the draft."""
     first = "was already issued; nothing new was written" if not outcome.created else "issued"
     parts = [f"Credit #{outcome.credit_id} {first}."]
     if outcome.applied:
-        parts.append(f"{outcome.applied} came off draft invoice {invoice_label}.")
+        parts.append(f"{outcome.applied} came off {invoice_name}.")
     if outcome.to_balance:
         parts.append(f"{outcome.to_balance} waits on the credit balance for the next invoice.")
     return " ".join(parts)

@@ -69,11 +69,11 @@ def decision_line(request: CreditRequestState) -> str:
             f"**{escape_markdown(money(request.amount))}**")
 
 
-def approval_sentence(approved: ApprovalOutcome) -> str:
+def approval_sentence(approved: ApprovalOutcome, landed_on: str | None = None) -> str:
     """"Request #12 approved. Credit #7 issued. ..." or "... Credit note CN-... issued: ..."."""
     request = approved.request
     if approved.credit_note is not None:
         done = describe_credit_note_outcome(approved.credit_note, request.invoice_label)
     else:
-        done = describe_credit_outcome(approved.credit, f"#{approved.credit.invoice_id}")
+        done = describe_credit_outcome(approved.credit, landed_on)
     return f"Request {request.label} approved. {done}"

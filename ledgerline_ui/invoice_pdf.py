@@ -8,9 +8,11 @@ customer a document that can stop being true; a void invoice is not payable.
 
 The document carries the same explanation as the screen: each line with the
 sentence that shows its arithmetic, then subtotal, discounts, credit and total,
-so a customer can check every cent. fpdf2's core fonts are Latin-1, so text
-outside it (a tenant name in another script) is shown with '?' rather than
-failing the export.
+so a customer can check every cent. Credit notes issued against it are listed
+under the total with the total after them (the invoice's own total is frozen;
+each note also has a PDF of its own, `ledgerline_ui.credit_note_pdf`).
+fpdf2's core fonts are Latin-1, so text outside it (a tenant name in another
+script) is shown with '?' rather than failing the export.
 
 A table row must fit on one page (fpdf2 refuses a taller one), and a line's
 text holds what people typed: a credit reason of 2,000 characters once made
@@ -65,14 +67,15 @@ def invoice_pdf(detail: InvoiceDetail) -> bytes:
         raise NotExportable(refused)
     trace = invoice_trace(detail)
     pdf = FPDF(format="A4")
-    pdf.set_title(_text(f"Invoice {invoice.label}"))
+    pdf.set_title(latin1_text(f"Invoice {invoice.label}"))
     pdf.set_author("Ledgerline")
     pdf.set_creation_date(invoice.finalized_at)
     pdf.set_auto_page_break(auto=True, margin=18)
     pdf.add_page()
 
     pdf.set_font("Helvetica", "B", 18)
-    pdf.cell(0, 10, _text(f"Invoice {invoice.label}"), new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+    pdf.cell(0, 10, latin1_text(f"Invoice {invoice.label}"), new_x=XPos.LMARGIN,
+             new_y=YPos.NEXT)
     pdf.set_font("Helvetica", "", 10)
     facts = [
         ("Bill to", tenant_label(invoice.tenant_id, invoice.tenant_name)),
@@ -85,9 +88,9 @@ def invoice_pdf(detail: InvoiceDetail) -> bytes:
     ]
     for label, value in facts:
         pdf.set_font("Helvetica", "B", 10)
-        pdf.cell(35, 6, _text(label))
+        pdf.cell(35, 6, latin1_text(label))
         pdf.set_font("Helvetica", "", 10)
-        pdf.multi_cell(0, 6, _text(value), new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+        pdf.multi_cell(0, 6, latin1_text(value), new_x=XPos.LMARGIN, new_y=YPos.NEXT)
     pdf.ln(4)
 
     pdf.set_font("Helvetica", "", 9)
@@ -97,7 +100,7 @@ def invoice_pdf(detail: InvoiceDetail) -> bytes:
         table.row(["#", "Item", "How it is calculated", "Amount"])
         for row in trace.rows:
             table.row([str(row.step), _cell(f"{row.kind}: {row.description}", notes),
-                       _cell(row.calculation, notes), _text(row.amount)])
+                       _cell(row.calculation, notes), latin1_text(row.amount)])
     for number, note in enumerate(notes, start=1):
         pdf.ln(2)
         pdf.multi_cell(0, 4, f"Note {number}: {note}", new_x=XPos.LMARGIN, new_y=YPos.NEXT)
@@ -111,26 +114,51 @@ def invoice_pdf(detail: InvoiceDetail) -> bytes:
     for label, value in totals:
         bold = label.startswith("Total")
         pdf.set_font("Helvetica", "B" if bold else "", 11 if bold else 10)
-        pdf.cell(pdf.epw - 35, 6, _text(label), align="R")
-        pdf.cell(35, 6, _text(value), align="R", new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+        pdf.cell(pdf.epw - 35, 6, latin1_text(label), align="R")
+        pdf.cell(35, 6, latin1_text(value), align="R", new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+    if detail.credit_notes:
+        _credit_notes_section(pdf, detail)
     pdf.ln(4)
     pdf.set_font("Helvetica", "I", 8)
-    pdf.multi_cell(0, 4, _text(
+    pdf.multi_cell(0, 4, latin1_text(
         f"The lines add up to the total: {trace.sum_text}. Each amount is rounded once to the "
         f"minor unit ({ROUNDING_MODE_LABEL}); percentage discounts apply first, then fixed "
         "amounts, then credits."))
     return bytes(pdf.output())
 
 
+def _credit_notes_section(pdf: FPDF, detail: InvoiceDetail) -> None:
+    """The credit notes issued against the invoice, and what is left once they are deducted:
+    the invoice's own total is frozen, so the customer reads the correction here."""
+    pdf.ln(4)
+    pdf.set_font("Helvetica", "B", 11)
+    pdf.cell(0, 7, "Credit notes", new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+    pdf.set_font("Helvetica", "", 9)
+    reasons: list[str] = []
+    with pdf.table(col_widths=(40, 30, 80, 30), text_align=("LEFT", "LEFT", "LEFT", "RIGHT"),
+                   line_height=5, first_row_as_headings=True) as table:
+        table.row(["Credit note", "Issued", "Reason", "Amount"])
+        for note in detail.credit_notes:
+            table.row([latin1_text(note.number), iso_date(note.created_at)[:10],
+                       _cell(note.reason, reasons), latin1_text(money(-note.amount))])
+    for number, reason in enumerate(reasons, start=1):
+        pdf.ln(2)
+        pdf.multi_cell(0, 4, f"Note {number}: {reason}", new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+    pdf.set_font("Helvetica", "B", 11)
+    pdf.cell(pdf.epw - 35, 7, "Total after credit notes", align="R")
+    pdf.cell(35, 7, latin1_text(money(detail.creditable_left)), align="R",
+             new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+
+
 def _cell(value: str, notes: list[str]) -> str:
     """The cell's text, or its start and a pointer to the note `value` is added as."""
-    text = _text(value)
+    text = latin1_text(value)
     if len(text) <= CELL_LIMIT:
         return text
     notes.append(text)
     return f"{text[:CELL_LIMIT - 40]}... (in full in note {len(notes)} below)"
 
 
-def _text(value: str) -> str:
+def latin1_text(value: str) -> str:
     """Latin-1 only (fpdf2's core fonts); anything else becomes '?'."""
     return value.encode("latin-1", "replace").decode("latin-1")

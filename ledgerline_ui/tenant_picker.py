@@ -1,7 +1,9 @@
 """Choosing a tenant: from the `tenant` query parameter, else a searchable picker.
 
 Tenants read by name and id. The choice is written back to the URL, so a link
-to the screen opens the same tenant.
+to the screen opens the same tenant. A screen that acts on money for a tenant
+(Credits) asks for the choice with `preselect=False`: a tenant picked for you
+is a credit given to the wrong customer one click later.
 """
 
 from __future__ import annotations
@@ -14,8 +16,10 @@ from ledgerline_ui.formatting import tenant_label
 from ledgerline_ui.plain_text import escape_markdown
 
 
-def pick_tenant(sessions: sessionmaker[Session], *, key: str = "tenant") -> TenantSummary | None:
-    """The chosen tenant, or None while nothing matches; keeps `?tenant=` in step."""
+def pick_tenant(sessions: sessionmaker[Session], *, key: str = "tenant",
+                preselect: bool = True) -> TenantSummary | None:
+    """The chosen tenant, or None while nothing matches (or, with `preselect=False`, while
+    neither the link nor the user has chosen one); keeps `?tenant=` in step."""
     wanted = st.query_params.get("tenant")
     search_col, pick_col = st.columns([1, 2])
     search = search_col.text_input("Find a tenant", key=f"{key}_search",
@@ -31,10 +35,13 @@ def pick_tenant(sessions: sessionmaker[Session], *, key: str = "tenant") -> Tena
         st.info(f"No tenant matches {escape_markdown(repr(search))}.")
         return None
     ids = list(by_id)
-    index = ids.index(wanted) if wanted in by_id else 0
+    index = ids.index(wanted) if wanted in by_id else (0 if preselect else None)
     chosen = pick_col.selectbox(
         "Tenant", ids, index=index, key=f"{key}_choice_{search}",
+        placeholder="Choose a tenant",
         format_func=lambda tenant_id: tenant_label(tenant_id, by_id[tenant_id].name))
+    if chosen is None:
+        return None
     if st.query_params.get("tenant") != chosen:
         st.query_params["tenant"] = chosen
     return by_id[chosen]

@@ -11,6 +11,7 @@ from ledgerline_ui.audit_changes import change_text
 from ledgerline_ui.feedback import run_action
 from ledgerline_ui.formatting import iso_date, money, tenant_label
 from ledgerline_ui.invoice_actions import ACTIONS, perform, refusal
+from ledgerline_ui.invoice_hub import show_credit_notes, show_links, show_timeline
 from ledgerline_ui.invoice_links import INVOICE_PAGE, invoice_query, parse_invoice_query
 from ledgerline_ui.invoice_pdf import export_refusal, invoice_pdf, pdf_file_name
 from ledgerline_ui.invoice_trace import invoice_trace
@@ -89,10 +90,8 @@ facts[1].metric("Status", badge)
 facts[2].metric("Period", invoice.period_label)
 facts[3].metric("Issued",
                 iso_date(invoice.finalized_at)[:10] if invoice.finalized_at else "not yet")
-st.caption(" · ".join(
-    f"{label} {iso_date(value)}" for label, value in (
-        ("Created", invoice.created_at), ("Finalized", invoice.finalized_at),
-        ("Paid", invoice.paid_at), ("Voided", invoice.voided_at)) if value is not None))
+show_timeline(detail)
+show_links(invoice)
 
 st.subheader("Lines and how each is calculated")
 trace = invoice_trace(detail)
@@ -124,11 +123,7 @@ if detail.credits:
         hide_index=True, width="stretch")
 if detail.credit_notes:
     st.subheader("Credit notes")
-    st.dataframe(pd.DataFrame([{
-        "Number": n.number, "Reason": n.reason, "Amount": money(n.amount), "By": n.actor,
-        "When": iso_date(n.created_at)} for n in detail.credit_notes]),
-        hide_index=True, width="stretch")
-    st.caption(f"Still creditable: {money(detail.creditable_left)}.")
+    show_credit_notes(detail)
 
 st.subheader("Actions")
 pending_key = f"invoice_pending_{tenant_id}_{invoice_id}"

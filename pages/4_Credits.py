@@ -27,6 +27,7 @@ from db.credits import (
 )
 from db.reads.invoices import invoice_detail, list_invoices
 from db.reads.tenants import tenant_story
+from ledgerline_ui.approval_review import REVIEWING_KEY, confirm_approval
 from ledgerline_ui.credit_forms import (
     describe_credit_note_outcome,
     describe_credit_note_request,
@@ -42,6 +43,8 @@ from ledgerline_ui.credit_requests_view import (
 from ledgerline_ui.feedback import run_action
 from ledgerline_ui.formatting import iso_date, money, tenant_label
 from ledgerline_ui.idempotency import request_key, start_new_request
+from ledgerline_ui.invoice_hub import linked_invoice_id
+from ledgerline_ui.invoice_names import invoice_name_of, invoice_names
 from ledgerline_ui.plain_text import escape_markdown
 from ledgerline_ui.setup import can, current_actor, setup_page
 from ledgerline_ui.tenant_picker import pick_tenant
@@ -86,12 +89,9 @@ for request in waiting if can_decide else ():
                          "approves it.")
         continue
     key = f"{request.tenant_id}_{request.request_id}"
-    if approve_col.button(f"Approve {request.label}", key=f"approve_{key}", type="primary",
+    if approve_col.button(f"Approve {request.label}…", key=f"approve_{key}", type="primary",
                           icon=":material/check:", width="stretch"):
-        ok, approved = run_action(lambda request=request: decide(approve_credit_request, request))
-        if ok:
-            st.session_state["credit_request_flash"] = approval_sentence(approved)
-            st.rerun()
+        st.session_state[REVIEWING_KEY] = (request.tenant_id, request.request_id)
     if reject_col.button(f"Reject {request.label}", key=f"reject_{key}",
                          icon=":material/close:", width="stretch"):
         ok, _ = run_action(lambda request=request: decide(reject_credit_request, request))
@@ -99,10 +99,23 @@ for request in waiting if can_decide else ():
             st.session_state["credit_request_flash"] = (
                 f"Request {request.label} rejected; no {request.kind.label} was written.")
             st.rerun()
+    if (st.session_state.get(REVIEWING_KEY) == (request.tenant_id, request.request_id)
+            and confirm_approval(sessions, request)):
+        ok, approved = run_action(lambda request=request: decide(approve_credit_request, request))
+        if ok:
+            st.session_state.pop(REVIEWING_KEY, None)
+            with sessions() as session:
+                landed_on = (invoice_name_of(session, request.tenant_id,
+                                             approved.credit.invoice_id)
+                             if approved.credit and approved.credit.invoice_id else None)
+            st.session_state["credit_request_flash"] = approval_sentence(approved, landed_on)
+            st.rerun()
 
 st.divider()
-tenant = pick_tenant(sessions)
+tenant = pick_tenant(sessions, preselect=False)
 if tenant is None:
+    st.caption("Choose a tenant to issue or request a credit, correct an invoice with a credit "
+               "note, or read the tenant's credit history.")
     st.stop()
 tenant_id, currency = tenant.tenant_id, tenant.currency
 st.metric("Credit balance", money(tenant.credit_balance),
@@ -137,9 +150,11 @@ def second_approval_warning(amount: Money, what: str, *, credit_note: bool) -> b
 
 # Keyed and tracked, so the open tab stays open when a request sent from it adds rows above
 # (an unkeyed tabs element would be a new one, opened on its first tab).
+# A link from an invoice ("Issue credit note…", ?invoice=<id>) opens the credit-note form on it.
+linked_invoice = linked_invoice_id(st.query_params)
 credit_tab, note_tab, history_tab = st.tabs(
     ["Service credit" if can_issue else "Request credit", "Credit note", "Balance history"],
-    key="credits_tab", on_change="rerun")
+    key="credits_tab", on_change="rerun", default="Credit note" if linked_invoice else None)
 
 # --- service credit -------------------------------------------------------------------------
 with credit_tab:
@@ -215,7 +230,10 @@ with credit_tab:
         done = st.session_state.get("credit_outcome")
         if done is not None and done[0] == tenant_id:
             outcome = done[1]
-            st.success(describe_credit_outcome(outcome, f"#{outcome.invoice_id}"),
+            with sessions() as session:
+                landed_on = (invoice_name_of(session, tenant_id, outcome.invoice_id)
+                             if outcome.invoice_id else None)
+            st.success(describe_credit_outcome(outcome, landed_on),
                        icon=":material/check_circle:")
             if st.button("Start another credit"):
                 start_new_request("service_credit")
@@ -239,6 +257,7 @@ with note_tab:
             by_id = {invoice.invoice_id: invoice for invoice in correctable}
             chosen_id = st.selectbox(
                 "Invoice to correct", list(by_id),
+                index=list(by_id).index(linked_invoice) if linked_invoice in by_id else 0,
                 format_func=lambda i: (f"{by_id[i].label} · {by_id[i].period_label} · "
                                        f"{by_id[i].status} · {money(by_id[i].total)}"))
 
@@ -324,13 +343,15 @@ with note_tab:
 with history_tab:
     with sessions() as session:
         story = tenant_story(session, tenant_id)
+    names = invoice_names(story.invoices)
     st.subheader("Credit balance ledger")
     if story.balance_history:
         st.dataframe(pd.DataFrame([
             {"When": iso_date(entry.created_at), "Entry": LEDGER_ENTRY_LABELS[entry.entry_kind],
              "Amount": money(entry.amount), "Balance after": money(entry.balance_after),
              "Credit": f"#{entry.credit_id}" if entry.credit_id else "",
-             "Invoice": f"#{entry.invoice_id}" if entry.invoice_id else "", "By": entry.actor}
+             "Invoice": names.get(entry.invoice_id, "") if entry.invoice_id else "",
+             "By": entry.actor}
             for entry in reversed(story.balance_history)]), hide_index=True, width="stretch")
     else:
         st.caption("No credit has ever waited on this tenant's balance.")
@@ -339,7 +360,7 @@ with history_tab:
         st.dataframe(pd.DataFrame([
             {"Credit": f"#{credit.credit_id}", "When": iso_date(credit.created_at),
              "Amount": money(credit.amount), "Reason": credit.reason,
-             "On invoice": f"#{credit.invoice_id}" if credit.invoice_id else "",
+             "On invoice": names.get(credit.invoice_id, "") if credit.invoice_id else "",
              "Applied": money(credit.applied), "To balance": money(credit.to_balance),
              "By": credit.actor} for credit in reversed(story.credits)]),
             hide_index=True, width="stretch")
@@ -356,7 +377,7 @@ with history_tab:
     if story.credit_notes:
         st.dataframe(pd.DataFrame([
             {"Number": note.number, "When": iso_date(note.created_at),
-             "Invoice": f"#{note.invoice_id}", "Amount": money(note.amount),
+             "Invoice": names[note.invoice_id], "Amount": money(note.amount),
              "Reason": note.reason, "By": note.actor} for note in reversed(story.credit_notes)]),
             hide_index=True, width="stretch")
     else:

@@ -103,6 +103,7 @@ def test_a_1500_credit_note_is_sent_for_approval_and_a_second_finance_user_appro
         "Credit note", tenant.invoice_number, "$1,500.00", "Billed on the wrong tier")
     assert any(f"credit note on {tenant.invoice_number}" in m.value for m in second.markdown)
     second.button(key=f"approve_{key}").click().run()
+    second.button(key=f"confirm_approve_{key}").click().run()
     number = scalar(demo_database_url, "SELECT number FROM credit_notes WHERE tenant_id = :t",
                     t=tenant.tenant_id)
     assert any(s.value == (f"Request #{request_id} approved. Credit note {number} issued: "

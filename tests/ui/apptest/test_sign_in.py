@@ -174,6 +174,7 @@ def test_customer_success_requests_a_credit_and_a_second_finance_user_approves_i
 
     finance = open_screen("pages/4_Credits.py", query={"tenant": tenant.tenant_id})
     finance.button(key=f"approve_{key}").click().run()
+    finance.button(key=f"confirm_approve_{key}").click().run()
     assert any(f"Request #{request_id} approved." in s.value for s in finance.success)
     assert scalar(demo_database_url, "SELECT count(*) FROM credits WHERE tenant_id = :t",
                   t=tenant.tenant_id) == 1
@@ -202,6 +203,7 @@ def test_a_large_credit_from_finance_goes_to_a_second_finance_user(open_screen,
     second = open_screen("pages/4_Credits.py", query={"tenant": tenant.tenant_id},
                          as_actor=Actor("finance2@demo", Role.FINANCE))
     second.button(key=f"approve_{key}").click().run()
+    second.button(key=f"confirm_approve_{key}").click().run()
     assert scalar(demo_database_url, "SELECT amount_minor FROM credits WHERE tenant_id = :t",
                   t=tenant.tenant_id) == 150000
 

@@ -84,11 +84,13 @@ def test_the_approver_sees_the_true_amount_and_the_reason_as_typed(
     key = f"{tenant.tenant_id}_{request.request_id}"
     line = next(m.value for m in app.markdown if f"Request {request.label}**" in m.value)
     assert shown(line) == f"**Request {request.label}** · {tenant.tenant_id} · **$9,000.00**"
-    assert app.button(key=f"approve_{key}").label == f"Approve {request.label}"
+    assert app.button(key=f"approve_{key}").label == f"Approve {request.label}…"
     assert app.button(key=f"reject_{key}").label == f"Reject {request.label}"
     assert_nothing_typed_is_markup(app)
 
     app.button(key=f"approve_{key}").click().run()
+    assert_nothing_typed_is_markup(app)  # the review quotes the reason too
+    app.button(key=f"confirm_approve_{key}").click().run()
     assert scalar(demo_database_url, "SELECT amount_minor FROM credits WHERE tenant_id = :t",
                   t=tenant.tenant_id) == 900000  # what the table said
     assert_nothing_typed_is_markup(app)

@@ -37,7 +37,9 @@ def test_a_1500_credit_note_goes_to_a_second_finance_user_and_lands_on_the_invoi
     approving.get_by_text(f"Request #{request_id} · {tenant.tenant_id} · credit note on "
                           f"{tenant.invoice_number} · $1,500.00",
                           exact=True).wait_for(timeout=30_000)
-    approving.get_by_role("button", name=f"Approve #{request_id}").click()
+    approving.get_by_role("button", name=f"Approve #{request_id}…").click()
+    wait_until_idle(approving)
+    approving.get_by_role("button", name=f"Confirm: approve #{request_id}").click()
     wait_until_idle(approving)
     approving.get_by_text(f"Request #{request_id} approved. Credit note CN-",
                           exact=False).wait_for(timeout=30_000)

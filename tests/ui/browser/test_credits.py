@@ -19,7 +19,7 @@ def test_issue_a_credit_and_see_it_land_on_the_draft(page, demo_database_url):
 
     page.get_by_role("button", name="Confirm credit").dblclick()
     wait_until_idle(page)
-    page.get_by_text(f"$200.00 came off draft invoice #{tenant.draft_invoice_id}.").wait_for()
+    page.get_by_text("$200.00 came off draft 2024-11.").wait_for()
     assert scalar(demo_database_url, "SELECT count(*) FROM credits WHERE tenant_id = :t",
                   t=tenant.tenant_id) == 1
 
@@ -60,7 +60,9 @@ def test_a_crafted_reason_cannot_change_the_amount_finance_approves(open_page,
     assert row[:7] == [f"#{request_id}", "Service credit", tenant.tenant_id, "", "$9,000.00",
                        "cs@demo (customer success)", CRAFTED]
 
-    approving.get_by_role("button", name=f"Approve #{request_id}").click()
+    approving.get_by_role("button", name=f"Approve #{request_id}…").click()
+    wait_until_idle(approving)
+    approving.get_by_role("button", name=f"Confirm: approve #{request_id}").click()
     wait_until_idle(approving)
     approving.get_by_text(f"Request #{request_id} approved.").wait_for(timeout=30_000)
     assert scalar(demo_database_url, "SELECT amount_minor FROM credits WHERE tenant_id = :t",
