@@ -1,7 +1,7 @@
 """Who may do what: roles, permissions, and the one check every change passes.
 
 Ledgerline holds every tenant's billing data and can move money, so a change is
-never anonymous and never unchecked. Three roles, declared once in
+never anonymous and never unchecked. Four roles, declared once in
 `ROLE_PERMISSIONS` below (issue #5):
 
 - finance: every action;
@@ -9,7 +9,9 @@ never anonymous and never unchecked. Three roles, declared once in
   service credits, which finance approves or rejects (a request is not a credit);
   a credit note corrects an invoice already issued, finance's own document, so
   only finance issues or requests one;
-- manager: reads only, including the dashboards and allocation charts.
+- manager: reads only, including the dashboards and allocation charts;
+- meter: a machine, never a person (an API key of the billing API, `api/`): it may
+  only send usage events. People sign in with one of `PERSON_ROLES`.
 
 Every changing operation in `db/` takes an `Actor` and calls `require(actor,
 permission)` before it reads anything under a lock; the screens hide what a
@@ -46,10 +48,15 @@ class Role(StrEnum):
     FINANCE = "finance"
     CUSTOMER_SUCCESS = "customer_success"
     MANAGER = "manager"
+    METER = "meter"
 
+
+PERSON_ROLES: tuple[Role, ...] = (Role.FINANCE, Role.CUSTOMER_SUCCESS, Role.MANAGER)
+"""The roles a person signs in with (`users.role`); a meter is only ever an API key."""
 
 ROLE_LABELS: Mapping[Role, str] = MappingProxyType({
     Role.FINANCE: "Finance", Role.CUSTOMER_SUCCESS: "Customer success", Role.MANAGER: "Manager",
+    Role.METER: "Meter",
 })
 
 
@@ -70,15 +77,24 @@ class Permission(StrEnum):
     RUN_ALLOCATIONS = "save cost allocation runs"
     RUN_MONTH_END = "run month-end"
     RECONCILE_LEGACY_BILLING = "import and correct legacy billing"
+    MANAGE_TENANTS = "create and change tenants"
+    MANAGE_PLANS = "create and change plans"
+    CHANGE_SUBSCRIPTIONS = "change subscriptions"
+    MANAGE_DISCOUNTS = "add, end and remove discounts"
+    SEND_USAGE = "send usage events"
+    SETTLE_LATE_USAGE = "bill or waive late usage"
+    MANAGE_API_KEYS = "create and revoke API keys"
 
 
-# The one table of who may do what. Finance may do everything; nobody else changes money.
+# The one table of who may do what. Finance may do everything; nobody else changes money (a
+# meter's usage events re-price drafts, but only by the rules of SPEC 12).
 ROLE_PERMISSIONS: Mapping[Role, frozenset[Permission]] = MappingProxyType({
     Role.FINANCE: frozenset(Permission),
     Role.CUSTOMER_SUCCESS: frozenset({
         Permission.VIEW_BILLING, Permission.USE_PREVIEW, Permission.REQUEST_CREDITS,
     }),
     Role.MANAGER: frozenset({Permission.VIEW_BILLING}),
+    Role.METER: frozenset({Permission.SEND_USAGE}),
 })
 
 

@@ -57,7 +57,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-from billing_core.access import Role
+from billing_core.access import PERSON_ROLES, Role
 from billing_core.allocation_runs import AllocationMethod
 from billing_core.credit_ledger import ADDING_KINDS, LedgerEntryKind
 from billing_core.credit_requests import CreditRequestKind, CreditRequestStatus
@@ -546,7 +546,7 @@ class User(Base):
 
     __tablename__ = "users"
     __table_args__ = (
-        _check_in("role", Role, "role_known"),
+        _check_in("role", PERSON_ROLES, "role_known"),
         CheckConstraint("email = lower(email) AND email LIKE '%_@_%'", name="email_lower_case"),
     )
 
@@ -743,3 +743,50 @@ class LegacyCorrection(Base):
     credit_id: Mapped[int | None] = mapped_column(BigInteger)
     actor: Mapped[str] = mapped_column(Text)
     created_at: Mapped[CreatedAt]
+
+class ApiKey(Base):
+    """A key of the billing HTTP API (`api/`), held by one client: `name` is the actor the
+    audit log records, `role` one of `billing_core.access.Role` (a meter is only ever a key).
+
+    Only the key's SHA-256 is stored (`db.api_keys`): a key is 256 random bits, so a fast
+    hash is as safe as a slow one and can be looked up by equality. Created and revoked with
+    `python -m db.api_keys`; a revoked key is refused from the next request on.
+    """
+
+    __tablename__ = "api_keys"
+    __table_args__ = (
+        _check_in("role", Role, "role_known"),
+        CheckConstraint("key_hash ~ '^[0-9a-f]{64}$'", name="key_hash_is_sha256"),
+        CheckConstraint("(revoked_at IS NULL) = (revoked_by IS NULL)",
+                        name="revoked_names_who"),
+    )
+
+    api_key_id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    name: Mapped[str] = mapped_column(Text, unique=True)
+    role: Mapped[str] = mapped_column(Text)
+    key_hash: Mapped[str] = mapped_column(Text, unique=True)
+    created_at: Mapped[CreatedAt]
+    created_by: Mapped[str] = mapped_column(Text)
+    revoked_at: Mapped[Timestamp | None]
+    revoked_by: Mapped[str | None] = mapped_column(Text)
+
+
+class ApiIdempotencyKey(Base):
+    """The first answer to a request sent with an `Idempotency-Key` (SPEC 13), per API key:
+    `fingerprint` of what was asked (method, path, body), and the status and body answered,
+    replayed byte for byte. Kept at least `db.idempotency.KEEP_DAYS` days."""
+
+    __tablename__ = "api_idempotency_keys"
+    __table_args__ = (
+        CheckConstraint("(response_status IS NULL) = (response_body IS NULL)",
+                        name="response_whole"),
+    )
+
+    api_key_id: Mapped[int] = mapped_column(ForeignKey("api_keys.api_key_id"), primary_key=True)
+    idempotency_key: Mapped[str] = mapped_column(Text, primary_key=True)
+    request: Mapped[str] = mapped_column(Text)
+    """"POST /v1/credits": what the key was first used for, for the refusal's message."""
+    fingerprint: Mapped[str] = mapped_column(Text)
+    response_status: Mapped[int | None]
+    response_body: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[CreatedAt] = mapped_column(index=True)

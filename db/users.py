@@ -60,7 +60,13 @@ from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from billing_core.access import Actor, Role, email_sign_in_wait_seconds, sign_in_wait_seconds
+from billing_core.access import (
+    PERSON_ROLES,
+    Actor,
+    Role,
+    email_sign_in_wait_seconds,
+    sign_in_wait_seconds,
+)
 from billing_core.errors import BillingError, InvalidInput
 
 _hasher = PasswordHasher()
@@ -126,11 +132,10 @@ def create_user(session: Session, email: str, role: Role | str, password: str | 
     """Add a user; `password=None` makes a single-sign-on-only user. An email already taken is
     InvalidInput. (An administrator's tool: it is run from the command line, not a screen.)"""
     email = normalize_email(email)
-    try:
-        role = Role(role)
-    except ValueError:
+    if role not in PERSON_ROLES:  # a meter is an API key, never a person
         raise InvalidInput("role", f"{role!r} is not one of "
-                                   f"{', '.join(r.value for r in Role)}") from None
+                                   f"{', '.join(r.value for r in PERSON_ROLES)}")
+    role = Role(role)
     password_hash = hash_password(password) if password is not None else None
     try:
         with session.begin_nested():
@@ -274,7 +279,7 @@ def main(argv: list[str] | None = None) -> int:
     commands = parser.add_subparsers(dest="command", required=True)
     create = commands.add_parser("create", help="add a user")
     create.add_argument("--email", required=True)
-    create.add_argument("--role", required=True, choices=[role.value for role in Role])
+    create.add_argument("--role", required=True, choices=[role.value for role in PERSON_ROLES])
     create.add_argument("--name", help="display name (default: the email)")
     how = create.add_mutually_exclusive_group()
     how.add_argument("--password-stdin", action="store_true",

@@ -44,6 +44,10 @@ class InvoiceSummary:
     finalized_at: datetime | None
     paid_at: datetime | None
     voided_at: datetime | None
+    priced_at: datetime | None = None
+    """When the draft was last priced (SPEC 13)."""
+    price_version: int = 1
+    """The draft's version, which finalizing names (`finalize_invoice(reviewed_version=)`)."""
 
     @property
     def label(self) -> str:
@@ -99,7 +103,8 @@ class InvoiceDetail:
 _INVOICE_COLUMNS = """
     i.tenant_id, t.name AS tenant_name, i.invoice_id, i.number, i.period_label, i.period_start,
     i.period_end, i.status, i.currency, i.subtotal_minor, i.discount_minor, i.credit_minor,
-    i.total_minor, i.unused_discount_minor, i.created_at, i.finalized_at, i.paid_at, i.voided_at
+    i.total_minor, i.unused_discount_minor, i.created_at, i.finalized_at, i.paid_at, i.voided_at,
+    i.priced_at, i.price_version
 """
 
 
@@ -223,4 +228,5 @@ def _invoice_summary(row: Any) -> InvoiceSummary:
         Money.from_minor_units(row.credit_minor, currency),
         Money.from_minor_units(row.total_minor, currency),
         Money.from_minor_units(row.unused_discount_minor, currency),
-        row.created_at, row.finalized_at, row.paid_at, row.voided_at)
+        row.created_at, row.finalized_at, row.paid_at, row.voided_at, row.priced_at,
+        row.price_version)

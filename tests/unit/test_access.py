@@ -28,6 +28,7 @@ EXPECTED = {
     Role.CUSTOMER_SUCCESS: {Permission.VIEW_BILLING, Permission.USE_PREVIEW,
                             Permission.REQUEST_CREDITS},
     Role.MANAGER: {Permission.VIEW_BILLING},
+    Role.METER: {Permission.SEND_USAGE},  # issue 15: a meter may only send usage
 }
 CASES = [(role, permission, permission in EXPECTED[role])
          for role in Role for permission in Permission]
@@ -51,7 +52,8 @@ def test_the_table_covers_every_role_and_only_finance_changes_money():
     assert set(ROLE_PERMISSIONS) == set(Role)
     money_moves = {Permission.ISSUE_CREDITS, Permission.ISSUE_CREDIT_NOTES,
                    Permission.FINALIZE_INVOICES, Permission.RECORD_PAYMENTS,
-                   Permission.VOID_INVOICES, Permission.DECIDE_CREDIT_REQUESTS}
+                   Permission.VOID_INVOICES, Permission.DECIDE_CREDIT_REQUESTS,
+                   Permission.SETTLE_LATE_USAGE}
     assert [role for role in Role if money_moves & ROLE_PERMISSIONS[role]] == [Role.FINANCE]
 
 

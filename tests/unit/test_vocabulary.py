@@ -9,7 +9,7 @@ import re
 import pytest
 
 from billing_core import credit_requests, month_end_runs
-from billing_core.access import ROLE_LABELS, Role
+from billing_core.access import PERSON_ROLES, ROLE_LABELS, Role
 from billing_core.allocation_runs import AllocationMethod
 from billing_core.credit_ledger import ADDING_KINDS, LEDGER_ENTRY_LABELS, LedgerEntryKind
 from billing_core.credit_requests import (
@@ -45,7 +45,9 @@ VOCABULARY_CHECKS = [
     ("allocation_runs", "method_known", "method IN ('usage', 'weights')", AllocationMethod),
     ("month_end_runs", "status_known",
      "status IN ('running', 'completed', 'failed', 'interrupted')", MonthEndRunStatus),
-    ("users", "role_known", "role IN ('finance', 'customer_success', 'manager')", Role),
+    ("users", "role_known", "role IN ('finance', 'customer_success', 'manager')", PERSON_ROLES),
+    ("api_keys", "role_known", "role IN ('finance', 'customer_success', 'manager', 'meter')",
+     Role),
     ("credit_requests", "status_known", "status IN ('pending', 'approved', 'rejected')",
      CreditRequestStatus),
     ("credit_requests", "kind_known", "kind IN ('service_credit', 'credit_note')",

@@ -1,0 +1,93 @@
+"""The one way every request goes in: the key, the role, the transaction, the answer.
+
+Each endpoint names the permission it needs and hands the door the `db/`
+operation to run; the door
+
+1. finds the API key's holder (`db.api_keys.key_holder`): no key, an unknown or a
+   revoked one is 401;
+2. checks `require(actor, permission)` for the holder's Actor (the key's name and
+   role) before anything is read or written: 403 otherwise. Operations that
+   change something check again themselves, with the same Actor, and write their
+   audit row with the key's name as the actor;
+3. runs the operation in one transaction (a change) or one read-only session (a
+   read), which rolls back on any error, so a refused request changes nothing;
+4. for a change sent with an `Idempotency-Key`, claims the key in that same
+   transaction and keeps the answer (`db.idempotency`): the same request again
+   gets the first answer back, marked `Idempotent-Replayed: true`.
+
+No billing rule lives here or in the routes: they turn JSON into arguments and
+results into JSON.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from fastapi.responses import Response
+from fastapi.security import HTTPAuthorizationCredentials
+from sqlalchemy.orm import Session, sessionmaker
+
+from api.problems import Unauthenticated
+from billing_core.access import Actor, Permission, require
+from db.api_keys import KeyHolder, key_holder
+from db.idempotency import StoredResponse, claim, remember
+
+Answer = tuple[int, Any]
+"""An operation's status code and its JSON-ready payload."""
+REPLAYED = "Idempotent-Replayed"
+
+
+def json_body(payload: Any) -> str:
+    return json.dumps(payload, ensure_ascii=False, separators=(",", ":"))
+
+
+def json_response(status: int, payload: Any) -> Response:
+    return Response(json_body(payload), status_code=status, media_type="application/json")
+
+
+class Door:
+    def __init__(self, sessions: sessionmaker[Session]) -> None:
+        self.sessions = sessions
+
+    @contextmanager
+    def reading(self, credentials: HTTPAuthorizationCredentials | None,
+                permission: Permission) -> Iterator[Session]:
+        """A read-only session for a holder allowed `permission`."""
+        with self.sessions() as session:
+            self._admit(session, credentials, permission)
+            yield session
+
+    def change(self, credentials: HTTPAuthorizationCredentials | None, permission: Permission,
+               operation: Callable[[Session, Actor], Answer], *,
+               idempotency_key: str | None = None, request: str = "",
+               body: str = "") -> Response:
+        """Run `operation` for an allowed holder in one transaction; with `idempotency_key`,
+        at most once per key and `request` ("POST /v1/credits") + `body` (canonical JSON)."""
+        with self.sessions.begin() as session:
+            holder = self._admit(session, credentials, permission)
+            if idempotency_key is None:
+                status, payload = operation(session, holder.actor)
+                return json_response(status, payload)
+            fingerprint = hashlib.sha256(f"{request}\n{body}".encode()).hexdigest()
+            first = claim(session, holder.api_key_id, idempotency_key, request, fingerprint)
+            if first is not None:
+                return Response(first.body, status_code=first.status,
+                                media_type="application/json", headers={REPLAYED: "true"})
+            status, payload = operation(session, holder.actor)
+            answer = StoredResponse(status, json_body(payload))
+            remember(session, holder.api_key_id, idempotency_key, answer)
+        return Response(answer.body, status_code=answer.status, media_type="application/json")
+
+    def _admit(self, session: Session, credentials: HTTPAuthorizationCredentials | None,
+               permission: Permission) -> KeyHolder:
+        if credentials is None:
+            raise Unauthenticated("This API needs an API key: send 'Authorization: Bearer <key>'.")
+        holder = key_holder(session, credentials.credentials)
+        if holder is None:
+            raise Unauthenticated("The API key is not valid: it is unknown or was revoked.")
+        require(holder.actor, permission)
+        return holder
