@@ -66,6 +66,7 @@ from billing_core.lines import LineKind
 from billing_core.month_end_runs import MonthEndRunStatus
 from billing_core.reconciliation import LEGACY_STATUSES, CorrectionKind, Source
 from billing_core.states import InvoiceStatus
+from billing_core.usage_events import LateUsageStatus, UsageSource
 
 NAMING_CONVENTION = {
     "ix": "ix_%(table_name)s_%(column_0_N_name)s",
@@ -228,6 +229,105 @@ class UsageRecord(Base):
     metric: Mapped[str] = mapped_column(Text)
     used_on: Mapped[date] = mapped_column(Date)
     quantity_base_units: Mapped[int] = mapped_column(BigInteger)
+    # The usage import whose events this day's total came from (`usage_imports`, 0011); NULL
+    # for usage recorded directly (the demo data).
+    import_id: Mapped[int | None] = mapped_column(BigInteger)
+
+
+# --- metering (SPEC 12; docs/usage-events.md) -----------------------------------------------
+
+class UsageImport(Base):
+    """One batch of usage events, from a file, the command line or the API: all of it or none.
+    Counts: every event sent is new, a duplicate or a conflict; late ones are among the new."""
+
+    __tablename__ = "usage_imports"
+    __table_args__ = (
+        _check_in("source", UsageSource, "source_known"),
+        CheckConstraint("received_count = new_count + duplicate_count + conflict_count",
+                        name="counts_add_up"),
+        CheckConstraint("late_count <= new_count", name="late_among_new"),
+    )
+
+    import_id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    source: Mapped[str] = mapped_column(Text)
+    file_name: Mapped[str | None] = mapped_column(Text)
+    actor: Mapped[str] = mapped_column(Text)
+    actor_role: Mapped[str] = mapped_column(Text)
+    received_count: Mapped[int] = mapped_column(BigInteger, server_default=text("0"))
+    new_count: Mapped[int] = mapped_column(BigInteger, server_default=text("0"))
+    duplicate_count: Mapped[int] = mapped_column(BigInteger, server_default=text("0"))
+    conflict_count: Mapped[int] = mapped_column(BigInteger, server_default=text("0"))
+    late_count: Mapped[int] = mapped_column(BigInteger, server_default=text("0"))
+    repriced_count: Mapped[int] = mapped_column(BigInteger, server_default=text("0"))
+    # The first conflicts (line, tenant, event id), for the import history; all are counted.
+    conflicts: Mapped[list[Any]] = mapped_column(JSONB, server_default=text("'[]'::jsonb"))
+    imported_at: Mapped[CreatedAt]
+
+
+class LateUsage(Base):
+    """Usage events that arrived after their period's invoice was finalized, paid or void, per
+    tenant, period and metric (SPEC 12): open until finance bills them on a later draft
+    (`billed_invoice_id`, `billed_minor`) or waives them (`waive_reason`). One open group per
+    tenant, period and metric; late events arriving after it was settled open a new one."""
+
+    __tablename__ = "late_usage"
+    __table_args__ = (
+        ForeignKeyConstraint(["tenant_id", "billed_invoice_id"],
+                             ["invoices.tenant_id", "invoices.invoice_id"]),
+        _check_in("status", LateUsageStatus, "status_known"),
+        _currency_check(),
+        CheckConstraint("period_end > period_start", name="period_not_empty"),
+        CheckConstraint("event_count > 0 AND quantity_base_units >= 0", name="counts_valid"),
+        CheckConstraint(f"(status = {_word(LateUsageStatus.BILLED)})"
+                        " = (billed_invoice_id IS NOT NULL AND billed_minor IS NOT NULL)",
+                        name="billed_names_invoice"),
+        CheckConstraint("billed_minor >= 0", name="billed_not_negative"),
+        CheckConstraint(f"(status = {_word(LateUsageStatus.WAIVED)}) = (waive_reason IS NOT NULL)",
+                        name="waived_has_reason"),
+        CheckConstraint(f"(status = {_word(LateUsageStatus.OPEN)}) = (settled_by IS NULL)"
+                        " AND (settled_by IS NULL) = (settled_at IS NULL)",
+                        name="settled_names_who"),
+        Index("uq_late_usage_open_per_period", "tenant_id", "period_start", "metric",
+              unique=True, postgresql_where=text(f"status = {_word(LateUsageStatus.OPEN)}")),
+    )
+
+    tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.tenant_id"), primary_key=True)
+    late_usage_id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    metric: Mapped[str] = mapped_column(Text)
+    period_start: Mapped[date] = mapped_column(Date)
+    period_end: Mapped[date] = mapped_column(Date)
+    period_label: Mapped[str] = mapped_column(Text)
+    reason: Mapped[str] = mapped_column(Text)
+    event_count: Mapped[int] = mapped_column(BigInteger)
+    quantity_base_units: Mapped[int] = mapped_column(BigInteger)
+    currency: Mapped[CurrencyCode]
+    status: Mapped[str] = mapped_column(Text, server_default=text(_word(LateUsageStatus.OPEN)))
+    billed_invoice_id: Mapped[int | None] = mapped_column(BigInteger)
+    billed_minor: Mapped[int | None] = mapped_column(BigInteger)
+    waive_reason: Mapped[str | None] = mapped_column(Text)
+    settled_by: Mapped[str | None] = mapped_column(Text)
+    settled_at: Mapped[Timestamp | None]
+    created_at: Mapped[CreatedAt]
+
+
+class UsageEventRow(Base):
+    """One usage event as stored (SPEC 12): identified by tenant and event id, never changed.
+    `late_usage_id` names its late-usage group when it arrived after its period's invoice."""
+
+    __tablename__ = "usage_events"
+    __table_args__ = (
+        ForeignKeyConstraint(["tenant_id", "late_usage_id"],
+                             ["late_usage.tenant_id", "late_usage.late_usage_id"]),
+        CheckConstraint("quantity_base_units >= 0", name="quantity_not_negative"),
+    )
+
+    tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.tenant_id"), primary_key=True)
+    event_id: Mapped[str] = mapped_column(Text, primary_key=True)
+    metric: Mapped[str] = mapped_column(Text)
+    quantity_base_units: Mapped[int] = mapped_column(BigInteger)
+    occurred_at: Mapped[Timestamp]
+    import_id: Mapped[int] = mapped_column(ForeignKey("usage_imports.import_id"))
+    late_usage_id: Mapped[int | None] = mapped_column(BigInteger)
 
 
 NOT_VOID = f"status <> {_word(InvoiceStatus.VOID)}"
@@ -743,6 +843,7 @@ class LegacyCorrection(Base):
     credit_id: Mapped[int | None] = mapped_column(BigInteger)
     actor: Mapped[str] = mapped_column(Text)
     created_at: Mapped[CreatedAt]
+
 
 class ApiKey(Base):
     """A key of the billing HTTP API (`api/`), held by one client: `name` is the actor the

@@ -29,6 +29,7 @@ from billing_core.month_end_runs import (
 )
 from billing_core.reconciliation import CorrectionKind, Source
 from billing_core.states import INVOICE_STATUS_LABELS, InvoiceStatus
+from billing_core.usage_events import LateUsageStatus, UsageSource
 from db.models import Base
 from ledgerline_ui.invoice_trace import KIND_LABELS
 from ledgerline_ui.period_overview import STATUS_LABELS
@@ -56,6 +57,8 @@ VOCABULARY_CHECKS = [
      InvoiceStatus),
     ("legacy_corrections", "source_known", "source IN ('invoice', 'allocation')", Source),
     ("legacy_corrections", "kind_known", "kind IN ('credit', 'void')", CorrectionKind),
+    ("usage_imports", "source_known", "source IN ('file', 'command', 'api')", UsageSource),
+    ("late_usage", "status_known", "status IN ('open', 'billed', 'waived')", LateUsageStatus),
 ]
 
 

@@ -1,0 +1,136 @@
+"""Usage files: CSV or JSON Lines, one event a line, read as a stream.
+
+A file can hold ten million events, so it is never read whole: `read_usage_file`
+yields each line's event (or what is wrong with it) as it goes, and the caller
+streams the events on to the database. Its size is checked first, from what the
+file system or the upload says, before a byte is read (`check_file_size`).
+
+Formats (docs/usage-events.md):
+- CSV: a header line `tenant_id,event_id,metric,quantity,occurred_at`, then one
+  event a line;
+- JSON Lines: one object a line with exactly those five keys; `quantity` a JSON
+  integer (or a string of digits), `occurred_at` an ISO 8601 string with its offset.
+
+A file ending `.csv` is CSV, one ending `.jsonl` / `.ndjson` / `.json` is JSON
+Lines; any other name is told apart by its first character (`{`: JSON Lines).
+Blank lines are skipped. Line numbers count from 1, the header included.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections.abc import Iterator
+from typing import Any, BinaryIO
+
+from billing_core.errors import InvalidInput
+from billing_core.usage_events import (
+    EVENT_FIELDS,
+    LineProblem,
+    UsageEvent,
+    UsageFileTooLarge,
+    check_event,
+)
+
+MAX_USAGE_FILE_BYTES = 2**30
+"""The largest usage file accepted (1 GiB, about 14 million events of 75 bytes): a bigger one is
+refused by its size, unread, and is sent as several files instead."""
+
+CSV_HEADER = ",".join(EVENT_FIELDS)
+_JSON_SUFFIXES = (".jsonl", ".ndjson", ".json")
+
+ParsedLine = tuple[int, UsageEvent] | LineProblem
+
+
+def check_file_size(size_bytes: int, limit_bytes: int = MAX_USAGE_FILE_BYTES) -> None:
+    """Refuse (UsageFileTooLarge) a file above the limit, judged by its size alone."""
+    if size_bytes > limit_bytes:
+        raise UsageFileTooLarge(size_bytes, limit_bytes)
+
+
+def read_usage_file(stream: BinaryIO, name: str = "") -> Iterator[ParsedLine]:
+    """Each line of a usage file, in order: `(line_no, event)` or a `LineProblem`.
+
+    A problem that leaves the rest unreadable (a wrong header, text that is not UTF-8)
+    is the last thing yielded."""
+    # A buffered reader can peek at the first bytes without consuming them.
+    buffered: Any = stream if hasattr(stream, "peek") else io.BufferedReader(stream)  # type: ignore[arg-type]
+    if _is_json_lines(buffered, name):
+        return _json_lines(buffered)
+    return _csv_lines(buffered)
+
+
+def _is_json_lines(stream: Any, name: str) -> bool:
+    lowered = name.lower()
+    if lowered.endswith(".csv"):
+        return False
+    if lowered.endswith(_JSON_SUFFIXES):
+        return True
+    return stream.peek(64).lstrip()[:1] == b"{"
+
+
+def _csv_lines(stream: Any) -> Iterator[ParsedLine]:
+    text = io.TextIOWrapper(stream, encoding="utf-8-sig", newline="")
+    rows = csv.reader(text, strict=True)
+    line_no = 0
+    try:
+        header = next(rows, None)
+        if header is None:
+            yield LineProblem(1, None, "the file is empty; it needs the header "
+                                       f"'{CSV_HEADER}'")
+            return
+        if [cell.strip() for cell in header] != list(EVENT_FIELDS):
+            yield LineProblem(1, None, f"the header must be '{CSV_HEADER}', found "
+                                       f"{','.join(header)[:120]!r}")
+            return
+        for row in rows:
+            line_no = rows.line_num
+            if len(row) == 5:
+                try:
+                    yield line_no, check_event(*row)
+                except InvalidInput as error:
+                    yield LineProblem(line_no, error.field, error.problem)
+            elif row:
+                yield LineProblem(line_no, None, f"{len(row)} fields, expected 5 ({CSV_HEADER})")
+    except UnicodeDecodeError:
+        yield LineProblem(line_no + 1, None, "is not UTF-8 text; nothing after it was read")
+    except csv.Error as error:
+        yield LineProblem(rows.line_num, None, f"is not valid CSV ({error}); nothing after it "
+                                               "was read")
+
+
+def _json_lines(stream: Any) -> Iterator[ParsedLine]:
+    for line_no, raw in enumerate(stream, start=1):
+        if not raw.strip():
+            continue
+        try:
+            event = json.loads(raw)
+        except UnicodeDecodeError:
+            yield LineProblem(line_no, None, "is not UTF-8 text")
+            continue
+        except ValueError:
+            yield LineProblem(line_no, None, "is not a JSON object (one event a line)")
+            continue
+        if not isinstance(event, dict):
+            yield LineProblem(line_no, None, "is not a JSON object (one event a line)")
+            continue
+        problem = _key_problem(event, line_no)
+        if problem is not None:
+            yield problem
+            continue
+        try:
+            yield line_no, check_event(*(event[field] for field in EVENT_FIELDS))
+        except InvalidInput as error:
+            yield LineProblem(line_no, error.field, error.problem)
+
+
+def _key_problem(event: dict[str, object], line_no: int) -> LineProblem | None:
+    if len(event) == 5 and all(field in event for field in EVENT_FIELDS):
+        return None
+    for field in EVENT_FIELDS:
+        if field not in event:
+            return LineProblem(line_no, field, "is missing")
+    extra = sorted(key for key in event if key not in EVENT_FIELDS)
+    return LineProblem(line_no, None, f"unknown field {extra[0][:60]!r}; an event has exactly "
+                                      f"{', '.join(EVENT_FIELDS)}")

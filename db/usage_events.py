@@ -1,0 +1,458 @@
+"""Storing usage events: one batch, one transaction, every event exactly once (SPEC 12).
+
+Three doors lead here, and they all call `import_usage`: a file uploaded on the
+Usage screen (`import_usage_file`), the command `python -m db.usage import FILE`
+(`db.usage`), and the billing API (`import_usage_events`, per-event results).
+
+A batch is all or nothing. Its events are checked one by one as they stream in
+(`billing_core.usage_events.check_event`) and copied into a temporary table;
+then the database checks what needs it (the tenant exists, one of its plans
+meters the metric). Any bad line refuses the whole batch, naming every bad line
+(up to `MAX_PROBLEMS_LISTED`, then how many more), and nothing is stored.
+
+A good batch, in the caller's transaction:
+1. locks its tenants (`db.credit_ledger.lock_tenants`, the documented order), so
+   an import and the generation of a tenant's draft take turns: the draft is
+   either generated after the events are stored, or re-priced by them;
+2. stores the new events (`INSERT ... ON CONFLICT DO NOTHING` on the key
+   (tenant_id, event_id)) and classifies every line against what is stored:
+   the same content is a duplicate, other content a conflict (reported, the
+   stored event unchanged). An id sent twice in one batch with different
+   content refuses the batch: which of the two is the event cannot be known;
+3. adds the new events' daily totals to `usage_records` (one row per tenant,
+   metric and day of this import), which pricing, allocation and the tenant
+   story read, so month-end sums days, never events;
+4. locks the invoices whose periods got events: events for a period whose
+   invoice is finalized, paid or void (and that has no draft) are late: they go
+   on the late-usage list (`late_usage`) with the reason, not into the day
+   totals, so no invoice ever includes them unbilled; drafts are re-priced
+   (`db.repricing.reprice_drafts`);
+5. records the import (`usage_imports`) and one audit row with its counts.
+
+Two imports of overlapping events at once: the tenant locks make the second
+wait for the first, and the key makes any event stored once regardless.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, BinaryIO
+
+from sqlalchemy import text
+from sqlalchemy.orm import Session
+
+from billing_core.access import Actor, Permission, Role, require
+from billing_core.periods import Period
+from billing_core.usage_events import (
+    MAX_PROBLEMS_LISTED,
+    EventOutcome,
+    LineProblem,
+    UsageBatchRefused,
+    UsageEvent,
+    UsageSource,
+)
+from billing_core.usage_files import ParsedLine, check_file_size, read_usage_file
+from db.audit import AuditRecord, record_audit
+from db.credit_ledger import lock_tenants
+from db.repricing import reprice_drafts
+
+# Usage re-prices drafts by SPEC 12's rule, whoever sent it (a meter may only send usage):
+# the re-pricing is done by this system actor, and its audit rows name the import.
+USAGE_REPRICER = Actor("usage-events", Role.FINANCE)
+CONFLICTS_KEPT = 100
+"""How many conflicting lines an import's history row lists (all are counted)."""
+_COPY_CHUNK_ROWS = 4096
+
+
+@dataclass(frozen=True, slots=True)
+class ImportCounts:
+    """Every event received is new, a duplicate or a conflict; late ones are among the new."""
+
+    received: int
+    new: int
+    duplicate: int
+    conflict: int
+    late: int
+
+
+@dataclass(frozen=True, slots=True)
+class EventResult:
+    """What became of the event on `line_no` (an API batch: its position, from 1)."""
+
+    line_no: int
+    tenant_id: str
+    event_id: str
+    outcome: EventOutcome
+
+
+@dataclass(frozen=True, slots=True)
+class UsageImportResult:
+    import_id: int
+    counts: ImportCounts
+    conflicts: tuple[EventResult, ...]
+    repriced_drafts: int
+    results: tuple[EventResult, ...] = ()
+
+
+def import_usage_events(session: Session, events: Sequence[UsageEvent], *,
+                        actor: Actor) -> UsageImportResult:
+    """The API's door: a list of checked events, one batch; `results` has each event's outcome
+    (stored / duplicate / conflict / late), in the order sent."""
+    lines = ((position, event) for position, event in enumerate(events, start=1))
+    return import_usage(session, lines, actor=actor, source=UsageSource.API, per_event=True)
+
+
+def import_usage_file(session: Session, stream: BinaryIO, name: str, size_bytes: int, *,
+                      actor: Actor, source: UsageSource = UsageSource.FILE) -> UsageImportResult:
+    """A CSV or JSON Lines file, refused by its `size_bytes` before anything is read."""
+    require(actor, Permission.SEND_USAGE)
+    check_file_size(size_bytes)
+    return import_usage(session, read_usage_file(stream, name), actor=actor, source=source,
+                        file_name=name)
+
+
+def import_usage_path(session: Session, path: Path, *, actor: Actor) -> UsageImportResult:
+    """The command line's door: a file on disk, its size taken from the file system."""
+    with path.open("rb") as stream:
+        size = Path(path).stat().st_size
+        return import_usage_file(session, stream, path.name, size, actor=actor,
+                                 source=UsageSource.COMMAND)
+
+
+def import_usage(session: Session, lines: Iterable[ParsedLine], *, actor: Actor,
+                 source: UsageSource, file_name: str | None = None,
+                 per_event: bool = False) -> UsageImportResult:
+    """Store one batch of parsed lines in the caller's transaction (see the module's text);
+    raises UsageBatchRefused, having stored nothing, when any line is bad."""
+    require(actor, Permission.SEND_USAGE)
+    received = _copy_incoming(session, lines, source)
+    _refuse_unknown_tenants_and_metrics(session, source)
+    lock_tenants(session, session.execute(text(
+        "SELECT DISTINCT tenant_id FROM usage_incoming")).scalars().all())
+    import_id = session.execute(text("""
+        INSERT INTO usage_imports (source, file_name, actor, actor_role)
+        VALUES (:source, :file_name, :actor, :role) RETURNING import_id
+    """), {"source": source.value, "file_name": file_name, "actor": actor.user_id,
+           "role": actor.role.value}).scalar_one()
+    new = _store_new_events(session, import_id)
+    duplicate, conflicts, conflict_count = _classify(session, import_id, new, source)
+    late = _settle_days(session, import_id)
+    repriced = reprice_drafts(session, _drafts_with_new_usage(session), actor=USAGE_REPRICER,
+                              cause=f"usage import #{import_id}")
+    counts = ImportCounts(received, new, duplicate, conflict_count, late)
+    _record(session, import_id, counts, conflicts, len(repriced), actor)
+    results = _per_event_results(session, import_id) if per_event else ()
+    return UsageImportResult(import_id, counts, conflicts, len(repriced), results)
+
+
+# --- 1. the batch into a temporary table, checked line by line ------------------------------
+
+def _copy_incoming(session: Session, lines: Iterable[ParsedLine], source: UsageSource) -> int:
+    """COPY the good lines into `usage_incoming` while naming every bad one; returns how
+    many events came. Once a line is bad nothing more is copied, but every line is read."""
+    session.execute(text("DROP TABLE IF EXISTS usage_incoming"))
+    session.execute(text("""
+        CREATE TEMP TABLE usage_incoming (
+            line_no bigint NOT NULL, tenant_id text NOT NULL, event_id text NOT NULL,
+            metric text NOT NULL, quantity bigint NOT NULL, occurred_at timestamptz NOT NULL
+        ) ON COMMIT DROP
+    """))
+    problems: list[LineProblem] = []
+    problem_count = 0
+    received = 0
+    driver_connection = session.connection().connection.driver_connection
+    if driver_connection is None:
+        raise RuntimeError("the session's connection was closed before COPY")
+    with driver_connection.cursor() as cursor, cursor.copy(
+            "COPY usage_incoming FROM STDIN") as copy:
+        chunk: list[str] = []
+        for line in lines:
+            if isinstance(line, LineProblem):
+                problem_count += 1
+                if len(problems) < MAX_PROBLEMS_LISTED:
+                    problems.append(line)
+                continue
+            received += 1
+            if problem_count:
+                continue
+            line_no, event = line
+            chunk.append(_copy_row(line_no, event))
+            if len(chunk) >= _COPY_CHUNK_ROWS:
+                copy.write("".join(chunk))
+                chunk.clear()
+        if chunk and not problem_count:
+            copy.write("".join(chunk))
+    if problem_count:
+        raise UsageBatchRefused(problems, problem_count, _batch_name(source))
+    if not received:
+        raise UsageBatchRefused([LineProblem(1, None, "holds no events")], 1,
+                                _batch_name(source))
+    session.execute(text("ANALYZE usage_incoming"))
+    return received
+
+
+def _copy_row(line_no: int, event: UsageEvent) -> str:
+    event_id = event.event_id
+    if "\\" in event_id:  # COPY's text format escapes backslashes; nothing else can occur
+        event_id = event_id.replace("\\", "\\\\")
+    return (f"{line_no}\t{event.tenant_id}\t{event_id}\t{event.metric}\t"
+            f"{event.quantity_base_units}\t{event.occurred_at.isoformat()}\n")
+
+
+def _batch_name(source: UsageSource) -> str:
+    return "The batch" if source is UsageSource.API else "The file"
+
+
+def _refuse_unknown_tenants_and_metrics(session: Session, source: UsageSource) -> None:
+    rows = session.execute(text("""
+        WITH metered AS (
+            SELECT s.tenant_id, array_agg(DISTINCT p.usage_metric ORDER BY p.usage_metric)
+                   AS metrics
+            FROM subscriptions s JOIN plans p ON p.plan_id = s.plan_id
+            WHERE p.usage_metric IS NOT NULL
+              AND s.tenant_id IN (SELECT DISTINCT tenant_id FROM usage_incoming)
+            GROUP BY s.tenant_id
+        ), pairs AS (
+            SELECT i.tenant_id, i.metric, (t.tenant_id IS NOT NULL) AS known,
+                   coalesce(m.metrics, '{}') AS metrics
+            FROM (SELECT DISTINCT tenant_id, metric FROM usage_incoming) i
+            LEFT JOIN tenants t ON t.tenant_id = i.tenant_id
+            LEFT JOIN metered m ON m.tenant_id = i.tenant_id
+            WHERE t.tenant_id IS NULL OR NOT i.metric = ANY(coalesce(m.metrics, '{}'))
+        )
+        SELECT i.line_no, p.tenant_id, p.metric, p.known, p.metrics, count(*) OVER ()
+        FROM usage_incoming i JOIN pairs p USING (tenant_id, metric)
+        ORDER BY i.line_no LIMIT :limit
+    """), {"limit": MAX_PROBLEMS_LISTED}).all()
+    if not rows:
+        return
+    problems = [_tenant_problem(line_no, tenant_id, metric, known, metrics)
+                for line_no, tenant_id, metric, known, metrics, _ in rows]
+    raise UsageBatchRefused(problems, rows[0][-1], _batch_name(source))
+
+
+def _tenant_problem(line_no: int, tenant_id: str, metric: str, known: bool,
+                    metrics: list[str]) -> LineProblem:
+    if not known:
+        return LineProblem(line_no, "tenant_id", f"{tenant_id!r} is not a tenant")
+    metered = (f"its plans meter {', '.join(repr(m) for m in metrics)}" if metrics
+               else "none of its plans meters usage")
+    return LineProblem(line_no, "metric",
+                       f"{metric!r} is not metered by any plan of {tenant_id} ({metered})")
+
+
+# --- 2. new, duplicate, conflict --------------------------------------------------------------
+
+def _store_new_events(session: Session, import_id: int) -> int:
+    """Insert the events not stored yet; their day totals go to `usage_new_days`."""
+    session.execute(text("DROP TABLE IF EXISTS usage_new_days"))
+    session.execute(text("""
+        CREATE TEMP TABLE usage_new_days (
+            tenant_id text NOT NULL, metric text NOT NULL, used_on date NOT NULL,
+            quantity bigint NOT NULL, events bigint NOT NULL, late_usage_id bigint
+        ) ON COMMIT DROP
+    """))
+    session.execute(text("""
+        WITH stored AS (
+            INSERT INTO usage_events (tenant_id, event_id, metric, quantity_base_units,
+                                      occurred_at, import_id)
+            SELECT i.tenant_id, i.event_id, i.metric, i.quantity, i.occurred_at, :import_id
+            FROM usage_incoming i
+            WHERE NOT EXISTS (SELECT FROM usage_events e
+                              WHERE e.tenant_id = i.tenant_id AND e.event_id = i.event_id)
+            ON CONFLICT (tenant_id, event_id) DO NOTHING
+            RETURNING tenant_id, metric, occurred_at, quantity_base_units
+        )
+        INSERT INTO usage_new_days (tenant_id, metric, used_on, quantity, events)
+        SELECT tenant_id, metric, (occurred_at AT TIME ZONE 'UTC')::date,
+               sum(quantity_base_units), count(*)
+        FROM stored GROUP BY 1, 2, 3
+    """), {"import_id": import_id})
+    return int(session.execute(text(
+        "SELECT coalesce(sum(events), 0) FROM usage_new_days")).scalar_one())
+
+
+def _classify(session: Session, import_id: int, new: int,
+              source: UsageSource) -> tuple[int, tuple[EventResult, ...], int]:
+    """(duplicates, the first conflicts, conflict count). Every line now has its stored event:
+    one of this import (it or an identical line is the one stored) or an earlier one."""
+    session.execute(text("DROP TABLE IF EXISTS usage_conflicting"))
+    session.execute(text("""
+        CREATE TEMP TABLE usage_conflicting ON COMMIT DROP AS
+        SELECT i.line_no, i.tenant_id, i.event_id, e.import_id = :import_id AS in_batch
+        FROM usage_incoming i JOIN usage_events e USING (tenant_id, event_id)
+        WHERE (e.metric, e.quantity_base_units, e.occurred_at)
+              IS DISTINCT FROM (i.metric, i.quantity, i.occurred_at)
+    """), {"import_id": import_id})
+    conflicts = session.execute(text("""
+        SELECT line_no, tenant_id, event_id, in_batch, count(*) OVER ()
+        FROM usage_conflicting ORDER BY in_batch DESC, line_no LIMIT :limit
+    """), {"limit": MAX_PROBLEMS_LISTED}).all()
+    if conflicts and conflicts[0].in_batch:
+        _refuse_ids_sent_twice(session, source)
+    conflict_count = conflicts[0][-1] if conflicts else 0
+    received = session.execute(text("SELECT count(*) FROM usage_incoming")).scalar_one()
+    return (received - new - conflict_count,
+            tuple(EventResult(line_no, tenant_id, event_id, EventOutcome.CONFLICT)
+                  for line_no, tenant_id, event_id, _, _ in conflicts[:CONFLICTS_KEPT]),
+            conflict_count)
+
+
+def _refuse_ids_sent_twice(session: Session, source: UsageSource) -> None:
+    rows = session.execute(text("""
+        SELECT tenant_id, event_id, array_agg(line_no ORDER BY line_no) AS lines,
+               count(*) OVER () AS ids
+        FROM usage_incoming
+        WHERE (tenant_id, event_id) IN (SELECT tenant_id, event_id FROM usage_conflicting
+                                        WHERE in_batch)
+        GROUP BY tenant_id, event_id ORDER BY min(line_no) LIMIT :limit
+    """), {"limit": MAX_PROBLEMS_LISTED}).all()
+    problems = [LineProblem(row.lines[1], "event_id", (
+        f"{row.event_id!r} of {row.tenant_id} is sent on lines "
+        f"{', '.join(f'{n:,}' for n in row.lines[:10])} with different content; "
+        "send each event once")) for row in rows]
+    raise UsageBatchRefused(problems, rows[0].ids, _batch_name(source))
+
+
+# --- 3 and 4. day totals, late usage, drafts ------------------------------------------------
+
+def _settle_days(session: Session, import_id: int) -> int:
+    """Put the new days on the late-usage list or into `usage_records`; returns late events.
+
+    Invoices covering the new days are locked first (tenants are held already): a draft
+    cannot be finalized between this decision and the re-pricing."""
+    session.execute(text("DROP TABLE IF EXISTS usage_covering"))
+    session.execute(text("""
+        CREATE TEMP TABLE usage_covering ON COMMIT DROP AS
+        WITH spans AS (
+            SELECT tenant_id, min(used_on) AS first_day, max(used_on) AS last_day
+            FROM usage_new_days GROUP BY tenant_id
+        )
+        SELECT i.tenant_id, i.invoice_id, i.period_start, i.period_end, i.period_label,
+               i.status, i.number, i.currency
+        FROM spans s JOIN invoices i
+          ON i.tenant_id = s.tenant_id AND i.period_start <= s.last_day
+         AND i.period_end > s.first_day
+        ORDER BY i.tenant_id, i.invoice_id
+        FOR UPDATE OF i
+    """))
+    late_groups = session.execute(text("""
+        WITH day_periods AS (
+            SELECT d.tenant_id, d.metric, d.used_on, d.quantity, d.events,
+                   c.period_start, c.period_end, c.period_label, c.currency,
+                   bool_or(c.status = 'draft') AS has_draft,
+                   string_agg(CASE WHEN c.status <> 'draft' THEN
+                       c.period_label || ' is ' || c.status || ' ('
+                       || coalesce(c.number, 'invoice #' || c.invoice_id) || ')' END, '; '
+                       ORDER BY c.invoice_id) AS reason
+            FROM usage_new_days d JOIN usage_covering c
+              ON c.tenant_id = d.tenant_id AND c.period_start <= d.used_on
+             AND d.used_on < c.period_end
+            GROUP BY 1, 2, 3, 4, 5, 6, 7, 8, 9
+        ), late AS (
+            SELECT tenant_id, metric, period_start, period_end, period_label, currency,
+                   max(reason) AS reason, sum(events) AS events, sum(quantity) AS quantity
+            FROM day_periods WHERE NOT has_draft
+            GROUP BY 1, 2, 3, 4, 5, 6
+        )
+        INSERT INTO late_usage AS g (tenant_id, metric, period_start, period_end, period_label,
+                                     currency, reason, event_count, quantity_base_units)
+        SELECT tenant_id, metric, period_start, period_end, period_label, currency,
+               'arrived after its invoice: ' || reason, events, quantity
+        FROM late ORDER BY tenant_id, period_start, metric
+        ON CONFLICT (tenant_id, period_start, metric) WHERE status = 'open' DO UPDATE
+        SET event_count = g.event_count + excluded.event_count,
+            quantity_base_units = g.quantity_base_units + excluded.quantity_base_units,
+            reason = excluded.reason
+        RETURNING tenant_id, late_usage_id, metric, period_start, period_end
+    """)).all()
+    if late_groups:
+        _mark_late(session, import_id, late_groups)
+    session.execute(text("""
+        INSERT INTO usage_records (tenant_id, metric, used_on, quantity_base_units, import_id)
+        SELECT tenant_id, metric, used_on, quantity, :import_id FROM usage_new_days
+        WHERE late_usage_id IS NULL
+    """), {"import_id": import_id})
+    return int(session.execute(text(
+        "SELECT coalesce(sum(events), 0) FROM usage_new_days WHERE late_usage_id IS NOT NULL"
+    )).scalar_one())
+
+
+def _mark_late(session: Session, import_id: int, groups: Sequence[Any]) -> None:
+    params = {"tenant_ids": [g.tenant_id for g in groups],
+              "ids": [g.late_usage_id for g in groups], "metrics": [g.metric for g in groups],
+              "starts": [g.period_start for g in groups], "ends": [g.period_end for g in groups],
+              "import_id": import_id}
+    groups_sql = """unnest(CAST(:tenant_ids AS text[]), CAST(:ids AS bigint[]),
+                           CAST(:metrics AS text[]), CAST(:starts AS date[]),
+                           CAST(:ends AS date[])) AS g(tenant_id, late_usage_id, metric,
+                                                       period_start, period_end)"""
+    session.execute(text(f"""
+        UPDATE usage_new_days d SET late_usage_id = g.late_usage_id FROM {groups_sql}
+        WHERE d.tenant_id = g.tenant_id AND d.metric = g.metric
+          AND d.used_on >= g.period_start AND d.used_on < g.period_end
+    """), params)
+    session.execute(text(f"""
+        UPDATE usage_events e SET late_usage_id = g.late_usage_id FROM {groups_sql}
+        WHERE e.tenant_id = g.tenant_id AND e.import_id = :import_id AND e.metric = g.metric
+          AND (e.occurred_at AT TIME ZONE 'UTC')::date >= g.period_start
+          AND (e.occurred_at AT TIME ZONE 'UTC')::date < g.period_end
+    """), params)
+
+
+def _drafts_with_new_usage(session: Session) -> list[tuple[str, Period]]:
+    rows = session.execute(text("""
+        SELECT DISTINCT c.tenant_id, c.period_start, c.period_end
+        FROM usage_covering c JOIN usage_new_days d
+          ON d.tenant_id = c.tenant_id AND c.period_start <= d.used_on
+         AND d.used_on < c.period_end
+        WHERE c.status = 'draft' AND d.late_usage_id IS NULL
+    """)).all()
+    return [(tenant_id, Period(start, end)) for tenant_id, start, end in rows]
+
+
+# --- 5. the record ---------------------------------------------------------------------------
+
+def _record(session: Session, import_id: int, counts: ImportCounts,
+            conflicts: Sequence[EventResult], repriced: int, actor: Actor) -> None:
+    conflict_rows = [{"line": c.line_no, "tenant_id": c.tenant_id, "event_id": c.event_id}
+                     for c in conflicts]
+    session.execute(text("""
+        UPDATE usage_imports
+        SET received_count = :received, new_count = :new, duplicate_count = :duplicate,
+            conflict_count = :conflict, late_count = :late, repriced_count = :repriced,
+            conflicts = CAST(:conflicts AS jsonb)
+        WHERE import_id = :import_id
+    """), {"received": counts.received, "new": counts.new, "duplicate": counts.duplicate,
+           "conflict": counts.conflict, "late": counts.late, "repriced": repriced,
+           "conflicts": _json(conflict_rows), "import_id": import_id})
+    record_audit(session, AuditRecord(
+        actor, "usage.imported", "usage_import", str(import_id),
+        after={"received": counts.received, "new": counts.new,
+               "duplicate": counts.duplicate, "conflict": counts.conflict,
+               "late": counts.late, "drafts_repriced": repriced}))
+
+
+def _json(values: object) -> str:
+    return json.dumps(values, separators=(",", ":"))
+
+
+def _per_event_results(session: Session, import_id: int) -> tuple[EventResult, ...]:
+    rows = session.execute(text("""
+        SELECT i.line_no, i.tenant_id, i.event_id,
+               CASE WHEN (e.metric, e.quantity_base_units, e.occurred_at)
+                         IS DISTINCT FROM (i.metric, i.quantity, i.occurred_at) THEN 'conflict'
+                    WHEN e.import_id <> :import_id THEN 'duplicate'
+                    WHEN i.line_no <> min(i.line_no) OVER (PARTITION BY i.tenant_id, i.event_id)
+                         THEN 'duplicate'
+                    WHEN e.late_usage_id IS NOT NULL THEN 'late'
+                    ELSE 'stored' END
+        FROM usage_incoming i JOIN usage_events e USING (tenant_id, event_id)
+        ORDER BY i.line_no
+    """), {"import_id": import_id})
+    return tuple(EventResult(line_no, tenant_id, event_id, EventOutcome(outcome))
+                 for line_no, tenant_id, event_id, outcome in rows)
+
