@@ -16,10 +16,10 @@ billing_core honest (STYLE 15: a speed trick earns its place only by beating
 the plain version in the same run); before timing, the bench checks that it
 gives the very amounts and sentences ``price_invoice`` gives.
 
-Run from the repository root: ``python bench/bench_core.py`` (``--part b --repeat 5``
-for the best of five pricing runs). The inputs vary (prices, change days,
-usage, discounts) so that no invoice is a copy of the previous one; they are
-built before the clock starts.
+Run from the repository root: ``python bench/bench_core.py`` (``--repeat 5`` for the
+best of five runs of each part; ``--part a`` or ``--part b`` for one). The inputs
+vary (prices, change days, usage, discounts) so that no invoice is a copy of the
+previous one; they are built before the clock starts.
 """
 
 from __future__ import annotations
@@ -48,17 +48,19 @@ TENANTS = 1_000_000
 INVOICES = 100_000
 
 
-def bench_allocation(rng: random.Random) -> None:
+def bench_allocation(rng: random.Random, repeat: int) -> None:
     weights = {f"tenant-{i:07d}": rng.randint(0, 1_000_000) for i in range(TENANTS)}
     total = Money("1000000.00", "USD")
-    started, started_cpu = time.perf_counter(), time.process_time()
-    allocation = split_by_weights(total, weights)
-    seconds = time.perf_counter() - started
-    cpu_seconds = time.process_time() - started_cpu
-    assert sum(allocation.shares_minor.values()) == total.to_minor_units()
+    seconds = cpu_seconds = float("inf")
+    for _ in range(repeat):  # the machine may be shared: best of `repeat`
+        started, started_cpu = time.perf_counter(), time.process_time()
+        allocation = split_by_weights(total, weights)
+        seconds = min(seconds, time.perf_counter() - started)
+        cpu_seconds = min(cpu_seconds, time.process_time() - started_cpu)
+        assert sum(allocation.shares_minor.values()) == total.to_minor_units()
     verdict = "ok" if seconds < 1 else "SLOWER THAN GOAL"
-    print(f"(a) allocation: $1,000,000.00 across {TENANTS:,} tenants (int weights): "
-          f"{seconds:.3f} s (goal < 1 s) {verdict}; CPU {cpu_seconds:.3f} s")
+    print(f"(a) allocation: $1,000,000.00 across {TENANTS:,} tenants (int weights), best of "
+          f"{repeat}: {seconds:.3f} s (goal < 1 s) {verdict}; CPU {cpu_seconds:.3f} s")
 
     decimal_weights = {tenant: Decimal(w).scaleb(-2) for tenant, w in weights.items()}
     started = time.perf_counter()
@@ -303,11 +305,11 @@ def bench_invoices(rng: random.Random, repeat: int = 1) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--part", choices=("a", "b", "all"), default="all")
-    parser.add_argument("--repeat", type=int, default=1, help="best of N runs for (b)")
+    parser.add_argument("--repeat", type=int, default=1, help="best of N runs")
     args = parser.parse_args()
     # One seed per part, so that each part prices the same inputs run alone or together.
     if args.part in ("a", "all"):
-        bench_allocation(random.Random(20241116))
+        bench_allocation(random.Random(20241116), max(1, args.repeat))
     if args.part in ("b", "all"):
         bench_invoices(random.Random(20241117), max(1, args.repeat))
 
