@@ -105,6 +105,10 @@ def run_month_end(engine: Engine, period_label: str, *, actor: Actor, batch_size
             lock_connection.commit()
 
 
+DEACTIVATED = "deactivated: month-end does not bill it"
+"""Why a deactivated tenant is skipped."""
+
+
 def billing_period_in_month(anchor_day: int, month: Period) -> Period:
     """The tenant's billing period that starts in `month` (anchor day clamped, SPEC 2)."""
     return monthly_period(anchor_day, month.last_day)
@@ -124,10 +128,15 @@ def _run_batches(engine: Engine, month: Period, actor: Actor, batch_size: int, w
         tenants = session.execute(text("""
             SELECT tenant_id, billing_anchor_day FROM tenants WHERE is_active ORDER BY tenant_id
         """)).all()
-        run_id = None if dry_run else _start_run(session, month.label, actor, len(tenants))
+        # Deactivated tenants are not billed, and the run says so (db.tenants).
+        deactivated = dict.fromkeys(session.execute(text(
+            "SELECT tenant_id FROM tenants WHERE NOT is_active ORDER BY tenant_id")).scalars(),
+            DEACTIVATED)
+        run_id = None if dry_run else _start_run(session, month.label, actor, len(tenants),
+                                                 deactivated)
     batches = (tenants[start:start + batch_size] for start in range(0, len(tenants), batch_size))
     done = created = present = 0
-    skipped: dict[str, str] = {}
+    skipped: dict[str, str] = dict(deactivated)
     # Pricing is Python and writing is the server: with several batches in flight, one
     # batch is priced while another is written, so both cores work.
     with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="month-end") as pool:
@@ -263,7 +272,8 @@ def _take_run_lock(connection: Connection, period_label: str) -> None:
         raise RunInProgress(period_label)
 
 
-def _start_run(session: Session, period_label: str, actor: Actor, tenants_in_scope: int) -> int:
+def _start_run(session: Session, period_label: str, actor: Actor, tenants_in_scope: int,
+               skipped: dict[str, str]) -> int:
     # We hold the month's lock, so any 'running' row for it belongs to a dead process.
     interrupted = session.execute(text("""
         UPDATE month_end_runs r SET status = :interrupted, finished_at = now()
@@ -282,10 +292,12 @@ def _start_run(session: Session, period_label: str, actor: Actor, tenants_in_sco
     return session.execute(text("""
         INSERT INTO month_end_runs (period_label, dry_run, status, actor, tenants_in_scope,
                                     tenants_done, invoices_created, already_present, skipped)
-        VALUES (:period_label, false, :running, :actor, :tenants_in_scope, 0, 0, 0, '{}')
+        VALUES (:period_label, false, :running, :actor, :tenants_in_scope, 0, 0, 0,
+                CAST(:skipped AS jsonb))
         RETURNING run_id
     """), {"period_label": period_label, "running": MonthEndRunStatus.RUNNING,
-           "actor": actor.user_id, "tenants_in_scope": tenants_in_scope}).scalar_one()
+           "actor": actor.user_id, "tenants_in_scope": tenants_in_scope,
+           "skipped": json.dumps(skipped)}).scalar_one()
 
 
 def _record_progress(session: Session, run_id: int, outcome: _BatchOutcome) -> None:

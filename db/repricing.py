@@ -81,16 +81,19 @@ _LineKey = tuple[str, str, int, Decimal]  # kind, description, amount_minor, exa
 
 
 def reprice_drafts(session: Session, periods: Iterable[tuple[str, Period]], *, actor: Actor,
-                   cause: str) -> list[RepricedDraft]:
+                   cause: str, allowed_by: Permission = Permission.GENERATE_INVOICES
+                   ) -> list[RepricedDraft]:
     """Price again the drafts of the given (tenant id, period) pairs, in the caller's
     transaction; returns the drafts whose lines changed (in tenant, invoice order).
 
     `cause` says why, in the audit row ("plan change from 2024-11-16"). A period is
     named by its `Period` (its start identifies it); pairs without a draft are skipped.
-    Raises `billing_core.drafts.CreditsExceedNewTotal` (nothing written) when a draft's
-    new total could not hold the credits it carries.
+    `allowed_by` is the permission of the change that makes the drafts stale (a plan
+    change: CHANGE_SUBSCRIPTIONS; usage: SEND_USAGE): re-pricing is part of that change,
+    and the actor must hold it. Raises `billing_core.drafts.CreditsExceedNewTotal`
+    (nothing written) when a draft's new total could not hold the credits it carries.
     """
-    require(actor, Permission.GENERATE_INVOICES)
+    require(actor, allowed_by)
     wanted = sorted({(tenant_id, period.start) for tenant_id, period in periods})
     if not wanted:
         return []

@@ -48,11 +48,12 @@ def test_run_twice_creates_each_invoice_once_and_reports_why_others_were_skipped
     first = run_month_end(fresh_engine, "2024-11", actor=ACTOR, batch_size=10,
                           on_progress=lambda done, total: progress.append((done, total)))
     assert (first.tenants_in_scope, first.invoices_created, first.already_present) == (27, 25, 0)
-    assert first.skipped == {f"me-planless-{n}": "plan: no plan in force in 2024-11"
-                             for n in (0, 1)}
+    assert first.skipped == {
+        **{f"me-planless-{n}": "plan: no plan in force in 2024-11" for n in (0, 1)},
+        **{f"me-gone-{n}": "deactivated: month-end does not bill it" for n in (0, 1, 2)}}
     assert progress == [(10, 27), (20, 27), (27, 27)]
     second = run_month_end(fresh_engine, "2024-11", actor=ACTOR, batch_size=10)
-    assert (second.invoices_created, second.already_present, len(second.skipped)) == (0, 25, 2)
+    assert (second.invoices_created, second.already_present, len(second.skipped)) == (0, 25, 5)
     assert _invoice_counts(fresh_engine) == (25, 25)
     with Session(fresh_engine) as session:
         last = last_month_end_run(session)
