@@ -3,12 +3,15 @@
 Invoice ids are numbered per database, and keys lead with the tenant (SPEC 9),
 so a link names both. Other screens build links with `invoice_query`; the
 invoice screen reads them back with `parse_invoice_query`, which refuses
-malformed text with an error naming the parameter.
+malformed text with an error naming the parameter. On the invoice screen itself, a
+choice goes into the URL through `open_invoice`.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
+
+import streamlit as st
 
 from billing_core.errors import InvalidInput
 
@@ -18,6 +21,12 @@ INVOICE_PAGE = "pages/2_Invoice.py"
 def invoice_query(tenant_id: str, invoice_id: int) -> dict[str, str]:
     """The query parameters of the invoice screen for one invoice."""
     return {"tenant": tenant_id, "invoice": str(invoice_id)}
+
+
+def open_invoice(tenant_id: str, invoice_id: int) -> None:
+    """Put one invoice in the invoice screen's URL (a button's callback on that screen): the
+    run that follows shows it, and every later click and reload keeps it."""
+    st.query_params.from_dict(invoice_query(tenant_id, invoice_id))
 
 
 def parse_invoice_query(params: Mapping[str, str]) -> tuple[str, int] | None:

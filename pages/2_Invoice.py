@@ -12,7 +12,7 @@ from ledgerline_ui.feedback import run_action
 from ledgerline_ui.formatting import iso_date, money, tenant_label
 from ledgerline_ui.invoice_actions import ACTIONS, perform, refusal
 from ledgerline_ui.invoice_hub import show_credit_notes, show_links, show_timeline
-from ledgerline_ui.invoice_links import INVOICE_PAGE, invoice_query, parse_invoice_query
+from ledgerline_ui.invoice_links import INVOICE_PAGE, open_invoice, parse_invoice_query
 from ledgerline_ui.invoice_pdf import export_refusal, invoice_pdf, pdf_file_name
 from ledgerline_ui.invoice_trace import invoice_trace
 from ledgerline_ui.page_links import SCREENS, link_to, page_link
@@ -46,9 +46,11 @@ def show_picker() -> None:
         st.info(f"{escape_markdown(tenant_label(tenant.tenant_id, tenant.name))} has no invoices "
                 "yet.")
     for row in page.rows:
-        page_link(INVOICE_PAGE, icon=":material/receipt_long:",
-                     label=f"{row.label} · {row.period_label} · {row.status} · {money(row.total)}",
-                     query_params=invoice_query(row.tenant_id, row.invoice_id))
+        # A button, not a link to this same page: the link opened the invoice without putting
+        # it in the URL, so the next click (Finalize…) fell back to this search.
+        st.button(f"{row.label} · {row.period_label} · {row.status} · {money(row.total)}",
+                  icon=":material/receipt_long:", type="tertiary", key=f"open_{row.invoice_id}",
+                  on_click=open_invoice, args=(row.tenant_id, row.invoice_id))
 
 
 ok, ref = run_action(lambda: parse_invoice_query(st.query_params))

@@ -169,12 +169,15 @@ def test_a_bad_link_names_the_problem_and_writes_nothing(open_screen, demo_datab
     assert scalar(demo_database_url, "SELECT count(*) FROM audit_log") == before
 
 
-def test_without_a_link_the_picker_finds_a_tenants_invoices(open_screen):
+def test_without_a_link_the_picker_finds_a_tenants_invoices_and_links_the_chosen_one(
+        open_screen):
     app = open_screen(PAGE)
     app.text_input(key="picker_search").set_value("initech").run()
 
-    links = [link.value for link in app.get("page_link")] + [m.value for m in app.markdown]
-    assert any("2024-11 · draft · $850.00" in text for text in links)
+    [found] = [b for b in app.button if "2024-11 · draft · $850.00" in b.label]
+    found.click().run()
+    assert app.query_params["tenant"] == "ent-initech"
+    assert app.title[0].value.startswith("Draft invoice #")
 
 
 def test_pdf_holds_a_finalized_invoice_and_refuses_a_draft(demo_database_url):

@@ -58,10 +58,12 @@ def served(script: str | Path, env: Mapping[str, str] | None = None,
 
 
 def new_page(browser, base_url: str | None = None, **context_options):
-    """A page in a context of its own, 1400x1000, that counts its script runs (for
-    `wait_until_idle`) and waits up to WAIT_MS. Close it with `page.context.close()`."""
-    context = browser.new_context(base_url=base_url, viewport={"width": 1400, "height": 1000},
-                                  **context_options)
+    """A page in a context of its own, 1400x1000 unless `viewport=` says otherwise, that counts
+    its script runs (for `wait_until_idle`) and waits up to WAIT_MS. Close it with
+    `page.context.close()`."""
+    context = browser.new_context(base_url=base_url,
+                                  **{"viewport": {"width": 1400, "height": 1000},
+                                     **context_options})
     context.add_init_script(SCRIPT_RUNS)
     context.set_default_timeout(WAIT_MS)
     return context.new_page()
