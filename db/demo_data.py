@@ -30,6 +30,10 @@ manager@demo (manager). The rows are written by the demo actors of those roles.
 That password is public: the data is loaded only when asked for (`LEDGERLINE_DEMO=1`
 at start, or `python -m db.demo_data`), never where real data lives.
 
+Tenants, plans, plan changes, discounts and deactivations go through the same
+operations as the screens (`db.tenants`, `db.plans`, `db.subscriptions`,
+`db.discounts`): the demo has no second way in.
+
 Loading is idempotent: a second load finds the data and changes nothing.
 Dates live in the data; only audit and status timestamps are "now".
 Run `python -m db.demo_data` to load it into the app's database.
@@ -50,13 +54,17 @@ from billing_core.access import Actor, Role
 from billing_core.money import Money
 from billing_core.month_end_runs import MonthEndRunStatus
 from billing_core.periods import calendar_month
-from billing_core.usage import BYTES_PER_GB, BYTES_PER_TB
+from billing_core.usage import BYTES_PER_GB, BYTES_PER_TB, UsagePlan
 from db.allocation_runs import allocate_by_weights
 from db.credit_requests import request_credit
 from db.credits import issue_service_credit
+from db.discounts import add_discount
 from db.invoicing import generate_invoice, generate_invoices
 from db.month_end import run_month_end
+from db.plans import create_plan
 from db.reconciliation import import_sample_legacy_file
+from db.subscriptions import change_plan
+from db.tenants import create_tenant, deactivate_tenant
 from db.transitions import finalize_invoice, record_payment
 from db.users import create_user
 
@@ -153,33 +161,24 @@ def demo_data_requested() -> bool:
 
 
 def _insert_plans(session: Session) -> None:
+    existing = set(session.execute(text("SELECT plan_id FROM plans")).scalars())
     for plan_id, name, price_minor, usage in PLANS:
-        metric = unit = base_unit = per_unit = included = unit_price = None
+        if plan_id in existing:
+            continue
+        terms = None
         if usage is not None:
             metric, unit, base_unit, per_unit, included, unit_price = usage
-        session.execute(text("""
-            INSERT INTO plans (plan_id, name, currency, recurring_price_minor, usage_metric,
-                               usage_unit_name, usage_base_unit_name, usage_base_units_per_unit,
-                               usage_included_base_units, usage_price_per_unit)
-            VALUES (:plan_id, :name, 'USD', :price, :metric, :unit, :base_unit, :per_unit,
-                    :included, :unit_price)
-            ON CONFLICT (plan_id) DO NOTHING
-        """), {"plan_id": plan_id, "name": name, "price": price_minor, "metric": metric,
-               "unit": unit, "base_unit": base_unit, "per_unit": per_unit,
-               "included": included, "unit_price": unit_price})
+            terms = UsagePlan(metric, unit, per_unit, included, Money(unit_price, "USD"),
+                              base_unit)
+        create_plan(session, plan_id, name, Money.from_minor_units(price_minor, "USD"),
+                    usage=terms, actor=ACTOR)
 
 
 def _add_tenant(session: Session, tenant_id: str, name: str, plans: list[tuple[date, str]],
                 anchor_day: int = 1) -> None:
-    session.execute(text("""
-        INSERT INTO tenants (tenant_id, name, currency, billing_anchor_day)
-        VALUES (:tenant_id, :name, 'USD', :anchor_day)
-    """), {"tenant_id": tenant_id, "name": name, "anchor_day": anchor_day})
-    session.execute(text("""
-        INSERT INTO subscriptions (tenant_id, starts_on, plan_id)
-        VALUES (:tenant_id, :starts_on, :plan_id)
-    """), [{"tenant_id": tenant_id, "starts_on": starts_on, "plan_id": plan_id}
-           for starts_on, plan_id in plans])
+    create_tenant(session, tenant_id, name, "USD", anchor_day, actor=ACTOR)
+    for starts_on, plan_id in plans:
+        change_plan(session, tenant_id, starts_on, plan_id, actor=ACTOR)
 
 
 def _add_usage(session: Session, rows: list[tuple[str, str, date, int]]) -> None:
@@ -204,13 +203,9 @@ def _incident_scenarios(session: Session) -> None:
 
     # Discount order: the promotional credit is listed first and still applies last.
     _add_tenant(session, "ent-initech", names["ent-initech"], [(date(2024, 1, 1), "compute-1000")])
-    session.execute(text("""
-        INSERT INTO tenant_discounts (tenant_id, position, label, percent, amount_minor, currency,
-                                      valid_from, valid_until)
-        VALUES ('ent-initech', 1, 'Promotional credit', NULL, 5000, 'USD',
-                '2024-11-01', '2024-12-01'),
-               ('ent-initech', 2, 'Enterprise discount', 10, NULL, NULL, NULL, NULL)
-    """))
+    add_discount(session, "ent-initech", "Promotional credit", amount=Money("50.00", "USD"),
+                 valid_from=date(2024, 11, 1), valid_until=date(2024, 12, 1), actor=ACTOR)
+    add_discount(session, "ent-initech", "Enterprise discount", percent=Decimal(10), actor=ACTOR)
     generate_invoice(session, "ent-initech", NOVEMBER, actor=ACTOR)
 
     # Credit on a finalized invoice: October paid, November draft, the credit lands on November.
@@ -267,15 +262,13 @@ def _synthetic_tenants(session: Session) -> list[str]:
                 usage.append((tenant_id, "api_requests", used_on, rng.randint(0, 60) * 10**6))
                 usage.append((tenant_id, "storage", used_on, rng.randint(0, 300) * BYTES_PER_GB))
         if rng.random() < 0.15:
-            session.execute(text("""
-                INSERT INTO tenant_discounts (tenant_id, position, label, percent)
-                VALUES (:tenant_id, 1, 'Annual commitment', :percent)
-            """), {"tenant_id": tenant_id, "percent": rng.choice([5, 10, 15])})
+            add_discount(session, tenant_id, "Annual commitment",
+                         percent=Decimal(rng.choice([5, 10, 15])), actor=ACTOR)
         tenant_ids.append(tenant_id)
     _add_usage(session, usage)
     # A few tenants left: inactive, so month-end skips them.
-    session.execute(text("UPDATE tenants SET is_active = false WHERE tenant_id = ANY(:ids)"),
-                    {"ids": tenant_ids[-5:]})
+    for tenant_id in tenant_ids[-5:]:
+        deactivate_tenant(session, tenant_id, actor=ACTOR)
     return tenant_ids
 
 
