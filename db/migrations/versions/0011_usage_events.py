@@ -71,6 +71,7 @@ def upgrade() -> None:
         sa.Column("status", sa.Text(), server_default=sa.text("'open'"), nullable=False),
         sa.Column("billed_invoice_id", sa.BigInteger(), nullable=True),
         sa.Column("billed_minor", sa.BigInteger(), nullable=True),
+        sa.Column("billed_explanation", sa.Text(), nullable=True),
         sa.Column("waive_reason", sa.Text(), nullable=True),
         sa.Column("settled_by", sa.Text(), nullable=True),
         sa.Column("settled_at", sa.DateTime(timezone=True), nullable=True),
