@@ -64,7 +64,7 @@ from billing_core.credit_requests import CreditRequestKind, CreditRequestStatus
 from billing_core.document_numbers import DocumentSeries
 from billing_core.lines import LineKind
 from billing_core.month_end_runs import MonthEndRunStatus
-from billing_core.reconciliation import LEGACY_STATUSES, CorrectionKind, Source
+from billing_core.reconciliation import LEGACY_STATUSES, CorrectionKind, Rule, Source
 from billing_core.states import InvoiceStatus
 from billing_core.usage_events import LateUsageStatus, UsageSource
 
@@ -845,6 +845,50 @@ class LegacyCorrection(Base):
     credit_id: Mapped[int | None] = mapped_column(BigInteger)
     actor: Mapped[str] = mapped_column(Text)
     created_at: Mapped[CreatedAt]
+
+
+class LegacyDiscrepancyRow(Base):
+    """The stored reconciliation report: each discrepancy `reconcile` finds in the legacy
+    records, in report order (`position`), written again in every import's transaction
+    (`db.reconciliation`), so the screen reads counts, totals and pages in SQL."""
+
+    __tablename__ = "legacy_discrepancies"
+    __table_args__ = (
+        Index("uq_legacy_discrepancies_position", "position", unique=True),
+        Index("ix_legacy_discrepancies_rule_position", "rule", "position"),
+        _check_in("source", Source, "source_known"),
+        _check_in("rule", Rule, "rule_known"),
+        _currency_check(),
+    )
+
+    tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.tenant_id"), primary_key=True)
+    source: Mapped[str] = mapped_column(Text, primary_key=True)
+    legacy_id: Mapped[str] = mapped_column(Text, primary_key=True)
+    rule: Mapped[str] = mapped_column(Text, primary_key=True)
+    position: Mapped[int] = mapped_column(BigInteger)
+    line_no: Mapped[int] = mapped_column(BigInteger)
+    period_label: Mapped[str] = mapped_column(Text)
+    currency: Mapped[CurrencyCode]
+    billed_minor: Mapped[MinorUnits]
+    correct_minor: Mapped[MinorUnits]
+    difference_minor: Mapped[MinorUnits]
+    explanation: Mapped[str] = mapped_column(Text)
+
+
+class AuditFilterChoice(Base):
+    """An actor or action that occurs in `audit_log`, for the Audit log's pickers; added by
+    the trigger `audit_log_keeps_filter_choices` (migration 0012). No unique index, so
+    writers never wait on each other: a value may appear twice, readers take DISTINCT."""
+
+    __tablename__ = "audit_filter_choices"
+    __table_args__ = (
+        Index("ix_audit_filter_choices_kind_value", "kind", "value"),
+        CheckConstraint("kind IN ('actor', 'action')", name="kind_known"),
+    )
+
+    choice_id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    kind: Mapped[str] = mapped_column(Text)
+    value: Mapped[str] = mapped_column(Text)
 
 
 class ApiKey(Base):

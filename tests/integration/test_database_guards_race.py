@@ -284,11 +284,11 @@ GUARDED_FROM_TRUNCATE = (
     "document_number_counters", "allocation_runs", "allocation_shares", "plans",
     "subscriptions", "tenant_discounts", "usage_records", "legacy_imports", "legacy_invoices",
     "legacy_allocation_shares", "legacy_corrections", "audit_log",
-    "usage_imports", "usage_events", "late_usage",
+    "usage_imports", "usage_events", "late_usage", "legacy_discrepancies",
 )
 # Nothing here holds money: TRUNCATE of tenants cascades into guarded tables and is refused.
 NOT_GUARDED = ("tenants", "users", "sign_in_throttle", "month_end_runs", "api_keys",
-               "api_idempotency_keys")
+               "api_idempotency_keys", "audit_filter_choices")
 
 
 @pytest.mark.parametrize("table", GUARDED_FROM_TRUNCATE)

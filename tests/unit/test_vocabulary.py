@@ -27,7 +27,7 @@ from billing_core.month_end_runs import (
     check_run_move,
     statuses_moving_to,
 )
-from billing_core.reconciliation import CorrectionKind, Source
+from billing_core.reconciliation import CorrectionKind, Rule, Source
 from billing_core.states import INVOICE_STATUS_LABELS, InvoiceStatus
 from billing_core.usage_events import LateUsageStatus, UsageSource
 from db.models import Base
@@ -57,6 +57,10 @@ VOCABULARY_CHECKS = [
      InvoiceStatus),
     ("legacy_corrections", "source_known", "source IN ('invoice', 'allocation')", Source),
     ("legacy_corrections", "kind_known", "kind IN ('credit', 'void')", CorrectionKind),
+    ("legacy_discrepancies", "source_known", "source IN ('invoice', 'allocation')", Source),
+    ("legacy_discrepancies", "rule_known",
+     "rule IN ('proration', 'discount_order', 'overage_at_limit', 'credit_on_finalized',"
+     " 'duplicate_invoice', 'allocation_rounding', 'unexplained')", Rule),
     ("usage_imports", "source_known", "source IN ('file', 'command', 'api')", UsageSource),
     ("late_usage", "status_known", "status IN ('open', 'billed', 'waived')", LateUsageStatus),
 ]
