@@ -57,20 +57,31 @@ if not can(Permission.RUN_MONTH_END):
             icon=":material/lock:")
 dry_column, run_column, _ = st.columns([1, 1, 3])
 may_run = can(Permission.RUN_MONTH_END)
-if may_run and dry_column.button("Dry run", icon=":material/visibility:", width="stretch"):
+
+def start_over() -> None:
+    """A new click replaces what the last one left: its confirmation and its dry run's result
+    (a bad month's error must not sit above the previous month's figures)."""
     st.session_state.pop("month_end_pending", None)
+    st.session_state.pop("month_end_result", None)
+
+
+if may_run and dry_column.button("Dry run", icon=":material/visibility:", width="stretch"):
+    start_over()
     ok, summary = run_action(lambda: dry_run(sessions, period_text, actor=current_actor()))
     if ok:
         st.session_state["month_end_result"] = summary
 if may_run and run_column.button("Run month-end…", icon=":material/play_arrow:",
                                  type="primary", width="stretch"):
+    start_over()
     ok, label = run_action(lambda: check_period(period_text))
     if ok:
         st.session_state["month_end_pending"] = label
 
 pending = st.session_state.get("month_end_pending")
+confirmation = st.empty()
+confirmed = False
 if pending and may_run:
-    with st.container(border=True):
+    with confirmation.container(border=True):
         st.markdown(f"**Run month-end for {pending}?**")
         st.write("Draft invoices are created for every active tenant not yet invoiced for the "
                  "month, in batches that each commit on their own; existing invoices are not "
@@ -79,13 +90,15 @@ if pending and may_run:
         if cancel.button("Cancel", key="month_end_cancel", width="stretch"):
             st.session_state.pop("month_end_pending", None)
             st.rerun()
-        if confirm.button(f"Confirm: run month-end {pending}", type="primary",
-                          key="month_end_confirm", width="stretch"):
-            st.session_state.pop("month_end_pending", None)
-            ok, _ = run_action(lambda: enqueue(sessions, pending, actor=current_actor()))
-            if ok:
-                st.session_state.pop("month_end_result", None)  # the run's outcome shows below
-                st.rerun()
+        confirmed = confirm.button(f"Confirm: run month-end {pending}", type="primary",
+                                   key="month_end_confirm", width="stretch")
+if confirmed:
+    st.session_state.pop("month_end_pending", None)
+    confirmation.empty()  # answered: a refusal shows on its own, not under the question
+    ok, _ = run_action(lambda: enqueue(sessions, pending, actor=current_actor()))
+    if ok:
+        st.rerun()  # the run's outcome shows below, under "Latest run"
+
 
 def run_figures(run, created_label: str) -> None:
     """The four counts of a run (or a dry run) and the skipped tenants with their reasons."""
