@@ -9,9 +9,6 @@ this one is deducted. Built with fpdf2's core fonts like the invoice
 
 from __future__ import annotations
 
-from fpdf import FPDF
-from fpdf.enums import XPos, YPos
-
 from billing_core.money import Money
 from db.reads.credits import CreditNoteView
 from db.reads.invoices import InvoiceDetail
@@ -31,6 +28,9 @@ def credit_note_pdf(detail: InvoiceDetail, note: CreditNoteView) -> bytes:
     currency = invoice.total.currency
     up_to_here = detail.credit_notes[:detail.credit_notes.index(note) + 1]
     credited = sum((earlier.amount for earlier in up_to_here), Money.zero(currency))
+    from fpdf import FPDF  # here, not at import: see ledgerline_ui.invoice_pdf.invoice_pdf
+    from fpdf.enums import XPos, YPos
+
     pdf = FPDF(format="A4")
     pdf.set_title(latin1_text(f"Credit note {note.number}"))
     pdf.set_author("Ledgerline")

@@ -23,14 +23,16 @@ runs on over as many lines and pages as it needs.
 
 from __future__ import annotations
 
-from fpdf import FPDF
-from fpdf.enums import XPos, YPos
+from typing import TYPE_CHECKING
 
 from billing_core.money import ROUNDING_MODE_LABEL
 from billing_core.states import InvoiceStatus
 from db.reads.invoices import InvoiceDetail, InvoiceSummary
 from ledgerline_ui.formatting import iso_date, money, tenant_label
 from ledgerline_ui.invoice_trace import invoice_trace
+
+if TYPE_CHECKING:
+    from fpdf import FPDF
 
 EXPORTABLE = frozenset({InvoiceStatus.FINALIZED, InvoiceStatus.PAID})
 CELL_LIMIT = 300
@@ -66,6 +68,11 @@ def invoice_pdf(detail: InvoiceDetail) -> bytes:
     if refused:
         raise NotExportable(refused)
     trace = invoice_trace(detail)
+    # fpdf2 is imported when a PDF is asked for: at import time it cost every render of the
+    # Invoice screen about 0.4 s, and most renders never build one.
+    from fpdf import FPDF
+    from fpdf.enums import XPos, YPos
+
     pdf = FPDF(format="A4")
     pdf.set_title(latin1_text(f"Invoice {invoice.label}"))
     pdf.set_author("Ledgerline")
@@ -130,6 +137,8 @@ def invoice_pdf(detail: InvoiceDetail) -> bytes:
 def _credit_notes_section(pdf: FPDF, detail: InvoiceDetail) -> None:
     """The credit notes issued against the invoice, and what is left once they are deducted:
     the invoice's own total is frozen, so the customer reads the correction here."""
+    from fpdf.enums import XPos, YPos
+
     pdf.ln(4)
     pdf.set_font("Helvetica", "B", 11)
     pdf.cell(0, 7, "Credit notes", new_x=XPos.LMARGIN, new_y=YPos.NEXT)
