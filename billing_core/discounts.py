@@ -30,7 +30,7 @@ from billing_core.lines import InvoiceLine, LineKind, describe_exact, priced_lin
 from billing_core.money import (
     Money,
     exact_quotient,
-    format_money,
+    minor_units_text,
     money_from_minor,
     round_ratio,
     to_decimal,
@@ -128,7 +128,7 @@ def discount_steps(
     # in minor units, returning (steps, total, unused) with the totals in minor
     # units too.
     if subtotal < 0:
-        shown = format_money(money_from_minor(subtotal, currency))
+        shown = minor_units_text(subtotal, currency)
         raise InvalidInput("subtotal", f"{shown} is negative; there is nothing to discount")
     percents, fixed = _in_spec_order(discounts, currency)
     steps: list[InvoiceLine] = []
@@ -143,7 +143,7 @@ def discount_steps(
                 discount.label,
                 money_from_minor(-step, currency),
                 None,
-                (_explain_percent, percent, running),
+                (_explain_percent, percent, running, step),
             )
         )
         running -= step
@@ -157,7 +157,7 @@ def discount_steps(
                 fixed_off.label,
                 money_from_minor(-used, currency),
                 None,
-                (_explain_fixed, fixed_off.amount, running),
+                (_explain_fixed, offered, running),
             )
         )
         unused += offered - used
@@ -184,26 +184,27 @@ def _in_spec_order(
     return percents, fixed
 
 
-def _explain_percent(line: InvoiceLine, percent: Decimal, running: int) -> tuple[Decimal, str]:
+def _explain_percent(
+    line: InvoiceLine, percent: Decimal, running: int, step: int
+) -> tuple[Decimal, str]:
     """A percentage step's exact amount and sentence, written when first read."""
-    before = money_from_minor(running, line.amount.currency)
-    exact, is_exact = exact_quotient(before, percent, 100)
+    currency = line.amount.currency
+    exact, is_exact = exact_quotient(money_from_minor(running, currency), percent, 100)
     return exact.copy_negate(), (  # not -exact: unary minus would round to 28 digits
-        f"{percent}% of {format_money(before)} = "
-        f"{describe_exact(exact, is_exact)} -> -{format_money(-line.amount)}"
+        f"{percent}% of {minor_units_text(running, currency)} = "
+        f"{describe_exact(exact, is_exact)} -> -{minor_units_text(step, currency)}"
     )
 
 
-def _explain_fixed(line: InvoiceLine, offered: Money, running: int) -> tuple[Decimal, str]:
-    """A fixed step's exact amount and sentence, written when first read."""
-    before = money_from_minor(running, offered.currency)
-    if offered.amount <= before.amount:
-        used = offered
-        explanation = f"{format_money(offered)} off {format_money(before)}"
-    else:
-        used = before
-        explanation = (
-            f"{format_money(offered)} offered, only {format_money(used)} used so the "
-            f"total stays at zero; {format_money(offered - used)} unused"
+def _explain_fixed(line: InvoiceLine, offered: int, running: int) -> tuple[Decimal, str]:
+    """A fixed step's exact amount (its own amount: nothing to divide) and sentence."""
+    currency = line.amount.currency
+    if offered <= running:
+        return line.amount.amount, (
+            f"{minor_units_text(offered, currency)} off {minor_units_text(running, currency)}"
         )
-    return used.amount.copy_negate(), explanation
+    return line.amount.amount, (
+        f"{minor_units_text(offered, currency)} offered, only "
+        f"{minor_units_text(running, currency)} used so the total stays at zero; "
+        f"{minor_units_text(offered - running, currency)} unused"
+    )

@@ -97,15 +97,25 @@ def price_invoice(
     lines: list[InvoiceLine] = []
     # Every line is a whole number of minor units, so they are added up as ints.
     subtotal_minor = prorate_into(plan_changes, period, lines)
+    # The recurring lines share one currency (prorate checks that); each usage line must too.
+    currency = lines[0].amount.currency if lines else None
     for plan, used in usage:
         priced = usage_line(plan, used)
         if priced is not None:
+            line_currency = priced[0].amount.currency
+            if currency is None:
+                currency = line_currency
+            elif line_currency != currency:
+                raise CurrencyMismatch(currency, line_currency, "add")
             lines.append(priced[0])
             subtotal_minor += priced[1]
-    currency = _currency_of(plan_changes, lines, credit_balance)
-    for line in lines:
-        if line.amount.currency != currency:
-            raise CurrencyMismatch(currency, line.amount.currency, "add")
+    if currency is None:  # nothing billed: the plan's currency, else the balance's
+        if plan_changes:
+            currency = plan_changes[0].price.currency
+        elif credit_balance is not None:
+            currency = credit_balance.currency
+        else:
+            raise InvalidInput("plan_changes", "an invoice needs a plan or usage to price")
     steps, total_minor, unused_minor = discount_steps(subtotal_minor, currency, discounts)
     lines += steps
     total = money_from_minor(total_minor, currency)
@@ -149,15 +159,3 @@ def _explain_credit(
         f"{format_money(applied)} of the {format_money(credit_balance)} credit balance; "
         f"{format_money(balance_left)} stays on the balance"
     )
-
-
-def _currency_of(
-    plan_changes: Sequence[PlanChange], lines: list[InvoiceLine], credit_balance: Money | None
-) -> str:
-    if lines:
-        return lines[0].amount.currency
-    if plan_changes:
-        return plan_changes[0].price.currency
-    if credit_balance is not None:
-        return credit_balance.currency
-    raise InvalidInput("plan_changes", "an invoice needs a plan or usage to price")

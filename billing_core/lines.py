@@ -20,7 +20,7 @@ from decimal import Decimal
 from enum import StrEnum
 
 from billing_core.errors import InvalidInput
-from billing_core.money import Money, to_decimal
+from billing_core.money import Money, minor_units_ratio, money_from_minor, round_ratio, to_decimal
 
 
 class LineKind(StrEnum):
@@ -166,6 +166,22 @@ def priced_line(
     _set_quantity(line, quantity)
     _set_explain(line, explain)
     return line
+
+
+def share_line(
+    kind: LineKind, description: str, price: Money, part: int, whole: int, explain: tuple
+) -> tuple[InvoiceLine, int]:
+    """The line billing ``price * part / whole``, exactly, rounded once, and its minor units.
+
+    The rule behind proration (``part`` of ``whole`` days of a period) and usage
+    (``part`` overage base units of a billing unit of ``whole``), so ``part`` is
+    the line's quantity. SPEC 3: $1000.00 for 15 of 30 days is a line of $500.00
+    and 50000. ``explain`` is as for ``priced_line``.
+    """
+    numerator, denominator = minor_units_ratio(price)
+    minor = round_ratio(numerator * part, denominator * whole)
+    amount = money_from_minor(minor, price.currency)
+    return priced_line(kind, description, amount, part, explain), minor
 
 
 def describe_exact(value: Decimal, is_exact: bool) -> str:

@@ -18,10 +18,13 @@ A billable amount comes from one function, ``round_ratio``: every rule that
 divides money (proration, usage, a discount step) is an exact rational, one
 integer of minor units over another, and ``round_ratio`` rounds it once to a
 whole number of minor units with the one named ``ROUNDING_MODE``
-(``rounded()`` and ``exact_share`` use it too). Nothing is rounded on the way
-there, and Python integers have no precision to run out of. Only displaying
-and parsing an amount call ``quantize``, through ``at_minor_unit`` here; "round
-once per line item" is enforced by there being one place that rounds.
+(``rounded()``, ``exact_share`` and ``format_money`` use it too). Nothing is
+rounded on the way there, and Python integers have no precision to run out
+of. That is also why ``Money`` keeps its amount as an integer coefficient and a
+power of ten inside, handing out the Decimal on request: the rules add,
+compare and scale ints. Only parsing an amount calls ``quantize``, through
+``at_minor_unit`` here; "round once per line item" is enforced by there being
+one place that rounds.
 
 Reading an amount a person typed (``parse_money``) and writing a Decimal in
 plain digits live beside this module, in ``billing_core.money_text``; showing
@@ -47,7 +50,7 @@ that stores it in minor units (``MAX_MINOR_UNITS``).
 from __future__ import annotations
 
 import decimal
-from dataclasses import dataclass
+from dataclasses import FrozenInstanceError
 from decimal import Decimal
 from math import gcd
 from types import MappingProxyType
@@ -239,9 +242,9 @@ def check_amount_fits(
 def _too_large(field: str, shown: str, currency: str, positive: bool) -> InvalidInput:
     # ``shown`` is the refused value as the message names it (quoted text, or a count).
     if positive:
-        bound = f"at most {format_money(_money(_LARGEST[currency], currency))}"
+        bound = f"at most {minor_units_text(MAX_MINOR_UNITS, currency)}"
     else:
-        bound = f"at least {format_money(_money(-_LARGEST[currency], currency))}"
+        bound = f"at least {minor_units_text(-MAX_MINOR_UNITS, currency)}"
     return InvalidInput(field, f"{shown} is too large ({bound})")
 
 
@@ -258,7 +261,6 @@ def check_currency(currency: str, field: str = "currency") -> str:
     raise TypeError(f"{field}: expected a currency code str, got {type(currency).__name__}")
 
 
-@dataclass(frozen=True, slots=True)
 class Money:
     """An exact amount of one currency: ``Money(amount, currency)``.
 
@@ -269,16 +271,34 @@ class Money:
 
     SPEC 4: ``Money("1000.00", "USD") * Decimal("0.90") - Money("50.00", "USD")``
     is ``Money("850.00", "USD")``.
+
+    Inside, the amount is the integer ``coefficient * 10 ** exponent``, as a
+    Decimal holds it, but in Python ints: the rules of a bill are integer
+    arithmetic on minor units, and an int is what they add, compare and round
+    without a conversion. ``amount`` gives the Decimal, digits and scale as
+    given (``Money("1000.0", "USD").amount`` is ``Decimal("1000.0")``).
+    An immutable value, compared and hashed by amount and currency.
     """
 
-    amount: Decimal
+    __slots__ = ("_coefficient", "_exponent", "currency")
+    __match_args__ = ("amount", "currency")
+
+    _coefficient: int
+    _exponent: int
     currency: str
 
-    def __post_init__(self) -> None:
-        code = check_currency(self.currency)
-        amount = check_amount_fits(to_decimal(self.amount, "amount"), code)
-        object.__setattr__(self, "amount", amount)
-        object.__setattr__(self, "currency", code)
+    def __init__(self, amount: Decimal | int | str, currency: str) -> None:
+        code = check_currency(currency)
+        number = check_amount_fits(to_decimal(amount, "amount"), code)
+        exponent = number.as_tuple().exponent
+        _set_coefficient(self, int(number.scaleb(-exponent, _WIDE)))  # type: ignore[operator]
+        _set_exponent(self, exponent)
+        _set_currency(self, code)
+
+    @property
+    def amount(self) -> Decimal:
+        """The amount as a Decimal: ``Money("500.00", "USD").amount == Decimal("500.00")``."""
+        return Decimal(self._coefficient).scaleb(self._exponent, _WIDE)
 
     # Construction -----------------------------------------------------------------------------
 
@@ -300,7 +320,7 @@ class Money:
         if not -MAX_MINOR_UNITS <= minor <= MAX_MINOR_UNITS:
             shown = f"{minor:,}" if minor.bit_length() <= 4 * MAX_DIGITS else _shown_int(minor)
             raise _too_large("amount", f"{shown} of minor units", code, minor > 0)
-        return _money(Decimal(minor).scaleb(-CURRENCY_EXPONENTS[code], _EXACT), code)
+        return _money(minor, _MINOR_EXPONENT[code], code)
 
     # Rounding ---------------------------------------------------------------------------------
 
@@ -314,7 +334,8 @@ class Money:
     @property
     def is_rounded(self) -> bool:
         """True when the amount has no digits below the currency's minor unit."""
-        return self.amount == at_minor_unit(self.amount, self.currency)
+        below = _MINOR_EXPONENT[self.currency] - self._exponent  # decimals beyond the minor unit
+        return below <= 0 or not self._coefficient % 10**below
 
     def to_minor_units(self) -> int:
         """$1,000.00 -> 100000. Only for billable (rounded) amounts; an unrounded one is a bug.
@@ -322,34 +343,33 @@ class Money:
         Raises ``ValueError`` rather than rounding silently, so that rounding
         stays a visible, deliberate step.
         """
-        scaled = self.amount.scaleb(CURRENCY_EXPONENTS[self.currency], _DIVIDE)
-        if scaled != scaled.to_integral_value():
+        numerator, denominator = minor_units_ratio(self)
+        if denominator != 1:
             raise ValueError(
                 f"{self.amount} {self.currency} has digits below the minor unit; round it first"
             )
-        return int(scaled)
+        return numerator
 
     # Predicates -------------------------------------------------------------------------------
 
     @property
     def is_zero(self) -> bool:
-        return not self.amount
+        return not self._coefficient
 
     @property
     def is_negative(self) -> bool:
-        return self.amount < 0
+        return self._coefficient < 0
 
     def __bool__(self) -> bool:
-        return bool(self.amount)
+        return bool(self._coefficient)
 
     # Arithmetic -------------------------------------------------------------------------------
 
     def __add__(self, other: Money) -> Money:
         if type(other) is not Money:
             return NotImplemented
-        if other.currency != self.currency:
-            raise CurrencyMismatch(self.currency, other.currency, "add")
-        return _money(_EXACT.add(self.amount, other.amount), self.currency)
+        mine, theirs, exponent = _aligned(self, other, "add")
+        return _money(mine + theirs, exponent, self.currency)
 
     def __radd__(self, other: Any) -> Money:
         # sum() starts from the int 0; that and only that may be added to Money.
@@ -360,23 +380,23 @@ class Money:
     def __sub__(self, other: Money) -> Money:
         if type(other) is not Money:
             return NotImplemented
-        if other.currency != self.currency:
-            raise CurrencyMismatch(self.currency, other.currency, "subtract")
-        return _money(_EXACT.subtract(self.amount, other.amount), self.currency)
+        mine, theirs, exponent = _aligned(self, other, "subtract")
+        return _money(mine - theirs, exponent, self.currency)
 
     def __neg__(self) -> Money:
-        return _money(_EXACT.minus(self.amount), self.currency)
+        return _money(-self._coefficient, self._exponent, self.currency)
 
     def __pos__(self) -> Money:
         return self
 
     def __abs__(self) -> Money:
-        return _money(_EXACT.abs(self.amount), self.currency)
+        return _money(abs(self._coefficient), self._exponent, self.currency)
 
     def __mul__(self, factor: Decimal | int | str) -> Money:
         if isinstance(factor, Money):
             raise TypeError("cannot multiply Money by Money; multiply by a number instead")
-        return _money(_EXACT.multiply(self.amount, to_decimal(factor, "factor")), self.currency)
+        product = _EXACT.multiply(self.amount, to_decimal(factor, "factor"))
+        return _from_decimal(product, self.currency)
 
     __rmul__ = __mul__
 
@@ -384,60 +404,108 @@ class Money:
         if type(divisor) is Money:
             if divisor.currency != self.currency:
                 raise CurrencyMismatch(self.currency, divisor.currency, "divide")
-            if not divisor.amount:
+            if not divisor:
                 raise ZeroDivisionError("cannot divide by a zero amount")
             return _DIVIDE.divide(self.amount, divisor.amount)
         number = to_decimal(divisor, "divisor")  # type: ignore[arg-type]  # a Money subclass: refused
         if not number:
             raise ZeroDivisionError("cannot divide money by zero")
-        return _money(_DIVIDE.divide(self.amount, number), self.currency)
+        return _from_decimal(_DIVIDE.divide(self.amount, number), self.currency)
 
     def __rtruediv__(self, other: Any) -> Any:
         raise TypeError("cannot divide a number by Money")
 
-    # Comparison (same currency only; the dataclass supplies == and hash) ----------------------
+    # Comparison (same currency only) ----------------------------------------------------------
 
-    def _comparable(self, other: Any, operation: str) -> bool:
+    def __eq__(self, other: object) -> bool:
         if type(other) is not Money:
+            return NotImplemented
+        if self.currency != other.currency:
             return False
-        if other.currency != self.currency:
-            raise CurrencyMismatch(self.currency, other.currency, operation)
-        return True
+        if self._exponent == other._exponent:
+            return self._coefficient == other._coefficient
+        mine, theirs, _ = _aligned(self, other, "compare")
+        return mine == theirs
+
+    def __hash__(self) -> int:
+        return hash((self.amount, self.currency))  # equal amounts of another scale hash alike
 
     def __lt__(self, other: Money) -> bool:
-        return self.amount < other.amount if self._comparable(other, "compare") else NotImplemented
+        if type(other) is not Money:
+            return NotImplemented
+        mine, theirs, _ = _aligned(self, other, "compare")
+        return mine < theirs
 
     def __le__(self, other: Money) -> bool:
-        return self.amount <= other.amount if self._comparable(other, "compare") else NotImplemented
+        if type(other) is not Money:
+            return NotImplemented
+        mine, theirs, _ = _aligned(self, other, "compare")
+        return mine <= theirs
 
     def __gt__(self, other: Money) -> bool:
-        return self.amount > other.amount if self._comparable(other, "compare") else NotImplemented
+        if type(other) is not Money:
+            return NotImplemented
+        mine, theirs, _ = _aligned(self, other, "compare")
+        return mine > theirs
 
     def __ge__(self, other: Money) -> bool:
-        return self.amount >= other.amount if self._comparable(other, "compare") else NotImplemented
+        if type(other) is not Money:
+            return NotImplemented
+        mine, theirs, _ = _aligned(self, other, "compare")
+        return mine >= theirs
 
     def __str__(self) -> str:
         return format_money(self)
 
+    def __repr__(self) -> str:
+        return f"Money(amount={self.amount!r}, currency={self.currency!r})"
+
+    def __setattr__(self, name: str, value: object) -> None:
+        raise FrozenInstanceError(f"cannot assign to field {name!r}")
+
+    def __delattr__(self, name: str) -> None:
+        raise FrozenInstanceError(f"cannot delete field {name!r}")
+
+    def __reduce__(self) -> tuple:
+        return (Money, (self.amount, self.currency))
+
 
 _new = object.__new__
-_set_amount = Money.__dict__["amount"].__set__
+_set_coefficient = Money.__dict__["_coefficient"].__set__
+_set_exponent = Money.__dict__["_exponent"].__set__
 _set_currency = Money.__dict__["currency"].__set__
 
 
-def _money(amount: Decimal, currency: str) -> Money:
-    # The private fast constructor for results of Money's own arithmetic: the
-    # amount is already a finite Decimal and the currency already checked, so
-    # validating again would only slow down pricing (SPEC 1 is kept by the
-    # public constructor, which every outside amount passes through). Setting
-    # the slots directly is also how a frozen dataclass initialises itself.
+def _money(coefficient: int, exponent: int, currency: str) -> Money:
+    # The private constructor for results of Money's own arithmetic: the
+    # currency is already checked and the amount worked out from checked ones.
+    # Setting the slots directly is how a frozen value initialises itself.
     money = _new(Money)
-    _set_amount(money, amount)
+    _set_coefficient(money, coefficient)
+    _set_exponent(money, exponent)
     _set_currency(money, currency)
     return money
 
 
-_ZEROS = {code: _money(Decimal(0).scaleb(-exp), code) for code, exp in CURRENCY_EXPONENTS.items()}
+def _from_decimal(amount: Decimal, currency: str) -> Money:
+    exponent: int = amount.as_tuple().exponent  # type: ignore[assignment]  # finite
+    return _money(int(amount.scaleb(-exponent, _WIDE)), exponent, currency)
+
+
+def _aligned(money: Money, other: Money, operation: str) -> tuple[int, int, int]:
+    """Both coefficients at the finer exponent, and that exponent (same currency only)."""
+    if other.currency != money.currency:
+        raise CurrencyMismatch(money.currency, other.currency, operation)
+    mine, theirs = money._exponent, other._exponent
+    if mine == theirs:
+        return money._coefficient, other._coefficient, mine
+    if mine < theirs:
+        return money._coefficient, other._coefficient * 10 ** (theirs - mine), mine
+    return money._coefficient * 10 ** (mine - theirs), other._coefficient, theirs
+
+
+_MINOR_EXPONENT = {code: -exp for code, exp in CURRENCY_EXPONENTS.items()}
+_ZEROS = {code: _money(0, exponent, code) for code, exponent in _MINOR_EXPONENT.items()}
 
 # Rounding: exact rationals to whole minor units ----------------------------------------------
 
@@ -489,10 +557,12 @@ def minor_units_ratio(money: Money) -> tuple[int, int]:
     $500.00 -> (50000, 1), as for every rounded amount; a price per unit finer
     than the minor unit, $0.023, -> (23, 10). Every share starts here.
     """
-    numerator, denominator = money.amount.as_integer_ratio()
-    numerator *= _MINOR_PER_UNIT[money.currency]
-    common = gcd(numerator, denominator)  # 1 or a factor of the power of ten just multiplied in
-    return numerator // common, denominator // common
+    shift = money._exponent - _MINOR_EXPONENT[money.currency]  # powers of ten left in it
+    if shift >= 0:
+        return money._coefficient * 10**shift, 1
+    denominator = 10**-shift
+    common = gcd(money._coefficient, denominator)
+    return money._coefficient // common, denominator // common
 
 
 def money_from_minor(minor: int, currency: str) -> Money:
@@ -502,12 +572,11 @@ def money_from_minor(minor: int, currency: str) -> Money:
     they computed themselves; an outside number of minor units goes through
     ``Money.from_minor_units``, which also checks that a BIGINT holds it.
     """
-    return _money(_scaleb(minor, _MINOR_EXPONENT[currency]), currency)
-
-
-_MINOR_PER_UNIT = {code: 10**exp for code, exp in CURRENCY_EXPONENTS.items()}
-_MINOR_EXPONENT = {code: Decimal(-exp) for code, exp in CURRENCY_EXPONENTS.items()}
-_scaleb = _EXACT.scaleb
+    money = _new(Money)  # as _money does, without a second call: every line makes a few
+    _set_coefficient(money, minor)
+    _set_exponent(money, _MINOR_EXPONENT[currency])
+    _set_currency(money, currency)
+    return money
 
 
 def exact_share(
@@ -566,9 +635,9 @@ def rounding_adjustment(billable: Money, exact: Decimal) -> Decimal:
 def at_minor_unit(number: Decimal, currency: str) -> Decimal:
     """``number`` rounded to ``currency``'s minor unit with ``ROUNDING_MODE``: 12.345 -> 12.35.
 
-    Only for text: showing an amount, and checking that a typed one has no
-    digits below the minor unit (``billing_core.money_text``). A bill is
-    rounded by ``round_ratio``, never here.
+    Only for text: checking that a typed amount has no digits below the minor
+    unit (``billing_core.money_text``). A bill is rounded by ``round_ratio``,
+    never here, and so is an amount shown (``format_money``).
     """
     return number.quantize(_QUANTUM[currency], ROUNDING_MODE, _DIVIDE)
 
@@ -579,10 +648,24 @@ def format_money(money: Money) -> str:
     An exact, unrounded amount is rounded for display with ``ROUNDING_MODE``.
     """
     code = money.currency
-    amount = at_minor_unit(money.amount, code)
-    if not amount:
-        amount = amount.copy_abs()  # -0.004 rounds to zero, which has no sign
-    digits = format(amount, ",f")  # already at the minor unit: no further rounding
-    symbol = CURRENCY_SYMBOLS.get(code)
-    prefix = symbol if symbol else f"{code} "
-    return f"-{prefix}{digits[1:]}" if digits[0] == "-" else prefix + digits
+    minor = money._coefficient if money._exponent == _MINOR_EXPONENT[code] else (
+        round_ratio(*minor_units_ratio(money))
+    )
+    return minor_units_text(minor, code)
+
+
+def minor_units_text(minor: int, currency: str) -> str:
+    """``format_money`` of ``minor`` minor units: 100000 USD -> "$1,000.00", -5000 -> "-$50.00"."""
+    sign = "-" if minor < 0 else ""
+    units, part = divmod(-minor if minor < 0 else minor, _MINOR_PER_UNIT[currency])
+    places = _PLACES[currency]
+    if places == 2:  # most currencies: a format the f-string knows at compile time
+        return f"{sign}{_PREFIX[currency]}{units:,}.{part:02d}"
+    if places:
+        return f"{sign}{_PREFIX[currency]}{units:,}.{part:0{places}d}"
+    return f"{sign}{_PREFIX[currency]}{units:,}"
+
+
+_MINOR_PER_UNIT = {code: 10**exp for code, exp in CURRENCY_EXPONENTS.items()}
+_PLACES = dict(CURRENCY_EXPONENTS)
+_PREFIX = {code: CURRENCY_SYMBOLS.get(code) or f"{code} " for code in CURRENCY_EXPONENTS}

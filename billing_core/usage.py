@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from decimal import Context, Decimal, Inexact, localcontext
 
 from billing_core.errors import InvalidInput
-from billing_core.lines import InvoiceLine, LineKind, describe_exact, priced_line
+from billing_core.lines import InvoiceLine, LineKind, describe_exact, share_line
 from billing_core.money import (
     CURRENCY_SYMBOLS,
     MAX_DIGITS,
@@ -36,9 +36,6 @@ from billing_core.money import (
     Money,
     exact_quotient,
     format_money,
-    minor_units_ratio,
-    money_from_minor,
-    round_ratio,
     to_decimal,
 )
 from billing_core.money_text import plain_digits
@@ -153,17 +150,9 @@ def usage_line(plan: UsagePlan, used_base_units: int) -> tuple[InvoiceLine, int]
     extra = used_base_units - plan.included_base_units
     if extra <= 0:
         return None
-    price = plan.price_per_unit
-    numerator, denominator = minor_units_ratio(price)
-    minor = round_ratio(numerator * extra, denominator * plan.base_units_per_unit)
-    line = priced_line(
-        LineKind.USAGE,
-        f"{plan.metric} overage",
-        money_from_minor(minor, price.currency),
-        extra,
-        (_explain_usage, plan, extra),
-    )
-    return line, minor
+    explain = (_explain_usage, plan, extra)
+    return share_line(LineKind.USAGE, f"{plan.metric} overage", plan.price_per_unit, extra,
+                      plan.base_units_per_unit, explain)
 
 
 def _explain_usage(line: InvoiceLine, plan: UsagePlan, extra: int) -> tuple[Decimal, str]:
