@@ -1,4 +1,5 @@
-"""Charts of a shared-cost split: each tenant's share, and how the total adds up.
+"""Charts of a shared-cost split: each tenant's share beside the others', and each tenant's
+part across saved runs.
 
 Plotly draws with binary floats, which is fine for a picture and never fine
 for money, so this module hands Plotly the exact amounts as Decimal-derived
@@ -10,14 +11,18 @@ they are escaped (`ledgerline_ui.plain_text.escape_chart_text`).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import plotly.graph_objects as go
 
 from billing_core.money import CURRENCY_EXPONENTS, Money
-from ledgerline_ui.allocation_view import ShareRow, SumCheck
-from ledgerline_ui.formatting import money
+from ledgerline_ui.allocation_trend import TrendRun
+from ledgerline_ui.allocation_view import ShareRow
+from ledgerline_ui.formatting import money, tenant_label
 from ledgerline_ui.plain_text import escape_chart_text
 
 MAX_BARS = 20
+MAX_LINES = 8
 
 
 def _number(amount: Money) -> str:
@@ -46,22 +51,25 @@ def share_bar_chart(rows: list[ShareRow], currency: str) -> go.Figure:
     return figure
 
 
-def total_waterfall(rows: list[ShareRow], check: SumCheck) -> go.Figure:
-    """Floors of every quota, plus the leftover minor units, make exactly the total."""
-    currency = check.total.currency
-    floors = sum((row.floor for row in rows), Money.zero(currency))
-    extras = Money.from_minor_units(check.extra_minor, currency)
-    steps = [(f"Floors ({len(rows)} tenants)", floors, "relative"),
-             (f"Leftover units ({check.extra_minor})", extras, "relative"),
-             ("Total", check.parts, "total")]
-    figure = go.Figure(go.Waterfall(
-        x=[label for label, _, _ in steps], y=[_number(amount) for _, amount, _ in steps],
-        measure=[measure for _, _, measure in steps],
-        text=[money(amount) for _, amount, _ in steps], textposition="outside",
-        hovertemplate="%{x}<br>%{text}<extra></extra>",
-        connector={"line": {"color": "#94a3b8"}},
-        increasing={"marker": {"color": "#2563eb"}}, totals={"marker": {"color": "#0f766e"}}))
-    figure.update_layout(title=f"How the total adds up: {money(check.total)}",
-                         yaxis=_axis(currency), height=380, showlegend=False,
+def trend_chart(runs: list[TrendRun], names: Mapping[str, str], currency: str) -> go.Figure:
+    """One line per tenant across `runs` (the MAX_LINES tenants with the largest parts)."""
+    largest: dict[str, int] = {}
+    for run in runs:
+        for tenant_id, amount in run.amounts.items():
+            largest[tenant_id] = max(largest.get(tenant_id, 0), amount.to_minor_units())
+    tenants = sorted(largest, key=lambda tenant_id: (-largest[tenant_id], tenant_id))[:MAX_LINES]
+    figure = go.Figure()
+    for tenant_id in tenants:
+        name = escape_chart_text(tenant_label(tenant_id, names.get(tenant_id)))
+        amounts = [run.amounts.get(tenant_id, Money.zero(currency)) for run in runs]
+        figure.add_trace(go.Scatter(
+            x=[run.label for run in runs], y=[_number(amount) for amount in amounts],
+            mode="lines+markers", name=name, text=[money(amount) for amount in amounts],
+            hovertemplate=f"{name}<br>%{{x}}<br>%{{text}}<extra></extra>"))
+    shown = "" if len(tenants) == len(largest) else f" (the largest {len(tenants)} of " \
+                                                   f"{len(largest)} tenants)"
+    figure.update_layout(title=f"Each tenant's part across saved runs{shown}",
+                         xaxis={"type": "category", "title": {"text": "Saved run"}},
+                         yaxis=_axis(currency), height=420,
                          margin={"t": 50, "b": 10, "l": 10, "r": 10})
     return figure

@@ -29,13 +29,14 @@ from ledgerline_ui.formatting import iso_date, money
 
 
 def explain_invoice(detail: InvoiceDetail, plan_history: Sequence[PlanSegmentView],
-                    usage: Sequence[UsageMonth] = ()) -> list[str]:
-    """The invoice as sentences, in the order it was priced (SPEC 3-6), ending with its status."""
+                    usage: Sequence[UsageMonth] = (), *, who: str = "the tenant was") -> list[str]:
+    """The invoice as sentences, in the order it was priced (SPEC 3-6), ending with its status.
+    `who="you were"` tells it to the customer ("From 2024-11-16 you were on ...")."""
     invoice = detail.invoice
     period = Period(invoice.period_start, invoice.period_end)
     sentences = [f"Invoice {invoice.label} covers {_period_text(period)}."]
     recurring = [line for line in detail.lines if line.kind == LineKind.RECURRING]
-    sentences += _recurring_sentences(recurring, plan_history, period)
+    sentences += _recurring_sentences(recurring, plan_history, period, who)
     usage_lines = [line for line in detail.lines if line.kind == LineKind.USAGE]
     sentences += [f"{_capital(line.description)}: {line.explanation}." for line in usage_lines]
     if not usage_lines:
@@ -62,7 +63,7 @@ def explain_invoice(detail: InvoiceDetail, plan_history: Sequence[PlanSegmentVie
 
 
 def _recurring_sentences(lines: list[LineView], plan_history: Sequence[PlanSegmentView],
-                         period: Period) -> list[str]:
+                         period: Period, who: str) -> list[str]:
     in_force: list[tuple[PlanChange, Period]] = []
     if plan_history:
         changes = [PlanChange(s.starts_on, s.plan_name, s.recurring_price) for s in plan_history]
@@ -76,7 +77,7 @@ def _recurring_sentences(lines: list[LineView], plan_history: Sequence[PlanSegme
         change, part = matched
         plan = f"{change.plan} ({money(change.price)}/month)"
         if part == period:
-            sentences.append(f"For the whole period the tenant was on {plan}: "
+            sentences.append(f"For the whole period {who} on {plan}: "
                              f"{money(line.amount)}.")
             continue
         if part.end == period.end:
@@ -85,7 +86,7 @@ def _recurring_sentences(lines: list[LineView], plan_history: Sequence[PlanSegme
             when = f"Until {iso_date(part.last_day)}"
         else:
             when = f"From {iso_date(part.start)} to {iso_date(part.last_day)}"
-        sentences.append(f"{when} the tenant was on {plan}: {part.days} of {period.days} days"
+        sentences.append(f"{when} {who} on {plan}: {part.days} of {period.days} days"
                          f" = {money(line.amount)}.")
     return sentences
 

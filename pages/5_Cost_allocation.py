@@ -15,12 +15,14 @@ from billing_core.periods import calendar_month
 from db.allocation_runs import allocate_by_usage, allocate_by_weights
 from db.reads.allocations import allocation_run, allocation_runs, usage_metrics, usage_weights
 from db.reads.tenants import tenant_names
-from ledgerline_ui.allocation_charts import share_bar_chart, total_waterfall
+from ledgerline_ui.allocation_charts import share_bar_chart, trend_chart
+from ledgerline_ui.allocation_summary import TIE_RULE, split_csv, summary_table
+from ledgerline_ui.allocation_trend import trend_runs
 from ledgerline_ui.allocation_view import share_rows, shares_table, sum_check
 from ledgerline_ui.feedback import run_action
 from ledgerline_ui.formatting import iso_date, money
 from ledgerline_ui.plain_text import escape_markdown
-from ledgerline_ui.setup import can, current_actor, setup_page
+from ledgerline_ui.setup import can, current_actor, for_live_session, setup_page
 from ledgerline_ui.weights_csv import parse_weights_csv, tenant_ids_in
 
 sessions = setup_page("Cost allocation", ":material/pie_chart:")
@@ -38,18 +40,39 @@ class PendingSplit:
     allocation: object
 
 
-def show_split(rows, check, key: str) -> None:
-    """The table, the sum check and the two charts of one split."""
-    if check.adds_up:
-        st.success(check.sentence(), icon=":material/check_circle:")
-    else:
+def show_split(rows, check, key: str, file_stem: str) -> None:
+    """Share and amount per tenant beside a bar per tenant, the CSV, and the rounding folded
+    away (a sum that does not add up is shown outside the fold)."""
+    if not check.adds_up:
         st.error(check.sentence(), icon=":material/error:")
-    st.dataframe(shares_table(rows), hide_index=True, width="stretch")
-    bars, waterfall = st.columns(2)
+    table, bars = st.columns([2, 3])
+    table.dataframe(summary_table(rows, check.total), hide_index=True, width="stretch")
     bars.plotly_chart(share_bar_chart(rows, check.total.currency), key=f"{key}_bars",
                       width="stretch")
-    waterfall.plotly_chart(total_waterfall(rows, check), key=f"{key}_waterfall",
-                           width="stretch")
+    # Built on the click, only for a sign-in that still holds (see for_live_session).
+    st.download_button("Download CSV", icon=":material/download:", mime="text/csv",
+                       data=for_live_session(lambda: split_csv(rows, check.total)),
+                       file_name=f"{file_stem}.csv", key=f"{key}_csv", on_click="ignore")
+    with st.expander("How the cents were rounded"):
+        if check.adds_up:
+            st.success(check.sentence(), icon=":material/check_circle:")
+        st.write(TIE_RULE)
+        st.dataframe(shares_table(rows), hide_index=True, width="stretch")
+
+
+def show_trend(runs, run) -> None:
+    """Each tenant's part of `run`'s shared cost across its saved runs (same label and
+    currency), oldest first."""
+    st.subheader("Across saved runs and months")
+    points = trend_runs(runs, run.label, run.total.currency)
+    if len(points) < 2:
+        st.caption(f"{escape_markdown(run.label)} has one saved run; each run saved under the "
+                   "same name adds a point here.")
+        return
+    with sessions() as session:
+        names = tenant_names(session, sorted({t for p in points for t in p.amounts}))
+    st.plotly_chart(trend_chart(points, names, run.total.currency), key="allocation_trend",
+                    width="stretch")
 
 
 st.title("Cost allocation")
@@ -57,7 +80,9 @@ st.caption("Split a shared cost across tenants by weight with the largest-remain
            "each tenant gets the floor of its exact quota, the leftover cents go one each to "
            "the largest remainders, and the parts always add up to the total.")
 
-new_tab, runs_tab = st.tabs(["New split", "Past runs"])
+# Managers read saved runs; finance comes to split a new cost.
+new_tab, runs_tab = st.tabs(["New split", "Past runs"],
+                            default=None if can(Permission.RUN_ALLOCATIONS) else "Past runs")
 
 @st.cache_data(ttl=300, show_spinner=False)
 def known_metrics() -> list[str]:
@@ -131,7 +156,7 @@ with new_tab:
         st.subheader(f"{escape_markdown(pending.label)}: {money(allocation.total)} across "
                      f"{len(rows)} tenants")
         st.caption(f"Split by {basis}. Not saved yet.")
-        show_split(rows, check, "pending")
+        show_split(rows, check, "pending", "allocation_preview")
 
         if not can(Permission.RUN_ALLOCATIONS):
             st.caption("Only finance saves a run; you can try splits here and read past runs.")
@@ -193,4 +218,6 @@ with runs_tab:
         st.caption(f"Split by {basis}; saved by {escape_markdown(run.actor)} on "
                    f"{iso_date(run.created_at)}.")
         rows = share_rows(run.shares, names)
-        show_split(rows, sum_check(rows, run.total), f"run_{run.run_id}")
+        show_split(rows, sum_check(rows, run.total), f"run_{run.run_id}",
+                   f"allocation_run_{run.run_id}")
+        show_trend(runs, run)

@@ -3,15 +3,19 @@
 import pandas as pd
 import streamlit as st
 
+from db.credit_requests import pending_credit_requests
 from db.reads.invoices import invoice_detail
 from db.reads.tenants import tenant_story
 from ledgerline_ui.audit_view import audit_table
+from ledgerline_ui.credit_requests_view import pending_requests_table
+from ledgerline_ui.dispute_view import customer_message, disputed_invoice
 from ledgerline_ui.feedback import run_action
 from ledgerline_ui.formatting import iso_date, money, tenant_label
 from ledgerline_ui.invoice_explanation import explain_invoice
 from ledgerline_ui.invoice_links import INVOICE_PAGE, invoice_query
+from ledgerline_ui.invoice_names import invoice_name
 from ledgerline_ui.invoice_tables import lines_table
-from ledgerline_ui.page_links import page_link
+from ledgerline_ui.page_links import SCREENS, link_to, page_link
 from ledgerline_ui.plain_text import escape_markdown
 from ledgerline_ui.setup import setup_page
 from ledgerline_ui.tenant_picker import pick_tenant
@@ -47,11 +51,14 @@ if story.invoices:
     ids = list(by_id)
     # A link's id is measured before int() reads it ("²" is a digit to isdigit, not to int).
     known = wanted and wanted.isascii() and wanted.isdigit() and len(wanted) <= 19
-    start = ids.index(int(wanted)) if known and int(wanted) in by_id else 0
+    # Unless a link names one, the invoice in dispute: the latest one sent to the customer.
+    disputed = disputed_invoice(story.invoices)
+    start = (ids.index(int(wanted)) if known and int(wanted) in by_id
+             else ids.index(disputed.invoice_id) if disputed else 0)
     chosen_id = st.selectbox(
         "Invoice", ids, index=start,
-        format_func=lambda i: (f"{by_id[i].label} · {by_id[i].period_label} · {by_id[i].status}"
-                               f" · {money(by_id[i].total)}"))
+        format_func=lambda i: (f"{invoice_name(by_id[i])} · {by_id[i].period_label} · "
+                               f"{by_id[i].status} · {money(by_id[i].total)}"))
 
     def load_detail():
         with sessions() as session:
@@ -63,17 +70,38 @@ if story.invoices:
         st.markdown("\n".join(f"- {escape_markdown(sentence)}" for sentence in sentences))
         with st.expander("The invoice lines"):
             st.dataframe(lines_table(detail.lines), hide_index=True, width="stretch")
+        st.markdown("**Copy explanation** (customer wording; the copy button is at the "
+                    "block's top right)")
+        st.code(customer_message(detail, story.plan_history, story.usage), language=None,
+                wrap_lines=True)
     # In-app navigation keeps the sign-in (a new tab would be a new, signed-out session).
-    page_link(INVOICE_PAGE, label=f"Open invoice {by_id[chosen_id].label}",
+    page_link(INVOICE_PAGE, label=f"Open invoice {invoice_name(by_id[chosen_id])}",
               icon=":material/receipt_long:",
               query_params=invoice_query(tenant.tenant_id, chosen_id))
 else:
     st.info("This tenant has no invoices yet.")
 
+# --- credit requests waiting ----------------------------------------------------------------
+st.subheader("Credit requests waiting for approval")
+with sessions() as session:
+    waiting = pending_credit_requests(session, tenant_id=tenant.tenant_id)
+if waiting:
+    st.dataframe(pending_requests_table(waiting), hide_index=True, width="stretch")
+    link_to(SCREENS[3], label="Approve or reject on Credits",
+            query_params={"tenant": tenant.tenant_id})
+else:
+    st.caption("No credit request is waiting for this tenant.")
+
 # --- invoices -------------------------------------------------------------------------------
 st.subheader("Invoices")
 if story.invoices:
-    st.caption("Choose an invoice under Explain an invoice to open it.")
+    # In-app links keep the sign-in (a new tab would be a new, signed-out session).
+    for column, invoice in zip(st.columns(4) * len(story.invoices), story.invoices,
+                               strict=False):
+        with column:
+            page_link(INVOICE_PAGE, icon=":material/receipt_long:",
+                      label=f"{invoice_name(invoice)} · {invoice.status}",
+                      query_params=invoice_query(tenant.tenant_id, invoice.invoice_id))
     st.dataframe(pd.DataFrame([
         {"Invoice": invoice.label,
          "Period": invoice.period_label, "Status": invoice.status,

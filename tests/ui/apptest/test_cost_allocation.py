@@ -46,7 +46,7 @@ def test_spec_split_shows_each_part_the_sum_check_and_both_charts(open_screen, d
     assert [s.value for s in new_split.success] == [
         "The parts add up to $1,000.00, exactly the total $1,000.00 "
         "(floors plus 0 leftover minor units)."]
-    assert len(new_split.get("plotly_chart")) == 2
+    assert len(new_split.get("plotly_chart")) == 1  # a bar per tenant (no waterfall)
     assert _runs(demo_database_url) == before, "calculating must not save"
 
 

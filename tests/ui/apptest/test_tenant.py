@@ -25,13 +25,22 @@ def test_acme_invoice_is_explained_day_by_day(open_screen):
     assert list(plans["Price per month"]) == ["$600.00", "$1,000.00"]
 
 
-def test_umbrella_shows_paid_october_draft_november_and_the_credit(open_screen):
+def _invoice_id(url, tenant_id: str, period: str) -> int:
+    return scalar(url, "SELECT invoice_id FROM invoices WHERE tenant_id = :t "
+                       "AND period_label = :p AND status <> 'void'", t=tenant_id, p=period)
+
+
+def test_umbrella_shows_paid_october_draft_november_and_the_credit(open_screen,
+                                                                    demo_database_url):
     app = open_screen("pages/7_Tenant.py", query={"tenant": "ent-umbrella"})
 
     invoices = next(f.value for f in app.dataframe if "Period" in f.value.columns
                     and "Paid" in f.value.columns)
     assert list(zip(invoices["Period"], invoices["Status"], invoices["Total"], strict=True)) == [
         ("2024-11", "draft", "$800.00"), ("2024-10", "paid", "$1,000.00")]
+    # The paid October is the one in dispute, so the screen opens on it; November is a choice.
+    next(s for s in app.selectbox if s.label == "Invoice").set_value(
+        _invoice_id(demo_database_url, "ent-umbrella", "2024-11")).run()
     assert "- Service credit: Outage 2024-11-12, 4 hours took $200.00 off." in _bullets(app)
     audit = next(f.value for f in app.dataframe if "Changes" in f.value.columns)
     credited = audit[audit["Action"] == "invoice.credited"].iloc[0]
