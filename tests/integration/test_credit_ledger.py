@@ -18,7 +18,6 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from billing_core.credit_ledger import LedgerEntryKind
-from billing_core.money import Money
 from billing_core.periods import calendar_month
 from db.credit_ledger import (
     LedgerEntry,
@@ -33,15 +32,12 @@ from db.errors import NotFound
 from db.invoicing import generate_invoice
 from db.reads.tenants import list_tenants
 from tests.actors import finance
+from tests.helpers import usd
 from tests.integration.factories import add_plan, add_tenant
 from tests.integration.races import FINISHED_WITHIN_S, Race, Transaction
 
 ACTOR = finance("ledger@test")
 NOVEMBER = calendar_month("2024-11")
-
-
-def usd(text_amount: str) -> Money:
-    return Money(text_amount, "USD")
 
 
 @pytest.fixture

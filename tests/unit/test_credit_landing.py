@@ -9,11 +9,7 @@ import pytest
 
 from billing_core.credits import CreditableInvoice, land_credit
 from billing_core.errors import InvoiceNotOpen
-from billing_core.money import Money
-
-
-def usd(text: str) -> Money:
-    return Money(text, "USD")
+from tests.helpers import usd
 
 
 def invoice(invoice_id: int, status: str, month: int, total: str) -> CreditableInvoice:
