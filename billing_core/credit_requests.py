@@ -16,7 +16,8 @@ from __future__ import annotations
 
 from enum import StrEnum
 
-from billing_core.errors import BillingError, InvalidInput
+from billing_core.errors import BillingError
+from billing_core.state_tables import allowed_moves, read_state
 
 
 class CreditRequestKind(StrEnum):
@@ -35,11 +36,10 @@ class CreditRequestStatus(StrEnum):
     REJECTED = "rejected"
 
 
-ALLOWED_MOVES: frozenset[tuple[CreditRequestStatus, CreditRequestStatus]] = frozenset({
-    (CreditRequestStatus.PENDING, CreditRequestStatus.APPROVED),
-    (CreditRequestStatus.PENDING, CreditRequestStatus.REJECTED),
+ALLOWED_MOVES: frozenset[tuple[CreditRequestStatus, CreditRequestStatus]] = allowed_moves({
+    CreditRequestStatus.PENDING: (CreditRequestStatus.APPROVED, CreditRequestStatus.REJECTED),
 })
-"""pending -> approved, pending -> rejected. Nothing else."""
+"""A pending request is decided once; a decided one never moves."""
 
 
 class RequestAlreadyDecided(BillingError):
@@ -60,10 +60,7 @@ class RequestAlreadyDecided(BillingError):
 def to_request_status(value: CreditRequestStatus | str,
                       field: str = "status") -> CreditRequestStatus:
     """``"pending"`` -> ``CreditRequestStatus.PENDING``; an unknown word is InvalidInput."""
-    try:
-        return CreditRequestStatus(value)
-    except ValueError:
-        raise InvalidInput(field, f"{value!r} is not a credit request status") from None
+    return read_state(CreditRequestStatus, value, field, "a credit request status")
 
 
 def check_decision(request: str, current: CreditRequestStatus | str,

@@ -6,7 +6,8 @@ batch committed, ``failed`` when one raised (the record says why), or
 nobody holding the month's lock: its process died. An ended record never
 changes again; running the month again starts a new record.
 
-The moves are declared once, in ``ALLOWED_MOVES``, and checked once, in
+The moves are declared once, in ``ALLOWED_MOVES`` (a table of
+``billing_core.state_tables``), and checked once, in
 ``check_run_move`` (as for invoices, ``billing_core.states``).
 """
 
@@ -14,7 +15,8 @@ from __future__ import annotations
 
 from enum import StrEnum
 
-from billing_core.errors import BillingError, InvalidInput
+from billing_core.errors import BillingError
+from billing_core.state_tables import allowed_moves, read_state
 
 
 class MonthEndRunStatus(StrEnum):
@@ -24,12 +26,12 @@ class MonthEndRunStatus(StrEnum):
     INTERRUPTED = "interrupted"
 
 
-ALLOWED_MOVES: frozenset[tuple[MonthEndRunStatus, MonthEndRunStatus]] = frozenset({
-    (MonthEndRunStatus.RUNNING, MonthEndRunStatus.COMPLETED),
-    (MonthEndRunStatus.RUNNING, MonthEndRunStatus.FAILED),
-    (MonthEndRunStatus.RUNNING, MonthEndRunStatus.INTERRUPTED),
+ALLOWED_MOVES: frozenset[tuple[MonthEndRunStatus, MonthEndRunStatus]] = allowed_moves({
+    MonthEndRunStatus.RUNNING: (
+        MonthEndRunStatus.COMPLETED, MonthEndRunStatus.FAILED, MonthEndRunStatus.INTERRUPTED
+    ),
 })
-"""running -> completed, running -> failed, running -> interrupted. Nothing else."""
+"""A run ends once; an ended record never moves."""
 
 
 class IllegalRunMove(BillingError):
@@ -46,10 +48,7 @@ class IllegalRunMove(BillingError):
 
 def to_run_status(value: MonthEndRunStatus | str, field: str = "status") -> MonthEndRunStatus:
     """``"running"`` -> ``MonthEndRunStatus.RUNNING``; an unknown word is InvalidInput."""
-    try:
-        return MonthEndRunStatus(value)
-    except ValueError:
-        raise InvalidInput(field, f"{value!r} is not a month-end run status") from None
+    return read_state(MonthEndRunStatus, value, field, "a month-end run status")
 
 
 def check_run_move(run: str, current: MonthEndRunStatus | str,

@@ -7,7 +7,8 @@ a finalized invoice is later ``paid``; a draft or a finalized invoice may be
 revived, a finalized one never reopened (SPEC 8). Mistakes on a finalized
 invoice are corrected with a credit note, never by editing it.
 
-The legal moves are declared once, in ``ALLOWED_MOVES``, and checked once, in
+The legal moves are declared once, in ``ALLOWED_MOVES`` (a table of
+``billing_core.state_tables``), and checked once, in
 ``check_transition``. Code elsewhere asks this table instead of writing its
 own ``if status == ...`` chain, so adding or removing a move is a one-line
 change that every screen and every database operation obeys.
@@ -19,7 +20,8 @@ from collections.abc import Mapping
 from enum import StrEnum
 from types import MappingProxyType
 
-from billing_core.errors import IllegalTransition, InvalidInput
+from billing_core.errors import IllegalTransition
+from billing_core.state_tables import allowed_moves, read_state
 
 
 class InvoiceStatus(StrEnum):
@@ -36,14 +38,10 @@ INVOICE_STATUS_LABELS: Mapping[InvoiceStatus, str] = MappingProxyType({
 """How the screens name a status (filters, badges, the month's overview)."""
 
 
-ALLOWED_MOVES: frozenset[tuple[InvoiceStatus, InvoiceStatus]] = frozenset(
-    {
-        (InvoiceStatus.DRAFT, InvoiceStatus.FINALIZED),
-        (InvoiceStatus.FINALIZED, InvoiceStatus.PAID),
-        (InvoiceStatus.DRAFT, InvoiceStatus.VOID),
-        (InvoiceStatus.FINALIZED, InvoiceStatus.VOID),
-    }
-)
+ALLOWED_MOVES: frozenset[tuple[InvoiceStatus, InvoiceStatus]] = allowed_moves({
+    InvoiceStatus.DRAFT: (InvoiceStatus.FINALIZED, InvoiceStatus.VOID),
+    InvoiceStatus.FINALIZED: (InvoiceStatus.PAID, InvoiceStatus.VOID),
+})
 """SPEC 8: draft -> finalized -> paid, draft -> void, finalized -> void. Nothing else."""
 
 OPEN_STATUSES: frozenset[InvoiceStatus] = frozenset({InvoiceStatus.DRAFT})
@@ -52,10 +50,7 @@ OPEN_STATUSES: frozenset[InvoiceStatus] = frozenset({InvoiceStatus.DRAFT})
 
 def to_status(value: InvoiceStatus | str, field: str = "status") -> InvoiceStatus:
     """``"draft"`` -> ``InvoiceStatus.DRAFT``; an unknown word is InvalidInput naming ``field``."""
-    try:
-        return InvoiceStatus(value)
-    except ValueError:
-        raise InvalidInput(field, f"{value!r} is not an invoice status") from None
+    return read_state(InvoiceStatus, value, field, "an invoice status")
 
 
 def can_move(current: InvoiceStatus | str, target: InvoiceStatus | str) -> bool:
