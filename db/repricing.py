@@ -32,7 +32,6 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Any
 
 from sqlalchemy import text
 from sqlalchemy.orm import Session
@@ -43,7 +42,7 @@ from billing_core.invoices import price_invoice
 from billing_core.lines import InvoiceLine, LineKind
 from billing_core.money import Money
 from billing_core.periods import Period
-from db.audit import AuditRecord, record_audits
+from db.audit import require_actor
 from db.bulk import copy_rows
 from db.credit_ledger import lock_tenants
 from db.models import InvoiceLine as InvoiceLineRow
@@ -93,7 +92,7 @@ def reprice_drafts(session: Session, periods: Iterable[tuple[str, Period]], *, a
     and the actor must hold it. Raises `billing_core.drafts.CreditsExceedNewTotal`
     (nothing written) when a draft's new total could not hold the credits it carries.
     """
-    require(actor, allowed_by)
+    require(require_actor(actor), allowed_by)
     wanted = sorted({(tenant_id, period.start) for tenant_id, period in periods})
     if not wanted:
         return []
@@ -110,14 +109,13 @@ def reprice_drafts(session: Session, periods: Iterable[tuple[str, Period]], *, a
             tenant_inputs = inputs[draft.tenant_id]
             priced = price_invoice(period, tenant_inputs.plan_changes, tenant_inputs.usage,
                                    tenant_inputs.discounts)
-            lines = stored[draft.invoice_id]
-            credit_lines = [line for line in lines if line.kind is LineKind.CREDIT]
+            lines, credit_lines = stored[draft.invoice_id]
             breakdown = keep_credits(f"#{draft.invoice_id}", priced, credit_lines)
-            if [_key(line) for line in breakdown.lines] != [_key(line) for line in lines]:
+            if [_key(line) for line in breakdown.lines] != lines:
                 changed.append((draft, breakdown))
     if not changed:
         return []
-    versions = _update_invoices(session, changed)
+    versions = _update_invoices(session, changed, actor, cause)
     session.execute(text("""
         DELETE FROM invoice_lines l USING unnest(CAST(:tenant_ids AS text[]),
                                                  CAST(:invoice_ids AS bigint[])) AS k(t, i)
@@ -132,8 +130,6 @@ def reprice_drafts(session: Session, periods: Iterable[tuple[str, Period]], *, a
           line.amount.to_minor_units(), line.exact_amount, line.explanation)
          for draft, breakdown in changed
          for line_no, line in enumerate(breakdown.lines, start=1)))
-    record_audits(session, (_audit(draft, breakdown, versions[draft.invoice_id], actor, cause)
-                            for draft, breakdown in changed))
     return [RepricedDraft(draft.tenant_id, draft.invoice_id, draft.period.label,
                           Money.from_minor_units(draft.total_minor, draft.currency),
                           breakdown.total, *versions[draft.invoice_id])
@@ -164,24 +160,32 @@ def _by_period(drafts: Sequence[_Draft]) -> Mapping[Period, list[_Draft]]:
     return grouped
 
 
-def _stored_lines(session: Session, drafts: Sequence[_Draft]) -> dict[int, list[InvoiceLine]]:
+def _stored_lines(session: Session, drafts: Sequence[_Draft]
+                  ) -> dict[int, tuple[list[_LineKey], list[InvoiceLine]]]:
+    """Each draft's lines as stored, in order, as the keys they are compared by, and its
+    credit lines, which re-pricing keeps (only those become InvoiceLine values: most lines
+    are only compared)."""
     currencies = {draft.invoice_id: draft.currency for draft in drafts}
     rows = session.execute(text("""
         SELECT l.invoice_id, l.kind, l.description, l.amount_minor, l.exact_amount,
-               l.explanation
+               CASE WHEN l.kind = :credit THEN l.explanation END
         FROM invoice_lines l
         JOIN unnest(CAST(:tenant_ids AS text[]), CAST(:invoice_ids AS bigint[])) AS k(t, i)
           ON l.tenant_id = k.t AND l.invoice_id = k.i
         ORDER BY l.invoice_id, l.line_no
     """), {"tenant_ids": [draft.tenant_id for draft in drafts],
-           "invoice_ids": [draft.invoice_id for draft in drafts]})
-    lines: dict[int, list[InvoiceLine]] = {draft.invoice_id: [] for draft in drafts}
+           "invoice_ids": [draft.invoice_id for draft in drafts], "credit": LineKind.CREDIT})
+    stored: dict[int, tuple[list[_LineKey], list[InvoiceLine]]] = {
+        draft.invoice_id: ([], []) for draft in drafts}
     for invoice_id, kind, description, amount_minor, exact_amount, explanation in rows:
-        lines[invoice_id].append(InvoiceLine(
-            LineKind(kind), description,
-            Money.from_minor_units(amount_minor, currencies[invoice_id]), exact_amount,
-            explanation))
-    return lines
+        keys, credits = stored[invoice_id]
+        keys.append((kind, description, amount_minor, exact_amount))
+        if explanation is not None:
+            credits.append(InvoiceLine(
+                LineKind(kind), description,
+                Money.from_minor_units(amount_minor, currencies[invoice_id]), exact_amount,
+                explanation))
+    return stored
 
 
 def _key(line: InvoiceLine) -> _LineKey:
@@ -189,24 +193,55 @@ def _key(line: InvoiceLine) -> _LineKey:
             line.exact_amount)
 
 
-def _update_invoices(session: Session, changed: Sequence[tuple[_Draft, RepricedBreakdown]]
-                     ) -> dict[int, tuple[int, datetime]]:
-    """New totals, version and time for each changed draft; invoice id -> (version, priced_at).
-    Written before the lines: the lines' freeze triggers then find drafts this transaction
-    already holds, and need no extra write to hold them."""
+def _update_invoices(session: Session, changed: Sequence[tuple[_Draft, RepricedBreakdown]],
+                     actor: Actor, cause: str) -> dict[int, tuple[int, datetime]]:
+    """New totals, version and time for each changed draft, and its `invoice.repriced` audit
+    row; returns invoice id -> (version, priced_at).
+
+    One statement, as generation's: the audit row's `after` is built by the database from
+    the row it stored, `before` from what was read under the lock. Written before the
+    lines, so the lines' freeze triggers find drafts this transaction already holds."""
     rows = session.execute(text("""
-        UPDATE invoices i
-        SET subtotal_minor = k.subtotal, discount_minor = k.discount, credit_minor = k.credit,
-            total_minor = k.total, unused_discount_minor = k.unused,
-            price_version = i.price_version + 1, priced_at = now()
-        FROM unnest(CAST(:tenant_ids AS text[]), CAST(:invoice_ids AS bigint[]),
-                    CAST(:subtotals AS bigint[]), CAST(:discounts AS bigint[]),
-                    CAST(:credits AS bigint[]), CAST(:totals AS bigint[]),
-                    CAST(:unused AS bigint[]))
-             AS k(tenant_id, invoice_id, subtotal, discount, credit, total, unused)
-        WHERE i.tenant_id = k.tenant_id AND i.invoice_id = k.invoice_id
-        RETURNING i.invoice_id, i.price_version, i.priced_at
+        WITH k AS (
+            SELECT * FROM unnest(
+                CAST(:tenant_ids AS text[]), CAST(:invoice_ids AS bigint[]),
+                CAST(:subtotals AS bigint[]), CAST(:discounts AS bigint[]),
+                CAST(:credits AS bigint[]), CAST(:totals AS bigint[]), CAST(:unused AS bigint[]),
+                CAST(:was_subtotals AS bigint[]), CAST(:was_discounts AS bigint[]),
+                CAST(:was_credits AS bigint[]), CAST(:was_totals AS bigint[]),
+                CAST(:was_versions AS integer[]), CAST(:was_priced_at AS timestamptz[]))
+            AS k(tenant_id, invoice_id, subtotal, discount, credit, total, unused,
+                 was_subtotal, was_discount, was_credit, was_total, was_version, was_priced_at)
+        ), updated AS (
+            UPDATE invoices i
+            SET subtotal_minor = k.subtotal, discount_minor = k.discount,
+                credit_minor = k.credit, total_minor = k.total, unused_discount_minor = k.unused,
+                price_version = i.price_version + 1, priced_at = now()
+            FROM k
+            WHERE i.tenant_id = k.tenant_id AND i.invoice_id = k.invoice_id
+            RETURNING i.*
+        ), audited AS (
+            INSERT INTO audit_log (actor, actor_role, action, entity, entity_id, tenant_id,
+                                   before, after)
+            SELECT :actor, :actor_role, 'invoice.repriced', 'invoice', u.invoice_id::text,
+                   u.tenant_id,
+                   jsonb_build_object(
+                       'period', u.period_label, 'currency', u.currency,
+                       'subtotal_minor', k.was_subtotal, 'discount_minor', k.was_discount,
+                       'credit_minor', k.was_credit, 'total_minor', k.was_total,
+                       'price_version', k.was_version, 'priced_at', k.was_priced_at),
+                   jsonb_build_object(
+                       'period', u.period_label, 'currency', u.currency,
+                       'subtotal_minor', u.subtotal_minor, 'discount_minor', u.discount_minor,
+                       'credit_minor', u.credit_minor, 'total_minor', u.total_minor,
+                       'price_version', u.price_version, 'priced_at', u.priced_at,
+                       'cause', CAST(:cause AS text))
+            FROM updated AS u JOIN k USING (tenant_id, invoice_id)
+            ORDER BY u.tenant_id, u.invoice_id
+        )
+        SELECT invoice_id, price_version, priced_at FROM updated
     """), {
+        "actor": actor.user_id, "actor_role": actor.role.value, "cause": cause,
         "tenant_ids": [draft.tenant_id for draft, _ in changed],
         "invoice_ids": [draft.invoice_id for draft, _ in changed],
         "subtotals": [b.subtotal.to_minor_units() for _, b in changed],
@@ -214,26 +249,14 @@ def _update_invoices(session: Session, changed: Sequence[tuple[_Draft, RepricedB
         "credits": [b.credit.to_minor_units() for _, b in changed],
         "totals": [b.total.to_minor_units() for _, b in changed],
         "unused": [b.unused_fixed_discount.to_minor_units() for _, b in changed],
+        "was_subtotals": [draft.subtotal_minor for draft, _ in changed],
+        "was_discounts": [draft.discount_minor for draft, _ in changed],
+        "was_credits": [draft.credit_minor for draft, _ in changed],
+        "was_totals": [draft.total_minor for draft, _ in changed],
+        "was_versions": [draft.price_version for draft, _ in changed],
+        "was_priced_at": [draft.priced_at for draft, _ in changed],
     })
     return {invoice_id: (version, priced_at) for invoice_id, version, priced_at in rows}
-
-
-def _audit(draft: _Draft, breakdown: RepricedBreakdown, version: tuple[int, datetime],
-           actor: Actor, cause: str) -> AuditRecord:
-    before: dict[str, Any] = {
-        "period": draft.period.label, "currency": draft.currency,
-        "subtotal_minor": draft.subtotal_minor, "discount_minor": draft.discount_minor,
-        "credit_minor": draft.credit_minor, "total_minor": draft.total_minor,
-        "price_version": draft.price_version, "priced_at": draft.priced_at.isoformat()}
-    after: dict[str, Any] = {
-        "period": draft.period.label, "currency": draft.currency,
-        "subtotal_minor": breakdown.subtotal.to_minor_units(),
-        "discount_minor": breakdown.discount_total.to_minor_units(),
-        "credit_minor": breakdown.credit.to_minor_units(),
-        "total_minor": breakdown.total.to_minor_units(),
-        "price_version": version[0], "priced_at": version[1].isoformat(), "cause": cause}
-    return AuditRecord(actor, "invoice.repriced", "invoice", str(draft.invoice_id),
-                       draft.tenant_id, before=before, after=after)
 
 
 def reviewed_total(session: Session, tenant_id: str, invoice_id: int,

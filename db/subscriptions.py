@@ -29,7 +29,7 @@ from billing_core.errors import InvalidInput
 from billing_core.money import Money
 from billing_core.periods import _require_date
 from billing_core.subscriptions import plan_change_touches
-from db.audit import AuditRecord, record_audit, record_audits
+from db.audit import AuditRecord, record_audit
 from db.credit_ledger import lock_tenant, lock_tenants
 from db.plans import PlanRecord, find_plan
 from db.repricing import RepricedDraft
@@ -110,12 +110,7 @@ def move_plan_version(session: Session, from_plan_id: str, to_plan_id: str, star
     touches = partial(plan_change_touches, starts_on)
     touched = {tenant_id: refuse_closed(tenant_id, "starts_on", periods, touches)
                for tenant_id, periods in invoiced.items()}
-    _store(session, tenant_ids, starts_on, target)
-    record_audits(session, [AuditRecord(
-        actor, "subscription.changed", "subscription", f"{tenant_id}:{starts_on.isoformat()}",
-        tenant_id, before={"plan_id": source.plan_id},
-        after={"starts_on": starts_on.isoformat(), "plan_id": target.plan_id})
-        for tenant_id in tenant_ids])
+    _store_moves(session, tenant_ids, starts_on, source, target, actor)
     repriced = reprice_touched(session, touched, actor=actor, cause=_cause(target, starts_on),
                                allowed_by=Permission.CHANGE_SUBSCRIPTIONS)
     record_audit(session, AuditRecord(
@@ -168,6 +163,31 @@ def _store(session: Session, tenant_ids: list[str], starts_on: date,
         ON CONFLICT (tenant_id, starts_on) DO UPDATE SET plan_id = excluded.plan_id
     """), {"tenant_ids": tenant_ids, "starts_on": starts_on,
            "plan_id": plan.plan_id if plan else None})
+
+
+def _store_moves(session: Session, tenant_ids: list[str], starts_on: date, source: PlanRecord,
+                 target: PlanRecord, actor: Actor) -> None:
+    """`_store` for many tenants, with each one's `subscription.changed` audit row built by
+    the database from the rows it stored (one statement, as generation's)."""
+    session.execute(text("""
+        WITH stored AS (
+            INSERT INTO subscriptions (tenant_id, starts_on, plan_id)
+            SELECT tenant_id, :starts_on, :plan_id FROM unnest(CAST(:tenant_ids AS text[]))
+                AS t(tenant_id)
+            ON CONFLICT (tenant_id, starts_on) DO UPDATE SET plan_id = excluded.plan_id
+            RETURNING tenant_id
+        )
+        INSERT INTO audit_log (actor, actor_role, action, entity, entity_id, tenant_id, before,
+                               after)
+        SELECT :actor, :actor_role, 'subscription.changed', 'subscription',
+               tenant_id || ':' || :starts_text, tenant_id,
+               jsonb_build_object('plan_id', CAST(:from_plan_id AS text)),
+               jsonb_build_object('starts_on', CAST(:starts_text AS text),
+                                  'plan_id', CAST(:plan_id AS text))
+        FROM stored ORDER BY tenant_id
+    """), {"tenant_ids": tenant_ids, "starts_on": starts_on, "starts_text": starts_on.isoformat(),
+           "plan_id": target.plan_id, "from_plan_id": source.plan_id,
+           "actor": actor.user_id, "actor_role": actor.role.value})
 
 
 def _cause(plan: PlanRecord | None, starts_on: date) -> str:
