@@ -82,6 +82,10 @@ def refusal(invoice: InvoiceSummary, action: InvoiceAction) -> str | None:
 
 
 def perform(session: Session, invoice: InvoiceSummary, action: InvoiceAction,
-            actor: Actor) -> InvoiceState:
-    """Make the move in the caller's transaction (the operation locks and re-checks)."""
+            actor: Actor, reviewed_version: int | None = None) -> InvoiceState:
+    """Make the move in the caller's transaction (the operation locks and re-checks).
+    Finalizing names the draft version the person reviewed (`ledgerline_ui.draft_version`)."""
+    if action.target is InvoiceStatus.FINALIZED:
+        return finalize_invoice(session, invoice.tenant_id, invoice.invoice_id, actor=actor,
+                                reviewed_version=reviewed_version)
     return action.operation(session, invoice.tenant_id, invoice.invoice_id, actor=actor)

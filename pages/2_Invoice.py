@@ -8,6 +8,7 @@ from billing_core.states import INVOICE_STATUS_LABELS, InvoiceStatus
 from db.reads.invoices import invoice_detail, list_invoices
 from db.reads.tenants import list_tenants
 from ledgerline_ui.audit_changes import change_text
+from ledgerline_ui.draft_version import priced_at_text, remember_reviewed, take_reviewed
 from ledgerline_ui.feedback import run_action
 from ledgerline_ui.formatting import iso_date, money, tenant_label
 from ledgerline_ui.invoice_actions import ACTIONS, perform, refusal
@@ -92,6 +93,8 @@ facts[1].metric("Status", badge)
 facts[2].metric("Period", invoice.period_label)
 facts[3].metric("Issued",
                 iso_date(invoice.finalized_at)[:10] if invoice.finalized_at else "not yet")
+if priced := priced_at_text(invoice):
+    st.caption(priced)
 show_timeline(detail)
 show_links(invoice)
 
@@ -140,6 +143,7 @@ for column, action in zip(columns, allowed_actions, strict=False):
         if st.button(f"{action.label}…", icon=action.icon, key=f"ask_{action.target}",
                      disabled=why_not is not None, width="stretch"):
             st.session_state[pending_key] = action.target.value
+            remember_reviewed(st.session_state, invoice)
         if why_not:
             st.caption(why_not)
 
@@ -161,7 +165,8 @@ if chosen is not None:
 
             def move():
                 with sessions.begin() as session:
-                    return perform(session, invoice, chosen, current_actor())
+                    return perform(session, invoice, chosen, current_actor(),
+                                   take_reviewed(st.session_state, invoice))
 
             moved_ok, state = run_action(move)
             if moved_ok:
