@@ -56,8 +56,11 @@ class Door:
     @contextmanager
     def reading(self, credentials: HTTPAuthorizationCredentials | None,
                 permission: Permission) -> Iterator[Session]:
-        """A read-only session for a holder allowed `permission`."""
+        """A session for a holder allowed `permission`, reading in autocommit: each statement
+        sees its own snapshot, as under READ COMMITTED, without the BEGIN and ROLLBACK round
+        trips (reads that must agree with each other are one statement)."""
         with self.sessions() as session:
+            session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
             self._admit(session, credentials, permission)
             yield session
 

@@ -97,7 +97,6 @@ class InvoiceSummaryOut(BaseModel):
 
 class InvoiceOut(InvoiceSummaryOut):
     lines: list[LineOut]
-    creditable_left: MoneyOut
 
 
 class InvoicePageOut(BaseModel):

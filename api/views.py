@@ -7,6 +7,7 @@ string at the currency's scale, exactly as stored, never a JSON number.
 from __future__ import annotations
 
 from base64 import urlsafe_b64decode, urlsafe_b64encode
+from collections.abc import Iterable
 from datetime import date, datetime
 from typing import Any
 
@@ -14,7 +15,7 @@ from billing_core.errors import InvalidInput
 from billing_core.money import Money
 from db.credits import CreditOutcome
 from db.invoicing import GeneratedInvoice
-from db.reads.invoices import InvoiceCursor, InvoiceDetail, InvoicePage, InvoiceSummary
+from db.reads.invoices import InvoiceCursor, InvoicePage, InvoiceSummary, LineView
 from db.reads.tenants import TenantStory
 from db.transitions import InvoiceState
 
@@ -41,13 +42,12 @@ def invoice_summary(invoice: InvoiceSummary) -> dict[str, Any]:
     }
 
 
-def invoice_detail(detail: InvoiceDetail) -> dict[str, Any]:
+def invoice_with_lines(invoice: InvoiceSummary, lines: Iterable[LineView]) -> dict[str, Any]:
     return {
-        **invoice_summary(detail.invoice),
+        **invoice_summary(invoice),
         "lines": [{"line_no": line.line_no, "kind": line.kind, "description": line.description,
                    "amount": money(line.amount), "exact_amount": str(line.exact_amount),
-                   "explanation": line.explanation} for line in detail.lines],
-        "creditable_left": money(detail.creditable_left),
+                   "explanation": line.explanation} for line in lines],
     }
 
 

@@ -18,11 +18,11 @@ from api.schemas import (
     InvoicePageOut,
     InvoiceStateOut,
 )
-from api.views import decode_cursor, generated, invoice_detail, invoice_page, invoice_state
+from api.views import decode_cursor, generated, invoice_page, invoice_state, invoice_with_lines
 from billing_core.access import Actor, Permission
 from billing_core.periods import calendar_month
 from db.invoicing import generate_invoice
-from db.reads.invoices import invoice_detail as read_invoice_detail
+from db.reads.invoices import invoice_with_lines as read_invoice
 from db.reads.invoices import list_invoices
 from db.transitions import finalize_invoice
 
@@ -62,8 +62,8 @@ def list_page(request: Request, credentials: Credentials,
 def read(tenant: str, invoice_id: int, request: Request, credentials: Credentials) -> Response:
     """One invoice with every line and the sentence that explains it."""
     with door_of(request).reading(credentials, Permission.VIEW_BILLING) as session:
-        detail = read_invoice_detail(session, tenant, invoice_id)
-    return json_response(200, invoice_detail(detail))
+        invoice, lines = read_invoice(session, tenant, invoice_id)
+    return json_response(200, invoice_with_lines(invoice, lines))
 
 
 @router.post("/{tenant}/{invoice_id}/finalize", response_model=InvoiceStateOut)

@@ -65,8 +65,14 @@ def api_base(api_url: URL, tmp_path_factory: pytest.TempPathFactory) -> Iterator
 
 
 @pytest.fixture(scope="package")
-def keys(api_url: URL) -> dict[str, str]:
-    suffix = uuid.uuid4().hex[:6]
+def key_suffix() -> str:
+    """The keys of `keys` are named "<role>-<key_suffix>" (the actor the audit log names)."""
+    return uuid.uuid4().hex[:6]
+
+
+@pytest.fixture(scope="package")
+def keys(api_url: URL, key_suffix: str) -> dict[str, str]:
+    suffix = key_suffix
     with committed_session(api_url) as session:
         made = {role.value: create_api_key(session, f"{role.value}-{suffix}", role,
                                            actor=KEY_ADMIN).key for role in Role}

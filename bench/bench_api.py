@@ -1,0 +1,263 @@
+"""Benchmark the billing HTTP API on loopback, beside the same operation called in-process.
+
+A scratch database gets Initech's November invoice (SPEC 4: a plan line, a 10 %
+discount and a $50.00 promotion, four lines with their sentences) and an API key;
+`python -m api` serves it on a free port of 127.0.0.1, and for `--seconds` each:
+
+- `GET /v1/invoices/{tenant}/{id}` from `--clients` concurrent keep-alive
+  connections (default 32): requests per second and p50/p99 latency. Goal:
+  >= 1,000 requests/s with p99 < 50 ms. Printed beside `db.reads.invoices.invoice_with_lines`
+  plus its JSON, called in-process from the same number of threads.
+- `POST /v1/usage-events` in batches of 1,000 events (when the metering issue's
+  operation exists): events per second end to end. Goal: >= 100,000 events/s.
+  Printed beside the ingestion operation called in-process with the same batches.
+
+The load generator is a small asyncio HTTP/1.1 client (one coroutine per
+connection) so that the client, not the server, is the lighter side of the
+machine's two cores. Traffic goes to 127.0.0.1 only; every loop ends at its time
+limit.
+
+Run from the repository root::
+
+    python bench/bench_api.py                    # 10 s per figure
+    python bench/bench_api.py --seconds 5 --clients 32
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import threading
+import time
+import urllib.request
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO_ROOT))
+sys.path.insert(0, str(REPO_ROOT / "bench"))
+
+from bench_pages import scratch_database  # noqa: E402
+from sqlalchemy.engine import URL  # noqa: E402
+
+from api.views import invoice_with_lines as invoice_json  # noqa: E402
+from billing_core.access import Role  # noqa: E402
+from billing_core.periods import calendar_month  # noqa: E402
+from db.api_keys import create_api_key  # noqa: E402
+from db.database import make_engine, make_sessionmaker, migrate_to_head  # noqa: E402
+from db.invoicing import generate_invoice  # noqa: E402
+from db.reads.invoices import invoice_with_lines  # noqa: E402
+from tests.actors import finance  # noqa: E402
+from tests.integration.factories import (  # noqa: E402
+    add_fixed_discount,
+    add_percent_discount,
+    add_plan,
+    add_tenant,
+)
+
+TENANT = "ent-initech"
+STARTUP_SECONDS = 120
+
+
+@dataclass(frozen=True)
+class Figure:
+    requests: int
+    seconds: float
+    latencies_ms: list[float]
+    failures: int
+    cpu_seconds: float = 0.0
+    """CPU time the serving side spent (the API server with its database backends, or this
+    process and its backends in-process): unlike requests/s, it hardly moves when other
+    programs share the machine."""
+
+    @property
+    def per_second(self) -> float:
+        return self.requests / self.seconds
+
+    def percentile(self, share: float) -> float:
+        ordered = sorted(self.latencies_ms)
+        return ordered[min(len(ordered) - 1, int(share * len(ordered)))] if ordered else 0.0
+
+
+def prepare(url: URL) -> tuple[int, str]:
+    """Initech's November draft and a finance API key; returns (invoice id, key)."""
+    engine = make_engine(url)
+    migrate_to_head(engine)
+    with make_sessionmaker(engine).begin() as session:
+        add_plan(session, "bench-compute-1000", 100000)
+        add_tenant(session, TENANT, plans=[(date(2024, 1, 1), "bench-compute-1000")])
+        add_percent_discount(session, TENANT, 1, "10", "Enterprise discount")
+        add_fixed_discount(session, TENANT, 2, 5000, "Promotional credit")
+        invoice_id = generate_invoice(session, TENANT, calendar_month("2024-11"),
+                                      actor=finance("bench@test")).invoice_id
+        key = create_api_key(session, "bench-finance", Role.FINANCE,
+                             actor=finance("bench@test")).key
+    engine.dispose()
+    return invoice_id, key
+
+
+def serve(url: URL) -> tuple[subprocess.Popen[bytes], int]:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    env = {**os.environ, "DATABASE_URL": url.render_as_string(hide_password=False)}
+    server = subprocess.Popen([sys.executable, "-m", "api", "--port", str(port)], cwd=REPO_ROOT,
+                              env=env)
+    deadline = time.monotonic() + STARTUP_SECONDS
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/openapi.json", timeout=5):
+                return server, port
+        except OSError:
+            time.sleep(0.2)  # between two looks
+    server.kill()
+    raise RuntimeError("the API did not start")
+
+
+async def _connection(port: int, request: bytes, stop_at: float, latencies: list[float],
+                      failures: list[int]) -> None:
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    try:
+        while time.monotonic() < stop_at:
+            started = time.perf_counter()
+            writer.write(request)
+            head = await reader.readuntil(b"\r\n\r\n")
+            length = next(int(line.split(b":")[1]) for line in head.split(b"\r\n")
+                          if line.lower().startswith(b"content-length:"))
+            await reader.readexactly(length)
+            latencies.append((time.perf_counter() - started) * 1000)
+            if not head.startswith(b"HTTP/1.1 2"):
+                failures.append(1)
+    finally:
+        writer.close()
+
+
+def load(port: int, request: bytes, clients: int, seconds: float,
+         serving: Serving) -> Figure:
+    latencies: list[float] = []
+    failures: list[int] = []
+    before = cpu_snapshot(serving)
+
+    async def run() -> float:
+        started = time.perf_counter()
+        stop_at = time.monotonic() + seconds
+        await asyncio.gather(*(_connection(port, request, stop_at, latencies, failures)
+                               for _ in range(clients)))
+        return time.perf_counter() - started
+
+    elapsed = asyncio.run(run())
+    return Figure(len(latencies), elapsed, latencies, len(failures),
+                  cpu_spent(before, cpu_snapshot(serving)))
+
+
+def in_process(call: Callable[[], object], threads: int, seconds: float,
+               serving: Serving) -> Figure:
+    latencies: list[float] = []
+    before = cpu_snapshot(serving)
+    stop_at = time.monotonic() + seconds
+
+    def worker() -> None:
+        while time.monotonic() < stop_at:
+            started = time.perf_counter()
+            call()
+            latencies.append((time.perf_counter() - started) * 1000)
+
+    started = time.perf_counter()
+    pool = [threading.Thread(target=worker) for _ in range(threads)]
+    for thread in pool:
+        thread.start()
+    for thread in pool:
+        thread.join()
+    return Figure(len(latencies), time.perf_counter() - started, latencies, 0,
+                  cpu_spent(before, cpu_snapshot(serving)))
+
+
+def get_request(invoice_id: int, key: str) -> bytes:
+    return (f"GET /v1/invoices/{TENANT}/{invoice_id} HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+            f"Authorization: Bearer {key}\r\n\r\n").encode()
+
+
+def print_row(label: str, figure: Figure, unit: str = "requests/s", scale: int = 1) -> None:
+    cpu_ms = figure.cpu_seconds * 1000 / max(figure.requests, 1)
+    print(f"{label:<46} {figure.per_second * scale:>10,.0f} {unit:<10} "
+          f"p50 {statistics.median(figure.latencies_ms) if figure.latencies_ms else 0:6.1f} ms  "
+          f"p99 {figure.percentile(0.99):6.1f} ms  CPU {cpu_ms:5.2f} ms/call  "
+          f"({figure.requests:,} calls, {figure.failures} failed)")
+
+
+@dataclass(frozen=True)
+class Serving:
+    """Whose CPU serves the calls: these processes, and the PostgreSQL backends (one per
+    connection, forked) of `database`."""
+
+    pids: tuple[int, ...]
+    database: str
+
+
+def cpu_snapshot(serving: Serving) -> dict[int, float]:
+    """CPU seconds so far of each serving process."""
+    pids, database = serving.pids, serving.database
+    import psutil
+
+    processes = [psutil.Process(pid) for pid in pids] + [
+        p for p in psutil.process_iter(["name", "cmdline"])
+        if p.info["name"] == "postgres" and database in " ".join(p.info["cmdline"] or [])]
+    snapshot = {}
+    for process in processes:
+        try:
+            times = process.cpu_times()
+            snapshot[process.pid] = times.user + times.system
+        except psutil.NoSuchProcess:
+            pass
+    return snapshot
+
+
+def cpu_spent(before: dict[int, float], after: dict[int, float]) -> float:
+    return sum(spent - before.get(pid, 0.0) for pid, spent in after.items())
+
+
+def bench_get(url: URL, server_pid: int, port: int, invoice_id: int, key: str, clients: int,
+              seconds: float) -> None:
+    serving = Serving((server_pid,), str(url.database))
+    load(port, get_request(invoice_id, key), clients, 1.0, serving)  # warm the pool
+    over_http = load(port, get_request(invoice_id, key), clients, seconds, serving)
+    engine = make_engine(url, pool_size=clients)
+    sessions = make_sessionmaker(engine)
+
+    def read() -> object:
+        with sessions() as session:
+            return json.dumps(invoice_json(*invoice_with_lines(session, TENANT, invoice_id)))
+
+    direct = in_process(read, clients, seconds, Serving((os.getpid(),), str(url.database)))
+    engine.dispose()
+    print_row(f"GET /v1/invoices/{{tenant}}/{{id}}, {clients} clients", over_http)
+    print_row(f"  in-process invoice_with_lines, {clients} threads", direct)
+    goal_met = over_http.per_second >= 1000 and over_http.percentile(0.99) < 50
+    print(f"  goal >= 1,000 requests/s with p99 < 50 ms: {'met' if goal_met else 'NOT met'}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seconds", type=float, default=10.0)
+    parser.add_argument("--clients", type=int, default=32)
+    args = parser.parse_args()
+    with scratch_database() as url:
+        invoice_id, key = prepare(url)
+        server, port = serve(url)
+        try:
+            bench_get(url, server.pid, port, invoice_id, key, args.clients, args.seconds)
+        finally:
+            server.terminate()
+            server.wait(timeout=30)
+
+
+if __name__ == "__main__":
+    main()
