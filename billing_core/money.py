@@ -31,10 +31,11 @@ plain digits live beside this module, in ``billing_core.money_text``; showing
 an amount (``format_money``) stays here, because it is ``str(money)`` and the
 bound messages name the largest amount in it.
 
-Arithmetic runs in private decimal contexts, so nothing a caller does to the
-thread's default context changes a bill. Addition, subtraction and
-multiplication trap ``Inexact``: they are exact or they fail loudly. Division
-is carried to 50 significant digits, far below any minor unit.
+Addition, subtraction and comparison work on the ints, exact by nature. What
+needs a Decimal runs in private decimal contexts, so nothing a caller does to
+the thread's default context changes a bill: multiplication traps ``Inexact``
+(it is exact or it fails loudly), and division is carried to 50 significant
+digits, far below any minor unit.
 
 Every number is measured at the door, before anything is computed with it. A
 few characters in exponent form stand for millions of digits: "1e3000000" is
@@ -343,6 +344,8 @@ class Money:
         Raises ``ValueError`` rather than rounding silently, so that rounding
         stays a visible, deliberate step.
         """
+        if self._exponent == _MINOR_EXPONENT[self.currency]:  # at the currency's scale already
+            return self._coefficient
         numerator, denominator = minor_units_ratio(self)
         if denominator != 1:
             raise ValueError(
