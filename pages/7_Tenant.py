@@ -7,6 +7,7 @@ from db.credit_requests import pending_credit_requests
 from db.reads.invoices import invoice_detail
 from db.reads.tenants import tenant_story
 from ledgerline_ui.audit_view import audit_table
+from ledgerline_ui.billing_changes import show_billing_changes
 from ledgerline_ui.credit_requests_view import pending_requests_table
 from ledgerline_ui.dispute_view import customer_message, disputed_invoice
 from ledgerline_ui.feedback import run_action
@@ -42,6 +43,8 @@ invoices_col.metric("Invoices", len(story.invoices))
 status_col.metric("Status", "active" if tenant.is_active else "inactive",
                   help=f"Billed in {tenant.currency}, periods anchored on day "
                        f"{tenant.billing_anchor_day}.")
+
+show_billing_changes(sessions, tenant, story.discounts)
 
 # --- explain an invoice ---------------------------------------------------------------------
 st.subheader("Explain an invoice")
