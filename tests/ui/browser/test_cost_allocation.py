@@ -15,6 +15,7 @@ def test_split_by_pasted_weights_shows_parts_and_a_chart(page):
     wait_until_idle(page)
 
     new_split = page.get_by_role("tabpanel", name="New split")
+    new_split.get_by_text("How the cents were rounded").click()  # the check is folded away
     new_split.get_by_text("The parts add up to $1,000.00, exactly the total $1,000.00").wait_for()
     chart = new_split.locator(".js-plotly-plot").first
     chart.wait_for(state="visible")
