@@ -17,7 +17,7 @@ Every changing operation in `db/` takes an `Actor` and calls `require(actor,
 permission)` before it reads anything under a lock; the screens hide what a
 role cannot do, but the operation refuses anyway, with a sentence that names
 the actor, the role and the action:
-"customer_success cs@demo may not finalize invoices".
+"Customer success — cs@demo may not finalize invoices".
 
 Credits and credit notes above a configurable amount need a second finance user:
 the one who requested them never approves them (`check_credit_approver`). Splitting does
@@ -112,7 +112,8 @@ class Actor:
         object.__setattr__(self, "role", Role(self.role))
 
     def __str__(self) -> str:
-        return f"{self.role} {self.user_id}"
+        # Read by people (screens, refusals): the role's label, never its code.
+        return f"{ROLE_LABELS[self.role]} — {self.user_id}"
 
 
 class PermissionDenied(BillingError):

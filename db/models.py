@@ -46,6 +46,7 @@ from sqlalchemy import (
     ForeignKeyConstraint,
     Identity,
     Index,
+    LargeBinary,
     MetaData,
     Numeric,
     SmallInteger,
@@ -672,6 +673,36 @@ class SignInThrottle(Base):
     failed_attempts: Mapped[int] = mapped_column(server_default=text("0"))
     locked_until: Mapped[Timestamp | None]
     last_failed_at: Mapped[Timestamp | None]
+
+
+class WebSession(Base):
+    """One signed-in browser (`ledgerline_ui/session_cookie.py`): the SHA-256 of the random token
+    its HttpOnly cookie holds (never the token), or, for its first minute, of the one-time
+    handoff the browser trades for that token. The role it was granted in; when it was last
+    used (the idle limit counts from there). Signing out deletes the row; a trigger deletes a
+    user's rows when their role, active flag, password or email changes (migration 0014)."""
+
+    __tablename__ = "web_sessions"
+    __table_args__ = (
+        _check_in("role", PERSON_ROLES, "role_known"),
+        CheckConstraint("(token_hash IS NULL) <> (handoff_hash IS NULL)",
+                        name="token_or_handoff"),
+        CheckConstraint("(handoff_hash IS NULL) = (handoff_expires_at IS NULL)",
+                        name="handoff_expires"),
+        CheckConstraint("octet_length(token_hash) = 32 AND octet_length(handoff_hash) = 32",
+                        name="hashes_are_sha256"),
+        Index("ix_web_sessions_email", "email"),
+    )
+
+    session_id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    email: Mapped[str] = mapped_column(
+        Text, ForeignKey("users.email", onupdate="CASCADE", ondelete="CASCADE"))
+    role: Mapped[str] = mapped_column(Text)
+    token_hash: Mapped[bytes | None] = mapped_column(LargeBinary, unique=True)
+    handoff_hash: Mapped[bytes | None] = mapped_column(LargeBinary, unique=True)
+    handoff_expires_at: Mapped[Timestamp | None]
+    created_at: Mapped[CreatedAt]
+    last_seen_at: Mapped[CreatedAt]
 
 
 class CreditRequest(Base):

@@ -23,13 +23,14 @@ While the database has no user at all (a first start without `LEDGERLINE_DEMO=1`
 the guard shows, instead of a sign-in form nobody could use, the command that
 creates the first finance user.
 
-A sign-in lasts for the browser session (Streamlit's session): moving between
-screens through the app's links keeps it; a reload or a direct link in the
-address bar starts a new session and asks again (with SSO the identity cookie
-signs the user straight back in). After `LEDGERLINE_IDLE_MINUTES` (default 30)
-without any interaction the next interaction signs out and says why. Every run
-also re-reads the user's row (one indexed query): a user deactivated, or whose
-role changed, since signing in is signed out at their next interaction. A
+A sign-in is a server-side session (`db.web_sessions`) whose random token the browser keeps
+in an HttpOnly cookie (`ledgerline_ui.session_cookie`), so a reload or a link typed into the
+address bar, which start a new Streamlit session, sign straight back in (with SSO,
+Streamlit's own identity cookie does that instead). After `LEDGERLINE_IDLE_MINUTES`
+(default 30) without any interaction the next interaction signs out and says why. Every
+run also re-reads the session with the user's row (one indexed query): a session signed
+out in another tab, or a user deactivated or whose role changed (a trigger deletes their
+sessions), is signed out at the next interaction. A
 download's data is built when the button is clicked, outside any run of the
 page: `for_live_session` checks the sign-in again right then.
 
@@ -39,11 +40,8 @@ role cannot do (`can`), and the operations refuse anyway.
 
 from __future__ import annotations
 
-import logging
-import os
 import time
 from collections.abc import Callable
-from functools import lru_cache
 from typing import TypeVar
 
 import streamlit as st
@@ -61,20 +59,30 @@ from db.database import ensure_ready, make_sessionmaker
 from db.demo_data import demo_data_requested, load_demo_data
 from db.jobs import start_background_worker
 from db.users import SignInRefused, active_actor_for_email, any_user_exists, authenticate
+from db.web_sessions import (
+    HANDOFF_SECONDS,
+    end_web_session,
+    signed_in_by_id,
+    signed_in_by_token,
+    start_web_session,
+)
+from ledgerline_ui import session_cookie
 from ledgerline_ui.feedback import run_action
+from ledgerline_ui.idle_limit import idle_limit_seconds
 from ledgerline_ui.outage import ScreenSession, keep_message_slot
 from ledgerline_ui.plain_text import escape_markdown
 
 ACTOR_KEY = "ledgerline_actor"
 LAST_ACTIVITY_KEY = "ledgerline_last_activity"
 SIGNED_OUT_REASON_KEY = "ledgerline_signed_out_reason"
-IDLE_MINUTES_ENV = "LEDGERLINE_IDLE_MINUTES"
-DEFAULT_IDLE_MINUTES = 30
+WEB_SESSION_KEY = "ledgerline_web_session"
+HANDOFF_KEY = "ledgerline_handoff"
+FORGET_COOKIE_KEY = "ledgerline_forget_cookie"
 ACCOUNT_CHANGED = "Your account was deactivated or its role changed; sign in again."
+ENDED_ELSEWHERE = "This sign-in was ended (signed out in another tab); sign in again."
 FIRST_USER_COMMAND = (".venv/bin/python -m db.users create --email you@example.com "
                       '--name "Your name" --role finance')
 
-_log = logging.getLogger("ledgerline.ui")
 T = TypeVar("T")
 
 _HIDE_NAVIGATION = """<style>
@@ -133,27 +141,15 @@ def can(permission: Permission) -> bool:
     return is_allowed(st.session_state.get(ACTOR_KEY), permission)
 
 
-def idle_limit_seconds() -> int:
-    """`LEDGERLINE_IDLE_MINUTES` (whole minutes, default 30) in seconds. A value that is not a
-    positive whole number ("30m") falls back to the default with a logged warning rather than
-    breaking every page."""
-    return _idle_minutes(os.environ.get(IDLE_MINUTES_ENV, "").strip()) * 60
-
-
-@lru_cache(maxsize=8)  # one warning per bad value, not one per rerun
-def _idle_minutes(configured: str) -> int:
-    if not configured:
-        return DEFAULT_IDLE_MINUTES
-    if configured.isdigit() and int(configured) > 0:
-        return int(configured)
-    _log.warning("%s=%r is not a positive whole number of minutes; using %d",
-                 IDLE_MINUTES_ENV, configured, DEFAULT_IDLE_MINUTES)
-    return DEFAULT_IDLE_MINUTES
-
-
 def sign_out(reason: str | None = None) -> None:
-    for key in (ACTOR_KEY, LAST_ACTIVITY_KEY):
+    """End the sign-in: its server-side session too, so its cookie names nothing any more."""
+    for key in (ACTOR_KEY, LAST_ACTIVITY_KEY, HANDOFF_KEY):
         st.session_state.pop(key, None)
+    session_id = st.session_state.pop(WEB_SESSION_KEY, None)
+    if isinstance(session_id, int):
+        with _sessions().begin() as session:
+            end_web_session(session, session_id)
+        st.session_state[FORGET_COOKIE_KEY] = True
     if reason:
         st.session_state[SIGNED_OUT_REASON_KEY] = reason
     if _sso_configured() and _sso_signed_in():
@@ -165,7 +161,7 @@ def _signed_in_actor(sessions: sessionmaker[Session]) -> Actor | None:
     now = time.time()
     if isinstance(actor, Actor):
         lapsed = _sign_in_lapse(sessions, actor, st.session_state.get(LAST_ACTIVITY_KEY, now),
-                                now)
+                                now, st.session_state.get(WEB_SESSION_KEY))
         if lapsed:
             sign_out(lapsed)
             return None
@@ -177,21 +173,35 @@ def _signed_in_actor(sessions: sessionmaker[Session]) -> Actor | None:
         if actor is not None:
             _remember(actor)
             return actor
+    elif token := session_cookie.cookie_token():
+        # A reload or a typed link: a new Streamlit session, the same browser's sign-in.
+        with sessions.begin() as session:
+            signed_in = signed_in_by_token(session, token, idle_limit_seconds())
+        if signed_in is not None:
+            _remember(signed_in.actor, signed_in.session_id)
+            return signed_in.actor
     return None
 
 
 def _sign_in_lapse(sessions: sessionmaker[Session], actor: Actor, last_activity: float,
-                   now: float) -> str | None:
-    """Why `actor`'s sign-in, last active at `last_activity`, no longer holds at `now` (the
-    sentence the sign-in form then shows), or None while it holds."""
+                   now: float, session_id: int | None) -> str | None:
+    """Why `actor`'s sign-in (server-side session `session_id`; None with SSO), last active
+    at `last_activity`, no longer holds at `now` (the sentence the sign-in form then shows),
+    or None while it holds."""
     limit = idle_limit_seconds()
     if now - last_activity > limit:
         return (f"You were signed out after {limit // 60} minutes without activity. "
                 "Sign in again to continue.")
     # The operations trust actor.role: check the row still says so on every run.
-    with sessions() as session:
+    with sessions.begin() as session:
+        if isinstance(session_id, int):
+            signed_in = signed_in_by_id(session, session_id, limit)
+            if signed_in is not None and signed_in.actor == actor:
+                return None
         current = active_actor_for_email(session, actor.user_id)
-    return ACCOUNT_CHANGED if current != actor else None
+    if current != actor:
+        return ACCOUNT_CHANGED
+    return ENDED_ELSEWHERE if isinstance(session_id, int) else None
 
 
 class SignInLapsed(PermissionDenied):
@@ -221,9 +231,10 @@ def for_live_session(build: Callable[[], T],
     sessions = _sessions()
     actor = current_actor()
     last_activity = st.session_state.get(LAST_ACTIVITY_KEY, time.time())
+    session_id = st.session_state.get(WEB_SESSION_KEY)
 
     def build_for_live_session() -> T:
-        lapsed = _sign_in_lapse(sessions, actor, last_activity, time.time())
+        lapsed = _sign_in_lapse(sessions, actor, last_activity, time.time(), session_id)
         if lapsed:
             raise SignInLapsed(actor, permission, lapsed)
         require(actor, permission)
@@ -232,15 +243,41 @@ def for_live_session(build: Callable[[], T],
     return build_for_live_session
 
 
-def _remember(actor: Actor) -> None:
+def _remember(actor: Actor, session_id: int | None = None) -> None:
     st.session_state[ACTOR_KEY] = actor
     st.session_state[LAST_ACTIVITY_KEY] = time.time()
     st.session_state.pop(SIGNED_OUT_REASON_KEY, None)
+    if session_id is not None:
+        st.session_state[WEB_SESSION_KEY] = session_id
+
+
+def _start_web_session(sessions: sessionmaker[Session], actor: Actor) -> None:
+    """Remember a form sign-in on the server; the browser gets its cookie on the next run
+    (`_keep_cookie`)."""
+    with sessions.begin() as session:
+        session_id, handoff = start_web_session(session, actor)
+    _remember(actor, session_id)
+    st.session_state[HANDOFF_KEY] = (handoff, time.time())
+
+
+def _keep_cookie() -> None:
+    """The invisible image that gives the browser its cookie after a sign-in (for the
+    handoff's minute, so a quick second run cannot cut the request short), then keeps it
+    fresh while the person works."""
+    handoff, started = st.session_state.get(HANDOFF_KEY) or ("", 0.0)
+    if handoff and time.time() - started < HANDOFF_SECONDS:
+        session_cookie.hand_off(handoff)
+        return
+    st.session_state.pop(HANDOFF_KEY, None)
+    if isinstance(st.session_state.get(WEB_SESSION_KEY), int):
+        session_cookie.keep_fresh()
 
 
 def _sign_in_screen(sessions: sessionmaker[Session]) -> None:
     """The sign-in form and nothing else (no navigation either)."""
     st.html(_HIDE_NAVIGATION)
+    if st.session_state.pop(FORGET_COOKIE_KEY, False) or session_cookie.cookie_token():
+        session_cookie.forget()  # signed out, or the cookie names a session that is over
     with sessions() as session:
         if not any_user_exists(session):
             _first_user_screen()
@@ -259,6 +296,10 @@ def _sign_in_screen(sessions: sessionmaker[Session]) -> None:
         elif st.button("Sign in with SSO", type="primary", key="sso_sign_in"):
             st.login()
         return
+    _password_form(sessions)
+
+
+def _password_form(sessions: sessionmaker[Session]) -> None:
     with st.form("sign_in"):
         email = st.text_input("Email", key="sign_in_email", autocomplete="username")
         password = st.text_input("Password", type="password", key="sign_in_password",
@@ -275,7 +316,7 @@ def _sign_in_screen(sessions: sessionmaker[Session]) -> None:
         except SignInRefused as refused:
             st.error(escape_markdown(str(refused)), icon=":material/block:")
         else:
-            _remember(actor)
+            _start_web_session(sessions, actor)
             st.rerun()
 
 
@@ -304,6 +345,8 @@ def _sidebar(actor: Actor) -> None:
     if st.sidebar.button("Sign out", key="sign_out", icon=":material/logout:"):
         sign_out("You signed out.")
         st.rerun()
+    with st.sidebar:
+        _keep_cookie()
 
 
 def _sso_configured() -> bool:

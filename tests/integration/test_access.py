@@ -12,6 +12,7 @@ import pytest
 from sqlalchemy import text
 
 from billing_core.access import (
+    ROLE_LABELS,
     ApprovalRequired,
     Permission,
     PermissionDenied,
@@ -149,7 +150,7 @@ def test_every_role_against_every_operation(session, books, operation, role):
     before, states = _counts(session), _statuses(session, books)
     with pytest.raises(PermissionDenied) as refused:
         call(session, actor, books)
-    assert str(refused.value) == f"{role.value} {actor.user_id} may not {permission}"
+    assert str(refused.value) == f"{actor} may not {permission}"
     assert _counts(session) == before  # a refused operation writes nothing
     assert _statuses(session, books) == states
 
@@ -159,7 +160,7 @@ def test_only_finance_runs_month_end(fresh_engine, role):
     if role is Role.FINANCE:
         assert run_month_end(fresh_engine, "2024-11", actor=actor_of(role)).tenants_in_scope == 0
         return
-    with pytest.raises(PermissionDenied, match=f"^{role.value} .* may not run month-end$"):
+    with pytest.raises(PermissionDenied, match=f"^{ROLE_LABELS[role]} — .* may not run month-end$"):
         run_month_end(fresh_engine, "2024-11", actor=actor_of(role), dry_run=True)
     with fresh_engine.connect() as connection:
         assert connection.execute(text("SELECT count(*) FROM month_end_runs")).scalar_one() == 0

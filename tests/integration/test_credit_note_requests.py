@@ -346,7 +346,7 @@ def test_a_request_key_reused_for_another_note_or_a_credit_is_refused(session, i
 def test_customer_success_may_not_request_a_credit_note(session, invoiced):
     tenant, october, _ = invoiced
     before = written(session)
-    with pytest.raises(PermissionDenied, match="^customer_success cs@test may not request "
+    with pytest.raises(PermissionDenied, match="^Customer success — cs@test may not request "
                                                "credit notes$"):
         request_credit_note(session, tenant, october, usd("10.00"), "Fix",
                             actor=customer_success(), idempotency_key="cs")

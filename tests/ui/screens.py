@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 from sqlalchemy import text
@@ -42,14 +43,21 @@ def open_in_browser(page, path: str, as_role: Role | str | None = Role.FINANCE,
     """Open a screen by direct link, sign in through the real form (as the demo user of
     `as_role`, or `email`; None stays signed out), and wait until Streamlit has run the screen.
 
-    A direct link starts a new Streamlit session, and a sign-in lasts one session, so every
-    direct link signs in again (see ledgerline_ui/setup.py)."""
+    A direct link starts a new Streamlit session, which the browser's sign-in cookie signs
+    in again (ledgerline_ui/session_cookie.py): the form is filled only when the screen asks,
+    after signing out whoever the cookie signed in if that is someone else."""
     page.goto(path)
     page.wait_for_selector('[data-testid="stMain"]')
     wait_until_idle(page)
     if as_role is None and email is None:
         return
-    sign_in(page, email or DEMO_USERS[Role(as_role)], DEMO_PASSWORD)
+    wanted = email or DEMO_USERS[Role(as_role)]
+    if page.get_by_text(re.compile(rf"Signed in as {re.escape(wanted)}(\s|$)")).count():
+        return
+    if page.get_by_role("button", name="Sign out").count():
+        page.get_by_role("button", name="Sign out").click()
+        wait_until_idle(page)
+    sign_in(page, wanted, DEMO_PASSWORD)
     page.get_by_role("heading", name="Sign in", exact=True).wait_for(state="detached")
     wait_until_idle(page)
 

@@ -7,6 +7,7 @@ from decimal import Decimal
 import pytest
 
 from billing_core.access import (
+    ROLE_LABELS,
     ROLE_PERMISSIONS,
     Actor,
     Permission,
@@ -45,7 +46,8 @@ def test_each_role_may_do_exactly_what_the_issue_says(role, permission, allowed)
     else:
         with pytest.raises(PermissionDenied) as refused:
             require(actor, permission)
-        assert str(refused.value) == f"{role.value} {role.value}@example.com may not {permission}"
+        assert str(refused.value) == (f"{ROLE_LABELS[role]} — {role.value}@example.com "
+                                      f"may not {permission}")
 
 
 def test_the_table_covers_every_role_and_only_finance_changes_money():
@@ -59,7 +61,7 @@ def test_the_table_covers_every_role_and_only_finance_changes_money():
 
 def test_the_refusal_names_actor_role_and_action():
     with pytest.raises(PermissionDenied,
-                       match=r"^customer_success cs@demo may not finalize invoices$"):
+                       match=r"^Customer success — cs@demo may not finalize invoices$"):
         require(Actor("cs@demo", Role.CUSTOMER_SUCCESS), Permission.FINALIZE_INVOICES)
 
 

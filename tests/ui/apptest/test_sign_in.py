@@ -146,7 +146,7 @@ def test_a_manager_sees_no_finalize_button_and_no_month_end_run(open_screen, dem
 def test_a_manager_may_not_open_the_preview(open_screen):
     app = open_screen("pages/3_Preview.py", as_role="manager")
     assert [w.value for w in app.warning] == [
-        "manager manager@demo may not use the price preview. Ask finance if you need this "
+        "Manager — manager@demo may not use the price preview. Ask finance if you need this "
         "screen."]
     assert not list(app.text_input)
 

@@ -195,7 +195,7 @@ def test_the_sidebar_and_a_refused_screen_show_the_users_email_as_typed(open_scr
         create_user(session, email, Role.MANAGER, "a long enough password")
     app = open_screen("pages/3_Preview.py", as_actor=Actor(email, Role.MANAGER))
     assert [shown(w.value) for w in app.warning] == [
-        f"manager {email} may not use the price preview. Ask finance if you need this screen."]
+        f"Manager — {email} may not use the price preview. Ask finance if you need this screen."]
     sidebar = [m.value for m in app.sidebar.markdown if "Signed in as" in m.value]
     assert [shown(line) for line in sidebar] == [f"Signed in as **{email}**  \nManager"]
     for source in markdown_sources(app) + sidebar:
