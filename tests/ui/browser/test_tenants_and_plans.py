@@ -1,10 +1,13 @@
 """Issue 13's "Must show", through the screens in Chromium: a new tenant, a plan from
 2024-11-01, an upgrade on 2024-11-16, November generated ($300.00 + $500.00 = $800.00),
-then 10 % and $50.00 off ($670.00)."""
+then 10 % and $50.00 off ($670.00); and a finalize of a draft re-priced meanwhile, refused."""
 
 from __future__ import annotations
 
-from tests.ui.finance_data import scalar
+from db.discounts import add_discount
+from tests.actors import finance
+from tests.helpers import committed_session
+from tests.ui.finance_data import add_draft_invoice, scalar
 from tests.ui.screens import open_in_browser, wait_until_idle
 
 TENANT = "ent-new-co"
@@ -81,3 +84,18 @@ def test_new_tenant_upgraded_mid_month_then_discounted(page, demo_database_url):
     _open_invoice(page, demo_database_url)
     page.get_by_text("The lines add up to the total: "
                      "$300.00 + $500.00 - $80.00 - $50.00 = $670.00.").wait_for()
+
+
+def test_finalizing_a_draft_repriced_since_finalize_was_pressed_is_refused(page,
+                                                                          demo_database_url):
+    tenant_id, invoice_id = add_draft_invoice(demo_database_url, "ui-stale-browser")
+    open_in_browser(page, f"/Invoice?tenant={tenant_id}&invoice={invoice_id}")
+    page.get_by_text("(version 1)").wait_for()
+    _click(page, "Finalize…")
+    with committed_session(demo_database_url) as session:  # someone adds a discount meanwhile
+        add_discount(session, tenant_id, "Goodwill", percent="10", actor=finance("other@test"))
+    _click(page, "Confirm: finalize")
+    page.get_by_text(f"Invoice #{invoice_id} changed since you opened it: $100.00 is now "
+                     "$90.00; review it again").wait_for()
+    assert scalar(demo_database_url, "SELECT status FROM invoices WHERE invoice_id = :i",
+                  i=invoice_id) == "draft"
