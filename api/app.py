@@ -8,10 +8,11 @@ from sqlalchemy import Engine
 from api.body_limit import BodyLimit
 from api.door import Door
 from api.problems import install_problem_handlers
-from api.routes import credits, invoices, tenants
+from api.routes import credits, invoices, tenants, usage
 from db.database import make_sessionmaker
 
-DESCRIPTION = """Generate, read and finalize invoices, grant credits, read tenants.
+DESCRIPTION = """Send usage events, create tenants and change their plans, generate, read and
+finalize invoices, grant credits.
 
 Authenticate with `Authorization: Bearer <key>` (keys: `python -m db.api_keys create`).
 Money is a decimal string beside its currency, never a JSON number. Errors are
@@ -25,7 +26,7 @@ def create_app(engine: Engine) -> FastAPI:
     app = FastAPI(title="Ledgerline billing API", version="1", description=DESCRIPTION)
     app.state.door = Door(make_sessionmaker(engine))
     install_problem_handlers(app)
-    for module in (invoices, credits, tenants):
+    for module in (usage, tenants, invoices, credits):
         app.include_router(module.router)
     app.add_middleware(BodyLimit)
     return app

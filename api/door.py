@@ -85,6 +85,18 @@ class Door:
             remember(session, holder.api_key_id, idempotency_key, answer)
         return Response(answer.body, status_code=answer.status, media_type="application/json")
 
+    def dry_run(self, credentials: HTTPAuthorizationCredentials | None,
+                permission: Permission, operation: Callable[[Session, Actor], Answer]) -> Response:
+        """Run `operation` (a preview) for an allowed holder in a transaction that is always
+        rolled back: it takes the real operation's locks and refusals, and saves nothing."""
+        with self.sessions() as session:
+            holder = self._admit(session, credentials, permission)
+            try:
+                status, payload = operation(session, holder.actor)
+            finally:
+                session.rollback()
+        return json_response(status, payload)
+
     def _admit(self, session: Session, credentials: HTTPAuthorizationCredentials | None,
                permission: Permission) -> KeyHolder:
         if credentials is None:

@@ -8,16 +8,19 @@ field when there are several.
 
 What becomes which status is decided here once:
 
-| raised | status |
-| --- | --- |
-| no key, an unknown or revoked key (`Unauthenticated`) | 401, with `WWW-Authenticate: Bearer` |
-| `PermissionDenied` (the role may not) | 403 |
-| `NotFound` | 404 |
-| a body larger than `MAX_BODY_BYTES` | 413 (`api.body_limit`) |
-| a body that is not JSON | 400 |
-| wrong types, unknown fields, money as a JSON number; `InvalidInput`, `CurrencyMismatch` | 422 |
-| any other `BillingError` (a state that forbids the change, an idempotency key reused) | 409 |
-| anything else | 500, "nothing was changed"; the trace goes to the server's log only |
+- 401 (with `WWW-Authenticate: Bearer`): no key, an unknown or a revoked key
+  (`Unauthenticated`);
+- 403: `PermissionDenied`, the key's role may not;
+- 404: `NotFound`;
+- 400: a body that is not JSON;
+- 413: a body larger than `MAX_BODY_BYTES` (`api.body_limit`);
+- 422: wrong types, unknown or missing fields, money as a JSON number,
+  `InvalidInput`, `CurrencyMismatch`, and a usage batch with bad events
+  (`UsageBatchRefused`: `errors` names each, `events.2.quantity` for the third);
+- 409: any other `BillingError`: a state that forbids the change (already
+  finalized, a draft re-priced since it was reviewed), an idempotency key reused
+  for another request, a credit that needs a second approver;
+- 500: anything else, "nothing was changed"; the trace goes to the server's log only.
 
 Every change runs in one transaction that rolls back when anything is raised, so a
 refused or failed request has changed nothing.
@@ -38,6 +41,7 @@ from starlette.exceptions import HTTPException
 
 from billing_core.access import PermissionDenied
 from billing_core.errors import BillingError, CurrencyMismatch, InvalidInput
+from billing_core.usage_events import LineProblem, UsageBatchRefused
 from db.errors import NotFound
 
 PROBLEM_JSON = "application/problem+json"
@@ -82,6 +86,9 @@ def install_problem_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(BillingError)
     async def billing_error(_request: Request, error: BillingError) -> Response:
+        if isinstance(error, UsageBatchRefused):
+            wrong = [_event_field(line) for line in error.problems]
+            return problem(422, str(error), field=wrong[0]["field"], errors=wrong)
         field = error.field if isinstance(error, InvalidInput) else None
         return problem(billing_error_status(error), str(error), field=field)
 
@@ -106,6 +113,13 @@ def install_problem_handlers(app: FastAPI) -> None:
         log.error("%s %s failed", request.method, request.url.path, exc_info=error)
         return problem(500, "Something went wrong on our side; nothing was changed. Try again, "
                             "and tell the billing team if it keeps happening.")
+
+
+def _event_field(line: LineProblem) -> dict[str, str]:
+    """A bad event of a usage batch, named as pydantic names fields: `events.2.quantity` is the
+    third event (paths count from 0; positions in sentences and results count from 1)."""
+    path = f"events.{line.line_no - 1}" + (f".{line.field}" if line.field else "")
+    return {"field": path, "detail": f"event {line.line_no:,}: {line.problem}"}
 
 
 def _wrong_field(item: Mapping[str, Any]) -> dict[str, str]:

@@ -26,6 +26,16 @@ def _money_text(value: Any) -> Any:
     return value
 
 
+def _iso_day(value: Any) -> Any:
+    if isinstance(value, str):
+        try:
+            return date.fromisoformat(value)
+        except ValueError:
+            raise ValueError(f"{value[:40]!r} is not a date such as 2024-11-16") from None
+    return value
+
+
+IsoDay = Annotated[date, BeforeValidator(_iso_day), Field(examples=["2024-11-16"])]
 MoneyText = Annotated[str, BeforeValidator(_money_text),
                       Field(min_length=1, max_length=40, examples=["200.00"],
                             description="A decimal string, never a JSON number.")]
@@ -56,6 +66,35 @@ class FinalizeIn(Strict):
     price_version: int = Field(
         ge=1, description="The `price_version` of the draft you reviewed (GET the invoice): if it "
                           "was re-priced since, finalizing is refused (409) with both totals.")
+
+
+class TenantIn(Strict):
+    tenant_id: Annotated[str, Field(min_length=1, max_length=200, examples=["ent-new-co"])]
+    name: Annotated[str, Field(min_length=1, max_length=500, examples=["New Co"])]
+    currency: Annotated[str, Field(min_length=3, max_length=3, examples=["USD"])]
+    billing_anchor_day: Annotated[int, Field(ge=1, le=31)] = 1
+
+
+class PlanChangeIn(Strict):
+    starts_on: IsoDay = Field(description="The first day on the new plan (YYYY-MM-DD).")
+    plan_id: str | None = Field(max_length=200, examples=["compute-1000"],
+                                description="The plan from that day; null cancels.")
+
+
+class UsageEventIn(Strict):
+    tenant_id: Annotated[str, Field(max_length=200, examples=["smb-wayne-tech"])]
+    event_id: Annotated[str, Field(max_length=200, examples=["evt_01HV8J6Q"])]
+    metric: Annotated[str, Field(max_length=100, examples=["storage"])]
+    quantity: Annotated[int, Field(description="Whole base units (bytes, requests, ...), >= 0.")]
+    occurred_at: Annotated[str, Field(max_length=64, examples=["2024-01-31T23:59:59Z"],
+                                      description="ISO 8601 with a time zone.")]
+
+
+MAX_USAGE_BATCH = 10_000
+
+
+class UsageBatchIn(Strict):
+    events: Annotated[list[UsageEventIn], Field(min_length=1, max_length=MAX_USAGE_BATCH)]
 
 
 # --- answers (documentation; `api.views` builds them) -------------------------------------
@@ -146,3 +185,72 @@ class TenantOut(BaseModel):
     credit_balance: MoneyOut
     plan_history: list[PlanSegmentOut]
     invoices: list[InvoiceSummaryOut]
+
+
+class NewTenantOut(BaseModel):
+    tenant_id: str
+    name: str
+    currency: str
+    billing_anchor_day: int
+    is_active: bool
+
+
+class RepricedOut(BaseModel):
+    invoice_id: int
+    period: str
+    total_before: MoneyOut
+    total_after: MoneyOut
+    price_version: int
+
+
+class PlanChangeOut(BaseModel):
+    tenant: str
+    starts_on: date
+    plan_id: str | None
+    repriced: list[RepricedOut] = Field(description="Drafts the change re-priced.")
+
+
+class PreviewLineOut(BaseModel):
+    kind: str
+    description: str
+    amount: MoneyOut
+    exact_amount: str
+    explanation: str
+
+
+class PricedViewOut(BaseModel):
+    invoice_id: int | None = Field(description="null: not generated yet.")
+    status: str | None
+    price_version: int | None
+    lines: list[PreviewLineOut]
+    total: MoneyOut
+
+
+class PlanChangePreviewOut(BaseModel):
+    tenant: str
+    period: str
+    before: PricedViewOut | None
+    after: PricedViewOut | None
+    difference: MoneyOut | None
+
+
+class UsageCountsOut(BaseModel):
+    received: int
+    new: int
+    duplicate: int
+    conflict: int
+    late: int
+
+
+class UsageEventResultOut(BaseModel):
+    position: int = Field(description="The event's place in the batch, from 1.")
+    tenant_id: str
+    event_id: str
+    outcome: str = Field(description="stored, duplicate, conflict or late.")
+
+
+class UsageBatchOut(BaseModel):
+    import_id: int
+    counts: UsageCountsOut
+    repriced_drafts: int
+    results: list[UsageEventResultOut]

@@ -13,11 +13,15 @@ from typing import Any
 
 from billing_core.errors import InvalidInput
 from billing_core.money import Money
+from db.change_preview import ChangePreview, PricedView
 from db.credits import CreditOutcome
 from db.invoicing import GeneratedInvoice
 from db.reads.invoices import InvoiceCursor, InvoicePage, InvoiceSummary, LineView
 from db.reads.tenants import TenantStory
+from db.subscriptions import PlanChangeResult
+from db.tenants import TenantRecord
 from db.transitions import InvoiceState
+from db.usage_events import UsageImportResult
 
 
 def money(value: Money) -> dict[str, str]:
@@ -85,6 +89,49 @@ def tenant(story: TenantStory) -> dict[str, Any]:
                          for segment in story.plan_history],
         "invoices": [invoice_summary(invoice) for invoice in story.invoices],
     }
+
+
+def new_tenant(record: TenantRecord) -> dict[str, Any]:
+    return {"tenant_id": record.tenant_id, "name": record.name, "currency": record.currency,
+            "billing_anchor_day": record.billing_anchor_day, "is_active": record.is_active}
+
+
+def plan_change(tenant_id: str, starts_on: date, plan_id: str | None,
+                result: PlanChangeResult) -> dict[str, Any]:
+    return {"tenant": tenant_id, "starts_on": starts_on.isoformat(), "plan_id": plan_id,
+            "repriced": [{"invoice_id": draft.invoice_id, "period": draft.period_label,
+                          "total_before": money(draft.total_before),
+                          "total_after": money(draft.total_after),
+                          "price_version": draft.price_version} for draft in result.repriced]}
+
+
+def plan_change_preview(preview: ChangePreview) -> dict[str, Any]:
+    difference = preview.difference
+    return {"tenant": preview.tenant_id, "period": preview.period.label,
+            "before": _priced_view(preview.before), "after": _priced_view(preview.after),
+            "difference": None if difference is None else money(difference)}
+
+
+def _priced_view(view: PricedView | None) -> dict[str, Any] | None:
+    if view is None:
+        return None
+    return {"invoice_id": view.invoice_id, "status": view.status,
+            "price_version": view.price_version, "total": money(view.total),
+            "lines": [{"kind": str(line.kind), "description": line.description,
+                       "amount": money(line.amount), "exact_amount": str(line.exact_amount),
+                       "explanation": line.explanation} for line in view.lines]}
+
+
+def usage_batch(result: UsageImportResult) -> dict[str, Any]:
+    counts = result.counts
+    return {"import_id": result.import_id,
+            "counts": {"received": counts.received, "new": counts.new,
+                       "duplicate": counts.duplicate, "conflict": counts.conflict,
+                       "late": counts.late},
+            "repriced_drafts": result.repriced_drafts,
+            "results": [{"position": event.line_no, "tenant_id": event.tenant_id,
+                         "event_id": event.event_id, "outcome": str(event.outcome)}
+                        for event in result.results]}
 
 
 def encode_cursor(cursor: InvoiceCursor) -> str:

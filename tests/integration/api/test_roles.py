@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
+from decimal import Decimal
 
 import pytest
 from sqlalchemy import text
@@ -20,8 +21,11 @@ from tests.integration.api.conftest import bearer
 from tests.integration.factories import add_plan, add_tenant
 
 WRITTEN = ("audit_log", "invoices", "invoice_lines", "credits", "credit_ledger",
-           "api_idempotency_keys", "tenants", "subscriptions")
+           "api_idempotency_keys", "tenants", "subscriptions", "usage_events", "usage_imports",
+           "usage_records")
 CALLERS = [role.value for role in Role] + ["nobody", "revoked", "wrong"]
+# Storage metered in TB (10**12 bytes), 1 TB included, $23 per TB beyond.
+STORAGE_TERMS = ("storage", "TB", "byte", 10**12, 10**12, Decimal("23.00"))
 
 
 @dataclass(frozen=True)
@@ -38,6 +42,7 @@ class Endpoint:
     body: dict | None = None
     success: int = 200
     headers: tuple[tuple[str, str], ...] = ()
+    writes: bool = True
 
 
 def endpoints(books: Books) -> dict[str, Endpoint]:
@@ -45,14 +50,31 @@ def endpoints(books: Books) -> dict[str, Endpoint]:
     return {
         "generate invoice": Endpoint(Permission.GENERATE_INVOICES, "POST", "/v1/invoices",
                                      {"tenant": t, "period": "2024-12"}, 201),
-        "list invoices": Endpoint(Permission.VIEW_BILLING, "GET", f"/v1/invoices?tenant={t}"),
-        "read invoice": Endpoint(Permission.VIEW_BILLING, "GET", f"/v1/invoices/{t}/{draft}"),
+        "list invoices": Endpoint(Permission.VIEW_BILLING, "GET", f"/v1/invoices?tenant={t}",
+                                  writes=False),
+        "read invoice": Endpoint(Permission.VIEW_BILLING, "GET", f"/v1/invoices/{t}/{draft}",
+                                 writes=False),
         "finalize invoice": Endpoint(Permission.FINALIZE_INVOICES, "POST",
                                      f"/v1/invoices/{t}/{draft}/finalize", {"price_version": 1}),
         "issue credit": Endpoint(Permission.ISSUE_CREDITS, "POST", "/v1/credits",
                                  {"tenant": t, "amount": "10.00", "currency": "USD",
                                   "reason": "Outage"}, 201, (("Idempotency-Key", "roles-1"),)),
-        "read tenant": Endpoint(Permission.VIEW_BILLING, "GET", f"/v1/tenants/{t}"),
+        "read tenant": Endpoint(Permission.VIEW_BILLING, "GET", f"/v1/tenants/{t}",
+                                writes=False),
+        "create tenant": Endpoint(Permission.MANAGE_TENANTS, "POST", "/v1/tenants",
+                                  {"tenant_id": f"{t}-new", "name": "New Co", "currency": "USD"},
+                                  201),
+        "change plan": Endpoint(Permission.CHANGE_SUBSCRIPTIONS, "POST",
+                                f"/v1/tenants/{t}/plan-changes",
+                                {"starts_on": "2024-11-16", "plan_id": "roles-compute-2000"},
+                                201),
+        "preview plan change": Endpoint(Permission.CHANGE_SUBSCRIPTIONS, "POST",
+                                        f"/v1/tenants/{t}/plan-changes?preview=true",
+                                        {"starts_on": "2024-11-16",
+                                         "plan_id": "roles-compute-2000"}, writes=False),
+        "send usage events": Endpoint(Permission.SEND_USAGE, "POST", "/v1/usage-events", {
+            "events": [{"tenant_id": t, "event_id": "evt-1", "metric": "storage",
+                        "quantity": 10**12, "occurred_at": "2024-11-05T10:00:00Z"}]}),
     }
 
 
@@ -63,7 +85,8 @@ CASES = [(name, caller) for name in ENDPOINT_NAMES for caller in CALLERS]
 @pytest.fixture
 def books(api_url, new_tenant_id) -> Books:
     with committed_session(api_url) as session:
-        add_plan(session, "roles-compute-1000", 100000)
+        add_plan(session, "roles-compute-1000", 100000, usage=STORAGE_TERMS)
+        add_plan(session, "roles-compute-2000", 200000, usage=STORAGE_TERMS)
         tenant = add_tenant(session, new_tenant_id("api-roles"),
                             plans=[(date(2024, 1, 1), "roles-compute-1000")])
         draft = generate_invoice(session, tenant, calendar_month("2024-11"),
@@ -96,7 +119,7 @@ def test_each_caller_gets_exactly_what_the_role_table_allows(client, api_url, ke
 
     if refusal is None:
         assert answer.status_code == call.success, answer.text
-        assert (_counts(api_url) != before) is (call.method == "POST")
+        assert (_counts(api_url) != before) is call.writes
         return
     assert answer.status_code == refusal, answer.text
     assert answer.headers["content-type"] == "application/problem+json"
