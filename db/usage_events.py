@@ -44,7 +44,7 @@ from typing import Any, BinaryIO
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from billing_core.access import Actor, Permission, Role, require
+from billing_core.access import Actor, Permission, require
 from billing_core.periods import Period
 from billing_core.usage_events import (
     MAX_PROBLEMS_LISTED,
@@ -60,12 +60,18 @@ from db.credit_ledger import lock_tenants
 from db.late_usage import restore_late_lines
 from db.repricing import reprice_drafts
 
-# Usage re-prices drafts by SPEC 12's rule, whoever sent it (a meter may only send usage):
-# the re-pricing is done by this system actor, and its audit rows name the import.
-USAGE_REPRICER = Actor("usage-events", Role.FINANCE)
 CONFLICTS_KEPT = 100
 """How many conflicting lines an import's history row lists (all are counted)."""
 _COPY_CHUNK_ROWS = 4096
+# Each line's stored event, found by one probe of the key per line (LATERAL ... OFFSET 0). The
+# planner's statistics of usage_events lag behind a batch that just added millions of rows, and
+# a plan built on them (a scan of usage_events per line, or a hash of all of it for ten lines
+# of an API call) costs far more than a probe each, whatever the sizes.
+STORED_EVENT = """LATERAL (SELECT e.metric, e.quantity_base_units, e.occurred_at, e.import_id,
+                                  e.late_usage_id
+                           FROM usage_events e
+                           WHERE e.tenant_id = i.tenant_id AND e.event_id = i.event_id
+                           OFFSET 0) AS e"""
 
 
 @dataclass(frozen=True, slots=True)
@@ -141,8 +147,11 @@ def import_usage(session: Session, lines: Iterable[ParsedLine], *, actor: Actor,
     new = _store_new_events(session, import_id)
     duplicate, conflicts, conflict_count = _classify(session, import_id, new, source)
     late = _settle_days(session, import_id)
-    repriced = reprice_drafts(session, _drafts_with_new_usage(session), actor=USAGE_REPRICER,
-                              cause=f"usage import #{import_id}")
+    # Re-pricing is part of sending usage (SPEC 12), so a meter that may only send usage may
+    # cause it; the audit rows name the sender and the import.
+    repriced = reprice_drafts(session, _drafts_with_new_usage(session), actor=actor,
+                              cause=f"usage import #{import_id}",
+                              allowed_by=Permission.SEND_USAGE)
     restore_late_lines(session, ((d.tenant_id, d.invoice_id) for d in repriced))
     counts = ImportCounts(received, new, duplicate, conflict_count, late)
     _record(session, import_id, counts, conflicts, len(repriced), actor)
@@ -263,8 +272,6 @@ def _store_new_events(session: Session, import_id: int) -> int:
                                       occurred_at, import_id)
             SELECT i.tenant_id, i.event_id, i.metric, i.quantity, i.occurred_at, :import_id
             FROM usage_incoming i
-            WHERE NOT EXISTS (SELECT FROM usage_events e
-                              WHERE e.tenant_id = i.tenant_id AND e.event_id = i.event_id)
             ON CONFLICT (tenant_id, event_id) DO NOTHING
             RETURNING tenant_id, metric, occurred_at, quantity_base_units
         )
@@ -282,10 +289,10 @@ def _classify(session: Session, import_id: int, new: int,
     """(duplicates, the first conflicts, conflict count). Every line now has its stored event:
     one of this import (it or an identical line is the one stored) or an earlier one."""
     session.execute(text("DROP TABLE IF EXISTS usage_conflicting"))
-    session.execute(text("""
+    session.execute(text(f"""
         CREATE TEMP TABLE usage_conflicting ON COMMIT DROP AS
         SELECT i.line_no, i.tenant_id, i.event_id, e.import_id = :import_id AS in_batch
-        FROM usage_incoming i JOIN usage_events e USING (tenant_id, event_id)
+        FROM usage_incoming i, {STORED_EVENT}
         WHERE (e.metric, e.quantity_base_units, e.occurred_at)
               IS DISTINCT FROM (i.metric, i.quantity, i.occurred_at)
     """), {"import_id": import_id})
@@ -443,7 +450,7 @@ def _json(values: object) -> str:
 
 
 def _per_event_results(session: Session, import_id: int) -> tuple[EventResult, ...]:
-    rows = session.execute(text("""
+    rows = session.execute(text(f"""
         SELECT i.line_no, i.tenant_id, i.event_id,
                CASE WHEN (e.metric, e.quantity_base_units, e.occurred_at)
                          IS DISTINCT FROM (i.metric, i.quantity, i.occurred_at) THEN 'conflict'
@@ -452,7 +459,7 @@ def _per_event_results(session: Session, import_id: int) -> tuple[EventResult, .
                          THEN 'duplicate'
                     WHEN e.late_usage_id IS NOT NULL THEN 'late'
                     ELSE 'stored' END
-        FROM usage_incoming i JOIN usage_events e USING (tenant_id, event_id)
+        FROM usage_incoming i, {STORED_EVENT}
         ORDER BY i.line_no
     """), {"import_id": import_id})
     return tuple(EventResult(line_no, tenant_id, event_id, EventOutcome(outcome))

@@ -9,7 +9,7 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import text
 
-from billing_core.access import PermissionDenied
+from billing_core.access import Actor, PermissionDenied, Role
 from billing_core.periods import calendar_month
 from billing_core.usage_events import (
     EventOutcome,
@@ -190,3 +190,19 @@ def test_a_2_gb_file_is_refused_by_its_size_before_it_is_read(session, tmp_path)
 
     with pytest.raises(UsageFileTooLarge, match="2,000,000,000 bytes is too large"):
         import_usage_path(session, huge, actor=ACTOR)
+
+
+def test_a_meter_may_send_usage_and_its_events_re_price_the_draft(session, new_tenant_id):
+    tenant = _metered_tenant(session, new_tenant_id("usage"))
+    draft = generate_invoice(session, tenant, JANUARY, actor=ACTOR).invoice_id
+    meter = Actor("platform-meter", Role.METER)
+
+    result = _import(session, _csv(f"{tenant},m1,storage,{2 * TB},2024-01-05T00:00:00Z"),
+                     actor=meter)
+
+    assert result.repriced_drafts == 1
+    assert _overage_lines(session, tenant, draft) == [("usage", "storage overage", 2300)]
+    assert session.execute(text("""
+        SELECT actor, actor_role FROM audit_log
+        WHERE action = 'invoice.repriced' AND entity_id = :i"""), {"i": str(draft)}).all() == [
+        ("platform-meter", "meter")]

@@ -1,0 +1,256 @@
+"""Benchmark: importing usage events at platform scale (issue 14).
+
+A CSV file of `--events` events for `--tenants` tenants (January 2024, spread over
+its days) is written to a temporary folder, then:
+
+1. imported by `db.usage_events.import_usage_path` (what `python -m db.usage import`
+   runs) in a process of its own: events/s (goal >= 200,000) and that process's
+   peak memory (goal: flat, under 500 MB, from 1M to 10M events: run it at both sizes);
+2. the physical limit: a raw COPY of the same file into `usage_events` of an
+   identically seeded database, in the same run; the import's rate / COPY's rate
+   (goal >= 1/3);
+3. the same file imported again, every event a duplicate: events/s (goal >= 500,000),
+   and no invoice changed;
+4. month-end for January for every tenant, on a copy of the seeded database whose
+   usage is recorded as before events (one `usage_records` row per tenant with the
+   same January total, so the same usage lines) and on the database holding the
+   imported events (one row per tenant, metric and day): invoices/s of each (goal:
+   with events within 10 % of without).
+
+It uses scratch databases of its own: on DATABASE_URL's server when set (created and
+dropped), else on an embedded server in a temporary folder.
+
+    python bench/bench_usage.py [--events 10000000] [--tenants 100000] [--no-month-end]
+"""
+
+from __future__ import annotations
+
+import argparse
+import multiprocessing
+import os
+import resource
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+from sqlalchemy import Engine, text
+from sqlalchemy.engine import URL
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench.bench_month_end import (  # noqa: E402
+    _create_database,
+    _drop_database,
+    _server,
+    _ServerCpu,
+    _version,
+)
+from db.database import make_engine, migrate_to_head  # noqa: E402
+from db.month_end import run_month_end  # noqa: E402
+from tests.actors import finance  # noqa: E402
+
+GB = 10**9
+COPY_CHUNK_BYTES = 1 << 20
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--events", type=int, default=10_000_000)
+    parser.add_argument("--tenants", type=int, default=100_000)
+    parser.add_argument("--no-month-end", action="store_true",
+                        help="skip the month-end comparison (part 4)")
+    args = parser.parse_args()
+
+    server, cleanup = _server()
+    names = {role: f"ledgerline_bench_{role}_{uuid.uuid4().hex[:8]}"
+             for role in ("seed", "events", "copy", "no_events")}
+    folder = Path(tempfile.mkdtemp(prefix="ledgerline-bench-usage-"))
+    try:
+        seed = _create_database(server, names["seed"])
+        migrate_to_head(seed)
+        _seed(seed, args.tenants)
+        print(f"{args.events:,} events for {args.tenants:,} tenants; server: {_version(seed)}; "
+              f"{os.cpu_count()} cores")
+        seed.dispose()
+        dbs = {role: _create_database(server, name, template=names["seed"])
+               for role, name in names.items() if role != "seed"}
+        path = folder / "usage.csv"
+        started = time.perf_counter()
+        monthly = _write_file(path, args.events, args.tenants)
+        _record_usage_as_today(dbs["no_events"], monthly)
+        print(f"file: {path.stat().st_size / 1e6:,.0f} MB written in "
+              f"{time.perf_counter() - started:.1f} s")
+
+        imported = _import_in_own_process(dbs["events"].url, path)
+        import_rate = args.events / imported["seconds"]
+        print(f"import:        {imported['seconds']:8.2f} s {import_rate:12,.0f} events/s  "
+              f"(goal >= 200,000); {imported['counts']}; peak memory "
+              f"{imported['max_rss_mb']:,.0f} MB (goal < 500, flat from 1M to 10M)")
+        copy_seconds = _raw_copy(dbs["copy"], path)
+        copy_rate = args.events / copy_seconds
+        print(f"raw COPY:      {copy_seconds:8.2f} s {copy_rate:12,.0f} events/s")
+        print(f"import / COPY: {import_rate / copy_rate:8.1%}  (goal >= 33 %)")
+
+        invoices_before = _invoice_fingerprint(dbs["events"])
+        again = _import_in_own_process(dbs["events"].url, path)
+        unchanged = _invoice_fingerprint(dbs["events"]) == invoices_before
+        print(f"re-import:     {again['seconds']:8.2f} s "
+              f"{args.events / again['seconds']:12,.0f} events/s  (goal >= 500,000); "
+              f"{again['counts']}; peak memory {again['max_rss_mb']:,.0f} MB; invoices "
+              f"{'unchanged' if unchanged else 'CHANGED'}")
+
+        if not args.no_month_end:
+            without = _month_end(dbs["no_events"], args.tenants)
+            with_events = _month_end(dbs["events"], args.tenants)
+            print(f"month-end without usage events (one usage record a tenant): "
+                  f"{without:10,.0f} invoices/s")
+            print(f"month-end with the events:      {with_events:10,.0f} invoices/s  "
+                  f"({with_events / without:.1%} of without; goal >= 90 %)")
+        for engine in dbs.values():
+            engine.dispose()
+    finally:
+        for name in names.values():
+            _drop_database(server, name)
+        for leftover in folder.iterdir():
+            leftover.unlink()
+        folder.rmdir()
+        cleanup()
+
+
+def _seed(engine: Engine, count: int) -> None:
+    """Tenants on one storage plan (GB, 100 GB included, $0.05 per GB) since 2023."""
+    with engine.begin() as connection:
+        connection.execute(text("""
+            INSERT INTO plans (plan_id, name, currency, recurring_price_minor, usage_metric,
+                               usage_unit_name, usage_base_unit_name, usage_base_units_per_unit,
+                               usage_included_base_units, usage_price_per_unit)
+            VALUES ('bench-storage', 'Storage', 'USD', 19900, 'storage', 'GB', 'byte',
+                    1000000000, 100000000000, 0.05)
+        """))
+        cursor = connection.connection.driver_connection.cursor()
+        with cursor.copy("COPY tenants (tenant_id, name, currency) FROM STDIN") as copy:
+            for number in range(count):
+                copy.write_row((_tenant(number), _tenant(number), "USD"))
+        with cursor.copy("COPY subscriptions (tenant_id, starts_on, plan_id) FROM STDIN") as copy:
+            for number in range(count):
+                copy.write_row((_tenant(number), "2023-12-01", "bench-storage"))
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+        connection.exec_driver_sql("VACUUM ANALYZE")
+
+
+def _tenant(number: int) -> str:
+    return f"bench-{number:06d}"
+
+
+def _write_file(path: Path, events: int, tenants: int) -> list[int]:
+    """Write the events; returns each tenant's January total (base units)."""
+    monthly = [0] * tenants
+    with path.open("w") as out:
+        out.write("tenant_id,event_id,metric,quantity,occurred_at\n")
+        batch = []
+        for n in range(events):
+            quantity = (n % 997 + 1) * GB // 50
+            monthly[n % tenants] += quantity
+            batch.append(f"{_tenant(n % tenants)},evt-{n:010d},storage,{quantity},"
+                         f"2024-01-{n % 31 + 1:02d}T{n % 24:02d}:{n % 60:02d}:00Z\n")
+            if len(batch) == 10_000:
+                out.write("".join(batch))
+                batch.clear()
+        out.write("".join(batch))
+    return monthly
+
+
+def _record_usage_as_today(engine: Engine, monthly: list[int]) -> None:
+    """The month-end baseline: the same usage as it was recorded before events, one
+    `usage_records` row per tenant for the month (the same usage lines, no events)."""
+    with engine.begin() as connection:
+        cursor = connection.connection.driver_connection.cursor()
+        with cursor.copy("COPY usage_records (tenant_id, metric, used_on, quantity_base_units)"
+                         " FROM STDIN") as copy:
+            for number, quantity in enumerate(monthly):
+                copy.write_row((_tenant(number), "storage", "2024-01-15", quantity))
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+        connection.exec_driver_sql("VACUUM ANALYZE usage_records")
+
+
+def _import_in_own_process(url: URL, path: Path) -> dict[str, object]:
+    context = multiprocessing.get_context("spawn")
+    results = context.Queue()
+    process = context.Process(target=_import, args=(url.render_as_string(hide_password=False),
+                                                    str(path), results))
+    process.start()
+    outcome = results.get()
+    process.join()
+    if isinstance(outcome, str):
+        raise SystemExit(f"import failed: {outcome}")
+    return outcome
+
+
+def _import(url: str, path: str, results: multiprocessing.Queue) -> None:
+    from sqlalchemy.orm import Session
+
+    from db.usage_events import import_usage_path
+
+    engine = make_engine(url)
+    try:
+        started = time.perf_counter()
+        with Session(engine) as session, session.begin():
+            result = import_usage_path(session, Path(path), actor=finance("bench"))
+        seconds = time.perf_counter() - started
+        counts = result.counts
+        results.put({
+            "seconds": seconds,
+            "counts": (f"{counts.new:,} new, {counts.duplicate:,} duplicates, "
+                       f"{counts.conflict:,} conflicts, {counts.late:,} late"),
+            # ru_maxrss is in KiB on Linux
+            "max_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+        })
+    except Exception as error:  # the parent prints it and stops
+        results.put(f"{type(error).__name__}: {error}")
+    finally:
+        engine.dispose()
+
+
+def _raw_copy(engine: Engine, path: Path) -> float:
+    """COPY the file's rows as they are into `usage_events` (same table, keys and checks)."""
+    with engine.begin() as connection:
+        import_id = connection.execute(text("""
+            INSERT INTO usage_imports (source, actor, actor_role)
+            VALUES ('command', 'bench', 'finance') RETURNING import_id""")).scalar_one()
+        connection.exec_driver_sql(
+            f"ALTER TABLE usage_events ALTER COLUMN import_id SET DEFAULT {int(import_id)}")
+    server_cpu = _ServerCpu(engine)
+    started = time.perf_counter()
+    with engine.begin() as connection:
+        cursor = connection.connection.driver_connection.cursor()
+        with cursor.copy("COPY usage_events (tenant_id, event_id, metric, quantity_base_units,"
+                         " occurred_at) FROM STDIN (FORMAT csv, HEADER)") as copy, \
+                path.open("rb") as source:
+            while chunk := source.read(COPY_CHUNK_BYTES):
+                copy.write(chunk)
+    seconds = time.perf_counter() - started
+    print(f"  raw COPY server CPU: {server_cpu.seconds()}")
+    return seconds
+
+
+def _invoice_fingerprint(engine: Engine) -> tuple[object, ...]:
+    with engine.connect() as connection:
+        return tuple(connection.execute(text("""
+            SELECT count(*), coalesce(sum(total_minor), 0), coalesce(sum(price_version), 0)
+            FROM invoices""")).one())
+
+
+def _month_end(engine: Engine, tenants: int) -> float:
+    started = time.perf_counter()
+    summary = run_month_end(engine, "2024-01", actor=finance("bench"), batch_size=5000,
+                            workers=2)
+    seconds = time.perf_counter() - started
+    if summary.invoices_created != tenants:
+        raise SystemExit(f"expected {tenants:,} invoices, got {summary}")
+    return tenants / seconds
+
+
+if __name__ == "__main__":
+    main()
