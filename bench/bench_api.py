@@ -36,9 +36,11 @@ import sys
 import threading
 import time
 import urllib.request
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from datetime import date
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
+from itertools import count, repeat
 from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -51,10 +53,12 @@ from sqlalchemy.engine import URL  # noqa: E402
 from api.views import invoice_with_lines as invoice_json  # noqa: E402
 from billing_core.access import Role  # noqa: E402
 from billing_core.periods import calendar_month  # noqa: E402
+from billing_core.usage_events import check_event  # noqa: E402
 from db.api_keys import create_api_key  # noqa: E402
 from db.database import make_engine, make_sessionmaker, migrate_to_head  # noqa: E402
 from db.invoicing import generate_invoice  # noqa: E402
 from db.reads.invoices import invoice_with_lines  # noqa: E402
+from db.usage_events import import_usage_events  # noqa: E402
 from tests.actors import finance  # noqa: E402
 from tests.integration.factories import (  # noqa: E402
     add_fixed_discount,
@@ -64,6 +68,9 @@ from tests.integration.factories import (  # noqa: E402
 )
 
 TENANT = "ent-initech"
+METERED_TENANTS = 1000
+BATCH = 1000
+STORAGE_TERMS = ("storage", "TB", "byte", 10**12, 10**12, Decimal("23.00"))
 STARTUP_SECONDS = 120
 
 
@@ -100,8 +107,30 @@ def prepare(url: URL) -> tuple[int, str]:
                                       actor=finance("bench@test")).invoice_id
         key = create_api_key(session, "bench-finance", Role.FINANCE,
                              actor=finance("bench@test")).key
+        add_plan(session, "bench-metered", 10000, usage=STORAGE_TERMS)
+        for number in range(METERED_TENANTS):
+            add_tenant(session, f"bench-meter-{number:04d}",
+                       plans=[(date(2024, 1, 1), "bench-metered")])
     engine.dispose()
     return invoice_id, key
+
+
+def usage_events(batch_number: int) -> list[dict[str, object]]:
+    """Batch `batch_number`: BATCH new events over the metered tenants, in December 2024 (a
+    period without an invoice yet, as a meter's current month is)."""
+    start = datetime(2024, 12, 1, tzinfo=UTC)
+    return [{"tenant_id": f"bench-meter-{(batch_number * BATCH + n) % METERED_TENANTS:04d}",
+             "event_id": f"evt-{batch_number}-{n}", "metric": "storage", "quantity": 1000 + n,
+             "occurred_at": (start + timedelta(seconds=batch_number * BATCH + n)).isoformat()}
+            for n in range(BATCH)]
+
+
+def usage_requests(key: str, batches: Iterator[int]) -> Iterator[bytes]:
+    for batch_number in batches:
+        body = json.dumps({"events": usage_events(batch_number)}).encode()
+        yield (f"POST /v1/usage-events HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+               f"Authorization: Bearer {key}\r\nContent-Type: application/json\r\n"
+               f"Content-Length: {len(body)}\r\n\r\n").encode() + body
 
 
 def serve(url: URL) -> tuple[subprocess.Popen[bytes], int]:
@@ -122,11 +151,13 @@ def serve(url: URL) -> tuple[subprocess.Popen[bytes], int]:
     raise RuntimeError("the API did not start")
 
 
-async def _connection(port: int, request: bytes, stop_at: float, latencies: list[float],
-                      failures: list[int]) -> None:
+async def _connection(port: int, requests: Iterator[bytes], stop_at: float,
+                      latencies: list[float], failures: list[int]) -> None:
     reader, writer = await asyncio.open_connection("127.0.0.1", port)
     try:
-        while time.monotonic() < stop_at:
+        for request in requests:
+            if time.monotonic() >= stop_at:
+                break
             started = time.perf_counter()
             writer.write(request)
             head = await reader.readuntil(b"\r\n\r\n")
@@ -140,8 +171,10 @@ async def _connection(port: int, request: bytes, stop_at: float, latencies: list
         writer.close()
 
 
-def load(port: int, request: bytes, clients: int, seconds: float,
+def load(port: int, requests: Iterator[bytes], clients: int, seconds: float,
          serving: Serving) -> Figure:
+    """`clients` connections send `requests` (shared: each is sent once) until they run out or
+    `seconds` pass."""
     latencies: list[float] = []
     failures: list[int] = []
     before = cpu_snapshot(serving)
@@ -149,7 +182,7 @@ def load(port: int, request: bytes, clients: int, seconds: float,
     async def run() -> float:
         started = time.perf_counter()
         stop_at = time.monotonic() + seconds
-        await asyncio.gather(*(_connection(port, request, stop_at, latencies, failures)
+        await asyncio.gather(*(_connection(port, requests, stop_at, latencies, failures)
                                for _ in range(clients)))
         return time.perf_counter() - started
 
@@ -227,8 +260,8 @@ def cpu_spent(before: dict[int, float], after: dict[int, float]) -> float:
 def bench_get(url: URL, server_pid: int, port: int, invoice_id: int, key: str, clients: int,
               seconds: float) -> None:
     serving = Serving((server_pid,), str(url.database))
-    load(port, get_request(invoice_id, key), clients, 1.0, serving)  # warm the pool
-    over_http = load(port, get_request(invoice_id, key), clients, seconds, serving)
+    load(port, repeat(get_request(invoice_id, key)), clients, 1.0, serving)  # warm the pool
+    over_http = load(port, repeat(get_request(invoice_id, key)), clients, seconds, serving)
     engine = make_engine(url, pool_size=clients)
     sessions = make_sessionmaker(engine)
 
@@ -244,16 +277,47 @@ def bench_get(url: URL, server_pid: int, port: int, invoice_id: int, key: str, c
     print(f"  goal >= 1,000 requests/s with p99 < 50 ms: {'met' if goal_met else 'NOT met'}")
 
 
+def bench_usage(url: URL, server_pid: int, port: int, key: str, clients: int,
+                seconds: float) -> None:
+    """Batches of BATCH new events from `clients` senders, then the same operation in-process
+    (`import_usage_events` on checked events, one transaction per batch) from as many threads."""
+    batches = count()
+    over_http = load(port, usage_requests(key, batches), clients, seconds,
+                     Serving((server_pid,), str(url.database)))
+    engine = make_engine(url, pool_size=clients)
+    sessions = make_sessionmaker(engine)
+    meter = finance("bench-in-process@test")
+    batch_lock = threading.Lock()
+
+    def import_batch() -> object:
+        with batch_lock:
+            batch_number = next(batches)
+        events = [check_event(e["tenant_id"], e["event_id"], e["metric"], e["quantity"],
+                              e["occurred_at"]) for e in usage_events(batch_number)]
+        with sessions.begin() as session:
+            return import_usage_events(session, events, actor=meter)
+
+    direct = in_process(import_batch, clients, seconds, Serving((os.getpid(),), str(url.database)))
+    engine.dispose()
+    print_row(f"POST /v1/usage-events x {BATCH:,}, {clients} senders", over_http, "events/s",
+              BATCH)
+    print_row(f"  in-process import_usage_events, {clients} threads", direct, "events/s", BATCH)
+    goal_met = over_http.per_second * BATCH >= 100_000 and not over_http.failures
+    print(f"  goal >= 100,000 events/s: {'met' if goal_met else 'NOT met'}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=10.0)
-    parser.add_argument("--clients", type=int, default=32)
+    parser.add_argument("--clients", type=int, default=32, help="concurrent readers")
+    parser.add_argument("--senders", type=int, default=4, help="concurrent usage senders")
     args = parser.parse_args()
     with scratch_database() as url:
         invoice_id, key = prepare(url)
         server, port = serve(url)
         try:
             bench_get(url, server.pid, port, invoice_id, key, args.clients, args.seconds)
+            bench_usage(url, server.pid, port, key, args.senders, args.seconds)
         finally:
             server.terminate()
             server.wait(timeout=30)
