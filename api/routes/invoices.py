@@ -32,7 +32,8 @@ IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key")]
 
 @router.post("", response_model=GeneratedOut, status_code=201,
              responses={200: {"model": GeneratedOut, "description": "It already existed."}})
-def generate(body: GenerateInvoiceIn, request: Request, credentials: Credentials) -> Response:
+def generate(body: GenerateInvoiceIn, request: Request, credentials: Credentials,
+             idempotency_key: IdempotencyKey = None) -> Response:
     """Generate the tenant's draft invoice for the period, or find it: the same request twice,
     or fifty at once, answers the same `invoice_id`, and the database holds one invoice."""
 
@@ -40,7 +41,10 @@ def generate(body: GenerateInvoiceIn, request: Request, credentials: Credentials
         made = generate_invoice(session, body.tenant, calendar_month(body.period), actor=actor)
         return (201 if made.created else 200), generated(made, body.period)
 
-    return door_of(request).change(credentials, Permission.GENERATE_INVOICES, operation)
+    return door_of(request).change(credentials, Permission.GENERATE_INVOICES, operation,
+                                   idempotency_key=idempotency_key,
+                                   request=f"POST {request.url.path}",
+                                   body=body.model_dump_json())
 
 
 @router.get("", response_model=InvoicePageOut)
