@@ -3,8 +3,11 @@
 A scratch database gets the demo data (the incident tenants the screens show by
 default) plus synthetic tenants invoiced by the real month-end run
 (`db.month_end.run_month_end`) for enough months to reach the wanted number of
-invoices; then each page file is run once with Streamlit's `AppTest`, as a
-direct link would run it, and the seconds it took are printed as a table.
+invoices, and the legacy billing file of `bench_reconciliation.py` (100,000
+legacy invoices of every kind, imported as finance would, so Reconciliation
+shows its ~54,000 proposed corrections); then each page file is run once with
+Streamlit's `AppTest`, as a direct link would run it, and the seconds it took
+are printed as a table.
 
 Goals: every page under 1 s, the invoice list under 0.5 s.
 
@@ -12,6 +15,7 @@ Run from the repository root::
 
     python bench/bench_pages.py                     # 100,000 invoices
     python bench/bench_pages.py --invoices 1000000 --months 10  # the list's stress size
+    python bench/bench_pages.py --legacy-invoices 0  # without the legacy file
     python bench/bench_pages.py --existing postgresql+psycopg://...  # a populated database
 
 Without `DATABASE_URL` an embedded PostgreSQL is started in a temporary folder;
@@ -35,13 +39,17 @@ from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO_ROOT))
+sys.path.insert(0, str(REPO_ROOT / "bench"))
 
+from bench_reconciliation import legacy_csv  # noqa: E402
 from sqlalchemy import Engine, create_engine, text  # noqa: E402
 from sqlalchemy.engine import URL, make_url  # noqa: E402
+from sqlalchemy.orm import Session  # noqa: E402
 
 from db.database import make_engine, migrate_to_head, start_embedded_server  # noqa: E402
 from db.demo_data import load_demo_data  # noqa: E402
 from db.month_end import run_month_end  # noqa: E402
+from db.reconciliation import import_legacy_file  # noqa: E402
 from tests.actors import finance  # noqa: E402
 
 # (page file, query parameters): each screen as a direct link opens it; {initech} is the id
@@ -61,6 +69,7 @@ PAGES: list[tuple[str, dict[str, str]]] = [
 ]
 GOAL_SECONDS = {"pages/1_Invoices.py": 0.5}
 DEFAULT_GOAL_SECONDS = 1.0
+LEGACY_TENANTS = 1000
 BENCH_PLANS = [("bench-49", "Bench starter", 4900), ("bench-199", "Bench growth", 19900),
                ("bench-999", "Bench enterprise", 99900)]
 
@@ -123,8 +132,27 @@ def months_back(last: date, count: int) -> list[str]:
     return labels[::-1]
 
 
-def populate(engine: Engine, invoices: int, months: int) -> None:
-    """Demo data, then synthetic tenants invoiced by month-end runs up to `invoices` in total."""
+def import_legacy_bench_file(engine: Engine, invoices: int) -> None:
+    """`bench_reconciliation.legacy_csv` for `LEGACY_TENANTS` tenants of its own, imported as
+    finance imports a file (validated, stored, reconciled)."""
+    with engine.begin() as connection:
+        connection.execute(text("""
+            INSERT INTO tenants (tenant_id, name, currency)
+            SELECT 'legacy-' || lpad(n::text, 5, '0'), 'Legacy tenant ' || n, 'USD'
+            FROM generate_series(0, :last) AS n
+        """), {"last": LEGACY_TENANTS - 1})
+    started = time.perf_counter()
+    content = legacy_csv(invoices, LEGACY_TENANTS, prefix="legacy-")
+    with Session(engine) as session, session.begin():
+        result = import_legacy_file(session, content, "bench-legacy.csv",
+                                    actor=finance("bench"))
+    print(f"  legacy file: {result.invoice_count:,} invoices, {result.allocation_count:,} "
+          f"allocation shares imported in {time.perf_counter() - started:.1f} s", flush=True)
+
+
+def populate(engine: Engine, invoices: int, months: int, legacy_invoices: int) -> None:
+    """Demo data, then synthetic tenants invoiced by month-end runs up to `invoices` in total,
+    then the legacy file of `legacy_invoices` invoices (none for 0)."""
     started = time.perf_counter()
     load_demo_data(engine)
     tenants = max(1, invoices // months)
@@ -132,6 +160,8 @@ def populate(engine: Engine, invoices: int, months: int) -> None:
     for label in months_back(date(2024, 11, 1), months):
         summary = run_month_end(engine, label, actor=finance("bench"), batch_size=5000)
         print(f"  month-end {label}: {summary.invoices_created:,} created", flush=True)
+    if legacy_invoices:
+        import_legacy_bench_file(engine, legacy_invoices)
     with engine.connect() as connection:
         total = connection.execute(text("SELECT count(*) FROM invoices")).scalar_one()
         connection.execute(text("ANALYZE"))
@@ -158,7 +188,7 @@ def time_pages(url: URL, rounds: int) -> list[tuple[str, str, list[float] | None
     os.environ["LEDGERLINE_DEMO"] = "0"
     # One untimed run starts the process's engine and checks migrations (once per
     # process in the app too), so the table shows the pages, not the start-up.
-    warm = AppTest.from_file(str(REPO_ROOT / "Home.py"), default_timeout=120)
+    warm = AppTest.from_file(str(REPO_ROOT / "Home.py"), default_timeout=600)
     warm.session_state[ACTOR_KEY] = finance
     warm.run()
     results: list[tuple[str, str, list[float] | None]] = []
@@ -171,7 +201,7 @@ def time_pages(url: URL, rounds: int) -> list[tuple[str, str, list[float] | None
             continue
         seconds = []
         for _ in range(rounds):
-            app = AppTest.from_file(str(path), default_timeout=120)
+            app = AppTest.from_file(str(path), default_timeout=600)
             for key, value in query.items():
                 app.query_params[key] = value
             app.session_state[ACTOR_KEY] = finance
@@ -186,9 +216,10 @@ def time_pages(url: URL, rounds: int) -> list[tuple[str, str, list[float] | None
     return results
 
 
-def print_table(results: list[tuple[str, str, list[float] | None]], invoices: int) -> None:
-    print(f"\nFirst full render per page, AppTest, {invoices:,} invoices"
-          " (then a second render of the same page):")
+def print_table(results: list[tuple[str, str, list[float] | None]], invoices: int,
+                legacy_invoices: int) -> None:
+    print(f"\nFirst full render per page, AppTest, {invoices:,} invoices and "
+          f"{legacy_invoices:,} legacy invoices (then a second render of the same page):")
     print(f"{'page':<60} {'first s':>8} {'again s':>8} {'goal s':>7}  verdict")
     for page, query, seconds in results:
         goal = GOAL_SECONDS.get(page, DEFAULT_GOAL_SECONDS)
@@ -207,6 +238,9 @@ def main() -> None:
                         help="synthetic invoices to add to the demo data (default 100,000)")
     parser.add_argument("--months", type=int, default=4,
                         help="months the synthetic invoices are spread over (default 4)")
+    parser.add_argument("--legacy-invoices", type=int, default=100_000,
+                        help="legacy invoices in the imported legacy file (default 100,000; "
+                             "0: no legacy file)")
     parser.add_argument("--rounds", type=int, default=2, help="renders per page (default 2)")
     parser.add_argument("--existing", metavar="URL",
                         help="time the pages on this already populated database instead")
@@ -215,16 +249,17 @@ def main() -> None:
         url = make_url(arguments.existing)
         with create_engine(url).connect() as connection:
             count = connection.execute(text("SELECT count(*) FROM invoices")).scalar_one()
-        print_table(time_pages(url, arguments.rounds), count)
+            legacy = connection.execute(text("SELECT count(*) FROM legacy_invoices")).scalar_one()
+        print_table(time_pages(url, arguments.rounds), count, legacy)
         return
     with scratch_database() as url:
         engine = make_engine(url)
         migrate_to_head(engine)
         print(f"Populating {url.database} ...", flush=True)
-        populate(engine, arguments.invoices, arguments.months)
+        populate(engine, arguments.invoices, arguments.months, arguments.legacy_invoices)
         engine.dispose()
         results = time_pages(url, arguments.rounds)
-        print_table(results, arguments.invoices)
+        print_table(results, arguments.invoices, arguments.legacy_invoices)
         from db.database import get_engine
 
         get_engine().dispose()  # let the scratch database be dropped

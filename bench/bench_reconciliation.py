@@ -41,9 +41,9 @@ from db.reconciliation import import_legacy_file, reconciliation_report  # noqa:
 from tests.actors import finance  # noqa: E402
 
 
-def legacy_csv(invoices: int, tenants: int) -> str:
-    """`invoices` legacy invoice rows over `tenants` tenants (one month each), plus one
-    allocation share per tenant."""
+def legacy_csv(invoices: int, tenants: int, prefix: str = "bench-") -> str:
+    """`invoices` legacy invoice rows over `tenants` tenants (`prefix` + five digits, one
+    month each), plus one allocation share per tenant."""
     out = io.StringIO()
     out.write(",".join(COLUMNS) + "\n")
     index = {name: i for i, name in enumerate(COLUMNS)}
@@ -57,7 +57,7 @@ def legacy_csv(invoices: int, tenants: int) -> str:
     per_tenant = -(-invoices // tenants)
     written = 0
     for number in range(invoices):
-        tenant = f"bench-{number % tenants:05d}"
+        tenant = f"{prefix}{number % tenants:05d}"
         month = number // tenants
         if month >= per_tenant:
             break
@@ -78,7 +78,7 @@ def legacy_csv(invoices: int, tenants: int) -> str:
         if written >= invoices:
             break
     for number in range(tenants):
-        write(record="allocation", tenant_id=f"bench-{number:05d}", period="2024-11",
+        write(record="allocation", tenant_id=f"{prefix}{number:05d}", period="2024-11",
               legacy_id="ALLOC-BENCH", currency="USD", weight="1", allocation_total="1000.07",
               billed_total=f"{1000 // tenants}.{(100000 // tenants) % 100:02d}")
     return out.getvalue()

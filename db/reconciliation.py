@@ -237,7 +237,35 @@ def import_legacy_file(session: Session, content: str | bytes, file_name: str, *
         actor, "legacy_import.created", "legacy_import", str(import_id), None, before=None,
         after={"file_name": file_name, "invoices": len(legacy.invoices),
                "allocations": len(legacy.allocations)}))
+    store_reconciliation_report(session)
     return ImportResult(import_id, file_name, len(legacy.invoices), len(legacy.allocations))
+
+
+_DISCREPANCY_COLUMNS = ("tenant_id", "source", "legacy_id", "rule", "position", "line_no",
+                        "period_label", "currency", "billed_minor", "correct_minor",
+                        "difference_minor", "explanation")
+
+
+def store_reconciliation_report(session: Session) -> int:
+    """Reconcile every imported legacy record and store the discrepancies in report order in
+    `legacy_discrepancies`, replacing the last import's; returns how many.
+
+    The screen reads this table (`db.reads.reconciliation`) instead of reconciling on every
+    rerun. The whole report is written again, not only the new file's tenants: a later file
+    can add a duplicate of an earlier invoice or shares to an earlier split, and the stored
+    rows stay exactly what `reconcile` gives, in its order. Legacy records change only by
+    importing, so an import (under its advisory lock) is the one writer.
+    """
+    invoices, shares = load_legacy_records(session)
+    discrepancies = reconcile(invoices, shares)
+    session.execute(text("DELETE FROM legacy_discrepancies"))
+    copy_rows(session, "legacy_discrepancies", _DISCREPANCY_COLUMNS, (
+        (item.tenant_id, str(item.source), item.legacy_id, str(item.rule), position,
+         item.line_no, item.period_label, item.difference.currency,
+         item.billed.to_minor_units(), item.correct.to_minor_units(),
+         item.difference.to_minor_units(), item.explanation)
+        for position, item in enumerate(discrepancies)))
+    return len(discrepancies)
 
 
 def _lock_legacy_imports(session: Session) -> None:

@@ -18,7 +18,14 @@ import plotly.graph_objects as go
 
 from billing_core.legacy_csv import LineProblem
 from billing_core.money import CURRENCY_EXPONENTS, Money
-from billing_core.reconciliation import RULE_LABELS, ReconciliationTotals, RuleTotal
+from billing_core.reconciliation import (
+    RULE_LABELS,
+    CorrectionKind,
+    ReconciliationTotals,
+    Rule,
+    RuleTotal,
+)
+from db.reads.reconciliation import PAGE_SIZE
 from db.reconciliation import CorrectionOutcome, ReportRow
 from ledgerline_ui.csv_export import decimal_text
 from ledgerline_ui.formatting import money
@@ -123,10 +130,36 @@ def _wide(rows: Iterable[RuleTotal]) -> bool:
     return bool(amounts) and max(amounts) > 1000 * min(amounts)
 
 
-def correction_label(row: ReportRow) -> str:
-    item = row.discrepancy
-    return (f"{item.tenant_id} · {item.legacy_id} · {item.period_label} · {item.rule_label} · "
-            f"{money(item.difference)}")
+def page_caption(page: int, shown: int, count: int) -> str:
+    """"Rows 101–200 of 54,083." for page 1 (from 0) of 100 rows; "All 6 rows." on one page."""
+    if shown == count:
+        return f"All {count:,} row{'s' if count != 1 else ''}."
+    first = page * PAGE_SIZE + 1
+    return f"Rows {first:,}–{first + shown - 1:,} of {count:,}."
+
+
+def proposal_table(rows: Sequence[ReportRow]) -> pd.DataFrame:
+    """The proposals a selection holds: tenant, legacy record, period, rule, amount."""
+    return pd.DataFrame([{
+        "Tenant": row.discrepancy.tenant_id, "Legacy record": row.discrepancy.legacy_id,
+        "Period": row.discrepancy.period_label, "Rule": row.discrepancy.rule_label,
+        "Amount": money(row.discrepancy.difference)} for row in rows],
+        columns=["Tenant", "Legacy record", "Period", "Rule", "Amount"])
+
+
+def selection_sentence(count: int, amounts: Iterable[Money], kind: CorrectionKind,
+                       rule: Rule | None = None, tenant_id: str | None = None) -> str:
+    """What a rule and tenant filter chose, as Markdown: "**All 54,083 proposals**: $X in
+    all." or "**2 proposals** of Proration for ent-acme-corp: $4.00 in all." (the tenant id
+    escaped: it may come from a file)."""
+    noun = "proposal" if kind is CorrectionKind.CREDIT else "duplicate"
+    counted = f"{count:,} {noun}{'s' if count != 1 else ''}"
+    if rule is None and tenant_id is None:
+        counted = f"All {counted}" if count != 1 else f"The one {noun}"
+    scope = (f" of {RULE_LABELS[rule]}" if rule is not None else "") + (
+        f" for {escape_markdown(tenant_id)}" if tenant_id is not None else "")
+    what = "in all" if kind is CorrectionKind.CREDIT else "billed twice"
+    return f"**{counted}**{scope}: {amounts_text(amounts)} {what}."
 
 
 def amounts_text(amounts: Iterable[Money]) -> str:

@@ -5,7 +5,8 @@
   rule), in report order (`position`). Written by `db.reconciliation` in each
   import's transaction (the whole report again, so it is exactly what
   `reconcile` gives), so the Reconciliation screen reads counts, totals and
-  pages in SQL instead of reconciling 100,000 invoices on every rerun. Derived
+  pages in SQL instead of reconciling 100,000 invoices on every rerun; a
+  database with imports from before this revision gets its report here. Derived
   from `legacy_invoices` and `legacy_allocation_shares`, which change only by
   importing; it holds money in minor units, so TRUNCATE is refused like the
   tables it is computed from.
@@ -73,6 +74,7 @@ def upgrade() -> None:
     op.create_index('ix_legacy_discrepancies_rule_position', 'legacy_discrepancies', ['rule', 'position'], unique=False)
     op.execute("CREATE TRIGGER legacy_discrepancies_no_truncate BEFORE TRUNCATE ON legacy_discrepancies "
                "FOR EACH STATEMENT EXECUTE FUNCTION ledgerline_refuse_truncate()")
+    _store_the_report_of_earlier_imports()
 
     op.create_table('audit_filter_choices',
     sa.Column('choice_id', sa.BigInteger(), sa.Identity(always=False), nullable=False),
@@ -88,6 +90,18 @@ def upgrade() -> None:
         UNION SELECT DISTINCT 'action', action FROM audit_log
     """)
     op.execute(KEEP_AUDIT_FILTER_CHOICES)
+
+
+def _store_the_report_of_earlier_imports() -> None:
+    """A database that imported legacy files before this revision gets its stored report now
+    (the reconciliation rules are Python: `db.reconciliation.store_reconciliation_report`)."""
+    bind = op.get_bind()
+    if bind.execute(sa.text("SELECT EXISTS (SELECT 1 FROM legacy_imports)")).scalar():
+        from sqlalchemy.orm import Session
+
+        from db.reconciliation import store_reconciliation_report
+
+        store_reconciliation_report(Session(bind=bind))
 
 
 def downgrade() -> None:

@@ -4,6 +4,8 @@ outage credit shown beside its legacy record, which is not proposed again."""
 
 from __future__ import annotations
 
+import re
+
 from ledgerline_ui.plain_text import escape_markdown
 from tests.actors import finance
 from tests.helpers import committed_session
@@ -16,6 +18,11 @@ SIX_RULES = ["Proration", "Duplicate invoice", "Discount order", "Credit on a fi
 
 def _discrepancies(app):
     return next(f.value for f in app.dataframe if "Why" in f.value.columns)
+
+
+def _proposals(app):
+    """The table of the proposals the credit notes tab's filters chose."""
+    return next(f.value for f in app.dataframe if "Amount" in f.value.columns)
 
 
 def _totals(app):
@@ -99,10 +106,13 @@ def _legacy_overcharge(url) -> str:
 def test_issuing_a_proposed_credit_note_twice_issues_it_once(open_screen, demo_database_url):
     tenant_id = _legacy_overcharge(demo_database_url)
     app = open_screen("pages/9_Reconciliation.py")
-    mine = [label for label in app.multiselect(key="pick_credit").options
-            if label.startswith(tenant_id)]
-    assert mine == [f"{tenant_id} · OLD-UI-1 · 2024-11 · Proration · $2.00"]
-    app.multiselect(key="pick_credit").set_value(mine).run()
+    # The tenant filter chooses this tenant's proposals: exactly the one, its count and total.
+    assert tenant_id in app.selectbox(key="tenant_credit").options
+    app.selectbox(key="tenant_credit").set_value(tenant_id).run()
+    assert [tuple(row) for row in _proposals(app).itertuples(index=False)] == [
+        (tenant_id, "OLD-UI-1", "2024-11", "Proration", "$2.00")]
+    assert f"**1 proposal** for {escape_markdown(tenant_id)}: $2.00 in all." in [
+        m.value for m in app.markdown]
     app.button(key="review_credit").click().run()
     assert any("Issue **1 credit note(s)**, **$2.00** in all" in w.value for w in app.warning)
     app.button(key="confirm_credit_button").click().run()
@@ -166,8 +176,12 @@ def test_the_umbrella_outage_credit_is_beside_its_legacy_record_which_is_not_pro
     assert umbrella["Already granted"].startswith("$200.00 service credit #")
     assert "'Outage 2024-11-12, 4 hours', on " in umbrella["Already granted"]
 
-    assert not [label for label in app.multiselect(key="pick_credit").options
-                if "OLD-2024-11-0005" in label]
+    # Not proposed: every proposal is chosen by default, the count the tab says, and the
+    # umbrella record is not among them; its tenant has nothing else, so is not offered.
+    proposed = int(re.search(r"\((\d+) proposed", app.tabs[0].label).group(1))
+    assert f"**All {proposed} proposals**:" in " ".join(m.value for m in app.markdown)
+    assert "OLD-2024-11-0005" not in list(_proposals(app)["Legacy record"])
+    assert "ent-umbrella" not in app.selectbox(key="tenant_credit").options
     assert "1 already granted)" in app.tabs[0].label
     assert any(c.value.startswith("1 proposal left out: already granted.") for c in app.caption)
     # The first table of the credit notes tab: the proposals left out.

@@ -39,10 +39,18 @@ def test_the_umbrella_outage_credit_shows_beside_its_record_which_is_not_propose
     assert any("OLD-2024-11-0005" in row and any(
         cell.startswith("$200.00 service credit #")
         and "'Outage 2024-11-12, 4 hours', on " in cell for cell in row) for row in rows), rows
-    # Every proposal is picked by default: the chips name the others, never the umbrella's.
-    picked = page.get_by_test_id("stMultiSelect").filter(
-        has_text="Credit these overcharges").inner_text()
-    assert "OLD-2024-11-0001" in picked and "OLD-2024-11-0005" not in picked, picked
+    # Every proposal is chosen by default: the sentence counts what the tab counts, and the
+    # table of chosen proposals (tenant, record, period, rule, amount: five cells a row)
+    # lists the others, never the umbrella's.
+    tab = page.get_by_role("tab", name=re.compile(r"^Credit notes")).inner_text()
+    proposed = re.search(r"\((\d+) proposed", tab).group(1)
+    page.get_by_text(re.compile(rf"^All {proposed} proposals: ")).wait_for(timeout=30_000)
+    page.wait_for_function("""() => Array.from(
+        document.querySelectorAll('[data-testid="stDataFrame"] table tr'),
+        row => row.querySelectorAll('td').length === 5
+               && row.innerText.includes('OLD-2024-11-0001')).some(Boolean)""", timeout=60_000)
+    chosen = [row[1] for row in table_rows(page) if len(row) == 5]
+    assert "OLD-2024-11-0001" in chosen and "OLD-2024-11-0005" not in chosen, chosen
 
 
 def test_a_file_bad_in_four_ways_is_refused_with_every_line_named(page):
