@@ -74,7 +74,7 @@ def _plan_flow(sessions: sessionmaker[Session], tenant: TenantSummary,
     typed = st.text_input("From (YYYY-MM-DD)", value=date.today().isoformat(),
                           key="change_plan_from")
     plan_id = None if choice == CANCEL else choice
-    ok, starts_on = run_action(lambda: _day(typed, "starts_on"))
+    ok, starts_on = run_action(lambda: parse_day(typed, "starts_on"))
     if not ok or starts_on is None:
         return
 
@@ -100,8 +100,8 @@ def _discount_flow(sessions: sessionmaker[Session], tenant: TenantSummary,
                                      key="discount_from")
     typed_until = until_col.text_input("Valid until, exclusive (empty: open)",
                                        key="discount_until")
-    ok, window = run_action(lambda: (_day(typed_from, "valid_from"),
-                                     _day(typed_until, "valid_until")))
+    ok, window = run_action(lambda: (parse_day(typed_from, "valid_from"),
+                                     parse_day(typed_until, "valid_until")))
     if not ok or window is None:
         return
     valid_from, valid_until = window
@@ -128,7 +128,7 @@ def _end_or_remove(sessions: sessionmaker[Session], tenant: TenantSummary,
                             format_func=lambda p: f"{p}. {by_position[p].label}")
     typed_end = st.text_input("Ends on, exclusive (YYYY-MM-DD; empty: open again)",
                               key="discount_end")
-    ok, ends_on = run_action(lambda: _day(typed_end, "valid_until"))
+    ok, ends_on = run_action(lambda: parse_day(typed_end, "valid_until"))
     if not ok:
         return
     end_col, remove_col = st.columns(2)
@@ -207,7 +207,7 @@ def _lines(view: PricedView) -> pd.DataFrame:
                         columns=["Line", "Amount", "How"])
 
 
-def _day(typed: str, field: str) -> date | None:
+def parse_day(typed: str, field: str) -> date | None:
     """A typed ISO date (empty: None); refused naming `field` otherwise."""
     if not typed.strip():
         return None

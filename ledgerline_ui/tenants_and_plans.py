@@ -15,10 +15,13 @@ import streamlit as st
 from sqlalchemy.orm import Session, sessionmaker
 
 from billing_core.access import Permission
+from billing_core.errors import InvalidInput
 from billing_core.money_text import parse_money
+from db.change_preview import run_and_undo
 from db.plans import create_plan, find_plan, new_plan_version, retire_plan
 from db.reads.plans import plan_catalogue
 from db.reads.tenants import list_tenants
+from db.subscriptions import PlanChangeResult, move_plan_version
 from db.tenants import (
     change_anchor_day,
     create_tenant,
@@ -26,6 +29,7 @@ from db.tenants import (
     reactivate_tenant,
     rename_tenant,
 )
+from ledgerline_ui.billing_changes import parse_day
 from ledgerline_ui.feedback import run_action
 from ledgerline_ui.formatting import iso_date, money
 from ledgerline_ui.page_links import page_link
@@ -94,7 +98,7 @@ def _edit_tenant_form(sessions: sessionmaker[Session], tenants: dict) -> None:
         anchor_day = st.number_input("Billing anchor day (only before the first invoice)",
                                      value=tenant.billing_anchor_day, step=1,
                                      key=f"edit_anchor_{chosen}")
-        active = st.checkbox("Active (month-end bills it)", value=tenant.is_active,
+        active = st.checkbox("Active (month end bills it)", value=tenant.is_active,
                              key=f"edit_active_{chosen}")
         if not st.form_submit_button("Save changes"):
             page_link(TENANT_PAGE, label="Open on the Tenant screen",
@@ -143,6 +147,9 @@ def show_plans(sessions: sessionmaker[Session]) -> None:
         _new_plan_form(sessions)
     with version_col:
         _new_version_form(sessions, [p.plan_id for p in plans if p.retired_at is None])
+    if can(Permission.CHANGE_SUBSCRIPTIONS):
+        _move_tenants(sessions, [p.plan_id for p in plans],
+                      [p.plan_id for p in plans if p.retired_at is None])
 
 
 def _new_plan_form(sessions: sessionmaker[Session]) -> None:
@@ -197,3 +204,43 @@ def _new_version_form(sessions: sessionmaker[Session], plan_ids: list[str]) -> N
 def _plan_currency(session: Session, plan_id: str) -> str:
     return find_plan(session, plan_id).price.currency
 
+
+
+def _move_tenants(sessions: sessionmaker[Session], plan_ids: list[str],
+                  open_plan_ids: list[str]) -> None:
+    """Everyone on one plan version to another from a day (a price rise), previewed first as
+    a count and a money difference (the move run in a rolled-back savepoint)."""
+    st.markdown("**Move every tenant on a plan to another version**")
+    from_col, to_col, day_col = st.columns(3)
+    from_plan = from_col.selectbox("From plan", plan_ids, key="move_from")
+    to_plan = to_col.selectbox("To plan", open_plan_ids, key="move_to")
+    typed = day_col.text_input("From day (YYYY-MM-DD)", key="move_day")
+    preview_col, confirm_col = st.columns(2)
+    previewing = preview_col.button("Preview the move", key="move_preview", width="stretch")
+    confirming = confirm_col.button("Confirm the move", type="primary", key="move_confirm",
+                                    width="stretch")
+    if not (previewing or confirming):
+        return
+
+    def move() -> PlanChangeResult:
+        starts_on = parse_day(typed, "starts_on")
+        if starts_on is None:
+            raise InvalidInput("starts_on", "is empty; give the day the move takes effect")
+        if previewing:
+            with sessions() as session:  # closed without a commit: nothing is saved
+                return run_and_undo(session, lambda: move_plan_version(
+                    session, from_plan, to_plan, starts_on, actor=current_actor()))
+        with sessions.begin() as session:
+            return move_plan_version(session, from_plan, to_plan, starts_on,
+                                     actor=current_actor())
+    ok, result = run_action(move)
+    if not ok or result is None:
+        return
+    difference = ", ".join(money(amount) for amount in result.difference.values()) or "nothing"
+    summary = (f"{result.tenants:,} tenants on {from_plan}; {len(result.repriced):,} drafts "
+               f"re-priced, a difference of {difference}")
+    if previewing:
+        st.info(f"Preview, nothing saved: {summary}.")
+    else:
+        st.session_state[FLASH_KEY] = f"Moved to {to_plan}: {summary}."
+        st.rerun()

@@ -3,13 +3,22 @@
 from __future__ import annotations
 
 import uuid
+from datetime import date
 
 import pytest
 
+from billing_core.periods import calendar_month
+from db.invoicing import generate_invoice
+from db.plans import create_plan, new_plan_version
+from db.subscriptions import change_plan
+from db.tenants import create_tenant
+from tests.actors import finance
+from tests.helpers import committed_session, usd
 from tests.ui.finance_data import scalar
 
 PAGE = "pages/11_Tenants_and_plans.py"
 TENANT_PAGE = "pages/7_Tenant.py"
+ACTOR = finance("finance@test")
 
 
 def _button(app, label: str):
@@ -96,3 +105,27 @@ def test_other_roles_see_lists_and_history_not_buttons(open_screen, role):
     assert not labels & {"Change plan…", "Discounts…", "Generate invoice…"}
     assert "Finance changes plans and discounts; their history is below." in [
         c.value for c in tenant.caption]
+
+
+def test_moving_everyone_on_a_plan_is_previewed_as_a_count_and_a_difference(
+        open_screen, demo_database_url):
+    prefix = f"ui-move-{uuid.uuid4().hex[:8]}"
+    with committed_session(demo_database_url) as session:
+        base = create_plan(session, f"{prefix}-base", "Move base", usd("100.00"), actor=ACTOR)
+        risen = new_plan_version(session, base.plan_id, usd("130.00"), actor=ACTOR)
+        for number in range(2):
+            tenant_id = create_tenant(session, f"{prefix}-{number}", "Mover", "USD",
+                                      actor=ACTOR).tenant_id
+            change_plan(session, tenant_id, date(2024, 11, 1), base.plan_id, actor=ACTOR)
+            generate_invoice(session, tenant_id, calendar_month("2024-11"), actor=ACTOR)
+    app = open_screen(PAGE)
+    app.selectbox(key="move_from").set_value(base.plan_id)
+    app.selectbox(key="move_to").set_value(risen.plan_id)
+    app.text_input(key="move_day").set_value("2024-11-16").run()
+    _button(app, "Preview the move").click().run()
+    assert (f"Preview, nothing saved: 2 tenants on {base.plan_id}; 2 drafts re-priced, "
+            "a difference of $30.00.") in [i.value for i in app.info]
+    total = "SELECT sum(total_minor) FROM invoices WHERE tenant_id LIKE :p"
+    assert scalar(demo_database_url, total, p=f"{prefix}-%") == 20000
+    _button(app, "Confirm the move").click().run()
+    assert scalar(demo_database_url, total, p=f"{prefix}-%") == 23000
