@@ -2,7 +2,7 @@
 127.0.0.1, started once for the package, on a database of its own (cloned from the migrated
 template, so the incident's tenant ids are free to use) on the real PostgreSQL.
 
-- `api_url`: the database's URL (rows for the tests are written with `committed_session`);
+- `api_url`: the database's URL; `api_db`: sessions on it, for the rows a test writes or counts;
 - `api_base`: the server's base URL;
 - `keys`: one API key per role, plus "revoked" (a finance key, revoked) and "wrong" (never
   issued); `bearer(keys, who)` makes the header.
@@ -22,12 +22,13 @@ from pathlib import Path
 import httpx
 import pytest
 from sqlalchemy.engine import URL
+from sqlalchemy.orm import Session, sessionmaker
 
 from billing_core.access import Role
 from db.api_keys import create_api_key, revoke_api_key
+from db.database import make_engine, make_sessionmaker
 from tests.actors import finance
 from tests.conftest import _create_database, _drop_database
-from tests.helpers import committed_session
 
 REPO_ROOT = Path(__file__).resolve().parents[3]
 STARTUP_SECONDS = 90
@@ -40,6 +41,15 @@ def api_url(_database_server: URL, _template_database: URL) -> Iterator[URL]:
                            template=_template_database.database)
     yield url
     _drop_database(_database_server, url.database)
+
+
+@pytest.fixture(scope="package")
+def api_db(api_url: URL) -> Iterator[sessionmaker[Session]]:
+    """Sessions on the server's database, for the rows a test writes or counts (each `begin()`
+    block commits, so the server sees them)."""
+    engine = make_engine(api_url, pool_size=2)
+    yield make_sessionmaker(engine)
+    engine.dispose()
 
 
 @pytest.fixture(scope="package")
@@ -71,9 +81,9 @@ def key_suffix() -> str:
 
 
 @pytest.fixture(scope="package")
-def keys(api_url: URL, key_suffix: str) -> dict[str, str]:
+def keys(api_db: sessionmaker[Session], key_suffix: str) -> dict[str, str]:
     suffix = key_suffix
-    with committed_session(api_url) as session:
+    with api_db.begin() as session:
         made = {role.value: create_api_key(session, f"{role.value}-{suffix}", role,
                                            actor=KEY_ADMIN).key for role in Role}
         made["revoked"] = create_api_key(session, f"revoked-{suffix}", Role.FINANCE,

@@ -10,7 +10,6 @@ from sqlalchemy import text
 
 import db.database
 from db.api_keys import hash_key, main
-from tests.helpers import committed_session
 
 
 @pytest.fixture
@@ -28,14 +27,14 @@ def api_keys_command(api_url, monkeypatch, capsys):
 
 
 def test_a_key_is_printed_once_stored_as_a_hash_and_refused_once_revoked(api_keys_command,
-                                                                         api_url, client):
+                                                                         api_db, client):
     name = f"meter-eu-{uuid.uuid4().hex[:6]}"
     code, out, _ = api_keys_command(["create", "--name", name, "--role", "meter"])
     assert code == 0
     key = out.splitlines()[-1]
     assert key.startswith("ll_") and len(key) > 40 and " " not in key
 
-    with committed_session(api_url) as session:
+    with api_db.begin() as session:
         stored = session.execute(text("SELECT * FROM api_keys WHERE name = :n"),
                                  {"n": name}).mappings().one()
         dump = session.execute(text("SELECT string_agg(t::text, '') FROM api_keys t")).scalar_one()
@@ -64,13 +63,13 @@ def test_a_key_is_printed_once_stored_as_a_hash_and_refused_once_revoked(api_key
      "name: 'Has Spaces' is not a key name"),
     (["revoke", "--name", "never-made"], "name: no API key is named 'never-made'"),
 ], ids=["a name with spaces", "revoking an unknown key"])
-def test_bad_commands_say_what_is_wrong_and_change_nothing(api_keys_command, api_url, argv,
+def test_bad_commands_say_what_is_wrong_and_change_nothing(api_keys_command, api_db, argv,
                                                            message):
-    with committed_session(api_url) as session:
+    with api_db.begin() as session:
         before = session.execute(text("SELECT count(*) FROM api_keys")).scalar_one()
     code, _, err = api_keys_command(argv)
     assert code == 2 and err.startswith(message)
-    with committed_session(api_url) as session:
+    with api_db.begin() as session:
         assert session.execute(text("SELECT count(*) FROM api_keys")).scalar_one() == before
 
 

@@ -13,7 +13,6 @@ from api.schemas import InvoiceOut, InvoicePageOut, TenantOut
 from billing_core.periods import calendar_month
 from db.invoicing import generate_invoice
 from tests.actors import finance
-from tests.helpers import committed_session
 from tests.integration.api.conftest import bearer
 from tests.integration.factories import add_plan, add_tenant
 
@@ -21,8 +20,8 @@ COUNTED = ("audit_log", "invoices", "credits", "api_idempotency_keys")
 
 
 @pytest.fixture
-def tenant(api_url, new_tenant_id) -> str:
-    with committed_session(api_url) as session:
+def tenant(api_db, new_tenant_id) -> str:
+    with api_db.begin() as session:
         add_plan(session, "bad-compute-1000", 100000)
         tenant = add_tenant(session, new_tenant_id("api-bad"),
                             plans=[(date(2024, 1, 1), "bad-compute-1000")])
@@ -30,8 +29,8 @@ def tenant(api_url, new_tenant_id) -> str:
     return tenant
 
 
-def _counts(url) -> dict[str, int]:
-    with committed_session(url) as session:
+def _counts(db) -> dict[str, int]:
+    with db.begin() as session:
         return {table: session.execute(text(f"SELECT count(*) FROM {table}")).scalar_one()
                 for table in COUNTED}
 
@@ -99,13 +98,13 @@ def _request(case, tenant: str, draft: int):
 
 
 @pytest.mark.parametrize("case", CASES, ids=[case[0] for case in CASES])
-def test_each_bad_request_gets_a_problem_naming_the_field(client, api_url, keys, tenant, case):
+def test_each_bad_request_gets_a_problem_naming_the_field(client, api_db, keys, tenant, case):
     *_, status, field, words = case
-    with committed_session(api_url) as session:
+    with api_db.begin() as session:
         draft = session.execute(text("SELECT max(invoice_id) FROM invoices WHERE tenant_id = :t"),
                                 {"t": tenant}).scalar_one()
     method, path, body, headers = _request(case, tenant, draft)
-    before = _counts(api_url)
+    before = _counts(api_db)
     headers = {**bearer(keys, "finance"), "Content-Type": "application/json", **headers}
 
     if isinstance(body, bytes):
@@ -120,12 +119,12 @@ def test_each_bad_request_gets_a_problem_naming_the_field(client, api_url, keys,
     assert problem.get("field") == field
     assert words in problem["detail"]
     assert "Traceback" not in answer.text
-    assert _counts(api_url) == before
+    assert _counts(api_db) == before
 
 
-def test_a_body_above_the_limit_is_refused_before_it_is_read(client, api_url, keys, tenant):
+def test_a_body_above_the_limit_is_refused_before_it_is_read(client, api_db, keys, tenant):
     big = b'{"tenant": "' + b"x" * (MAX_BODY_BYTES + 1) + b'", "period": "2024-11"}'
-    before = _counts(api_url)
+    before = _counts(api_db)
 
     declared = client.post("/v1/invoices", content=big, headers={
         **bearer(keys, "finance"), "Content-Type": "application/json"})
@@ -137,7 +136,7 @@ def test_a_body_above_the_limit_is_refused_before_it_is_read(client, api_url, ke
         assert answer.headers["content-type"] == "application/problem+json"
         assert answer.json()["field"] == "body"
         assert "larger than 4,194,304 bytes" in answer.json()["detail"]
-    assert _counts(api_url) == before
+    assert _counts(api_db) == before
 
 
 def test_answers_match_the_documented_models_and_money_is_text(client, keys, tenant):

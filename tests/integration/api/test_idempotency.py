@@ -15,15 +15,14 @@ from billing_core.periods import calendar_month
 from db.idempotency import KEEP_DAYS, StoredResponse, claim, remember
 from db.invoicing import generate_invoice
 from tests.actors import finance
-from tests.helpers import committed_session
 from tests.integration.api.conftest import bearer
 from tests.integration.factories import add_plan, add_tenant
 
 
 @pytest.fixture
-def tenant(api_url, new_tenant_id) -> str:
+def tenant(api_db, new_tenant_id) -> str:
     """A tenant with a 2024-11 draft of $1,000.00."""
-    with committed_session(api_url) as session:
+    with api_db.begin() as session:
         add_plan(session, "idem-compute-1000", 100000)
         tenant = add_tenant(session, new_tenant_id("api-idem"),
                             plans=[(date(2024, 1, 1), "idem-compute-1000")])
@@ -35,14 +34,14 @@ def _credit(tenant: str, amount: str = "25.00") -> dict:
     return {"tenant": tenant, "amount": amount, "currency": "USD", "reason": "Outage on 3 Nov"}
 
 
-def _credits(url, tenant: str) -> list[tuple]:
-    with committed_session(url) as session:
+def _credits(db, tenant: str) -> list[tuple]:
+    with db.begin() as session:
         return [tuple(row) for row in session.execute(text("""
             SELECT amount_minor, idempotency_key FROM credits WHERE tenant_id = :t
         """), {"t": tenant})]
 
 
-def test_the_same_key_and_body_again_answer_the_first_response(client, api_url, keys, tenant):
+def test_the_same_key_and_body_again_answer_the_first_response(client, api_db, keys, tenant):
     headers = {**bearer(keys, "finance"), "Idempotency-Key": "outage-3-nov"}
 
     first = client.post("/v1/credits", json=_credit(tenant), headers=headers)
@@ -53,10 +52,10 @@ def test_the_same_key_and_body_again_answer_the_first_response(client, api_url, 
     assert (again.status_code, again.content) == (first.status_code, first.content)
     assert again.headers["idempotent-replayed"] == "true"
     assert "idempotent-replayed" not in first.headers
-    assert _credits(api_url, tenant) == [(2500, "outage-3-nov")]
+    assert _credits(api_db, tenant) == [(2500, "outage-3-nov")]
 
 
-def test_the_same_key_with_another_body_is_refused_and_changes_nothing(client, api_url, keys,
+def test_the_same_key_with_another_body_is_refused_and_changes_nothing(client, api_db, keys,
                                                                         tenant):
     headers = {**bearer(keys, "finance"), "Idempotency-Key": "outage-4-nov"}
     assert client.post("/v1/credits", json=_credit(tenant), headers=headers).status_code == 201
@@ -68,10 +67,10 @@ def test_the_same_key_with_another_body_is_refused_and_changes_nothing(client, a
     assert reused.json()["detail"] == (
         "Idempotency-Key 'outage-4-nov' was already used for another request (POST /v1/credits "
         "with a different body); send a new key for a new request")
-    assert _credits(api_url, tenant) == [(2500, "outage-4-nov")]
+    assert _credits(api_db, tenant) == [(2500, "outage-4-nov")]
 
 
-def test_a_refused_request_keeps_no_key_so_the_corrected_one_goes_through(client, api_url, keys,
+def test_a_refused_request_keeps_no_key_so_the_corrected_one_goes_through(client, api_db, keys,
                                                                           tenant):
     headers = {**bearer(keys, "finance"), "Idempotency-Key": "first-try-was-wrong"}
     wrong = client.post("/v1/credits", json={**_credit(tenant), "currency": "EUR"},
@@ -81,10 +80,10 @@ def test_a_refused_request_keeps_no_key_so_the_corrected_one_goes_through(client
     right = client.post("/v1/credits", json=_credit(tenant), headers=headers)
 
     assert right.status_code == 201, right.text
-    assert _credits(api_url, tenant) == [(2500, "first-try-was-wrong")]
+    assert _credits(api_db, tenant) == [(2500, "first-try-was-wrong")]
 
 
-def test_many_clients_using_one_key_at_once_make_one_credit(api_base, api_url, keys, tenant):
+def test_many_clients_using_one_key_at_once_make_one_credit(api_base, api_db, keys, tenant):
     """Ten clients send the key with one body and ten with another, all at the same moment:
     one credit; each client gets the winner's answer or a 409, never a second credit."""
     headers = {**bearer(keys, "finance"), "Idempotency-Key": "shared-at-once"}
@@ -99,7 +98,7 @@ def test_many_clients_using_one_key_at_once_make_one_credit(api_base, api_url, k
     with ThreadPoolExecutor(len(bodies)) as pool:
         answers = list(pool.map(send, bodies))
 
-    [(amount_minor, _)] = _credits(api_url, tenant)
+    [(amount_minor, _)] = _credits(api_db, tenant)
     winner = {2500: "25.00", 4000: "40.00"}[amount_minor]
     for body, answer in zip(bodies, answers, strict=True):
         if body["amount"] == winner:
@@ -109,9 +108,9 @@ def test_many_clients_using_one_key_at_once_make_one_credit(api_base, api_url, k
     assert len({a.content for a in answers if a.status_code == 201}) == 1
 
 
-def test_finalizing_twice_is_refused_unless_the_second_names_the_first_key(client, api_url, keys,
+def test_finalizing_twice_is_refused_unless_the_second_names_the_first_key(client, api_db, keys,
                                                                            tenant):
-    with committed_session(api_url) as session:
+    with api_db.begin() as session:
         draft = generate_invoice(session, tenant, calendar_month("2024-12"),
                                  actor=finance()).invoice_id
     path = f"/v1/invoices/{tenant}/{draft}/finalize"
@@ -127,8 +126,8 @@ def test_finalizing_twice_is_refused_unless_the_second_names_the_first_key(clien
     assert without_key.json()["detail"] == f"Invoice {first.json()['number']} is already finalized"
 
 
-def test_keys_are_kept_thirty_days_then_purged(api_url, keys):
-    with committed_session(api_url) as session:
+def test_keys_are_kept_thirty_days_then_purged(api_db, keys):
+    with api_db.begin() as session:
         holder = session.execute(text("SELECT min(api_key_id) FROM api_keys")).scalar_one()
         for key, age in (("kept", KEEP_DAYS - 1), ("expired", KEEP_DAYS + 1)):
             assert claim(session, holder, key, "POST /v1/credits", "f") is None
@@ -137,7 +136,7 @@ def test_keys_are_kept_thirty_days_then_purged(api_url, keys):
                 UPDATE api_idempotency_keys SET created_at = now() - :age
                 WHERE api_key_id = :holder AND idempotency_key = :key
             """), {"age": timedelta(days=age), "holder": holder, "key": key})
-    with committed_session(api_url) as session:
+    with api_db.begin() as session:
         assert claim(session, holder, "kept", "POST /v1/credits", "f") == StoredResponse(201, "{}")
         left = set(session.execute(text("""
             SELECT idempotency_key FROM api_idempotency_keys

@@ -15,7 +15,6 @@ from datetime import date
 import httpx
 from sqlalchemy import text
 
-from tests.helpers import committed_session
 from tests.integration.api.conftest import bearer
 from tests.integration.factories import add_plan, add_tenant
 
@@ -24,15 +23,15 @@ CLIENTS = 50
 ROUNDS = 20
 
 
-def _invoices(url) -> list[int]:
-    with committed_session(url) as session:
+def _invoices(db) -> list[int]:
+    with db.begin() as session:
         return list(session.execute(text("""
             SELECT invoice_id FROM invoices WHERE tenant_id = :t AND period_label = '2024-01'
         """), {"t": GLOBEX}).scalars())
 
 
-def _delete_draft(url, invoice_id: int) -> None:
-    with committed_session(url) as session:
+def _delete_draft(db, invoice_id: int) -> None:
+    with db.begin() as session:
         params = {"t": GLOBEX, "i": invoice_id}
         session.execute(text("DELETE FROM invoice_lines WHERE tenant_id = :t AND invoice_id = :i"),
                         params)
@@ -40,8 +39,8 @@ def _delete_draft(url, invoice_id: int) -> None:
                         params)
 
 
-def test_fifty_clients_at_once_get_one_invoice_twenty_times(api_base, api_url, keys):
-    with committed_session(api_url) as session:
+def test_fifty_clients_at_once_get_one_invoice_twenty_times(api_base, api_db, keys):
+    with api_db.begin() as session:
         add_plan(session, "globex-compute-1000", 100000)
         add_tenant(session, GLOBEX, plans=[(date(2024, 1, 1), "globex-compute-1000")])
     headers = bearer(keys, "finance")
@@ -60,9 +59,9 @@ def test_fifty_clients_at_once_get_one_invoice_twenty_times(api_base, api_url, k
                 assert sorted({answer.status_code for answer in answers}) in ([200, 201], [201])
                 assert [a.status_code for a in answers].count(201) == 1
                 ids = {answer.json()["invoice_id"] for answer in answers}
-                stored = _invoices(api_url)
+                stored = _invoices(api_db)
                 assert len(ids) == 1 and stored == list(ids)
-                _delete_draft(api_url, stored[0])
+                _delete_draft(api_db, stored[0])
     finally:
         for http in clients:
             http.close()

@@ -11,7 +11,6 @@ import pytest
 from sqlalchemy import text
 
 from api.schemas import MAX_USAGE_BATCH, PlanChangeOut, PlanChangePreviewOut, UsageBatchOut
-from tests.helpers import committed_session
 from tests.integration.api.conftest import bearer
 from tests.integration.factories import add_plan
 
@@ -20,8 +19,8 @@ STORAGE_TERMS = ("storage", "TB", "byte", TB, TB, Decimal("23.00"))
 
 
 @pytest.fixture
-def plans(api_url) -> None:
-    with committed_session(api_url) as session:
+def plans(api_db) -> None:
+    with api_db.begin() as session:
         add_plan(session, "flow-compute-600", 60000, usage=STORAGE_TERMS)
         add_plan(session, "flow-compute-1000", 100000, usage=STORAGE_TERMS)
 
@@ -32,8 +31,8 @@ def finance_http(client, keys):
     return client
 
 
-def _rows(url, sql: str, **params) -> list[tuple]:
-    with committed_session(url) as session:
+def _rows(db, sql: str, **params) -> list[tuple]:
+    with db.begin() as session:
         return [tuple(row) for row in session.execute(text(sql), params)]
 
 
@@ -48,7 +47,7 @@ def _new_tenant(http, stem: str = "ent-new-co") -> str:
 
 
 def test_a_mid_month_upgrade_previewed_then_made_then_finalized_as_reviewed(finance_http,
-                                                                            api_url, plans):
+                                                                            api_db, plans):
     http = finance_http
     tenant = _new_tenant(http)
     assert http.post(f"/v1/tenants/{tenant}/plan-changes",
@@ -68,7 +67,7 @@ def test_a_mid_month_upgrade_previewed_then_made_then_finalized_as_reviewed(fina
     assert (shown.before.total.amount, shown.after.total.amount) == ("600.00", "800.00")
     assert [line.amount.amount for line in shown.after.lines] == ["300.00", "500.00"]
     assert shown.difference.amount == "200.00"
-    assert len(_rows(api_url, subscriptions, t=tenant)) == 1  # the preview saved nothing
+    assert len(_rows(api_db, subscriptions, t=tenant)) == 1  # the preview saved nothing
     assert http.get(path).json()["price_version"] == 1
 
     made = http.post(f"/v1/tenants/{tenant}/plan-changes", json=upgrade)
@@ -88,7 +87,7 @@ def test_a_mid_month_upgrade_previewed_then_made_then_finalized_as_reviewed(fina
     assert (inside_finalized.status_code, inside_finalized.json()["field"]) == (422, "starts_on")
     assert "2024-11 is finalized for" in inside_finalized.json()["detail"]
     assert "credit note" in inside_finalized.json()["detail"]
-    assert len(_rows(api_url, subscriptions, t=tenant)) == 2
+    assert len(_rows(api_db, subscriptions, t=tenant)) == 2
 
 
 def test_a_tenant_id_already_taken_is_refused_on_its_field(finance_http, plans):
@@ -105,7 +104,7 @@ def _event(tenant: str, event_id: str, quantity: int, day: str = "2024-11-05") -
 
 
 def test_usage_events_answer_stored_duplicate_conflict_and_late(client, keys, finance_http,
-                                                                api_url, plans):
+                                                                api_db, plans):
     tenant = _new_tenant(finance_http, "smb-wayne-tech")
     finance_http.post(f"/v1/tenants/{tenant}/plan-changes",
                       json={"starts_on": "2024-10-01", "plan_id": "flow-compute-1000"})
@@ -127,7 +126,7 @@ def test_usage_events_answer_stored_duplicate_conflict_and_late(client, keys, fi
         (1, "evt-1", "duplicate"), (2, "evt-1b", "stored"), (3, "evt-old", "conflict")]
     assert second.json()["counts"] == {"received": 3, "new": 1, "duplicate": 1, "conflict": 1,
                                        "late": 0}
-    assert _rows(api_url, "SELECT event_id, quantity_base_units FROM usage_events "
+    assert _rows(api_db, "SELECT event_id, quantity_base_units FROM usage_events "
                           "WHERE tenant_id = :t ORDER BY 1", t=tenant) == [
         ("evt-1", TB), ("evt-1b", 1), ("evt-old", 5)]
     # Exactly 1 TB then one byte more, in November: one byte of overage is billed.
@@ -137,12 +136,12 @@ def test_usage_events_answer_stored_duplicate_conflict_and_late(client, keys, fi
     assert [line["kind"] for line in lines] == ["recurring", "usage"]
 
 
-def test_a_bad_event_refuses_the_whole_batch_naming_each(client, keys, finance_http, api_url,
+def test_a_bad_event_refuses_the_whole_batch_naming_each(client, keys, finance_http, api_db,
                                                          plans):
     tenant = _new_tenant(finance_http)
     finance_http.post(f"/v1/tenants/{tenant}/plan-changes",
                       json={"starts_on": "2024-11-01", "plan_id": "flow-compute-600"})
-    before = _rows(api_url, "SELECT count(*) FROM usage_events")
+    before = _rows(api_db, "SELECT count(*) FROM usage_events")
     batch = [_event(tenant, "ok-1", 5), {**_event(tenant, "bad-1", 5), "quantity": -3},
              {**_event(tenant, "bad-2", 5), "occurred_at": "2024-11-05T10:00:00"}]
 
@@ -155,7 +154,7 @@ def test_a_bad_event_refuses_the_whole_batch_naming_each(client, keys, finance_h
         "events.1.quantity", "events.2.occurred_at"]
     assert problem["detail"].startswith("The batch was not imported (2 problems, nothing was "
                                         "stored)")
-    assert _rows(api_url, "SELECT count(*) FROM usage_events") == before
+    assert _rows(api_db, "SELECT count(*) FROM usage_events") == before
 
 
 def test_a_batch_holds_at_most_ten_thousand_events(client, keys):

@@ -16,7 +16,6 @@ from billing_core.access import Actor, Permission, PermissionDenied, Role, is_al
 from billing_core.periods import calendar_month
 from db.invoicing import generate_invoice
 from tests.actors import finance
-from tests.helpers import committed_session
 from tests.integration.api.conftest import bearer
 from tests.integration.factories import add_plan, add_tenant
 
@@ -83,8 +82,8 @@ CASES = [(name, caller) for name in ENDPOINT_NAMES for caller in CALLERS]
 
 
 @pytest.fixture
-def books(api_url, new_tenant_id) -> Books:
-    with committed_session(api_url) as session:
+def books(api_db, new_tenant_id) -> Books:
+    with api_db.begin() as session:
         add_plan(session, "roles-compute-1000", 100000, usage=STORAGE_TERMS)
         add_plan(session, "roles-compute-2000", 200000, usage=STORAGE_TERMS)
         tenant = add_tenant(session, new_tenant_id("api-roles"),
@@ -94,8 +93,8 @@ def books(api_url, new_tenant_id) -> Books:
     return Books(tenant, draft)
 
 
-def _counts(url) -> dict[str, int]:
-    with committed_session(url) as session:
+def _counts(db) -> dict[str, int]:
+    with db.begin() as session:
         return {table: session.execute(text(f"SELECT count(*) FROM {table}")).scalar_one()
                 for table in WRITTEN}
 
@@ -108,18 +107,18 @@ def _expected(caller: str, permission: Permission) -> int | None:
 
 
 @pytest.mark.parametrize("endpoint, caller", CASES, ids=[f"{e}-{c}" for e, c in CASES])
-def test_each_caller_gets_exactly_what_the_role_table_allows(client, api_url, keys, key_suffix,
+def test_each_caller_gets_exactly_what_the_role_table_allows(client, api_db, keys, key_suffix,
                                                              books, endpoint, caller):
     call = endpoints(books)[endpoint]
     refusal = _expected(caller, call.permission)
-    before = _counts(api_url)
+    before = _counts(api_db)
 
     answer = client.request(call.method, call.path, json=call.body,
                             headers={**bearer(keys, caller), **dict(call.headers)})
 
     if refusal is None:
         assert answer.status_code == call.success, answer.text
-        assert (_counts(api_url) != before) is call.writes
+        assert (_counts(api_db) != before) is call.writes
         return
     assert answer.status_code == refusal, answer.text
     assert answer.headers["content-type"] == "application/problem+json"
@@ -131,4 +130,4 @@ def test_each_caller_gets_exactly_what_the_role_table_allows(client, api_url, ke
         # The key's name is the actor: "Meter — meter-3f2a9c may not generate invoices".
         actor = Actor(f"{caller}-{key_suffix}", Role(caller))
         assert problem["detail"] == str(PermissionDenied(actor, call.permission))
-    assert _counts(api_url) == before  # a refused request writes nothing
+    assert _counts(api_db) == before  # a refused request writes nothing
