@@ -14,7 +14,8 @@ any number of (tenant, period) pairs at once:
    balance: the credits the draft already carries are kept as they are
    (`billing_core.drafts.keep_credits`);
 3. drafts whose lines come out unchanged are left alone (no new version, so a
-   reviewer's version stays good); the others get their totals, `priced_at`
+   reviewer's version stays good; stored lines are read only for drafts whose
+   totals came out the same, or that carry credit); the others get their totals, `priced_at`
    (the transaction's time) and `price_version + 1` in one UPDATE, their lines
    replaced (DELETE, then COPY), and one `invoice.repriced` audit row each with
    the totals and version before and after.
@@ -100,8 +101,9 @@ def reprice_drafts(session: Session, periods: Iterable[tuple[str, Period]], *, a
     drafts = _lock_drafts(session, wanted)
     if not drafts:
         return []
-    stored = _stored_lines(session, drafts)
-    changed: list[tuple[_Draft, RepricedBreakdown]] = []
+    # Only drafts carrying credit need their credit lines before pricing.
+    stored = _stored_lines(session, [d for d in drafts if d.credit_minor])
+    priced_drafts: list[tuple[_Draft, RepricedBreakdown]] = []
     for period, in_period in _by_period(drafts).items():
         inputs = load_pricing_inputs(session, {d.tenant_id: d.currency for d in in_period},
                                      period)
@@ -109,10 +111,18 @@ def reprice_drafts(session: Session, periods: Iterable[tuple[str, Period]], *, a
             tenant_inputs = inputs[draft.tenant_id]
             priced = price_invoice(period, tenant_inputs.plan_changes, tenant_inputs.usage,
                                    tenant_inputs.discounts)
-            lines, credit_lines = stored[draft.invoice_id]
-            breakdown = keep_credits(f"#{draft.invoice_id}", priced, credit_lines)
-            if [_key(line) for line in breakdown.lines] != lines:
-                changed.append((draft, breakdown))
+            credit_lines = stored[draft.invoice_id][1] if draft.credit_minor else []
+            priced_drafts.append((draft, keep_credits(f"#{draft.invoice_id}", priced,
+                                                      credit_lines)))
+    # New totals mean new lines; only drafts whose totals came out the same are compared
+    # line by line (a bulk change reads no stored line it does not need).
+    same_totals = {draft.invoice_id: draft for draft, breakdown in priced_drafts
+                   if _totals(breakdown) == _stored_totals(draft)}
+    stored.update(_stored_lines(session, [d for d in same_totals.values()
+                                          if not d.credit_minor]))
+    changed = [(draft, breakdown) for draft, breakdown in priced_drafts
+               if draft.invoice_id not in same_totals
+               or [_key(line) for line in breakdown.lines] != stored[draft.invoice_id][0]]
     if not changed:
         return []
     versions = _update_invoices(session, changed, actor, cause)
@@ -186,6 +196,15 @@ def _stored_lines(session: Session, drafts: Sequence[_Draft]
                 Money.from_minor_units(amount_minor, currencies[invoice_id]), exact_amount,
                 explanation))
     return stored
+
+
+def _totals(breakdown: RepricedBreakdown) -> tuple[int, int, int, int]:
+    return (breakdown.subtotal.to_minor_units(), breakdown.discount_total.to_minor_units(),
+            breakdown.credit.to_minor_units(), breakdown.total.to_minor_units())
+
+
+def _stored_totals(draft: _Draft) -> tuple[int, int, int, int]:
+    return (draft.subtotal_minor, draft.discount_minor, draft.credit_minor, draft.total_minor)
 
 
 def _key(line: InvoiceLine) -> _LineKey:

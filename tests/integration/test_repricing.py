@@ -1,4 +1,4 @@
-"""Drafts priced again in the caller's transaction, and finalizing what was reviewed (SPEC 11, 13)."""
+"""Drafts priced again in the caller's transaction; finalizing what was reviewed (SPEC 11, 13)."""
 
 from __future__ import annotations
 
@@ -109,3 +109,16 @@ def test_finalizing_a_version_left_behind_is_refused_with_both_totals(session, n
 def test_only_finance_reprices(session, new_tenant_id):
     with pytest.raises(PermissionDenied, match="may not generate invoices"):
         reprice_drafts(session, [("anyone", NOVEMBER)], actor=customer_success(), cause="x")
+
+
+def test_a_draft_with_the_same_total_but_other_lines_is_priced_again(session, new_tenant_id):
+    tenant = new_tenant_id("renamed")
+    invoice_id = _draft_on_600(session, tenant)
+    add_plan(session, "test-reprice-600-other", 60000)
+    session.execute(text("UPDATE subscriptions SET plan_id = 'test-reprice-600-other' "
+                         "WHERE tenant_id = :t"), {"t": tenant})
+    [repriced] = reprice_drafts(session, [(tenant, NOVEMBER)], actor=ACTOR, cause="same price")
+    assert (repriced.total_before, repriced.total_after, repriced.price_version) == (
+        usd("600.00"), usd("600.00"), 2)
+    assert [description for _, description, _ in invoice_lines(session, tenant, invoice_id)] == [
+        "test-reprice-600-other"]
