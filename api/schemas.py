@@ -41,7 +41,8 @@ MoneyText = Annotated[str, BeforeValidator(_money_text),
                             description="A decimal string, never a JSON number.")]
 TenantId = Annotated[str, Field(min_length=1, max_length=200, examples=["ent-globex-industries"])]
 PeriodLabel = Annotated[str, Field(min_length=7, max_length=7, examples=["2024-01"],
-                                   description="The calendar month YYYY-MM the period starts in.")]
+                                   description="YYYY-MM: the tenant's billing period starting "
+                                               "in that month.")]
 
 
 class Strict(BaseModel):

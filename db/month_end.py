@@ -57,8 +57,8 @@ from billing_core.access import Actor, Permission, require
 from billing_core.month_end_runs import MonthEndRunStatus, check_run_move, statuses_moving_to
 from billing_core.periods import Period, calendar_month, monthly_period
 from db.audit import AuditRecord, record_audit
-from db.errors import RunInProgress
-from db.invoicing import GenerationResult, generate_invoices
+from db.errors import NotFound, RunInProgress
+from db.invoicing import GeneratedInvoice, GenerationResult, generate_invoice, generate_invoices
 
 ProgressCallback = Callable[[int, int], None]
 
@@ -112,6 +112,21 @@ DEACTIVATED = "deactivated: month-end does not bill it"
 def billing_period_in_month(anchor_day: int, month: Period) -> Period:
     """The tenant's billing period that starts in `month` (anchor day clamped, SPEC 2)."""
     return monthly_period(anchor_day, month.last_day)
+
+
+def generate_month_invoice(session: Session, tenant_id: str, month_label: str, *,
+                           actor: Actor) -> GeneratedInvoice:
+    """The tenant's draft for its billing period starting in `month_label` ("2024-01"), the
+    period month-end bills for that month: generated, or found (`generate_invoice`)."""
+    require(actor, Permission.GENERATE_INVOICES)
+    month = calendar_month(month_label)
+    anchor_day = session.execute(text(
+        "SELECT billing_anchor_day FROM tenants WHERE tenant_id = :tenant_id"),
+        {"tenant_id": tenant_id}).scalar()
+    if anchor_day is None:
+        raise NotFound("tenant", tenant_id)
+    return generate_invoice(session, tenant_id, billing_period_in_month(anchor_day, month),
+                            actor=actor)
 
 
 @dataclass(frozen=True, slots=True)

@@ -20,8 +20,7 @@ from api.schemas import (
 )
 from api.views import decode_cursor, generated, invoice_page, invoice_state, invoice_with_lines
 from billing_core.access import Actor, Permission
-from billing_core.periods import calendar_month
-from db.invoicing import generate_invoice
+from db.month_end import generate_month_invoice
 from db.reads.invoices import invoice_with_lines as read_invoice
 from db.reads.invoices import list_invoices
 from db.transitions import finalize_invoice
@@ -34,11 +33,12 @@ IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key")]
              responses={200: {"model": GeneratedOut, "description": "It already existed."}})
 def generate(body: GenerateInvoiceIn, request: Request, credentials: Credentials,
              idempotency_key: IdempotencyKey = None) -> Response:
-    """Generate the tenant's draft invoice for the period, or find it: the same request twice,
-    or fifty at once, answers the same `invoice_id`, and the database holds one invoice."""
+    """Generate the tenant's draft invoice for its billing period starting in `period` (the one
+    month-end bills for that month), or find it: the same request twice, or fifty at once,
+    answers the same `invoice_id`, and the database holds one invoice."""
 
     def operation(session: Session, actor: Actor) -> Answer:
-        made = generate_invoice(session, body.tenant, calendar_month(body.period), actor=actor)
+        made = generate_month_invoice(session, body.tenant, body.period, actor=actor)
         return (201 if made.created else 200), generated(made, body.period)
 
     return door_of(request).change(credentials, Permission.GENERATE_INVOICES, operation,

@@ -163,3 +163,17 @@ def test_a_batch_holds_at_most_ten_thousand_events(client, keys):
                            json={"events": [event] * (MAX_USAGE_BATCH + 1)})
     assert too_many.status_code == 422 and too_many.json()["field"] == "events"
     assert "at most 10000" in too_many.json()["detail"]
+
+
+def test_a_month_means_the_tenants_billing_period_starting_in_it(finance_http, plans):
+    tenant = f"ent-mid-month-{uuid.uuid4().hex[:6]}"
+    finance_http.post("/v1/tenants", json={"tenant_id": tenant, "name": "Mid Month",
+                                           "currency": "USD", "billing_anchor_day": 15})
+    finance_http.post(f"/v1/tenants/{tenant}/plan-changes",
+                      json={"starts_on": "2024-01-01", "plan_id": "flow-compute-600"})
+
+    made = finance_http.post("/v1/invoices", json={"tenant": tenant, "period": "2024-01"})
+
+    assert made.status_code == 201, made.text
+    invoice = finance_http.get(f"/v1/invoices/{tenant}/{made.json()['invoice_id']}").json()
+    assert (invoice["period_start"], invoice["period_end"]) == ("2024-01-15", "2024-02-15")
