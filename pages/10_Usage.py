@@ -72,9 +72,8 @@ if can(Permission.SETTLE_LATE_USAGE) and open_groups:
                                        actor=current_actor())
         ok, settled = run_action(bill)
         if ok:
-            st.session_state["late_done"] = (f"Late usage #{settled.late_usage_id} billed on "
-                                             f"invoice #{settled.invoice_id}.")
-            st.rerun()
+            st.success(f"Late usage #{settled.late_usage_id} billed on invoice "
+                       f"#{settled.invoice_id}.", icon=":material/check_circle:")
     reason = waive_col.text_input("Reason to waive", key="late_reason", max_chars=500)
     if waive_col.button("Waive", key="late_waive"):
         def waive():
@@ -85,10 +84,10 @@ if can(Permission.SETTLE_LATE_USAGE) and open_groups:
                                         actor=current_actor())
         ok, settled = run_action(waive)
         if ok:
-            st.session_state["late_done"] = f"Late usage #{settled.late_usage_id} waived."
-            st.rerun()
-if done := st.session_state.pop("late_done", None):
-    st.success(escape_markdown(done), icon=":material/check_circle:")
+            st.success(f"Late usage #{settled.late_usage_id} waived.",
+                       icon=":material/check_circle:")
+    with sessions() as session:  # read again: a group settled just now shows how
+        late = late_usage(session)
 if late:
     st.dataframe(late_usage_table(late), hide_index=True, width="stretch")
 else:
