@@ -33,6 +33,7 @@ from db.reads.tenants import DiscountView, TenantSummary
 from db.subscriptions import change_plan
 from ledgerline_ui.feedback import run_action
 from ledgerline_ui.formatting import money
+from ledgerline_ui.plain_text import escape_markdown
 from ledgerline_ui.setup import can, current_actor
 
 FLOW_KEY = "billing_change_flow"
@@ -43,8 +44,8 @@ CANCEL = "(no plan: cancel)"
 def show_billing_changes(sessions: sessionmaker[Session], tenant: TenantSummary,
                          discounts: tuple[DiscountView, ...]) -> None:
     """The buttons and the open flow, for finance; a sentence for everyone else."""
-    if flash := st.session_state.pop(FLASH_KEY, None):
-        st.success(flash, icon=":material/check_circle:")
+    if flash := st.session_state.pop(FLASH_KEY, None):  # it quotes labels as typed
+        st.success(escape_markdown(flash), icon=":material/check_circle:")
     flows = {"plan": ("Change plan…", Permission.CHANGE_SUBSCRIPTIONS, _plan_flow),
              "discounts": ("Discounts…", Permission.MANAGE_DISCOUNTS, _discount_flow),
              "generate": ("Generate invoice…", Permission.GENERATE_INVOICES, _generate_flow)}
@@ -166,7 +167,8 @@ def _preview_and_confirm(sessions: sessionmaker[Session], tenant: TenantSummary,
         ok, shown = run_action(preview)
         if ok and shown is not None:
             _show_preview(shown)
-    if confirm_col.button(f"Confirm: {what}", type="primary", key=f"confirm_{key}",
+    if confirm_col.button(escape_markdown(f"Confirm: {what}"), type="primary",
+                          key=f"confirm_{key}",
                           width="stretch"):
         _make(sessions, change, f"Saved: {what}.")
 

@@ -33,6 +33,7 @@ from ledgerline_ui.billing_changes import parse_day
 from ledgerline_ui.feedback import run_action
 from ledgerline_ui.formatting import iso_date, money
 from ledgerline_ui.page_links import page_link
+from ledgerline_ui.plain_text import escape_markdown
 from ledgerline_ui.setup import can, current_actor
 
 FLASH_KEY = "tenants_and_plans_flash"
@@ -40,8 +41,8 @@ TENANT_PAGE = "pages/7_Tenant.py"
 
 
 def show_flash() -> None:
-    if flash := st.session_state.pop(FLASH_KEY, None):
-        st.success(flash, icon=":material/check_circle:")
+    if flash := st.session_state.pop(FLASH_KEY, None):  # it quotes ids and names as typed
+        st.success(escape_markdown(flash), icon=":material/check_circle:")
 
 
 def show_tenants(sessions: sessionmaker[Session]) -> None:
@@ -240,7 +241,7 @@ def _move_tenants(sessions: sessionmaker[Session], plan_ids: list[str],
     summary = (f"{result.tenants:,} tenants on {from_plan}; {len(result.repriced):,} drafts "
                f"re-priced, a difference of {difference}")
     if previewing:
-        st.info(f"Preview, nothing saved: {summary}.")
+        st.info(escape_markdown(f"Preview, nothing saved: {summary}."))
     else:
         st.session_state[FLASH_KEY] = f"Moved to {to_plan}: {summary}."
         st.rerun()

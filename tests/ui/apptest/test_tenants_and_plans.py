@@ -15,6 +15,7 @@ from db.tenants import create_tenant
 from tests.actors import finance
 from tests.helpers import committed_session, usd
 from tests.ui.finance_data import scalar
+from tests.ui.shown_text import shown
 
 PAGE = "pages/11_Tenants_and_plans.py"
 TENANT_PAGE = "pages/7_Tenant.py"
@@ -30,7 +31,7 @@ def _table_with(app, column: str):
 
 
 def _messages(app) -> list[str]:
-    return [m.value for m in (*app.success, *app.error, *app.info)]
+    return [shown(m.value) for m in (*app.success, *app.error, *app.info)]
 
 
 def test_finance_creates_a_tenant_then_gives_it_a_plan_previewed_and_two_discounts(
@@ -40,7 +41,7 @@ def test_finance_creates_a_tenant_then_gives_it_a_plan_previewed_and_two_discoun
     app.text_input(key="new_tenant_id").set_value(tenant_id)
     app.text_input(key="new_tenant_name").set_value("UI Co")
     app.button(key="FormSubmitter:new_tenant-Create tenant").click().run()
-    assert f"Tenant {tenant_id} created." in app.success[0].value
+    assert f"Tenant {tenant_id} created." in shown(app.success[0].value)
 
     tenant = open_screen(TENANT_PAGE, query={"tenant": tenant_id})
     _button(tenant, "Change plan…").click().run()
@@ -61,7 +62,7 @@ def test_finance_creates_a_tenant_then_gives_it_a_plan_previewed_and_two_discoun
     assert scalar(demo_database_url, "SELECT total_minor FROM invoices WHERE tenant_id = :t",
                   t=tenant_id) == 60000  # the preview saved nothing
     _button(tenant, "Confirm: compute-1000 from 2024-11-16").click().run()
-    assert "re-priced: $600.00 -> $800.00." in tenant.success[0].value
+    assert "re-priced: $600.00 -> $800.00." in shown(tenant.success[0].value)
 
     for kind, value in (("Percentage", "10"), ("Fixed amount", "50.00")):
         _button(tenant, "Discounts…").click().run()
@@ -124,7 +125,7 @@ def test_moving_everyone_on_a_plan_is_previewed_as_a_count_and_a_difference(
     app.text_input(key="move_day").set_value("2024-11-16").run()
     _button(app, "Preview the move").click().run()
     assert (f"Preview, nothing saved: 2 tenants on {base.plan_id}; 2 drafts re-priced, "
-            "a difference of $30.00.") in [i.value for i in app.info]
+            "a difference of $30.00.") in _messages(app)
     total = "SELECT sum(total_minor) FROM invoices WHERE tenant_id LIKE :p"
     assert scalar(demo_database_url, total, p=f"{prefix}-%") == 20000
     _button(app, "Confirm the move").click().run()
