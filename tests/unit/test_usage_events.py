@@ -1,0 +1,132 @@
+"""Usage events checked before anything is stored, files read as streams, late usage priced
+(SPEC 6, 12)."""
+
+from __future__ import annotations
+
+import io
+from datetime import UTC, datetime
+from decimal import Decimal
+
+import pytest
+
+from billing_core.errors import InvalidInput
+from billing_core.money import Money
+from billing_core.usage import BYTES_PER_TB, UsagePlan
+from billing_core.usage_events import (
+    LineProblem,
+    UsageBatchRefused,
+    UsageFileTooLarge,
+    check_event,
+    late_usage_line,
+)
+from billing_core.usage_files import MAX_USAGE_FILE_BYTES, check_file_size, read_usage_file
+
+STORAGE_1TB = UsagePlan("storage", "TB", BYTES_PER_TB, BYTES_PER_TB, Money("23.00", "USD"),
+                        "byte")
+
+
+def test_a_well_formed_event_is_aware_utc_with_whole_base_units():
+    event = check_event("smb-wayne-tech", "evt-1", "storage", "1000000000000",
+                        "2024-01-31T23:59:59+01:00")
+    assert event.quantity_base_units == 10**12
+    assert event.occurred_at == datetime(2024, 1, 31, 22, 59, 59, tzinfo=UTC)
+
+
+@pytest.mark.parametrize(("fields", "field", "problem"), [
+    pytest.param(("Acme", "e", "storage", "1", "2024-01-01T00:00:00Z"), "tenant_id",
+                 "'Acme' is not a tenant id", id="tenant not a slug"),
+    pytest.param(("t", "has space", "storage", "1", "2024-01-01T00:00:00Z"), "event_id",
+                 "'has space' is not an event id", id="event id with a space"),
+    pytest.param(("t", "e", "Storage!", "1", "2024-01-01T00:00:00Z"), "metric",
+                 "'Storage!' is not a metric name", id="metric"),
+    pytest.param(("t", "e", "storage", "1.5", "2024-01-01T00:00:00Z"), "quantity",
+                 "'1.5' is not a whole number of base units", id="fraction"),
+    pytest.param(("t", "e", "storage", "-3", "2024-01-01T00:00:00Z"), "quantity",
+                 "'-3' is negative", id="negative"),
+    pytest.param(("t", "e", "storage", 1.0, "2024-01-01T00:00:00Z"), "quantity",
+                 "'1.0' is not a whole number", id="float from JSON"),
+    pytest.param(("t", "e", "storage", True, "2024-01-01T00:00:00Z"), "quantity",
+                 "'True' is not a whole number", id="bool"),
+    pytest.param(("t", "e", "storage", str(2**63), "2024-01-01T00:00:00Z"), "quantity",
+                 "9223372036854775808 is too large (at most 9,223,372,036,854,775,807)",
+                 id="beyond a BIGINT"),
+    pytest.param(("t", "e", "storage", "1", "2024-01-01T00:00:00"), "occurred_at",
+                 "has no time zone", id="naive"),
+    pytest.param(("t", "e", "storage", "1", "31/01/2024"), "occurred_at",
+                 "is not an ISO 8601 timestamp", id="unparsable"),
+])
+def test_each_bad_field_is_named_with_its_problem(fields, field, problem):
+    with pytest.raises(InvalidInput) as refused:
+        check_event(*fields)
+    assert refused.value.field == field
+    assert problem in refused.value.problem
+
+
+def _read(text: str, name: str = "u.csv") -> list:
+    return list(read_usage_file(io.BytesIO(text.encode()), name))
+
+
+def test_a_csv_file_streams_events_and_problems_with_their_line_numbers():
+    parsed = _read("tenant_id,event_id,metric,quantity,occurred_at\n"
+                   "t,e1,storage,5,2024-01-01T00:00:00Z\n\n"
+                   "t,e2,storage,x,2024-01-01T00:00:00Z\n"
+                   "t,e3,storage\n")
+    assert parsed[0][0] == 2 and parsed[0][1].event_id == "e1"
+    assert parsed[1:] == [
+        LineProblem(4, "quantity", "'x' is not a whole number of base units"),
+        LineProblem(5, None, "3 fields, expected 5 (tenant_id,event_id,metric,quantity,"
+                             "occurred_at)")]
+
+
+def test_a_wrong_header_stops_the_file_at_line_1():
+    [problem] = _read("tenant,id\nt,e1,storage,5,2024-01-01T00:00:00Z\n")
+    assert str(problem).startswith("line 1: the header must be "
+                                   "'tenant_id,event_id,metric,quantity,occurred_at'")
+
+
+def test_json_lines_are_told_apart_by_their_first_character_and_need_exactly_five_keys():
+    parsed = _read('{"tenant_id": "t", "event_id": "e1", "metric": "storage", "quantity": 5, '
+                   '"occurred_at": "2024-01-01T00:00:00Z"}\n'
+                   '{"tenant_id": "t", "event_id": "e2", "metric": "storage", "quantity": 5, '
+                   '"occurred_at": "2024-01-01T00:00:00Z", "extra": 1}\n[1]\n', "usage")
+    assert parsed[0][1].quantity_base_units == 5
+    assert [str(p) for p in parsed[1:]] == [
+        "line 2: unknown field 'extra'; an event has exactly tenant_id, event_id, metric, "
+        "quantity, occurred_at",
+        "line 3: is not a JSON object (one event a line)"]
+
+
+def test_a_file_is_refused_by_its_size_alone():
+    check_file_size(MAX_USAGE_FILE_BYTES)
+    with pytest.raises(UsageFileTooLarge, match="2,000,000,000 bytes is too large"):
+        check_file_size(2 * 10**9)
+
+
+def test_a_refusal_lists_the_first_problems_and_counts_the_rest():
+    problems = [LineProblem(n, "quantity", "bad") for n in range(2, 500)]
+    refused = UsageBatchRefused(problems, 498)
+    assert len(refused.problems) == 200
+    assert str(refused).startswith("The file was not imported (498 problems, nothing was "
+                                   "stored): line 2, quantity: bad;")
+    assert str(refused).endswith("; and 298 more")
+
+
+@pytest.mark.parametrize(("on_invoice", "billed_before", "late", "charged", "amount"), [
+    pytest.param(BYTES_PER_TB, 0, BYTES_PER_TB // 2, "0.00", "11.50",
+                 id="exactly 1 TB billed, half a TB late"),
+    pytest.param(BYTES_PER_TB // 2, 0, BYTES_PER_TB // 4, "0.00", "0.00",
+                 id="still within the included TB"),
+    pytest.param(BYTES_PER_TB, BYTES_PER_TB // 2, BYTES_PER_TB // 4, "11.50", "5.75",
+                 id="late usage billed before is not charged twice"),
+    pytest.param(2 * BYTES_PER_TB, 0, 1, "23.00", "0.00",
+                 id="one byte more rounds to nothing"),
+])
+def test_late_usage_charges_the_period_with_it_minus_what_was_charged(
+        on_invoice, billed_before, late, charged, amount):
+    line = late_usage_line("2024-01", STORAGE_1TB, on_invoice, billed_before, late,
+                           Money(charged, "USD"))
+    assert line.amount == Money(amount, "USD")
+    assert line.description == "Late usage from 2024-01 (storage)"
+    assert line.quantity == late
+    assert line.exact_amount == Decimal(amount)
+    assert f"already charged ${charged}" in line.explanation
