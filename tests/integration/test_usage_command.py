@@ -1,0 +1,56 @@
+"""`python -m db.usage import FILE`, in this process on the test database (as the platform's
+jobs run it): the counts on success, every bad line and exit status 2 on a refusal."""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+
+import pytest
+
+import db.database
+from db.usage import main
+from tests.helpers import committed_session
+from tests.integration.factories import TB, add_plan, add_tenant
+
+HEADER = "tenant_id,event_id,metric,quantity,occurred_at\n"
+
+
+@pytest.fixture
+def usage_command(database_url, monkeypatch, capsys):
+    monkeypatch.setenv("DATABASE_URL", database_url.render_as_string(hide_password=False))
+    monkeypatch.setattr(db.database, "_engine", None)
+
+    def run(argv: list[str]) -> tuple[int, str, str]:
+        code = main(argv)
+        captured = capsys.readouterr()
+        return code, captured.out, captured.err
+
+    return run
+
+
+def test_the_command_imports_a_file_and_prints_its_counts(usage_command, database_url,
+                                                          new_tenant_id, tmp_path):
+    tenant = new_tenant_id("cli")
+    with committed_session(database_url) as session:
+        add_plan(session, "test-cli-storage", 0,
+                 usage=("storage", "TB", "byte", TB, TB, Decimal("23.00")))
+        add_tenant(session, tenant, plans=[(date(2024, 1, 1), "test-cli-storage")])
+    good = tmp_path / "usage.csv"
+    good.write_text(HEADER + f"{tenant},c1,storage,5,2024-01-02T00:00:00Z\n"
+                             f"{tenant},c2,storage,6,2024-01-02T00:00:00Z\n")
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text(f'{{"tenant_id": "{tenant}", "event_id": "c3", "metric": "storage", '
+                   '"quantity": -1, "occurred_at": "2024-01-02T00:00:00Z"}\n')
+
+    code, out, _ = usage_command(["import", str(good)])
+    assert code == 0
+    assert out.endswith(": 2 events received, 2 new (0 late), 0 duplicates, 0 conflicts; "
+                        "0 draft invoices re-priced\n")
+    code, out, _ = usage_command(["import", str(good)])
+    assert (code, out.split(": ", 1)[1]) == (0, "2 events received, 0 new (0 late), "
+                                               "2 duplicates, 0 conflicts; 0 draft invoices "
+                                               "re-priced\n")
+    code, out, err = usage_command(["import", str(bad)])
+    assert (code, out) == (2, "")
+    assert "line 1, quantity: -1 is negative; send whole base units (0 or more)" in err
