@@ -46,6 +46,7 @@ from billing_core.periods import Period
 from db.audit import require_actor
 from db.bulk import copy_rows
 from db.credit_ledger import lock_tenants
+from db.late_usage import restore_late_lines
 from db.models import InvoiceLine as InvoiceLineRow
 from db.pricing_inputs import load_pricing_inputs
 
@@ -140,6 +141,9 @@ def reprice_drafts(session: Session, periods: Iterable[tuple[str, Period]], *, a
           line.amount.to_minor_units(), line.exact_amount, line.explanation)
          for draft, breakdown in changed
          for line_no, line in enumerate(breakdown.lines, start=1)))
+    # Late usage billed on a draft (SPEC 12) is not priced from the draft's own period: the
+    # lines just written left it out, so it is put back as it was billed (db.late_usage).
+    restore_late_lines(session, [(draft.tenant_id, draft.invoice_id) for draft, _ in changed])
     return [RepricedDraft(draft.tenant_id, draft.invoice_id, draft.period.label,
                           Money.from_minor_units(draft.total_minor, draft.currency),
                           breakdown.total, *versions[draft.invoice_id])

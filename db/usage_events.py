@@ -57,7 +57,6 @@ from billing_core.usage_events import (
 from billing_core.usage_files import ParsedLine, check_file_size, read_usage_file
 from db.audit import AuditRecord, record_audit
 from db.credit_ledger import lock_tenants
-from db.late_usage import restore_late_lines
 from db.repricing import reprice_drafts
 
 CONFLICTS_KEPT = 100
@@ -152,7 +151,6 @@ def import_usage(session: Session, lines: Iterable[ParsedLine], *, actor: Actor,
     repriced = reprice_drafts(session, _drafts_with_new_usage(session), actor=actor,
                               cause=f"usage import #{import_id}",
                               allowed_by=Permission.SEND_USAGE)
-    restore_late_lines(session, ((d.tenant_id, d.invoice_id) for d in repriced))
     counts = ImportCounts(received, new, duplicate, conflict_count, late)
     _record(session, import_id, counts, conflicts, len(repriced), actor)
     results = _per_event_results(session, import_id) if per_event else ()

@@ -20,6 +20,7 @@ from db.late_usage import (
     bill_late_usage,
     waive_late_usage,
 )
+from db.repricing import reprice_drafts
 from db.transitions import finalize_invoice
 from db.usage_events import import_usage_file
 from tests.actors import customer_success, finance
@@ -160,3 +161,23 @@ def test_late_usage_waits_for_a_draft_to_bill_on_and_only_finance_settles_it(
         bill_late_usage(session, tenant, group_id, actor=ACTOR)
     with pytest.raises(PermissionDenied, match="may not bill or waive late usage"):
         bill_late_usage(session, tenant, group_id, actor=customer_success())
+
+
+def test_a_plan_change_re_pricing_the_draft_keeps_the_late_usage_billed_on_it(
+        session, finalized_january):
+    tenant, _ = finalized_january
+    february = generate_invoice(session, tenant, FEBRUARY, actor=ACTOR).invoice_id
+    _import(session, f"{tenant},late-1,storage,{TB // 2},2024-01-20T00:00:00Z")
+    bill_late_usage(session, tenant, _late_groups(session, tenant)[0][0], actor=ACTOR)
+    add_plan(session, "test-late-storage-1tb-paid", 2900,
+             usage=("storage", "TB", "byte", TB, TB, Decimal("23.00")))
+    session.execute(text("INSERT INTO subscriptions (tenant_id, starts_on, plan_id) "
+                         "VALUES (:t, '2024-02-01', 'test-late-storage-1tb-paid')"), {"t": tenant})
+
+    [repriced] = reprice_drafts(session, [(tenant, FEBRUARY)], actor=ACTOR, cause="plan change")
+
+    lines = invoice_lines(session, tenant, february)
+    assert lines == [("recurring", "test-late-storage-1tb-paid", 2900),
+                     ("usage", "Late usage from 2024-01 (storage)", 1150)]
+    assert invoice_row(session, tenant, february)["total_minor"] == 4050
+    assert repriced.invoice_id == february
