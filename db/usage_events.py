@@ -144,7 +144,9 @@ def import_usage(session: Session, lines: Iterable[ParsedLine], *, actor: Actor,
     """), {"source": source.value, "file_name": file_name, "actor": actor.user_id,
            "role": actor.role.value}).scalar_one()
     new = _store_new_events(session, import_id)
-    duplicate, conflicts, conflict_count = _classify(session, import_id, new, source)
+    # Every line stored: no line can be a duplicate or a conflict, nothing to compare.
+    duplicate, conflicts, conflict_count = (
+        (0, (), 0) if new == received else _classify(session, import_id, new, source))
     late = _settle_days(session, import_id)
     # Re-pricing is part of sending usage (SPEC 12), so a meter that may only send usage may
     # cause it; the audit rows name the sender and the import.
