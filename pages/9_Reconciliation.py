@@ -196,8 +196,7 @@ def correction_form(tab, proposed: int, kind: CorrectionKind) -> None:
             st.caption(f"{proposed:,} proposed; only finance "
                        f"{'issues' if crediting else 'voids'} them.")
             return
-        with sessions() as session:
-            rules, tenants = proposal_filters(session, summary, kind)
+        rules, tenants = proposal_filters(summary, kind)
         rule_col, tenant_col = st.columns(2)
         rule_labels = {RULE_LABELS[rule]: rule for rule in rules}
         rule_label = rule_col.selectbox("Rule", ["All rules", *rule_labels],

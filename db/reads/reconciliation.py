@@ -50,6 +50,21 @@ _FROM = """FROM legacy_discrepancies d
          AND c.legacy_id = d.legacy_id AND c.rule = d.rule"""
 _OVERCHARGE = "d.rule <> 'duplicate_invoice' AND d.difference_minor > 0"
 _DUPLICATE = "d.rule = 'duplicate_invoice'"
+_OPEN = f"c.correction_id IS NULL AND ({_OVERCHARGE} OR {_DUPLICATE})"
+"""A proposal: no correction yet, and an overcharge to credit or a duplicate to void."""
+_RULES = {str(rule): rule for rule in Rule}
+
+
+@dataclass(frozen=True, slots=True)
+class ProposalGroup:
+    """The open proposals of one kind, rule, tenant and currency: how many, and their sum."""
+
+    kind: CorrectionKind
+    rule: Rule
+    tenant_id: str
+    currency: str
+    count: int
+    minor: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,6 +83,8 @@ class ReportSummary:
     """Proposals beside credits granted for the same period or record (still proposed)."""
     beside: dict[DiscrepancyKey, GrantedBeside] = field(default_factory=dict)
     """What lies beside each proposal that has a related credit (`ReportRow.beside`)."""
+    proposals: tuple[ProposalGroup, ...] = ()
+    """The open proposals (without those left out) counted per kind, rule, tenant, currency."""
 
     @property
     def invoice_count(self) -> int:
@@ -92,25 +109,38 @@ class ProposalSelection:
 
 
 def report_summary(session: Session) -> ReportSummary:
-    """Counts, totals and what lies beside the proposals; a few small queries."""
+    """Counts, totals and what lies beside the proposals: one pass over the stored report
+    (grouped by rule, tenant and currency), then the few proposals beside granted credits."""
     imports = tuple(LegacyImportSummary(*row) for row in session.execute(text("""
         SELECT import_id, file_name, actor, invoice_count, allocation_count, imported_at
         FROM legacy_imports ORDER BY import_id DESC
     """)))
-    totals = _totals(session)
-    beside = _beside_proposals(session)
+    groups = session.execute(text(f"""
+        SELECT d.rule, d.tenant_id, d.currency, count(*),
+               coalesce(sum(d.difference_minor) FILTER (WHERE d.difference_minor > 0), 0),
+               coalesce(-sum(d.difference_minor) FILTER (WHERE d.difference_minor < 0), 0),
+               count(*) FILTER (WHERE {_OPEN}),
+               coalesce(sum(d.difference_minor) FILTER (WHERE {_OPEN}), 0)
+        {_FROM} GROUP BY d.rule, d.tenant_id, d.currency
+    """)).all()
+    totals = _totals([(_RULES[rule], currency, count, int(over), int(under))
+                      for rule, _, currency, count, over, under, _, _ in groups])
+    beside = _beside_proposals(session, sorted({
+        tenant for rule, tenant, *_, open_count, _ in groups
+        if open_count and rule != Rule.DUPLICATE_INVOICE}))
     beside_rows = _rows_of(session, beside, list(beside))
     left_out = tuple(row for row in beside_rows if row.already_granted is not None)
     related = tuple(row for row in beside_rows if row.already_granted is None)
-    pending: dict[bool, int] = dict(session.execute(text(f"""
-        SELECT {_DUPLICATE}, count(*) {_FROM}
-        WHERE c.correction_id IS NULL AND ({_OVERCHARGE} OR {_DUPLICATE})
-        GROUP BY 1
-    """)).all())
+    proposals = _without(left_out, [
+        ProposalGroup(_kind_of(_RULES[rule]), _RULES[rule], tenant, currency, count,
+                      int(minor))
+        for rule, tenant, currency, *_, count, minor in groups if count])
     return ReportSummary(
         imports, sum(total.count for total in totals.overall), totals,
         tuple(rule for rule in Rule if any(t.rule == rule for t in totals.by_rule)),
-        pending.get(False, 0) - len(left_out), pending.get(True, 0), left_out, related, beside)
+        sum(g.count for g in proposals if g.kind is CorrectionKind.CREDIT),
+        sum(g.count for g in proposals if g.kind is CorrectionKind.VOID),
+        left_out, related, beside, proposals)
 
 
 def discrepancy_page(session: Session, summary: ReportSummary, rule: Rule | None = None,
@@ -125,31 +155,30 @@ def discrepancy_count(summary: ReportSummary, rule: Rule | None = None) -> int:
     return sum(t.count for t in summary.totals.by_rule if rule is None or t.rule == rule)
 
 
-def proposal_filters(session: Session, summary: ReportSummary, kind: CorrectionKind
+def proposal_filters(summary: ReportSummary, kind: CorrectionKind
                      ) -> tuple[tuple[Rule, ...], tuple[str, ...]]:
     """The rules and the tenants that have proposals of `kind`: the filters' choices."""
-    where, params = _proposals_where(summary, kind, None, None)
-    rules = set(session.execute(text(f"SELECT DISTINCT d.rule {_FROM} WHERE {where}"),
-                                params).scalars())
-    tenants = session.execute(text(f"""
-        SELECT DISTINCT d.tenant_id {_FROM} WHERE {where} ORDER BY d.tenant_id
-    """), params).scalars()
-    return tuple(rule for rule in Rule if rule in rules), tuple(tenants)
+    groups = [group for group in summary.proposals if group.kind is kind]
+    rules = {group.rule for group in groups}
+    return (tuple(rule for rule in Rule if rule in rules),
+            tuple(sorted({group.tenant_id for group in groups})))
 
 
 def proposal_selection(session: Session, summary: ReportSummary, kind: CorrectionKind,
                        rule: Rule | None = None, tenant_id: str | None = None
                        ) -> ProposalSelection:
-    """The proposals of `kind` that `rule` and `tenant_id` choose (None: every one)."""
+    """The proposals of `kind` that `rule` and `tenant_id` choose (None: every one): count
+    and total per currency from the summary, and the first page."""
+    chosen = [group for group in summary.proposals if group.kind is kind
+              and rule in (None, group.rule) and tenant_id in (None, group.tenant_id)]
+    by_currency: dict[str, int] = {}
+    for group in chosen:
+        by_currency[group.currency] = by_currency.get(group.currency, 0) + group.minor
     where, params = _proposals_where(summary, kind, rule, tenant_id)
-    by_currency = session.execute(text(f"""
-        SELECT d.currency, count(*), sum(d.difference_minor) {_FROM} WHERE {where}
-        GROUP BY d.currency ORDER BY d.currency
-    """), params).all()
     rows = _read_rows(session, summary.beside, f"WHERE {where}", params, limit=PAGE_SIZE)
-    return ProposalSelection(sum(count for _, count, _ in by_currency),
-                             tuple(Money.from_minor_units(int(minor), currency)
-                                   for currency, _, minor in by_currency), rows)
+    return ProposalSelection(sum(group.count for group in chosen), tuple(
+        Money.from_minor_units(by_currency[currency], currency)
+        for currency in sorted(by_currency)), rows)
 
 
 def selected_keys(session: Session, summary: ReportSummary, kind: CorrectionKind,
@@ -172,25 +201,47 @@ def stored_report_rows(session: Session, summary: ReportSummary) -> tuple[Report
 # --- the parts ------------------------------------------------------------------------------
 
 
-def _totals(session: Session) -> ReconciliationTotals:
-    """Per rule and overall, per currency, as `billing_core.reconciliation.summarize` gives."""
-    found = {(Rule(rule), currency): (count, over, under) for rule, currency, count, over, under
-             in session.execute(text("""
-                 SELECT rule, currency, count(*),
-                        coalesce(sum(difference_minor) FILTER (WHERE difference_minor > 0), 0),
-                        coalesce(-sum(difference_minor) FILTER (WHERE difference_minor < 0), 0)
-                 FROM legacy_discrepancies GROUP BY rule, currency
-             """))}
+def _totals(figures: Sequence[tuple[Rule, str, int, int, int]]) -> ReconciliationTotals:
+    """Per rule and overall, per currency, as `billing_core.reconciliation.summarize` gives,
+    from (rule, currency, count, overcharged, undercharged) figures."""
+    by_key: dict[tuple[Rule | None, str], list[int]] = {}
+    for rule, currency, *counted in figures:
+        for key in ((rule, currency), (None, currency)):
+            summed = by_key.setdefault(key, [0, 0, 0])
+            for index, figure in enumerate(counted):
+                summed[index] += figure
     order = list(Rule)
-    by_rule = tuple(_rule_total(rule, currency, *found[(rule, currency)])
-                    for rule, currency in sorted(found, key=lambda k: (order.index(k[0]), k[1])))
-    overall: dict[str, list[int]] = {}
-    for (_, currency), figures in found.items():
-        summed = overall.setdefault(currency, [0, 0, 0])
-        for index, figure in enumerate(figures):
-            summed[index] += int(figure)
-    return ReconciliationTotals(by_rule, tuple(
-        _rule_total(None, currency, *overall[currency]) for currency in sorted(overall)))
+    by_rule = sorted(((rule, currency) for rule, currency in by_key if rule is not None),
+                     key=lambda key: (order.index(key[0]), key[1]))
+    return ReconciliationTotals(
+        tuple(_rule_total(rule, currency, *by_key[(rule, currency)])
+              for rule, currency in by_rule),
+        tuple(_rule_total(None, currency, *by_key[(None, currency)])
+              for currency in sorted({currency for rule, currency in by_key})))
+
+
+def _kind_of(rule: Rule) -> CorrectionKind:
+    return CorrectionKind.VOID if rule == Rule.DUPLICATE_INVOICE else CorrectionKind.CREDIT
+
+
+def _without(left_out: Sequence[ReportRow], groups: list[ProposalGroup]
+             ) -> tuple[ProposalGroup, ...]:
+    """`groups` less the proposals left out (already granted): each leaves its group."""
+    out: dict[tuple[Rule, str, str], list[int]] = {}
+    for row in left_out:
+        item = row.discrepancy
+        taken = out.setdefault((item.rule, item.tenant_id, item.difference.currency), [0, 0])
+        taken[0] += 1
+        taken[1] += item.difference.to_minor_units()
+    kept = []
+    for group in groups:
+        count, minor = out.get((group.rule, group.tenant_id, group.currency), (0, 0))
+        if group.kind is CorrectionKind.CREDIT and count:
+            group = ProposalGroup(group.kind, group.rule, group.tenant_id, group.currency,
+                                  group.count - count, group.minor - minor)
+        if group.count:
+            kept.append(group)
+    return tuple(kept)
 
 
 def _rule_total(rule: Rule | None, currency: str, count: int, over: int, under: int
@@ -199,19 +250,19 @@ def _rule_total(rule: Rule | None, currency: str, count: int, over: int, under: 
                      Money.from_minor_units(int(under), currency))
 
 
-def _beside_proposals(session: Session) -> dict[DiscrepancyKey, GrantedBeside]:
-    """The credits granted outside reconciliation beside each open overcharge, for the tenants
-    that have any (a credit a legacy correction issued does not count: see granted_credits)."""
+def _beside_proposals(session: Session, proposing: Sequence[str]
+                      ) -> dict[DiscrepancyKey, GrantedBeside]:
+    """The credits granted outside reconciliation beside each open overcharge of the tenants
+    `proposing`, for those that have any (a credit a legacy correction issued does not count:
+    see `granted_credits`)."""
     tenants = list(session.execute(text("""
-        WITH proposing AS (
-            SELECT DISTINCT tenant_id FROM legacy_discrepancies d WHERE """ + _OVERCHARGE + """)
-        SELECT p.tenant_id FROM proposing p
+        SELECT p.tenant_id FROM unnest(CAST(:proposing AS text[])) AS p(tenant_id)
         WHERE EXISTS (SELECT 1 FROM credits c WHERE c.tenant_id = p.tenant_id
                       AND NOT EXISTS (SELECT 1 FROM legacy_corrections l
                                       WHERE l.tenant_id = c.tenant_id
                                         AND l.credit_id = c.credit_id))
            OR EXISTS (SELECT 1 FROM credit_notes n WHERE n.tenant_id = p.tenant_id)
-    """)).scalars())
+    """), {"proposing": list(proposing)}).scalars())
     if not tenants:
         return {}
     proposals = [row.discrepancy for row in _read_rows(

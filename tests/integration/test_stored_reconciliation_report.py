@@ -41,6 +41,12 @@ def test_the_stored_report_says_what_the_full_report_says(session, new_tenant_id
     assert (summary.proposed_credit_count, summary.proposed_void_count) == (
         len(full.proposed_credits), len(full.proposed_voids))
     assert summary.left_out == full.left_out
+    # The selection of every proposal counts, totals and keys the same proposals.
+    everything = proposal_selection(session, summary, CREDIT)
+    assert everything.count == len(selected_keys(session, summary, CREDIT)) == len(
+        full.proposed_credits)
+    assert sum(amount.to_minor_units() for amount in everything.amounts) == sum(
+        row.discrepancy.difference.to_minor_units() for row in full.proposed_credits)
     assert [row.discrepancy.legacy_id for row in summary.left_out
             if row.discrepancy.tenant_id == ids["ent-umbrella"]] == ["OLD-2024-11-0005"]
 
@@ -61,7 +67,7 @@ def test_a_selection_by_rule_and_tenant_counts_totals_and_corrects_its_proposals
     assert (initech_chosen.count, initech_chosen.amounts) == (1, (usd("5.00"),))
     # The umbrella outage was granted already: not chosen, not offered as a filter.
     assert proposal_selection(session, summary, CREDIT, tenant_id=umbrella).count == 0
-    rules, tenants = proposal_filters(session, summary, CREDIT)
+    rules, tenants = proposal_filters(summary, CREDIT)
     assert acme in tenants and umbrella not in tenants and Rule.DUPLICATE_INVOICE not in rules
     duplicates = proposal_selection(session, summary, VOID, tenant_id=ids["ent-globex-industries"])
     assert (duplicates.count, duplicates.amounts) == (1, (usd("1000.00"),))
