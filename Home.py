@@ -23,7 +23,7 @@ with sessions() as session:
     last_run = last_month_end_run(session)
 
 if not months:
-    st.info("No invoices yet. Start with a month-end run.", icon=":material/inbox:")
+    st.info("No invoices yet. Start with a month end run.", icon=":material/inbox:")
     summary = None
 else:
     month = st.columns([1, 3])[0].selectbox(
@@ -35,11 +35,12 @@ else:
 if summary is not None:
     figures = overview(summary)
     st.subheader(f"{summary.period_label} at a glance")
-    top = st.columns(4)
+    top = st.columns(5)
     top[0].metric("Invoices", f"{figures.invoices:,}")
-    top[1].metric("Billed (excluding void)", amounts_text(figures.billed))
+    top[1].metric("Billed (finalized and paid)", amounts_text(figures.billed))
     top[2].metric("Awaiting payment", amounts_text(figures.to_collect))
-    top[3].metric("Credits waiting on balances", amounts_text(summary.credits_outstanding),
+    top[3].metric("Drafts (not billed yet)", amounts_text(figures.drafting))
+    top[4].metric("Credits waiting on balances", amounts_text(summary.credits_outstanding),
                   help="Service credits not yet used, all tenants: the next invoices consume "
                        "them.")
 
@@ -53,9 +54,9 @@ if summary is not None:
             link_to(SCREENS[0], label=f"{STATUS_LABELS.get(row.status, row.status)} invoices",
                     query_params={"period": summary.period_label, "status": row.status})
 
-st.subheader("Last month-end run")
+st.subheader("Last month end run")
 if last_run is None:
-    st.caption("No month-end run yet.")
+    st.caption("No month end run yet.")
 else:
     skipped = len(last_run.skipped)
     text = (f"**{last_run.period_label}**, {last_run.status}: {last_run.invoices_created:,} "

@@ -24,9 +24,9 @@ class NotFound(BillingError):
 
 
 class RunInProgress(BillingError):
-    """Another month-end run for the same month is still going."""
+    """Another month end run for the same month is still going."""
 
     def __init__(self, period_label: str) -> None:
         self.period_label = period_label
-        super().__init__(f"A month-end run for {period_label} is already in progress; "
+        super().__init__(f"A month end run for {period_label} is already in progress; "
                          "wait for it to finish")

@@ -382,6 +382,11 @@ class Invoice(Base):
         Index("ix_invoices_period_tenant", text("period_start DESC"), "tenant_id", "invoice_id"),
         Index("ix_invoices_status_period_tenant", "status", text("period_start DESC"),
               "tenant_id", "invoice_id"),
+        # The list sorted by total, in the database across pages (db.reads.invoices._ORDERS).
+        Index("ix_invoices_currency_total", "currency", "total_minor", "tenant_id",
+              "invoice_id"),
+        Index("ix_invoices_currency_total_desc", "currency", text("(-total_minor)"),
+              "tenant_id", "invoice_id"),
     )
 
     tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.tenant_id"), primary_key=True)

@@ -14,7 +14,7 @@ from collections.abc import MutableMapping
 from dataclasses import dataclass
 from typing import Any
 
-from db.reads.invoices import InvoiceCount, InvoiceCursor
+from db.reads.invoices import InvoiceCount, InvoiceCursor, InvoiceOrder
 
 PAGE_SIZE = 50
 _STATE_KEY = "invoice_list_position"
@@ -25,6 +25,7 @@ class InvoiceFilter:
     tenant_id: str | None
     period_label: str | None
     status: str | None
+    order: InvoiceOrder = InvoiceOrder.NEWEST_PERIOD
 
     def csv_file_name(self) -> str:
         parts = ["invoices", self.tenant_id, self.period_label, self.status]
@@ -62,7 +63,8 @@ class ListPosition:
         state[_STATE_KEY] = ListPosition(self.filter, self.cursors[:-1] or [None])
 
 
-def page_caption(page_number: int, rows_on_page: int, matching: InvoiceCount) -> str:
+def page_caption(page_number: int, rows_on_page: int, matching: InvoiceCount,
+                 order: InvoiceOrder = InvoiceOrder.NEWEST_PERIOD) -> str:
     """ "Invoices 51-100 of 1,234 (page 2 of 25)", or "of about 1,000,000 (page 2)" when the
     count is the planner's estimate (see `db.reads.invoices.count_invoices`)."""
     if rows_on_page == 0:
@@ -71,7 +73,7 @@ def page_caption(page_number: int, rows_on_page: int, matching: InvoiceCount) ->
     last = first + rows_on_page - 1
     if not matching.exact:
         return (f"Invoices {first:,}-{last:,} of about {matching.count:,} "
-                f"(page {page_number:,}, newest period first)")
+                f"(page {page_number:,}, {order.value})")
     pages = max(1, -(-matching.count // PAGE_SIZE))
     return (f"Invoices {first:,}-{last:,} of {matching.count:,} "
-            f"(page {page_number:,} of {pages:,}, newest period first)")
+            f"(page {page_number:,} of {pages:,}, {order.value})")

@@ -1,4 +1,4 @@
-"""The month-end run as the screen shows it: what it would do, what it is doing, what it did.
+"""The month end run as the screen shows it: what it would do, what it is doing, what it did.
 
 A confirmed run is queued for a worker (`db.month_end_jobs`), never run in the
 page: Streamlit stops a page's script at the next interaction, and a run inside
@@ -35,16 +35,16 @@ def check_period(text: str) -> str:
 
 def dry_run(sessions: sessionmaker[Session], period_label: str, *,
             actor: Actor) -> MonthEndSummary:
-    """What month-end would do for the month; writes nothing (so it may run in the page).
+    """What month end would do for the month; writes nothing (so it may run in the page).
 
-    Month-end owns its transactions, so it takes the Engine behind the screens' sessions.
+    Month end owns its transactions, so it takes the Engine behind the screens' sessions.
     """
     return run_month_end(sessions.kw["bind"], check_period(period_label), actor=actor,
                          batch_size=BATCH_SIZE, dry_run=True)
 
 
 def enqueue(sessions: sessionmaker[Session], period_label: str, *, actor: Actor) -> int:
-    """Queue month-end for the month for a worker; returns the job id (see db.month_end_jobs)."""
+    """Queue month end for the month for a worker; returns the job id (see db.month_end_jobs)."""
     return enqueue_month_end(sessions.kw["bind"], check_period(period_label), actor=actor,
                              batch_size=BATCH_SIZE)
 
@@ -79,8 +79,8 @@ def month_end_activity(session: Session) -> MonthEndActivity:
 
 def queued_text(job: QueuedMonthEnd) -> str:
     if job.started:
-        return f"Month-end {job.period_label} is starting…"
-    return f"Month-end {job.period_label} is queued; it starts as soon as a worker is free."
+        return f"Month end {job.period_label} is starting…"
+    return f"Month end {job.period_label} is queued; it starts as soon as a worker is free."
 
 
 def progress(run: MonthEndRunView, live: bool) -> tuple[float, str]:
@@ -88,10 +88,10 @@ def progress(run: MonthEndRunView, live: bool) -> tuple[float, str]:
     fraction = run.tenants_done / run.tenants_in_scope if run.tenants_in_scope else 1.0
     counted = f"{run.tenants_done:,} of {run.tenants_in_scope:,} tenants"
     if run.status == MonthEndRunStatus.COMPLETED:
-        return 1.0, f"Month-end {run.period_label}: done, {counted}"
+        return 1.0, f"Month end {run.period_label}: done, {counted}"
     if live:
-        return fraction, f"Month-end {run.period_label}: {counted}"
-    return fraction, f"Month-end {run.period_label}: stopped at {counted}"
+        return fraction, f"Month end {run.period_label}: {counted}"
+    return fraction, f"Month end {run.period_label}: stopped at {counted}"
 
 
 def stopped_text(run: MonthEndRunView) -> str:
@@ -99,11 +99,11 @@ def stopped_text(run: MonthEndRunView) -> str:
     counted = f"after {run.tenants_done:,} of {run.tenants_in_scope:,} tenants"
     if run.status == MonthEndRunStatus.FAILED:
         why = failure_text(run.error) or "no reason was recorded"
-        opening = f"Month-end {run.period_label} failed {counted}: {why}."
+        opening = f"Month end {run.period_label} failed {counted}: {why}."
     else:  # interrupted, or 'running' with nobody holding its lock: its process ended
-        opening = f"Month-end {run.period_label} stopped {counted}: its process ended."
+        opening = f"Month end {run.period_label} stopped {counted}: its process ended."
     return (f"{opening} The {run.invoices_created:,} invoices it created are kept; run "
-            "month-end again to finish the month.")
+            "month end again to finish the month.")
 
 
 def summary_of(run: MonthEndRunView) -> MonthEndSummary:
@@ -122,9 +122,9 @@ def headline(summary: MonthEndSummary) -> str:
                 "skipped. Nothing was written.")
     skipped_text = f" {skipped:,} tenants skipped (see why below)." if skipped else ""
     if summary.invoices_created == 0 and summary.already_present:
-        return (f"Month-end {month}: all {summary.already_present:,} invoices were already "
+        return (f"Month end {month}: all {summary.already_present:,} invoices were already "
                 f"present; 0 created, nothing duplicated.{skipped_text}")
-    return (f"Month-end {month}: {summary.invoices_created:,} invoices created, "
+    return (f"Month end {month}: {summary.invoices_created:,} invoices created, "
             f"{summary.already_present:,} already present.{skipped_text}")
 
 

@@ -37,7 +37,7 @@ SCREENS: tuple[Screen, ...] = (
            "Service credits and credit notes."),
     Screen("pages/5_Cost_allocation.py", "Cost allocation", ":material/pie_chart:",
            "Split shared infrastructure costs across tenants, to the cent."),
-    Screen("pages/6_Month_end.py", "Month-end", ":material/event_repeat:",
+    Screen("pages/6_Month_end.py", "Month end", ":material/event_repeat:",
            "Invoice every active tenant for a month: dry run, then run."),
     Screen("pages/7_Tenant.py", "Tenant", ":material/apartment:",
            "A tenant's plans, usage, invoices, credits and balance."),

@@ -2,8 +2,9 @@
 
 `db.reads.periods.status_summary` gives counts and totals per status (one total per
 currency). The home screen wants a few more figures that are sums of those:
-everything billed (all but void), what is still to be collected (finalized,
-not yet paid) and what is still being drafted. Money is added here, per
+everything billed (finalized or paid: a draft is not a bill yet, and a void one
+is none any more), what is still to be collected (finalized, not yet paid) and
+what is still being drafted. Money is added here, per
 currency, with `Money` (never across currencies, never in floats).
 """
 
@@ -17,7 +18,7 @@ from billing_core.states import INVOICE_STATUS_LABELS, InvoiceStatus
 from db.reads.periods import PeriodSummary, StatusTotals
 from ledgerline_ui.formatting import money
 
-BILLED = (InvoiceStatus.DRAFT, InvoiceStatus.FINALIZED, InvoiceStatus.PAID)
+BILLED = (InvoiceStatus.FINALIZED, InvoiceStatus.PAID)
 STATUS_LABELS = {**INVOICE_STATUS_LABELS, InvoiceStatus.FINALIZED:
                  f"{INVOICE_STATUS_LABELS[InvoiceStatus.FINALIZED]} (awaiting payment)"}
 """The statuses as the month's overview names them: a finalized invoice is what is owed."""
@@ -27,7 +28,7 @@ STATUS_LABELS = {**INVOICE_STATUS_LABELS, InvoiceStatus.FINALIZED:
 class Overview:
     invoices: int
     billed: tuple[Money, ...]
-    """Draft + finalized + paid, per currency (void excluded)."""
+    """Finalized + paid, per currency (drafts and void excluded)."""
     to_collect: tuple[Money, ...]
     """Finalized, not yet paid."""
     drafting: tuple[Money, ...]

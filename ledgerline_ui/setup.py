@@ -98,7 +98,7 @@ def _sessions() -> sessionmaker[Session]:
     engine = ensure_ready()
     if demo_data_requested():
         load_demo_data(engine)
-    # Month-end runs in this process's job worker, never in a page's script (STYLE 14).
+    # Month end runs in this process's job worker, never in a page's script (STYLE 14).
     start_background_worker(engine.url)
     # A sessionmaker (never a Session) is safe to share across reruns and users.
     return make_sessionmaker(engine, ScreenSession)

@@ -4,14 +4,15 @@ import pandas as pd
 import streamlit as st
 
 from billing_core.states import INVOICE_STATUS_LABELS, InvoiceStatus
-from db.reads.invoices import count_invoices, list_invoices
+from db.reads.invoices import InvoiceOrder, count_invoices, list_invoices
 from db.reads.periods import invoice_months
 from db.reads.tenants import list_tenants
 from ledgerline_ui.csv_export import MAX_EXPORT_ROWS, export_invoices_csv
 from ledgerline_ui.feedback import run_action
-from ledgerline_ui.formatting import iso_date, money, tenant_label
+from ledgerline_ui.formatting import iso_date, tenant_label
 from ledgerline_ui.invoice_links import INVOICE_PAGE, invoice_query
 from ledgerline_ui.invoice_list import PAGE_SIZE, InvoiceFilter, ListPosition, page_caption
+from ledgerline_ui.money_columns import money_cell, money_columns
 from ledgerline_ui.page_links import page_link
 from ledgerline_ui.plain_text import escape_markdown
 from ledgerline_ui.setup import for_live_session, setup_page
@@ -27,7 +28,7 @@ params = st.query_params
 with sessions() as session:
     periods = invoice_months(session)
 
-filters = st.columns([2, 1, 1])
+filters = st.columns([2, 1, 1, 1])
 search = filters[0].text_input("Tenant", value=params.get("tenant", ""),
                                placeholder="tenant id or name, e.g. ent-initech or Initech")
 period_options = [ALL, *periods]
@@ -39,6 +40,12 @@ status = filters[2].selectbox(
     "Status", status_options,
     index=status_options.index(params["status"]) if params.get("status") in STATUSES else 0,
     format_func=lambda s: s if s == ALL else INVOICE_STATUS_LABELS[s])
+orders = list(InvoiceOrder)
+order = filters[3].selectbox(
+    "Sort by", orders,
+    index=orders.index(InvoiceOrder(params["sort"])) if params.get("sort") in orders else 0,
+    format_func=lambda o: o.value.capitalize(),
+    help="Sorted in the database, across every page. A column header sorts this page only.")
 
 tenant_id = None
 if search.strip():
@@ -58,7 +65,7 @@ if search.strip():
         st.stop()
 
 chosen_filter = InvoiceFilter(tenant_id, None if period == ALL else period,
-                              None if status == ALL else status)
+                              None if status == ALL else status, order)
 position = ListPosition.of(st.session_state, chosen_filter)
 
 
@@ -67,7 +74,7 @@ def load_page():
         return (list_invoices(session, tenant_id=chosen_filter.tenant_id,
                               period_label=chosen_filter.period_label,
                               status=chosen_filter.status, after=position.cursor,
-                              limit=PAGE_SIZE, count=False),
+                              limit=PAGE_SIZE, count=False, order=chosen_filter.order),
                 count_invoices(session, tenant_id=chosen_filter.tenant_id,
                                period_label=chosen_filter.period_label,
                                status=chosen_filter.status))
@@ -78,18 +85,24 @@ if not ok:
     st.stop()
 page, matching = loaded
 
-st.caption(page_caption(position.number, len(page.rows), matching))
+st.caption(page_caption(position.number, len(page.rows), matching, chosen_filter.order))
 if not page.rows:
     st.info("No invoices match these filters.", icon=":material/inbox:")
 else:
     table = pd.DataFrame([{
         "Invoice": row.label, "Tenant": tenant_label(row.tenant_id, row.tenant_name),
         "Period": row.period_label, "Status": row.status.title(),
-        "Subtotal": money(row.subtotal), "Discounts": money(row.discount),
-        "Credit": money(row.credit), "Total": money(row.total),
-        "Created": iso_date(row.created_at)} for row in page.rows])
-    selection = st.dataframe(table, hide_index=True, width="stretch", key="invoice_table",
-                             on_select="rerun", selection_mode="single-row")
+        "Subtotal": money_cell(row.subtotal), "Discounts": money_cell(row.discount),
+        "Credit": money_cell(row.credit), "Total": money_cell(row.total),
+        "Created": iso_date(row.created_at.date()), "Currency": row.total.currency}
+        for row in page.rows])
+    currencies = set(table["Currency"])
+    selection = st.dataframe(
+        table, hide_index=True, width="stretch", key="invoice_table", on_select="rerun",
+        selection_mode="single-row",
+        column_config={**money_columns(("Subtotal", "Discounts", "Credit", "Total"), currencies),
+                       "Currency": None if len(currencies) == 1 else "Currency",
+                       "Invoice": st.column_config.TextColumn(width="medium")})
     selected = selection.selection.rows if selection else []
     if selected:
         row = page.rows[selected[0]]

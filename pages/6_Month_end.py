@@ -1,4 +1,4 @@
-"""Month-end: invoice every active tenant for a month. Dry run first, then run; safe to repeat.
+"""Month end: invoice every active tenant for a month. Dry run first, then run; safe to repeat.
 
 A confirmed run is queued and a worker runs it (db.jobs), so nothing done on this
 screen, or on closing it, stops the run; the screen follows it in `month_end_runs`.
@@ -36,9 +36,9 @@ from ledgerline_ui.setup import can, current_actor, setup_page
 # not a string: Streamlit's magic shows a bare string below the docstring on the screen.)
 REFRESH_SECONDS = 1.0
 
-sessions = setup_page("Month-end", ":material/event_repeat:")
+sessions = setup_page("Month end", ":material/event_repeat:")
 
-st.title("Month-end run")
+st.title("Month end run")
 st.write("Creates one **draft** invoice for every active tenant, for its billing period that "
          "starts in the chosen month. Run it as often as you like: invoices that already exist "
          "are counted and left alone, never duplicated. Try a dry run first; it writes nothing. "
@@ -52,7 +52,7 @@ period_text = st.columns([1, 3])[0].text_input(
     key="month_end_period")
 
 if not can(Permission.RUN_MONTH_END):
-    st.info(f"Only finance runs month-end; you ({escape_markdown(current_actor())}) can see "
+    st.info(f"Only finance runs month end; you ({escape_markdown(current_actor())}) can see "
             "the runs below.",
             icon=":material/lock:")
 dry_column, run_column, _ = st.columns([1, 1, 3])
@@ -70,7 +70,7 @@ if may_run and dry_column.button("Dry run", icon=":material/visibility:", width=
     ok, summary = run_action(lambda: dry_run(sessions, period_text, actor=current_actor()))
     if ok:
         st.session_state["month_end_result"] = summary
-if may_run and run_column.button("Run month-end…", icon=":material/play_arrow:",
+if may_run and run_column.button("Run month end…", icon=":material/play_arrow:",
                                  type="primary", width="stretch"):
     start_over()
     ok, label = run_action(lambda: check_period(period_text))
@@ -82,7 +82,7 @@ confirmation = st.empty()
 confirmed = False
 if pending and may_run:
     with confirmation.container(border=True):
-        st.markdown(f"**Run month-end for {pending}?**")
+        st.markdown(f"**Run month end for {pending}?**")
         st.write("Draft invoices are created for every active tenant not yet invoiced for the "
                  "month, in batches that each commit on their own; existing invoices are not "
                  "touched. The run goes on in the background; you can run it again safely.")
@@ -90,7 +90,7 @@ if pending and may_run:
         if cancel.button("Cancel", key="month_end_cancel", width="stretch"):
             st.session_state.pop("month_end_pending", None)
             st.rerun()
-        confirmed = confirm.button(f"Confirm: run month-end {pending}", type="primary",
+        confirmed = confirm.button(f"Confirm: run month end {pending}", type="primary",
                                    key="month_end_confirm", width="stretch")
 if confirmed:
     st.session_state.pop("month_end_pending", None)
@@ -130,7 +130,7 @@ def latest_run(refreshing: bool) -> None:
         st.info(queued_text(job), icon=":material/schedule:")
     run = activity.latest
     if run is None:
-        st.caption("No month-end run yet.")
+        st.caption("No month end run yet.")
         return
     fraction, caption = progress(run, activity.live)
     st.progress(fraction, text=caption)
@@ -154,5 +154,5 @@ if runs:
     st.caption("Dry runs are not recorded. A run whose process died shows as interrupted; "
                "running it again finishes the month.")
 else:
-    st.caption("No month-end run yet.")
+    st.caption("No month end run yet.")
 link_to(SCREENS[0], label="See the invoices")

@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
+from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import text
@@ -62,6 +63,35 @@ class InvoiceCursor:
     period_start: date
     tenant_id: str
     invoice_id: int
+    currency: str = ""
+    total_minor: int = 0
+
+
+class InvoiceOrder(StrEnum):
+    """How the invoice list is sorted, in the database, across every page."""
+
+    NEWEST_PERIOD = "newest period first"
+    TOTAL_HIGHEST = "total, highest first"
+    TOTAL_LOWEST = "total, lowest first"
+
+
+# Each order with the keyset condition that starts the page after the cursor's row. Totals sort
+# within their currency (never across: $5 and EUR 5 are not comparable); "highest first" sorts
+# on -total_minor ascending, so one row comparison walks it (and its index, migration 0014).
+_ORDERS: dict[InvoiceOrder, tuple[str, str]] = {
+    InvoiceOrder.NEWEST_PERIOD: (
+        "i.period_start DESC, i.tenant_id, i.invoice_id",
+        "(i.period_start < :after_period OR (i.period_start = :after_period"
+        " AND (i.tenant_id, i.invoice_id) > (:after_tenant, :after_invoice)))"),
+    InvoiceOrder.TOTAL_HIGHEST: (
+        "i.currency, -i.total_minor, i.tenant_id, i.invoice_id",
+        "(i.currency, -i.total_minor, i.tenant_id, i.invoice_id)"
+        " > (:after_currency, -CAST(:after_total AS bigint), :after_tenant, :after_invoice)"),
+    InvoiceOrder.TOTAL_LOWEST: (
+        "i.currency, i.total_minor, i.tenant_id, i.invoice_id",
+        "(i.currency, i.total_minor, i.tenant_id, i.invoice_id)"
+        " > (:after_currency, CAST(:after_total AS bigint), :after_tenant, :after_invoice)"),
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,8 +141,10 @@ _INVOICE_COLUMNS = """
 def list_invoices(session: Session, *, tenant_id: str | None = None,
                   period_label: str | None = None, status: str | None = None,
                   after: InvoiceCursor | None = None, offset: int = 0,
-                  limit: int = 50, count: bool = True) -> InvoicePage:
-    """A page of invoices, newest period first, then by tenant; filters are optional.
+                  limit: int = 50, count: bool = True,
+                  order: InvoiceOrder = InvoiceOrder.NEWEST_PERIOD) -> InvoicePage:
+    """A page of invoices in `order` (newest period first, then by tenant, unless told), the
+    next page starting after the cursor `after`; filters are optional.
 
     `total_count` counts every invoice matching the filters (not just this page);
     with `count=False` it is None and no count runs (a pager walking a million rows
@@ -126,22 +158,24 @@ def list_invoices(session: Session, *, tenant_id: str | None = None,
     total = session.execute(text(
         f"SELECT count(*) FROM invoices i WHERE {' AND '.join(conditions)}"),
         params).scalar_one() if count else None
+    order_by, after_condition = _ORDERS[InvoiceOrder(order)]
     if after is not None:
-        conditions.append("(i.period_start < :after_period OR (i.period_start = :after_period"
-                          " AND (i.tenant_id, i.invoice_id) > (:after_tenant, :after_invoice)))")
+        conditions.append(after_condition)
         params.update(after_period=after.period_start, after_tenant=after.tenant_id,
-                      after_invoice=after.invoice_id)
+                      after_invoice=after.invoice_id, after_currency=after.currency,
+                      after_total=after.total_minor)
     rows = session.execute(text(f"""
         SELECT {_INVOICE_COLUMNS} FROM invoices i JOIN tenants t USING (tenant_id)
         WHERE {' AND '.join(conditions)}
-        ORDER BY i.period_start DESC, i.tenant_id, i.invoice_id
+        ORDER BY {order_by}
         LIMIT :limit OFFSET :offset
     """), {**params, "limit": limit + 1, "offset": offset}).all()
     summaries = tuple(_invoice_summary(row) for row in rows[:limit])
     cursor = None
     if len(rows) > limit:
         last = summaries[-1]
-        cursor = InvoiceCursor(last.period_start, last.tenant_id, last.invoice_id)
+        cursor = InvoiceCursor(last.period_start, last.tenant_id, last.invoice_id,
+                               last.total.currency, last.total.to_minor_units())
     return InvoicePage(summaries, total, cursor)
 
 

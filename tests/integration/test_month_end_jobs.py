@@ -303,7 +303,7 @@ def test_the_command_refuses_a_malformed_month_or_a_month_under_way(command_data
     assert (status, err.strip()) == (2, "period: '2024-13' is not a month like 2024-01")
     _run_main(["run", "2024-11", "--no-wait"], capsys)
     status, _, err = _run_main(["run", "2024-11", "--no-wait"], capsys)
-    assert (status, err.strip()) == (2, "A month-end run for 2024-11 is already in progress; "
+    assert (status, err.strip()) == (2, "A month end run for 2024-11 is already in progress; "
                                         "wait for it to finish")
     assert _one(command_database, "SELECT count(*) AS n FROM procrastinate_jobs").n == 1
 

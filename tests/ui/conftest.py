@@ -39,7 +39,7 @@ def demo_database_url(_database_server: URL, _template_database: URL) -> Iterato
             f'CREATE DATABASE "{name}" TEMPLATE "{_template_database.database}"')
     url = _database_server.set(database=name)
     engine = make_engine(url)
-    load_demo_data(engine)  # it owns its transactions (the month-end run commits in batches)
+    load_demo_data(engine)  # it owns its transactions (the month end run commits in batches)
     engine.dispose()
     yield url
     with admin.connect() as connection:

@@ -1,9 +1,9 @@
-"""Rows of their own for the finance-flow screen tests (Invoices, Invoice, Month-end, Home).
+"""Rows of their own for the finance-flow screen tests (Invoices, Invoice, Month end, Home).
 
 The screen tests share one demo database, so a test that changes data makes
 its own tenant (a unique id per call) instead of touching demo rows other tests
 read. Tenants here are on plan `ui-flow-100` ($100.00 a month) from 2023-01-01,
-earlier than any demo tenant's plan: a month-end run for a 2023 month invoices
+earlier than any demo tenant's plan: a month end run for a 2023 month invoices
 only these tenants and skips every demo tenant ("no plan in force").
 """
 

@@ -1,4 +1,4 @@
-"""Waiting for a month-end run: a worker runs it (db.jobs), not the screen, so tests wait for
+"""Waiting for a month end run: a worker runs it (db.jobs), not the screen, so tests wait for
 its record in `month_end_runs`, on a condition with a generous limit."""
 
 from __future__ import annotations
@@ -45,7 +45,7 @@ def wait_for_month_end(url: URL, month: str, after_run_id: int, seconds: float =
         """, month=month)
         return queued == 0 and run_status(url, month, after_run_id) in FINISHED
 
-    wait_until(finished, f"the month-end run for {month} to finish", seconds)
+    wait_until(finished, f"the month end run for {month} to finish", seconds)
     return run_status(url, month, after_run_id)
 
 

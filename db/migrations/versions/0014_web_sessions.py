@@ -8,6 +8,8 @@
 - A trigger deletes a user's rows when their role, active flag or password changes, in the
   same transaction: a deactivated user, or one whose role changed, is signed out everywhere
   whichever tool made the change.
+- Two indexes let the invoice list sort by total in the database, page after page (lowest
+  and highest first, within each currency: `db/reads/invoices.py`).
 
 Revision ID: 0014
 Revises: 0013
@@ -45,6 +47,8 @@ def upgrade() -> None:
     sa.UniqueConstraint('token_hash', name=op.f('uq_web_sessions_token_hash'))
     )
     op.create_index('ix_web_sessions_email', 'web_sessions', ['email'], unique=False)
+    op.create_index('ix_invoices_currency_total', 'invoices', ['currency', 'total_minor', 'tenant_id', 'invoice_id'], unique=False)
+    op.create_index('ix_invoices_currency_total_desc', 'invoices', ['currency', sa.text('(-total_minor)'), 'tenant_id', 'invoice_id'], unique=False)
     op.execute("""
         CREATE FUNCTION revoke_web_sessions() RETURNS trigger LANGUAGE plpgsql AS $$
         BEGIN
@@ -66,5 +70,7 @@ def upgrade() -> None:
 def downgrade() -> None:
     op.execute("DROP TRIGGER users_change_revokes_web_sessions ON users")
     op.execute("DROP FUNCTION revoke_web_sessions()")
+    op.drop_index('ix_invoices_currency_total_desc', table_name='invoices')
+    op.drop_index('ix_invoices_currency_total', table_name='invoices')
     op.drop_index('ix_web_sessions_email', table_name='web_sessions')
     op.drop_table('web_sessions')

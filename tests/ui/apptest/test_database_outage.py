@@ -34,7 +34,7 @@ SIGNED_IN = Actor(FINANCE_EMAIL, Role.FINANCE)
 TITLES = {"Home.py": "Ledgerline", "pages/1_Invoices.py": "Invoices",
           "pages/2_Invoice.py": "Invoice", "pages/3_Preview.py": "Price preview",
           "pages/4_Credits.py": "Credits", "pages/5_Cost_allocation.py": "Cost allocation",
-          "pages/6_Month_end.py": "Month-end run", "pages/7_Tenant.py": "Tenant",
+          "pages/6_Month_end.py": "Month end run", "pages/7_Tenant.py": "Tenant",
           "pages/8_Audit_log.py": "Audit log", "pages/9_Reconciliation.py": "Reconciliation",
           "pages/10_Usage.py": "Usage"}
 

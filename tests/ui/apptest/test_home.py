@@ -1,4 +1,4 @@
-"""Home: the latest billing month at a glance, the last month-end run, a way to every screen."""
+"""Home: the latest billing month at a glance, the last month end run, a way to every screen."""
 
 from __future__ import annotations
 
@@ -67,3 +67,17 @@ def test_links_to_every_screen(open_screen):
         else:
             assert f"{screen.label} (coming soon)" in coming, screen.path
     assert "Draft invoices" in linked, "each status links to the filtered invoice list"
+
+
+def test_billed_counts_finalized_and_paid_invoices_never_drafts(open_screen, demo_database_url):
+    app = open_screen(PAGE)
+    metrics = {metric.label: metric.value for metric in app.metric}
+
+    [(billed, drafts)] = rows(demo_database_url, """
+        SELECT sum(total_minor) FILTER (WHERE status IN ('finalized', 'paid')),
+               sum(total_minor) FILTER (WHERE status = 'draft')
+        FROM invoices WHERE period_label = '2024-11'""")
+    assert drafts  # the demo month has drafts, which must not count as billed
+    assert metrics["Billed (finalized and paid)"] == (
+        money(Money.from_minor_units(int(billed), "USD")) if billed else "none")
+    assert metrics["Drafts (not billed yet)"] == money(Money.from_minor_units(int(drafts), "USD"))

@@ -1,4 +1,4 @@
-"""Month-end: a dry run writes nothing, a confirmed run invoices, a second run duplicates nothing.
+"""Month end: a dry run writes nothing, a confirmed run invoices, a second run duplicates nothing.
 
 The runs here are for 2023 months: only the flow tenants these tests create have
 a plan in force then (every demo tenant is skipped, with the reason), so the
@@ -24,7 +24,7 @@ PAGE = "pages/6_Month_end.py"
 
 
 def month_counts(url, month: str) -> tuple[int, int, int]:
-    """(invoices of the month, the most any tenant has, month-end runs recorded)."""
+    """(invoices of the month, the most any tenant has, month end runs recorded)."""
     invoices = scalar(url, "SELECT count(*) FROM invoices WHERE period_label = :m", m=month)
     most = scalar(url, "SELECT coalesce(max(n), 0) FROM (SELECT count(*) AS n FROM invoices "
                        "WHERE period_label = :m GROUP BY tenant_id) t", m=month)
@@ -42,8 +42,8 @@ def press(app, label: str):
 
 def confirm_run(app, month: str) -> None:
     app.text_input(key="month_end_period").set_value(month).run()
-    press(app, "Run month-end…")
-    press(app, f"Confirm: run month-end {month}")
+    press(app, "Run month end…")
+    press(app, f"Confirm: run month end {month}")
     assert not app.exception and not app.error, [e.value for e in app.error]
 
 
@@ -103,7 +103,7 @@ def test_running_twice_creates_each_invoice_once(open_screen, demo_database_url)
     assert second["Invoices created"] == "0"
     assert int(second["Already present"]) == int(first["Already present"]) + created
     assert app.success[0].value.startswith(
-        f"Month-end 2023-03: all {second['Already present']} invoices were already present; "
+        f"Month end 2023-03: all {second['Already present']} invoices were already present; "
         "0 created, nothing duplicated.")
     assert month_counts(demo_database_url, "2023-03")[:2] == (invoices_after_first, 1)
     runs = app.dataframe[-1].value
@@ -116,9 +116,9 @@ def test_asking_to_run_without_confirming_writes_nothing(open_screen, demo_datab
     before = month_counts(demo_database_url, "2023-04")
     app = open_screen(PAGE)
     app.text_input(key="month_end_period").set_value("2023-04").run()
-    press(app, "Run month-end…")
+    press(app, "Run month end…")
 
-    assert "**Run month-end for 2023-04?**" in [m.value for m in app.markdown]
+    assert "**Run month end for 2023-04?**" in [m.value for m in app.markdown]
     press(app, "Cancel")
     assert month_counts(demo_database_url, "2023-04") == before
 
@@ -129,7 +129,7 @@ def test_a_malformed_period_names_the_field_and_writes_nothing(open_screen, demo
     app = open_screen(PAGE)
     app.text_input(key="month_end_period").set_value("2024-13").run()
 
-    press(app, "Run month-end…")
+    press(app, "Run month end…")
     assert [e.value for e in app.error] == ["period: '2024-13' is not a month like 2024-01"]
     assert not [b for b in app.button if b.label.startswith("Confirm")]
     press(app, "Dry run")
@@ -158,7 +158,7 @@ def test_a_click_while_the_run_goes_on_does_not_stop_it(open_screen, demo_databa
     assert scalar(demo_database_url, "SELECT count(*) FROM invoices WHERE tenant_id = :t "
                                      "AND period_label = '2023-06'", t=tenant_id) == 1
     app.run()
-    assert app.success[0].value.startswith("Month-end 2023-06: ")
+    assert app.success[0].value.startswith("Month end 2023-06: ")
     assert app.get("progress")[0].value == 100
     assert scalar(demo_database_url, "SELECT count(*) FROM month_end_runs WHERE run_id > :r",
                   r=before) == 1

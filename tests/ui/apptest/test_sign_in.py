@@ -138,9 +138,9 @@ def test_a_manager_sees_no_finalize_button_and_no_month_end_run(open_screen, dem
     assert any("You can look, not change" in c.value for c in app.caption)
 
     month_end = open_screen("pages/6_Month_end.py", as_role="manager")
-    assert not [b for b in month_end.button if "month-end" in b.label.lower()
+    assert not [b for b in month_end.button if "month end" in b.label.lower()
                 or b.label == "Dry run"]
-    assert [t.value for t in month_end.title] == ["Month-end run"]
+    assert [t.value for t in month_end.title] == ["Month end run"]
 
 
 def test_a_manager_may_not_open_the_preview(open_screen):

@@ -3,7 +3,7 @@
 Every wait is a condition with a generous limit, never a pause: the suite must pass on a
 busy 2-core machine, where a screen can take seconds to answer. `WAIT_MS` is the limit of
 every Playwright wait and `expect` assertion (set once, in conftest.py); a test gives a
-longer one only where the work itself is long (a month-end run).
+longer one only where the work itself is long (a month end run).
 """
 
 from __future__ import annotations

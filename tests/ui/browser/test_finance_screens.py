@@ -1,4 +1,4 @@
-"""Home, Invoices, Invoice and Month-end in the browser: opened by direct link, driven by clicks."""
+"""Home, Invoices, Invoice and Month end in the browser: opened by direct link, driven by clicks."""
 
 from __future__ import annotations
 
@@ -14,8 +14,8 @@ from tests.ui.screens import open_in_browser, wait_until_idle
     ("/", "Ledgerline"),
     ("/Invoices", "Invoices"),
     ("/Invoice", "Invoice"),
-    ("/Month_end", "Month-end run"),
-], ids=["home", "invoices", "invoice picker", "month-end"])
+    ("/Month_end", "Month end run"),
+], ids=["home", "invoices", "invoice picker", "month end"])
 def test_each_screen_opens_by_direct_link(page, path, heading):
     open_in_browser(page, path)
     page.get_by_role("heading", name=heading, exact=True).wait_for()
@@ -65,7 +65,7 @@ def test_finalize_an_invoice_after_confirming(page, demo_database_url):
 
 
 def test_month_end_twice_creates_no_duplicates(page, demo_database_url):
-    tenant_id = add_flow_tenant(demo_database_url, "ui-browser-month-end")
+    tenant_id = add_flow_tenant(demo_database_url, "ui-browser-month end")
     open_in_browser(page, "/Month_end")
     period = page.get_by_label("Period (month)")
 
@@ -73,15 +73,15 @@ def test_month_end_twice_creates_no_duplicates(page, demo_database_url):
         period.fill("2023-05")
         period.press("Enter")
         wait_until_idle(page)
-        page.get_by_role("button", name="Run month-end…").click()
+        page.get_by_role("button", name="Run month end…").click()
         wait_until_idle(page)
-        page.get_by_role("button", name="Confirm: run month-end 2023-05").click()
+        page.get_by_role("button", name="Confirm: run month end 2023-05").click()
         wait_until_idle(page)
         if attempt == 1:
-            page.get_by_text(re.compile(r"Month-end 2023-05: [1-9][\d,]* invoices created")
+            page.get_by_text(re.compile(r"Month end 2023-05: [1-9][\d,]* invoices created")
                              ).wait_for()
         else:
-            page.get_by_text(re.compile(r"Month-end 2023-05: all [\d,]+ invoices were already "
+            page.get_by_text(re.compile(r"Month end 2023-05: all [\d,]+ invoices were already "
                                         r"present; 0 created, nothing duplicated")).wait_for()
 
     assert scalar(demo_database_url, "SELECT count(*) FROM invoices WHERE tenant_id = :t "

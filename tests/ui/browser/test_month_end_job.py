@@ -1,4 +1,4 @@
-"""Month-end in the browser: a click or a reload while the bar moves does not stop the run.
+"""Month end in the browser: a click or a reload while the bar moves does not stop the run.
 
 The run is a job in a worker (db.jobs), not the page's script, which Streamlit
 stops at the next interaction. Thousands of tenants of the test's own, on a
@@ -55,10 +55,10 @@ def test_a_click_and_a_reload_while_the_bar_moves_do_not_stop_the_run(page,
             period.fill(MONTH)
             period.press("Enter")
             wait_until_idle(page)
-            page.get_by_role("button", name="Run month-end…").click()
+            page.get_by_role("button", name="Run month end…").click()
             wait_until_idle(page)
-            page.get_by_role("button", name=f"Confirm: run month-end {MONTH}").click()
-            moving = re.compile(rf"^Month-end {MONTH}: [1-9][\d,]* of [\d,]+ tenants$")
+            page.get_by_role("button", name=f"Confirm: run month end {MONTH}").click()
+            moving = re.compile(rf"^Month end {MONTH}: [1-9][\d,]* of [\d,]+ tenants$")
             page.get_by_text(moving).wait_for(timeout=120_000)
 
             page.get_by_role("button", name="Dry run").click()
@@ -71,7 +71,7 @@ def test_a_click_and_a_reload_while_the_bar_moves_do_not_stop_the_run(page,
             assert run_status(url, MONTH, before) == "running"
 
         page.get_by_text(re.compile(
-            rf"^Month-end {MONTH}: {TENANTS:,} invoices created, 0 already present\.")
+            rf"^Month end {MONTH}: {TENANTS:,} invoices created, 0 already present\.")
         ).wait_for(timeout=180_000)
         assert wait_for_month_end(url, MONTH, before) == "completed"
         assert scalar(url, "SELECT count(DISTINCT tenant_id) FROM invoices "

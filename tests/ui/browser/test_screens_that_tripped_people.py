@@ -6,11 +6,14 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from contextlib import contextmanager
+from decimal import Decimal
+from urllib.parse import quote
 
 import pytest
 from sqlalchemy import create_engine, text
 
-from tests.ui.finance_data import add_draft_invoice
+from tests.ui.browser.harness import table_rows
+from tests.ui.finance_data import add_draft_invoice, scalar
 from tests.ui.screens import open_in_browser, wait_until_idle
 
 
@@ -61,14 +64,14 @@ def test_a_refused_run_leaves_no_confirmation_box_behind(page, demo_database_url
     period.fill("2023-03")
     period.press("Enter")
     wait_until_idle(page)
-    page.get_by_role("button", name="Run month-end…").click()
+    page.get_by_role("button", name="Run month end…").click()
     wait_until_idle(page)
     with holding_month_end_lock(demo_database_url, "2023-03"):  # as a run under way does
-        page.get_by_role("button", name="Confirm: run month-end 2023-03").click()
+        page.get_by_role("button", name="Confirm: run month end 2023-03").click()
         wait_until_idle(page)
-    page.get_by_text("A month-end run for 2023-03 is already in progress", exact=False).wait_for()
-    assert not page.get_by_text("Run month-end for 2023-03?").count()
-    assert not page.get_by_role("button", name="Confirm: run month-end 2023-03").count()
+    page.get_by_text("A month end run for 2023-03 is already in progress", exact=False).wait_for()
+    assert not page.get_by_text("Run month end for 2023-03?").count()
+    assert not page.get_by_role("button", name="Confirm: run month end 2023-03").count()
 
 
 @contextmanager
@@ -86,3 +89,56 @@ def holding_month_end_lock(url, month: str) -> Iterator[None]:
                                    {"key": f"ledgerline.month_end:{month}"})
     finally:
         engine.dispose()
+
+
+def test_the_words_a_manager_reads_name_roles_and_screens_one_way(page, demo_database_url):
+    open_in_browser(page, "/", as_role="manager")
+    page.get_by_role("heading", name="2024-11 at a glance").wait_for()
+    nav = page.locator('[data-testid="stSidebarNav"] a').all_inner_texts()
+    assert nav[0] == "Home" and "Month end" in nav
+    main = page.locator('[data-testid="stMain"]')
+    main.get_by_text("Billed (finalized and paid)").wait_for()
+    assert "Month-end" not in main.inner_text() and "month-end" not in main.inner_text()
+
+    invoice_id = scalar(demo_database_url,
+                        "SELECT invoice_id FROM invoices WHERE tenant_id = 'ent-initech'")
+    open_in_browser(page, f"/Invoice?tenant=ent-initech&invoice={invoice_id}", as_role="manager")
+    page.get_by_text("(signed in as Manager — manager@demo)").wait_for()
+    open_in_browser(page, "/Preview", as_role="manager")
+    page.get_by_text("Manager — manager@demo may not use the price preview").wait_for()
+    assert "manager manager@demo" not in page.locator('[data-testid="stMain"]').inner_text()
+
+
+def test_reconciliation_names_service_credits_on_a_linear_chart(page):
+    open_in_browser(page, "/Reconciliation")
+    page.get_by_role("tab", name=re.compile(r"^Service credits \(")).wait_for()
+    page.locator(".js-plotly-plot").first.wait_for(state="visible")
+    axis = page.evaluate("""() => {
+        const layout = document.querySelector('.js-plotly-plot')._fullLayout.yaxis;
+        return [layout.type, layout.title.text];
+    }""")
+    assert axis == ["linear", "Amount (USD)"]
+
+
+def _totals(page) -> list[Decimal]:
+    """The Total column of the invoice list's page, as the grid holds it (raw numbers)."""
+    page.locator('[data-testid="stDataFrame"] table td').first.wait_for(state="attached")
+    headers = page.evaluate("""() => Array.from(
+        document.querySelectorAll('[data-testid="stDataFrame"] table th'), c => c.innerText)""")
+    column = headers.index("Total")
+    cells = [row[column] for row in table_rows(page) if row]
+    assert cells and not any("$" in cell for cell in cells), cells[:3]  # numbers, not text
+    return [Decimal(cell.replace(",", "")) for cell in cells]
+
+
+def test_the_invoice_list_sorts_totals_as_numbers_in_the_database_across_pages(page):
+    open_in_browser(page, "/Invoices?sort=" + quote("total, lowest first"))
+    page.get_by_text(re.compile(r"Invoices 1-50 of [\d,]+ \(page 1 of \d+, total, lowest first")
+                     ).wait_for()
+    first = _totals(page)
+    assert first == sorted(first)
+    page.get_by_role("button", name="Next page").click()
+    wait_until_idle(page)
+    page.get_by_text(re.compile(r"Invoices 51-100 of")).wait_for()
+    second = _totals(page)
+    assert second == sorted(second) and max(first) <= min(second)

@@ -27,7 +27,7 @@ TOO_MANY = "Too many wrong passwords for this email or from your network. Try ag
 
 HEADINGS = {"/": "Ledgerline", "/Invoices": "Invoices", "/Invoice": "Invoice",
             "/Preview": "Price preview", "/Credits": "Credits",
-            "/Cost_allocation": "Cost allocation", "/Month_end": "Month-end run",
+            "/Cost_allocation": "Cost allocation", "/Month_end": "Month end run",
             "/Tenant": "Tenant", "/Audit_log": "Audit log", "/Reconciliation": "Reconciliation"}
 
 
@@ -134,8 +134,8 @@ def test_a_strangers_wrong_passwords_do_not_keep_the_owner_out(page_from, demo_d
 
 def test_a_manager_sees_the_allocation_charts_but_no_month_end_button(page):
     open_in_browser(page, "/Month_end", as_role="manager")
-    page.get_by_role("heading", name="Month-end run", exact=True).wait_for()
-    page.get_by_text("Only finance runs month-end").wait_for()
+    page.get_by_role("heading", name="Month end run", exact=True).wait_for()
+    page.get_by_text("Only finance runs month end").wait_for()
     assert not page.get_by_role("button", name="Dry run").count()
     open_in_browser(page, "/Cost_allocation", as_role="manager")
     page.get_by_role("heading", name="Cost allocation", exact=True).wait_for()
