@@ -21,7 +21,7 @@ from __future__ import annotations
 import csv
 import io
 import json
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from typing import Any, BinaryIO
 
 from billing_core.errors import InvalidInput
@@ -112,17 +112,31 @@ def _json_lines(stream: Any) -> Iterator[ParsedLine]:
         except ValueError:
             yield LineProblem(line_no, None, "is not a JSON object (one event a line)")
             continue
-        if not isinstance(event, dict):
-            yield LineProblem(line_no, None, "is not a JSON object (one event a line)")
-            continue
-        problem = _key_problem(event, line_no)
-        if problem is not None:
-            yield problem
-            continue
-        try:
-            yield line_no, check_event(*(event[field] for field in EVENT_FIELDS))
-        except InvalidInput as error:
-            yield LineProblem(line_no, error.field, error.problem)
+        yield from _object_event(event, line_no)
+
+
+def read_event_objects(objects: Iterable[object]) -> Iterator[ParsedLine]:
+    """Events as an API receives them (decoded JSON objects, or `UsageEvent`s already
+    checked), numbered from 1 in the order sent: `(position, event)` or a `LineProblem`."""
+    for position, value in enumerate(objects, start=1):
+        if isinstance(value, UsageEvent):
+            yield position, value
+        else:
+            yield from _object_event(value, position)
+
+
+def _object_event(event: object, line_no: int) -> Iterator[ParsedLine]:
+    if not isinstance(event, dict):
+        yield LineProblem(line_no, None, "is not a JSON object (one event a line)")
+        return
+    problem = _key_problem(event, line_no)
+    if problem is not None:
+        yield problem
+        return
+    try:
+        yield line_no, check_event(*(event[field] for field in EVENT_FIELDS))
+    except InvalidInput as error:
+        yield LineProblem(line_no, error.field, error.problem)
 
 
 def _key_problem(event: dict[str, object], line_no: int) -> LineProblem | None:

@@ -36,7 +36,7 @@ wait for the first, and the key makes any event stored once regardless.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -54,7 +54,12 @@ from billing_core.usage_events import (
     UsageEvent,
     UsageSource,
 )
-from billing_core.usage_files import ParsedLine, check_file_size, read_usage_file
+from billing_core.usage_files import (
+    ParsedLine,
+    check_file_size,
+    read_event_objects,
+    read_usage_file,
+)
 from db.audit import AuditRecord, record_audit
 from db.credit_ledger import lock_tenants
 from db.repricing import reprice_drafts
@@ -103,12 +108,13 @@ class UsageImportResult:
     results: tuple[EventResult, ...] = ()
 
 
-def import_usage_events(session: Session, events: Sequence[UsageEvent], *,
+def import_usage_events(session: Session, events: Sequence[UsageEvent | Mapping[str, Any]], *,
                         actor: Actor) -> UsageImportResult:
-    """The API's door: a list of checked events, one batch; `results` has each event's outcome
-    (stored / duplicate / conflict / late), in the order sent."""
-    lines = ((position, event) for position, event in enumerate(events, start=1))
-    return import_usage(session, lines, actor=actor, source=UsageSource.API, per_event=True)
+    """The API's door: one batch of events, as decoded JSON objects (checked here, each bad
+    one named by its position: "line 3, quantity: ...") or `UsageEvent`s; `results` has each
+    event's outcome (stored / duplicate / conflict / late), in the order sent."""
+    return import_usage(session, read_event_objects(events), actor=actor,
+                        source=UsageSource.API, per_event=True)
 
 
 def import_usage_file(session: Session, stream: BinaryIO, name: str, size_bytes: int, *,

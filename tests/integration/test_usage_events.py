@@ -206,3 +206,21 @@ def test_a_meter_may_send_usage_and_its_events_re_price_the_draft(session, new_t
         SELECT actor, actor_role FROM audit_log
         WHERE action = 'invoice.repriced' AND entity_id = :i"""), {"i": str(draft)}).all() == [
         ("platform-meter", "meter")]
+
+
+def test_the_api_door_checks_decoded_objects_and_refuses_the_batch_naming_each_position(
+        session, new_tenant_id):
+    tenant = _metered_tenant(session, new_tenant_id("usage"))
+    good = {"tenant_id": tenant, "event_id": "a1", "metric": "storage", "quantity": 4,
+            "occurred_at": "2024-01-03T00:00:00Z"}
+    with pytest.raises(UsageBatchRefused) as refused, session.begin_nested():
+        import_usage_events(session, [good, {**good, "event_id": "a2", "quantity": 1.5},
+                                      {**good, "event_id": "a3", "occurred_at": None}],
+                            actor=ACTOR)
+    assert str(refused.value).startswith("The batch was not imported (2 problems, nothing was "
+                                         "stored): line 2, quantity: '1.5' is not a whole")
+    assert _stored(session, tenant) == []
+
+    result = import_usage_events(session, [good], actor=ACTOR)
+
+    assert [(r.line_no, r.outcome) for r in result.results] == [(1, EventOutcome.STORED)]
