@@ -49,9 +49,10 @@ from db.database import (  # noqa: E402
     start_embedded_server,
 )
 from db.demo_data import DEMO_PASSWORD, load_demo_data  # noqa: E402
+from ledgerline_ui.page_links import page_url  # noqa: E402
 from tests.ui.browser.conftest import CHROMIUM, CHROMIUM_ARGS  # noqa: E402
 from tests.ui.browser.harness import SCRIPT_RUNS, served  # noqa: E402
-from tests.ui.screens import DEMO_USERS, PAGES, url_text, wait_until_idle  # noqa: E402
+from tests.ui.screens import DEMO_USERS, url_text, wait_until_idle  # noqa: E402
 
 VIEWPORT = {"width": 1440, "height": 900}
 WAIT_MS = 60_000
@@ -158,9 +159,22 @@ def shots(october: int) -> list[Shot]:
     invoice), and the states a link cannot reach."""
     linked = {"/Invoice": f"/Invoice?tenant=ent-umbrella&invoice={october}",
               "/Tenant": "/Tenant?tenant=ent-umbrella"}
-    every = [Shot(Path(script).stem.split("_", 1)[-1].lower().replace("_", "-"),
-                  linked.get(path, path)) for script, path in PAGES]
+    every = [Shot(_screen_name(script), linked.get(path, path)) for script, path in screens()]
     return every + [Shot("credits-approval-review", "/Credits", _open_first_review)]
+
+
+def screens() -> list[tuple[str, str]]:
+    """Home and every page file, in the sidebar's order, with the URL each is served at."""
+    pages = sorted((REPO_ROOT / "pages").glob("*.py"),
+                   key=lambda file: (int(file.stem.split("_", 1)[0]), file.stem))
+    return [("Home.py", "/")] + [(f"pages/{file.name}", page_url(f"pages/{file.name}"))
+                                 for file in pages]
+
+
+def _screen_name(script: str) -> str:
+    """"pages/5_Cost_allocation.py" -> "cost-allocation"; "Home.py" -> "home"."""
+    stem = Path(script).stem
+    return (stem.split("_", 1)[1] if stem[0].isdigit() else stem).lower().replace("_", "-")
 
 
 def _open_first_review(page) -> None:
