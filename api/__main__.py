@@ -1,23 +1,38 @@
-"""`python -m api [--host 127.0.0.1] [--port 8000]`: serve the API on the app's database
-(`DATABASE_URL`, else the embedded server in `.pgdata/`), migrated to head first."""
+"""`python -m api [--host 127.0.0.1] [--port 8000] [--workers 1]`: serve the API on the app's
+database (`DATABASE_URL`, else the embedded server in `.pgdata/`), migrated to head first.
+
+One process runs Python on one core at a time; `--workers N` starts N processes on the same
+port (each with its own Engine), so a machine with more cores serves more requests."""
 
 from __future__ import annotations
 
 import argparse
 
 import uvicorn
+from fastapi import FastAPI
 
 from api.app import create_app
 from db.database import ensure_ready
+
+
+def serve_app() -> FastAPI:
+    """The app on the process's own Engine (uvicorn calls this in every worker)."""
+    return create_app(ensure_ready())
 
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m api", description=__doc__)
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8000)
+    parser.add_argument("--workers", type=int, default=1)
     args = parser.parse_args(argv)
-    uvicorn.run(create_app(ensure_ready()), host=args.host, port=args.port,
-                log_level="warning", access_log=False)
+    if args.workers == 1:
+        uvicorn.run(serve_app(), host=args.host, port=args.port, log_level="warning",
+                    access_log=False)
+        return
+    ensure_ready()  # migrate once, before the workers start
+    uvicorn.run("api.__main__:serve_app", factory=True, workers=args.workers, host=args.host,
+                port=args.port, log_level="warning", access_log=False)
 
 
 if __name__ == "__main__":

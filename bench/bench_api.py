@@ -133,13 +133,13 @@ def usage_requests(key: str, batches: Iterator[int]) -> Iterator[bytes]:
                f"Content-Length: {len(body)}\r\n\r\n").encode() + body
 
 
-def serve(url: URL) -> tuple[subprocess.Popen[bytes], int]:
+def serve(url: URL, workers: int) -> tuple[subprocess.Popen[bytes], int]:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
     env = {**os.environ, "DATABASE_URL": url.render_as_string(hide_password=False)}
-    server = subprocess.Popen([sys.executable, "-m", "api", "--port", str(port)], cwd=REPO_ROOT,
-                              env=env)
+    server = subprocess.Popen([sys.executable, "-m", "api", "--port", str(port),
+                               "--workers", str(workers)], cwd=REPO_ROOT, env=env)
     deadline = time.monotonic() + STARTUP_SECONDS
     while time.monotonic() < deadline:
         try:
@@ -235,6 +235,14 @@ class Serving:
     database: str
 
 
+def server_side(server_pid: int, url: URL) -> Serving:
+    """The API server with its workers (`--workers`), and its database's backends."""
+    import psutil
+
+    workers = [child.pid for child in psutil.Process(server_pid).children(recursive=True)]
+    return Serving((server_pid, *workers), str(url.database))
+
+
 def cpu_snapshot(serving: Serving) -> dict[int, float]:
     """CPU seconds so far of each serving process."""
     pids, database = serving.pids, serving.database
@@ -259,7 +267,7 @@ def cpu_spent(before: dict[int, float], after: dict[int, float]) -> float:
 
 def bench_get(url: URL, server_pid: int, port: int, invoice_id: int, key: str, clients: int,
               seconds: float) -> None:
-    serving = Serving((server_pid,), str(url.database))
+    serving = server_side(server_pid, url)
     load(port, repeat(get_request(invoice_id, key)), clients, 1.0, serving)  # warm the pool
     over_http = load(port, repeat(get_request(invoice_id, key)), clients, seconds, serving)
     engine = make_engine(url, pool_size=clients)
@@ -283,7 +291,7 @@ def bench_usage(url: URL, server_pid: int, port: int, key: str, clients: int,
     (`import_usage_events` on checked events, one transaction per batch) from as many threads."""
     batches = count()
     over_http = load(port, usage_requests(key, batches), clients, seconds,
-                     Serving((server_pid,), str(url.database)))
+                     server_side(server_pid, url))
     engine = make_engine(url, pool_size=clients)
     sessions = make_sessionmaker(engine)
     meter = finance("bench-in-process@test")
@@ -311,10 +319,11 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=10.0)
     parser.add_argument("--clients", type=int, default=32, help="concurrent readers")
     parser.add_argument("--senders", type=int, default=4, help="concurrent usage senders")
+    parser.add_argument("--workers", type=int, default=1, help="API server processes")
     args = parser.parse_args()
     with scratch_database() as url:
         invoice_id, key = prepare(url)
-        server, port = serve(url)
+        server, port = serve(url, args.workers)
         try:
             bench_get(url, server.pid, port, invoice_id, key, args.clients, args.seconds)
             bench_usage(url, server.pid, port, key, args.senders, args.seconds)
