@@ -74,8 +74,6 @@ class _Draft:
     discount_minor: int
     credit_minor: int
     total_minor: int
-    price_version: int
-    priced_at: datetime
 
 
 _LineKey = tuple[str, str, int, Decimal]  # kind, description, amount_minor, exact_amount
@@ -153,8 +151,7 @@ def reprice_drafts(session: Session, periods: Iterable[tuple[str, Period]], *, a
 def _lock_drafts(session: Session, wanted: Sequence[tuple[str, date]]) -> list[_Draft]:
     rows = session.execute(text("""
         SELECT i.tenant_id, i.invoice_id, i.period_start, i.period_end, i.currency,
-               i.subtotal_minor, i.discount_minor, i.credit_minor, i.total_minor,
-               i.price_version, i.priced_at
+               i.subtotal_minor, i.discount_minor, i.credit_minor, i.total_minor
         FROM invoices i
         JOIN unnest(CAST(:tenant_ids AS text[]), CAST(:starts AS date[])) AS k(t, s)
           ON i.tenant_id = k.t AND i.period_start = k.s
@@ -222,45 +219,46 @@ def _update_invoices(session: Session, changed: Sequence[tuple[_Draft, RepricedB
     row; returns invoice id -> (version, priced_at).
 
     One statement, as generation's: the audit row's `after` is built by the database from
-    the row it stored, `before` from what was read under the lock. Written before the
-    lines, so the lines' freeze triggers find drafts this transaction already holds."""
+    the row it stored, `before` from the same row as the UPDATE read it (`was`: the
+    statement's snapshot, taken under the draft locks), so only the new totals travel.
+    Written before the lines, so the lines' freeze triggers find drafts this transaction
+    already holds."""
     rows = session.execute(text("""
         WITH k AS (
             SELECT * FROM unnest(
                 CAST(:tenant_ids AS text[]), CAST(:invoice_ids AS bigint[]),
                 CAST(:subtotals AS bigint[]), CAST(:discounts AS bigint[]),
-                CAST(:credits AS bigint[]), CAST(:totals AS bigint[]), CAST(:unused AS bigint[]),
-                CAST(:was_subtotals AS bigint[]), CAST(:was_discounts AS bigint[]),
-                CAST(:was_credits AS bigint[]), CAST(:was_totals AS bigint[]),
-                CAST(:was_versions AS integer[]), CAST(:was_priced_at AS timestamptz[]))
-            AS k(tenant_id, invoice_id, subtotal, discount, credit, total, unused,
-                 was_subtotal, was_discount, was_credit, was_total, was_version, was_priced_at)
+                CAST(:credits AS bigint[]), CAST(:totals AS bigint[]), CAST(:unused AS bigint[]))
+            AS k(tenant_id, invoice_id, subtotal, discount, credit, total, unused)
         ), updated AS (
             UPDATE invoices i
             SET subtotal_minor = k.subtotal, discount_minor = k.discount,
                 credit_minor = k.credit, total_minor = k.total, unused_discount_minor = k.unused,
                 price_version = i.price_version + 1, priced_at = now()
-            FROM k
+            FROM k JOIN invoices was USING (tenant_id, invoice_id)
             WHERE i.tenant_id = k.tenant_id AND i.invoice_id = k.invoice_id
-            RETURNING i.*
+            RETURNING i.tenant_id, i.invoice_id, i.period_label, i.currency,
+                      jsonb_build_object(
+                          'period', was.period_label, 'currency', was.currency,
+                          'subtotal_minor', was.subtotal_minor,
+                          'discount_minor', was.discount_minor,
+                          'credit_minor', was.credit_minor, 'total_minor', was.total_minor,
+                          'price_version', was.price_version, 'priced_at', was.priced_at
+                      ) AS before,
+                      jsonb_build_object(
+                          'period', i.period_label, 'currency', i.currency,
+                          'subtotal_minor', i.subtotal_minor, 'discount_minor', i.discount_minor,
+                          'credit_minor', i.credit_minor, 'total_minor', i.total_minor,
+                          'price_version', i.price_version, 'priced_at', i.priced_at,
+                          'cause', CAST(:cause AS text)
+                      ) AS after,
+                      i.price_version, i.priced_at
         ), audited AS (
             INSERT INTO audit_log (actor, actor_role, action, entity, entity_id, tenant_id,
                                    before, after)
-            SELECT :actor, :actor_role, 'invoice.repriced', 'invoice', u.invoice_id::text,
-                   u.tenant_id,
-                   jsonb_build_object(
-                       'period', u.period_label, 'currency', u.currency,
-                       'subtotal_minor', k.was_subtotal, 'discount_minor', k.was_discount,
-                       'credit_minor', k.was_credit, 'total_minor', k.was_total,
-                       'price_version', k.was_version, 'priced_at', k.was_priced_at),
-                   jsonb_build_object(
-                       'period', u.period_label, 'currency', u.currency,
-                       'subtotal_minor', u.subtotal_minor, 'discount_minor', u.discount_minor,
-                       'credit_minor', u.credit_minor, 'total_minor', u.total_minor,
-                       'price_version', u.price_version, 'priced_at', u.priced_at,
-                       'cause', CAST(:cause AS text))
-            FROM updated AS u JOIN k USING (tenant_id, invoice_id)
-            ORDER BY u.tenant_id, u.invoice_id
+            SELECT :actor, :actor_role, 'invoice.repriced', 'invoice', invoice_id::text,
+                   tenant_id, before, after
+            FROM updated ORDER BY tenant_id, invoice_id
         )
         SELECT invoice_id, price_version, priced_at FROM updated
     """), {
@@ -272,12 +270,6 @@ def _update_invoices(session: Session, changed: Sequence[tuple[_Draft, RepricedB
         "credits": [b.credit.to_minor_units() for _, b in changed],
         "totals": [b.total.to_minor_units() for _, b in changed],
         "unused": [b.unused_fixed_discount.to_minor_units() for _, b in changed],
-        "was_subtotals": [draft.subtotal_minor for draft, _ in changed],
-        "was_discounts": [draft.discount_minor for draft, _ in changed],
-        "was_credits": [draft.credit_minor for draft, _ in changed],
-        "was_totals": [draft.total_minor for draft, _ in changed],
-        "was_versions": [draft.price_version for draft, _ in changed],
-        "was_priced_at": [draft.priced_at for draft, _ in changed],
     })
     return {invoice_id: (version, priced_at) for invoice_id, version, priced_at in rows}
 
