@@ -152,7 +152,7 @@ class ReportRow:
         if self.already_granted is not None:
             return "already granted: not proposed"
         if action == Action.CREDIT_NOTE:
-            return "credit note proposed"
+            return "service credit proposed"
         if action == Action.VOID:
             return "void proposed"
         return "undercharge: reported only"

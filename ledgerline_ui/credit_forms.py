@@ -1,9 +1,11 @@
 """Reading the credit forms, and saying in a sentence what a credit or credit note did.
 
 A service credit or credit note is typed as text; it is read into a request
-(amount parsed for the tenant's currency, reason required) before anything is
-shown for confirmation, so a bad amount is refused with "amount: ..." and
-nothing is written. The outcome sentences name the invoice and the amounts, so
+(amount parsed for the tenant's currency, more than zero and, for a credit note,
+at most what is left to credit on the invoice; reason required) before anything
+is shown for confirmation. Every field is checked at once and each problem is
+named by its field (`ledgerline_ui.form_errors`), and nothing is written.
+The outcome sentences name the invoice and the amounts, so
 support can tell the customer exactly where the money went, or that it waits
 for a second finance user.
 """
@@ -13,10 +15,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from billing_core.errors import InvalidInput
-from billing_core.money import Money
+from billing_core.money import Money, format_money
 from billing_core.money_text import parse_money
 from db.credit_requests import CreditRequestState
 from db.credits import CreditNoteOutcome, CreditOutcome
+from ledgerline_ui.form_errors import read_fields
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,14 +34,32 @@ class CreditRequest:
 
 
 def read_credit_request(tenant_id: str, currency: str, amount_text: str, reason: str,
-                        invoice_id: int | None = None) -> CreditRequest:
-    """Parse the typed amount (more than zero) and require a reason; InvalidInput otherwise."""
-    amount = parse_money(amount_text, currency, "amount")
-    if amount.is_zero:
-        raise InvalidInput("amount", "must be more than zero")
+                        invoice_id: int | None = None, *,
+                        at_most: Money | None = None) -> CreditRequest:
+    """Parse the typed amount (more than zero, and at most `at_most`: what is left to credit
+    on a credit note's invoice) and require a reason; FieldsRefused names every field that
+    is wrong."""
+    fields = read_fields({"amount": lambda: _credit_amount(amount_text, currency, at_most),
+                          "reason": lambda: _reason(reason)})
+    return CreditRequest(tenant_id, fields["amount"], fields["reason"], invoice_id)
+
+
+def _credit_amount(text: str, currency: str, at_most: Money | None) -> Money:
+    # Negative and zero break the same rule, so they read the same ("-5" once said "zero
+    # or more", then "0" said "more than zero").
+    amount = parse_money(text, currency, "amount", allow_negative=True)
+    if amount.is_zero or amount.is_negative:
+        raise InvalidInput("amount", f"must be more than zero, not {text.strip()!r}")
+    if at_most is not None and amount > at_most:
+        raise InvalidInput("amount", f"{format_money(amount)} is more than the "
+                                     f"{format_money(at_most)} left to credit on this invoice")
+    return amount
+
+
+def _reason(reason: str) -> str:
     if not reason.strip():
         raise InvalidInput("reason", "is empty; say why the tenant is credited")
-    return CreditRequest(tenant_id, amount, reason.strip(), invoice_id)
+    return reason.strip()
 
 
 def describe_credit_outcome(outcome: CreditOutcome, invoice_name: str | None) -> str:

@@ -115,19 +115,13 @@ def totals_chart(totals: ReconciliationTotals, currency: str) -> go.Figure:
     figure.update_layout(
         title=f"Discrepancies by rule ({currency})", barmode="group", height=380,
         xaxis={"type": "category"},
-        yaxis={"type": "log" if _wide(rows) else "linear",
-               "title": {"text": f"Amount ({currency})"},
+        # Linear, always: on a log axis $2 stood a quarter as tall as $1,000. A small amount
+        # is still read from its bar's label.
+        yaxis={"type": "linear", "title": {"text": f"Amount ({currency})"},
                "tickformat": f",.{CURRENCY_EXPONENTS[currency]}f"},
         legend={"orientation": "h", "x": 1, "xanchor": "right", "y": 1.02, "yanchor": "bottom"},
         margin={"t": 60, "b": 10, "l": 10, "r": 10})
     return figure
-
-
-def _wide(rows: Iterable[RuleTotal]) -> bool:
-    """A log axis when the amounts span more than 1000x, so $0.10 is not invisible next to
-    $1,000.00 (the sample's duplicate invoice and its allocation cents)."""
-    amounts = [m.amount for t in rows for m in (t.overcharged, t.undercharged) if m]
-    return bool(amounts) and max(amounts) > 1000 * min(amounts)
 
 
 def page_caption(page: int, shown: int, count: int) -> str:
@@ -172,10 +166,10 @@ def amounts_text(amounts: Iterable[Money]) -> str:
 
 
 def outcome_sentence(outcome: CorrectionOutcome, verb: str) -> str:
-    """"4 credit notes issued ($230.00); 0 were issued before." and the like, as Markdown: the
+    """"4 service credits issued ($230.00); 0 were issued before." and the like, as Markdown: the
     legacy ids of corrections left out come from a file and are escaped."""
     done = len(outcome.done)
-    noun = "credit note" if verb == "issued" else "duplicate"
+    noun = "service credit" if verb == "issued" else "duplicate"
     sentence = f"{done} {noun}{'s' if done != 1 else ''} {verb}"
     if done:
         sentence += f" ({amounts_text(outcome.amounts)})"

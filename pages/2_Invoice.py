@@ -100,14 +100,16 @@ show_links(invoice)
 
 st.subheader("Lines and how each is calculated")
 trace = invoice_trace(detail)
-st.dataframe(
+# A table, not a grid: its cells wrap, so at 1440 px no column (the running total last) is
+# cut off; an invoice has a handful of lines.
+st.table(
     pd.DataFrame([{
         "#": row.step, "Item": f"{row.kind}: {row.description}",
         "Calculation": row.calculation, "Exact": row.exact, "Rounding": row.rounding,
         "Amount": row.amount, "Running total": row.running_total} for row in trace.rows],
         columns=["#", "Item", "Calculation", "Exact", "Rounding", "Amount",
                  "Running total"]),
-    hide_index=True, width="stretch")
+    hide_index=True)
 if trace.matches_total:
     st.success(f"The lines add up to the total: {trace.sum_text}.", icon=":material/functions:")
 else:

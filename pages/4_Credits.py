@@ -41,6 +41,7 @@ from ledgerline_ui.credit_requests_view import (
     requests_history_table,
 )
 from ledgerline_ui.feedback import run_action
+from ledgerline_ui.form_errors import FieldSlots, review_fields
 from ledgerline_ui.formatting import iso_date, money, tenant_label
 from ledgerline_ui.idempotency import request_key, start_new_request
 from ledgerline_ui.invoice_hub import linked_invoice_id
@@ -165,16 +166,18 @@ with credit_tab:
         if not can_issue:
             st.caption("Customer success requests credits; a finance user approves or rejects "
                        "each request. Nothing reaches an invoice until then.")
+        credit_slots = FieldSlots("service_credit")
         with st.form("service_credit"):
             amount_col, reason_col = st.columns([1, 3])
             amount_text = amount_col.text_input(f"Amount ({currency})", placeholder="200.00")
+            credit_slots.keep("amount", amount_col)
             reason = reason_col.text_input("Reason", placeholder="Outage 2024-11-12, 4 hours")
+            credit_slots.keep("reason", reason_col)
             reviewed = st.form_submit_button("Review credit" if can_issue else "Request credit")
         if reviewed:
             st.session_state.pop("credit_outcome", None)
-            ok, request = run_action(
-                lambda: read_credit_request(tenant_id, currency, amount_text, reason))
-            st.session_state["credit_pending"] = request if ok else None
+            st.session_state["credit_pending"] = review_fields(
+                credit_slots, lambda: read_credit_request(tenant_id, currency, amount_text, reason))
 
         pending = st.session_state.get("credit_pending")
         if pending is not None and pending.tenant_id == tenant_id:
@@ -278,19 +281,23 @@ with note_tab:
                     st.caption("Waiting for a second finance user on this invoice: " + ", ".join(
                         f"credit note request {r.label} for {escape_markdown(money(r.amount))}"
                         for r in waiting_here) + ".")
+                note_slots = FieldSlots("credit_note")
                 with st.form("credit_note"):
                     amount_col, reason_col = st.columns([1, 3])
                     note_amount = amount_col.text_input(f"Credit note amount ({currency})",
                                                         placeholder="100.00")
+                    note_slots.keep("amount", amount_col)
                     note_reason = reason_col.text_input("Credit note reason",
                                                         placeholder="Billed for unused seats")
+                    note_slots.keep("reason", reason_col)
                     note_reviewed = st.form_submit_button("Review credit note")
                 if note_reviewed:
                     st.session_state.pop("note_outcome", None)
                     st.session_state.pop("note_request_outcome", None)
-                    ok, request = run_action(lambda: read_credit_request(
-                        tenant_id, currency, note_amount, note_reason, chosen_id))
-                    st.session_state["note_pending"] = request if ok else None
+                    st.session_state["note_pending"] = review_fields(
+                        note_slots, lambda: read_credit_request(
+                            tenant_id, currency, note_amount, note_reason, chosen_id,
+                            at_most=detail.creditable_left))
                 note = st.session_state.get("note_pending")
                 if (note is not None and note.tenant_id == tenant_id
                         and note.invoice_id == chosen_id):

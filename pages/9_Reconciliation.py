@@ -168,7 +168,7 @@ if outcome:
 
 left_out = f", {len(summary.left_out)} already granted" if summary.left_out else ""
 credit_tab, void_tab = st.tabs([
-    f"Credit notes ({summary.proposed_credit_count:,} proposed{left_out})",
+    f"Service credits ({summary.proposed_credit_count:,} proposed{left_out})",
     f"Duplicates ({summary.proposed_void_count:,} to void)"])
 with credit_tab:
     if summary.left_out:
@@ -227,7 +227,7 @@ def confirm_correction(kind: CorrectionKind, keys, total: str) -> None:
     """The reviewed count and total, then the one press that corrects them."""
     crediting = kind is CorrectionKind.CREDIT
     if crediting:
-        st.warning(f"Issue **{len(keys):,} credit note(s)**, **{total}** in all, to the "
+        st.warning(f"Issue **{len(keys):,} service credit(s)**, **{total}** in all, to the "
                    f"customers' draft invoices or credit balances, recorded as "
                    f"{escape_markdown(current_actor())}?", icon=":material/redeem:")
     else:

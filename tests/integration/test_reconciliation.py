@@ -72,11 +72,11 @@ def test_the_imported_sample_reports_the_six_incident_symptoms(session, new_tena
     report = reconciliation_report(session, list(ids.values()))
     assert [(r.discrepancy.tenant_id, r.discrepancy.rule, r.discrepancy.difference, r.state)
             for r in report.rows] == [
-        (ids["ent-acme-corp"], Rule.PRORATION, usd("2.00"), "credit note proposed"),
+        (ids["ent-acme-corp"], Rule.PRORATION, usd("2.00"), "service credit proposed"),
         (ids["ent-globex-industries"], Rule.DUPLICATE_INVOICE, usd("1000.00"), "void proposed"),
-        (ids["ent-initech"], Rule.DISCOUNT_ORDER, usd("5.00"), "credit note proposed"),
-        (ids["ent-umbrella"], Rule.CREDIT_ON_FINALIZED, usd("200.00"), "credit note proposed"),
-        (ids["smb-wayne-tech"], Rule.OVERAGE_AT_LIMIT, usd("23.00"), "credit note proposed"),
+        (ids["ent-initech"], Rule.DISCOUNT_ORDER, usd("5.00"), "service credit proposed"),
+        (ids["ent-umbrella"], Rule.CREDIT_ON_FINALIZED, usd("200.00"), "service credit proposed"),
+        (ids["smb-wayne-tech"], Rule.OVERAGE_AT_LIMIT, usd("23.00"), "service credit proposed"),
         (ids["ent-initech"], Rule.ALLOCATION_ROUNDING, usd("-0.10"),
          "undercharge: reported only"),
     ]

@@ -44,7 +44,7 @@ def test_a_correction_left_out_at_issue_time_is_named_escaped():
                                                           "credit_on_finalized"),
                                                          granted("#5", "200.00", "Outage")),))
     assert outcome_sentence(outcome, "issued") == (
-        "1 credit note issued ($2.00); 1 left out: already granted since the report "
+        "1 service credit issued ($2.00); 1 left out: already granted since the report "
         r"(\$x\$ \*\*OLD-1\*\* of ent-umbrella), see the table.")
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 
 from tests.ui.finance_data import scalar
+from tests.ui.shown_text import shown
 from tests.ui.synthetic import add_disputed_tenant
 
 
@@ -87,8 +88,10 @@ def test_credit_note_on_the_paid_invoice_is_capped_at_its_total(
     inputs["Credit note reason"].input("Billed twice")
     next(b for b in app.button if b.label == "Review credit note").click()
     app.run()
-    app.button(key="confirm_note").click().run()
-    assert app.error, "a note above the invoice total must be refused"
+    # Refused at Review, beside the amount, before any confirmation is offered.
+    assert [shown(e.value) for e in app.error] == [
+        "amount: $1,000.01 is more than the $1,000.00 left to credit on this invoice"]
+    assert not [b for b in app.button if b.key == "confirm_note"]
     assert scalar(demo_database_url, "SELECT count(*) FROM credit_notes WHERE tenant_id = :t",
                   t=tenant.tenant_id) == 0
 
@@ -128,3 +131,13 @@ def test_an_invoice_that_cannot_be_loaded_is_an_error_in_the_credit_note_tab(
     assert any("was not found" in e.value for e in app.error)
     assert not [b for b in app.button if b.label == "Review credit note"]
     assert any(s.value == "Credit balance ledger" for s in app.subheader)  # the page goes on
+
+
+@pytest.mark.parametrize("amount", ["-5", "0"])
+def test_review_names_every_wrong_field_at_once_with_one_wording_per_rule(open_screen, tenant,
+                                                                          amount):
+    app = open_screen("pages/4_Credits.py", query={"tenant": tenant.tenant_id})
+    _review(app, amount, "  ")
+    assert [shown(e.value) for e in app.error] == [
+        f"amount: must be more than zero, not '{amount}'",
+        "reason: is empty; say why the tenant is credited"]

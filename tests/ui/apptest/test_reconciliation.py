@@ -114,9 +114,9 @@ def test_issuing_a_proposed_credit_note_twice_issues_it_once(open_screen, demo_d
     assert f"**1 proposal** for {escape_markdown(tenant_id)}: $2.00 in all." in [
         m.value for m in app.markdown]
     app.button(key="review_credit").click().run()
-    assert any("Issue **1 credit note(s)**, **$2.00** in all" in w.value for w in app.warning)
+    assert any("Issue **1 service credit(s)**, **$2.00** in all" in w.value for w in app.warning)
     app.button(key="confirm_credit_button").click().run()
-    assert [s.value for s in app.success] == ["1 credit note issued ($2.00)."]
+    assert [s.value for s in app.success] == ["1 service credit issued ($2.00)."]
     table = _discrepancies(app)
     [state] = table[table["Tenant"] == tenant_id]["State"]
     assert state.startswith("credit #") and state.endswith(" issued")

@@ -27,7 +27,7 @@ def test_direct_link_shows_the_six_rules_and_the_chart(page):
 def test_the_umbrella_outage_credit_shows_beside_its_record_which_is_not_proposed(page):
     open_in_browser(page, "/Reconciliation")
     expect(page.get_by_role("tab", name=re.compile(
-        r"^Credit notes \(\d+ proposed, 1 already granted\)$"))).to_be_visible()
+        r"^Service credits \(\d+ proposed, 1 already granted\)$"))).to_be_visible()
     page.get_by_text("1 proposal left out: already granted.", exact=False).wait_for(
         timeout=30_000)
     # The grids render one after another: wait for the left-out table's own cell, not any cell.
@@ -42,7 +42,7 @@ def test_the_umbrella_outage_credit_shows_beside_its_record_which_is_not_propose
     # Every proposal is chosen by default: the sentence counts what the tab counts, and the
     # table of chosen proposals (tenant, record, period, rule, amount: five cells a row)
     # lists the others, never the umbrella's.
-    tab = page.get_by_role("tab", name=re.compile(r"^Credit notes")).inner_text()
+    tab = page.get_by_role("tab", name=re.compile(r"^Service credits")).inner_text()
     proposed = re.search(r"\((\d+) proposed", tab).group(1)
     page.get_by_text(re.compile(rf"^All {proposed} proposals: ")).wait_for(timeout=30_000)
     page.wait_for_function("""() => Array.from(

@@ -10,6 +10,7 @@ from decimal import Decimal
 from urllib.parse import quote
 
 import pytest
+from playwright.sync_api import expect
 from sqlalchemy import create_engine, text
 
 from tests.ui.browser.harness import table_rows
@@ -142,3 +143,37 @@ def test_the_invoice_list_sorts_totals_as_numbers_in_the_database_across_pages(p
     page.get_by_text(re.compile(r"Invoices 51-100 of")).wait_for()
     second = _totals(page)
     assert second == sorted(second) and max(first) <= min(second)
+
+
+def test_the_invoices_lines_show_every_column_whole_at_1440_pixels(page, demo_database_url):
+    invoice_id = scalar(demo_database_url,
+                        "SELECT invoice_id FROM invoices WHERE tenant_id = 'ent-initech'")
+    open_in_browser(page, f"/Invoice?tenant=ent-initech&invoice={invoice_id}")
+    lines = page.locator('[data-testid="stTable"]').first
+    lines.get_by_text("Running total").wait_for()
+    cut = lines.evaluate("""table => {
+        const box = table.getBoundingClientRect();
+        const cells = Array.from(table.querySelectorAll('th, td'));
+        return [table.scrollWidth > table.clientWidth + 1,
+                cells.filter(c => c.getBoundingClientRect().right > box.right + 1
+                             || c.scrollWidth > c.clientWidth + 1).map(c => c.innerText)];
+    }""")
+    assert cut == [False, []]
+    assert lines.get_by_text("$850.00").last.is_visible()
+
+
+def test_review_shows_every_wrong_field_beside_it_and_in_view(page):
+    open_in_browser(page, "/Credits?tenant=ent-initech")
+    page.get_by_label("Amount (USD)").fill("-5")
+    page.get_by_label("Reason", exact=True).fill(" ")
+    page.get_by_role("button", name="Review credit").click()
+    wait_until_idle(page)
+    amount_problem = page.get_by_text("amount: must be more than zero, not '-5'")
+    reason_problem = page.get_by_text("reason: is empty; say why the tenant is credited")
+    expect(amount_problem).to_be_in_viewport()
+    expect(reason_problem).to_be_in_viewport()
+    for field, problem in ((page.get_by_label("Amount (USD)"), amount_problem),
+                           (page.get_by_label("Reason", exact=True), reason_problem)):
+        below, message = field.bounding_box(), problem.bounding_box()
+        assert 0 <= message["y"] - (below["y"] + below["height"]) < 80  # right under it
+        assert below["x"] - 20 <= message["x"] <= below["x"] + below["width"]
