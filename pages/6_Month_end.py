@@ -15,6 +15,7 @@ from billing_core.periods import month_label
 from db.reads.month_end_runs import month_end_runs
 from db.reads.periods import invoice_months
 from ledgerline_ui.feedback import run_action
+from ledgerline_ui.form_errors import FieldSlots, read_fields, review_fields
 from ledgerline_ui.month_end_view import (
     check_period,
     dry_run,
@@ -47,9 +48,19 @@ st.write("Creates one **draft** invoice for every active tenant, for its billing
 with sessions() as session:
     months = invoice_months(session)
 default_month = months[0] if months else month_label(datetime.now(UTC).date())
-period_text = st.columns([1, 3])[0].text_input(
+period_column = st.columns([1, 3])[0]
+period_text = period_column.text_input(
     "Period (month)", value=default_month, placeholder="YYYY-MM, e.g. 2024-11",
     key="month_end_period")
+period_slots = FieldSlots("month_end")
+period_slots.keep("period", period_column)
+
+
+def reviewed_period() -> str | None:
+    """The typed month, checked; None after saying why beside the field."""
+    return review_fields(period_slots,
+                         lambda: read_fields({"period": lambda: check_period(period_text)}
+                                             )["period"])
 
 if not can(Permission.RUN_MONTH_END):
     st.info(f"Only finance runs month end; you ({escape_markdown(current_actor())}) can see "
@@ -67,14 +78,14 @@ def start_over() -> None:
 
 if may_run and dry_column.button("Dry run", icon=":material/visibility:", width="stretch"):
     start_over()
-    ok, summary = run_action(lambda: dry_run(sessions, period_text, actor=current_actor()))
-    if ok:
-        st.session_state["month_end_result"] = summary
+    if checked := reviewed_period():
+        ok, summary = run_action(lambda: dry_run(sessions, checked, actor=current_actor()))
+        if ok:
+            st.session_state["month_end_result"] = summary
 if may_run and run_column.button("Run month end…", icon=":material/play_arrow:",
                                  type="primary", width="stretch"):
     start_over()
-    ok, label = run_action(lambda: check_period(period_text))
-    if ok:
+    if label := reviewed_period():
         st.session_state["month_end_pending"] = label
 
 pending = st.session_state.get("month_end_pending")
