@@ -65,7 +65,7 @@ def test_finalize_an_invoice_after_confirming(page, demo_database_url):
 
 
 def test_month_end_twice_creates_no_duplicates(page, demo_database_url):
-    tenant_id = add_flow_tenant(demo_database_url, "ui-browser-month end")
+    tenant_id = add_flow_tenant(demo_database_url, "ui-browser-month-end")
     open_in_browser(page, "/Month_end")
     period = page.get_by_label("Period (month)")
 
