@@ -12,21 +12,25 @@ Everything a person typed is text and is read here: money through
 `parse_money`, percentages through `to_decimal`, quantities through
 `billing_core.usage.to_base_units` (never float). Each is bounded in digits and
 size before any arithmetic, so "1e900000" as the used quantity is refused at
-once. A bad value raises InvalidInput naming the field, e.g. "discount 2 value:
-'x' is not a percentage".
+once. Every field is read before any is refused: FieldsRefused
+(`ledgerline_ui.form_errors`) names each bad one, e.g. "discount 2 value: 'x' is
+not a percentage" beside "used quantity: ...", so the screen marks them all at once.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
+from functools import partial
+from typing import Any
 
 from billing_core.discounts import DiscountResult, FixedOff, PercentOff
 from billing_core.errors import InvalidInput
 from billing_core.invoices import PricedInvoice, price_invoice
 from billing_core.money import Money, to_decimal
 from billing_core.money_text import parse_money
-from billing_core.periods import calendar_month
+from billing_core.periods import Period, calendar_month
 from billing_core.proration import PlanChange
 from billing_core.reconciliation import apply_discounts_legacy_order
 from billing_core.usage import (
@@ -37,6 +41,7 @@ from billing_core.usage import (
     UsagePlan,
     to_base_units,
 )
+from ledgerline_ui.form_errors import FieldsRefused, read_fields
 
 USAGE_UNITS: dict[str, tuple[str, int, str]] = {
     # label on screen: (unit name, base units per unit, base unit name)
@@ -109,37 +114,78 @@ def preview_price(given: PreviewInput) -> PreviewResult:
 
     SPEC 4: new price 1000.00, 10% and 50.00 -> $850.00; the legacy order $855.00.
     """
-    currency = given.currency
-    period = calendar_month(given.period_label.strip())
-    new_price = parse_money(given.new_price, currency, "new price")
-    plans = [PlanChange(given.change_on, "new plan", new_price)]
-    if given.old_price.strip():
-        old_price = parse_money(given.old_price, currency, "old price")
-        if given.change_on <= period.start:
-            raise InvalidInput("plan change date", f"{given.change_on} is not after the period "
-                               f"start {period.start}; clear the old price or move the date")
-        plans.insert(0, PlanChange(period.start, "old plan", old_price))
-    elif given.change_on >= period.end:
-        raise InvalidInput("plan change date", f"{given.change_on} is after the period "
-                           f"{period.label}; nothing would be charged")
-    discounts = [_discount(number, row, currency)
-                 for number, row in enumerate(given.discounts, start=1)
-                 if row.value.strip() or row.label.strip()]
-
-    unit_name, per_unit, base_name = _usage_unit(given.usage_unit)
-    included = _base_units(given.included_quantity, per_unit, "included quantity", base_name)
-    used = _base_units(given.used_quantity, per_unit, "used quantity", base_name)
+    fields = _read_fields(given)
+    period: Period = fields["period"]
+    plans = [PlanChange(given.change_on, "new plan", fields["new price"])]
+    if fields["old price"] is not None:
+        plans.insert(0, PlanChange(period.start, "old plan", fields["old price"]))
+    discounts = [fields[f"discount {number} value"] for number in _listed_discounts(given)]
+    unit_name, per_unit, base_name = fields["billing unit"]
+    included, used = fields["included quantity"], fields["used quantity"]
     usage = []
     if used or included:
-        unit_price = _unit_price(given.price_per_unit, currency)
-        usage.append((UsagePlan("usage", unit_name, per_unit, included, unit_price, base_name),
-                      used))
+        if fields["price per unit"] is None:
+            raise FieldsRefused({"price per unit": "is empty; usage is priced per unit"})
+        usage.append((UsagePlan("usage", unit_name, per_unit, included,
+                                fields["price per unit"], base_name), used))
     invoice = price_invoice(period, plans, usage, discounts)
     legacy = apply_discounts_legacy_order(invoice.subtotal, discounts)
     return PreviewResult(invoice, legacy, included, used, base_name)
 
 
-def _discount(number: int, row: DiscountInput, currency: str) -> PercentOff | FixedOff:
+def _read_fields(given: PreviewInput) -> dict[str, Any]:
+    """Every typed field read and checked (see `read_fields`): FieldsRefused names each bad
+    one. A check that needs another field (the change date needs the period) is skipped
+    while that field is wrong: its own message says what to fix first."""
+    currency = given.currency
+    unit = USAGE_UNITS.get(given.usage_unit)
+    checks: dict[str, Callable[[], Any]] = {
+        "period": lambda: calendar_month(given.period_label.strip()),
+        "new price": lambda: parse_money(given.new_price, currency, "new price"),
+        "old price": lambda: (parse_money(given.old_price, currency, "old price")
+                              if given.old_price.strip() else None),
+        "plan change date": lambda: _check_change_date(given),
+        "billing unit": lambda: _usage_unit(given.usage_unit),
+        "included quantity": lambda: _base_units(given.included_quantity, unit,
+                                                 "included quantity"),
+        "used quantity": lambda: _base_units(given.used_quantity, unit, "used quantity"),
+        "price per unit": lambda: (_unit_price(given.price_per_unit, currency)
+                                   if given.price_per_unit.strip() else None),
+    }
+    for number in _listed_discounts(given):
+        row = given.discounts[number - 1]
+        checks[f"discount {number} kind"] = partial(_discount_kind, row)
+        checks[f"discount {number} value"] = partial(_discount, number, row, currency)
+    return read_fields(checks)
+
+
+def _listed_discounts(given: PreviewInput) -> list[int]:
+    """The numbers (from 1) of the discount rows with anything typed in them."""
+    return [number for number, row in enumerate(given.discounts, start=1)
+            if row.value.strip() or row.label.strip()]
+
+
+def _check_change_date(given: PreviewInput) -> None:
+    try:
+        period = calendar_month(given.period_label.strip())
+    except InvalidInput:
+        return  # the period's own message comes first
+    if given.old_price.strip():
+        if given.change_on <= period.start:
+            raise InvalidInput("plan change date", f"{given.change_on} is not after the period "
+                               f"start {period.start}; clear the old price or move the date")
+    elif given.change_on >= period.end:
+        raise InvalidInput("plan change date", f"{given.change_on} is after the period "
+                           f"{period.label}; nothing would be charged")
+
+
+def _discount_kind(row: DiscountInput) -> None:
+    if row.kind not in DISCOUNT_KINDS:
+        raise InvalidInput("kind", f"choose percent or fixed, not {row.kind!r}")
+
+
+def _discount(number: int, row: DiscountInput, currency: str) -> PercentOff | FixedOff | None:
+    """The discount in row `number`; None when its kind is wrong (the kind says so)."""
     field = f"discount {number}"
     label = row.label.strip() or f"Discount {number}"
     if row.kind == "percent":
@@ -154,7 +200,7 @@ def _discount(number: int, row: DiscountInput, currency: str) -> PercentOff | Fi
             raise InvalidInput(f"{field} value", error.problem) from None
     if row.kind == "fixed":
         return FixedOff(parse_money(row.value, currency, f"{field} value"), label)
-    raise InvalidInput(f"{field} kind", f"choose percent or fixed, not {row.kind!r}")
+    return None
 
 
 def _usage_unit(label: str) -> tuple[str, int, str]:
@@ -163,10 +209,12 @@ def _usage_unit(label: str) -> tuple[str, int, str]:
     return USAGE_UNITS[label]
 
 
-def _base_units(text: str, per_unit: int, field: str, base_name: str) -> int:
-    """"1.5" TB -> 1_500_000_000_000 bytes, exactly; blank is none. See `to_base_units`."""
-    if not text.strip():
+def _base_units(text: str, unit: tuple[str, int, str] | None, field: str) -> int:
+    """"1.5" TB -> 1_500_000_000_000 bytes, exactly; blank is none. See `to_base_units`.
+    Not checked while the billing unit is wrong (its own message says so)."""
+    if not text.strip() or unit is None:
         return 0
+    _, per_unit, base_name = unit
     return to_base_units(text.strip(), per_unit, field, base_name)
 
 

@@ -8,7 +8,7 @@ import streamlit as st
 from billing_core.access import Permission
 from billing_core.lines import LineKind
 from billing_core.money import CURRENCY_EXPONENTS
-from ledgerline_ui.feedback import run_action
+from ledgerline_ui.form_errors import FieldSlots, review_fields
 from ledgerline_ui.formatting import money
 from ledgerline_ui.invoice_tables import exact_text, lines_table
 from ledgerline_ui.price_preview import (
@@ -30,6 +30,7 @@ DEFAULT_DISCOUNTS = pd.DataFrame(
     [{"kind": "fixed", "value": "50.00", "label": "Promotional credit"},
      {"kind": "percent", "value": "10", "label": "Enterprise discount"}])
 
+slots = FieldSlots("preview")
 with st.form("preview"):
     plan, usage = st.columns(2, gap="large")
     with plan:
@@ -39,21 +40,29 @@ with st.form("preview"):
                                           index=sorted(CURRENCY_EXPONENTS).index("USD"))
         period_label = period_col.text_input("Period (month)", value="2024-11",
                                              help="A calendar month like 2024-11.")
+        slots.keep("period", period_col)
         old_col, new_col, date_col = st.columns(3)
         old_price = old_col.text_input("Old price per month", value="",
                                        help="Leave blank when the plan did not change.")
+        slots.keep("old price", old_col)
         new_price = new_col.text_input("New price per month", value="1000.00")
+        slots.keep("new price", new_col)
         change_on = date_col.date_input("Plan change date", value=date(2024, 11, 1),
                                         help="The day of a change belongs to the new plan.")
+        slots.keep("plan change date", date_col)
     with usage:
         st.subheader("Usage")
         unit_col, price_col = st.columns(2)
         usage_unit = unit_col.selectbox("Billing unit", list(USAGE_UNITS))
+        slots.keep("billing unit", unit_col)
         price_per_unit = price_col.text_input("Price per unit", value="23.00")
+        slots.keep("price per unit", price_col)
         included_col, used_col = st.columns(2)
         included = included_col.text_input("Included quantity (in the billing unit)", value="1")
+        slots.keep("included quantity", included_col)
         used = used_col.text_input("Used quantity (in the billing unit)", value="1",
                                    help="Decimals are fine (1.000000000001 TB is one byte over).")
+        slots.keep("used quantity", used_col)
     st.subheader("Discounts, in the order they are listed on the contract")
     discount_rows = st.data_editor(
         DEFAULT_DISCOUNTS, num_rows="dynamic", hide_index=True, width="stretch", key="discounts",
@@ -63,6 +72,9 @@ with st.form("preview"):
             "value": st.column_config.TextColumn("Value (percent or amount)", required=True),
             "label": st.column_config.TextColumn("Label"),
         })
+    for number in range(1, len(discount_rows) + 1):  # the rows' messages, under the table
+        slots.keep(f"discount {number} kind")
+        slots.keep(f"discount {number} value")
     submitted = st.form_submit_button("Calculate", type="primary")
 
 given = PreviewInput(
@@ -72,8 +84,8 @@ given = PreviewInput(
                     for row in discount_rows.itertuples()),
     usage_unit=usage_unit, included_quantity=included, used_quantity=used,
     price_per_unit=price_per_unit)
-ok, result = run_action(lambda: preview_price(given))
-if ok and result is not None:
+result = review_fields(slots, lambda: preview_price(given))
+if result is not None:
     invoice = result.invoice
     correct, legacy = st.columns([3, 2], gap="large")
     with correct:

@@ -20,6 +20,7 @@ from ledgerline_ui.allocation_summary import TIE_RULE, split_csv, summary_table
 from ledgerline_ui.allocation_trend import trend_runs
 from ledgerline_ui.allocation_view import share_rows, shares_table, sum_check
 from ledgerline_ui.feedback import run_action
+from ledgerline_ui.form_errors import FieldSlots, read_fields, review_fields
 from ledgerline_ui.formatting import iso_date, money
 from ledgerline_ui.plain_text import escape_markdown
 from ledgerline_ui.setup import can, current_actor, for_live_session, setup_page
@@ -98,16 +99,21 @@ with new_tab:
                 "weights instead.", icon=":material/info:")
     method = st.radio("Split", [BY_USAGE, BY_WEIGHTS] if metrics else [BY_WEIGHTS],
                       horizontal=True)
+    slots = FieldSlots("allocation")
     with st.form("allocation"):
         label_col, total_col, currency_col = st.columns([3, 1, 1])
         label = label_col.text_input("What is being split", value="Shared database cluster")
+        slots.keep("label", label_col)
         total_text = total_col.text_input("Total", value="1000.00")
+        slots.keep("total", total_col)
         currency = currency_col.selectbox("Currency", sorted(CURRENCY_EXPONENTS),
                                           index=sorted(CURRENCY_EXPONENTS).index("USD"))
         if method == BY_USAGE:
             metric_col, period_col = st.columns(2)
             metric = metric_col.selectbox("Usage metric", metrics)
+            slots.keep("usage metric", metric_col)
             period_label = period_col.text_input("Period (month)", value="2024-11")
+            slots.keep("period", period_col)
             upload, pasted = None, ""
         else:
             metric, period_label = None, None
@@ -115,33 +121,49 @@ with new_tab:
             pasted = st.text_area("…or paste the CSV", height=120,
                                   placeholder="tenant_id,weight\nent-acme-corp,33.33\n"
                                               "ent-globex-industries,33.33\nent-initech,33.34")
+            slots.keep("weights CSV")
         calculated = st.form_submit_button("Calculate split", type="primary")
 
     if calculated:
         st.session_state.pop("allocation_saved", None)
 
-        def calculate() -> PendingSplit:
-            total = parse_money(total_text, currency, "total")
+        def named() -> str:
             if not label.strip():
                 raise InvalidInput("label", "is empty; name the shared cost")
-            with sessions() as session:
-                if method == BY_USAGE:
-                    period = calendar_month(period_label)
-                    weights = usage_weights(session, metric, period.start, period.end)
-                    if not weights:
-                        raise InvalidInput("usage metric",
-                                           f"no tenant used {metric} in {period.label}")
-                else:
-                    content = upload.getvalue() if upload is not None else pasted
-                    if not content.strip():
-                        raise InvalidInput("weights CSV", "upload a file or paste the weights")
-                    known = tenant_names(session, tenant_ids_in(content))
-                    weights = parse_weights_csv(content, known)
-            return PendingSplit(label.strip(), method, metric, period_label, weights,
-                                split_by_weights(total, weights))
+            return label.strip()
 
-        ok, pending = run_action(calculate)
-        st.session_state["allocation_pending"] = pending if ok else None
+        def used_weights(session) -> dict | None:
+            try:
+                period = calendar_month(period_label)
+            except InvalidInput:
+                return None  # the period's own message says what to fix
+            weights = usage_weights(session, metric, period.start, period.end)
+            if not weights:
+                raise InvalidInput("usage metric", f"no tenant used {metric} in {period.label}")
+            return weights
+
+        def given_weights(session) -> dict:
+            content = upload.getvalue() if upload is not None else pasted
+            if not content.strip():
+                raise InvalidInput("weights CSV", "upload a file or paste the weights")
+            return parse_weights_csv(content, tenant_names(session, tenant_ids_in(content)))
+
+        def calculate() -> PendingSplit:
+            """Every field checked at once (FieldsRefused names each bad one)."""
+            with sessions() as session:
+                checks = {"label": named,
+                          "total": lambda: parse_money(total_text, currency, "total")}
+                if method == BY_USAGE:
+                    checks["period"] = lambda: calendar_month(period_label)
+                    checks["usage metric"] = lambda: used_weights(session)
+                else:
+                    checks["weights CSV"] = lambda: given_weights(session)
+                fields = read_fields(checks)
+            weights = fields["usage metric" if method == BY_USAGE else "weights CSV"]
+            return PendingSplit(fields["label"], method, metric, period_label, weights,
+                                split_by_weights(fields["total"], weights))
+
+        st.session_state["allocation_pending"] = review_fields(slots, calculate)
 
     pending = st.session_state.get("allocation_pending")
     if pending is not None:

@@ -6,8 +6,8 @@ from datetime import date
 
 import pytest
 
-from billing_core.errors import InvalidInput
 from billing_core.money import Money
+from ledgerline_ui.form_errors import FieldsRefused
 from ledgerline_ui.price_preview import DiscountInput, PreviewInput, preview_price
 
 INITECH = PreviewInput(
@@ -73,6 +73,26 @@ def test_price_per_unit_may_be_finer_than_a_cent():
                  "clear the old price or move the date", id="change-on-period-start"),
 ])
 def test_bad_input_names_the_field(changes, message):
-    with pytest.raises(InvalidInput) as error:
+    with pytest.raises(FieldsRefused) as error:
         preview_price(replace(**changes))
     assert str(error.value) == message
+
+
+def test_every_bad_field_is_named_at_once_not_only_the_first():
+    with pytest.raises(FieldsRefused) as error:
+        preview_price(replace(period_label="November", new_price="12,3x", used_quantity="x",
+                              discounts=(DiscountInput("percent", "ten", "X"),
+                                         DiscountInput("", "5", "Y"))))
+    assert error.value.problems == {
+        "period": "'November' is not a month like 2024-01",
+        "new price": "'12,3x' is not a number",
+        "used quantity": "'x' is not a number",
+        "discount 1 value": "'ten' is not a percentage",
+        "discount 2 kind": "choose percent or fixed, not ''",
+    }
+
+
+def test_usage_without_a_price_per_unit_is_refused_naming_the_field():
+    with pytest.raises(FieldsRefused) as error:
+        preview_price(replace(price_per_unit=" ", used_quantity="2"))
+    assert error.value.problems == {"price per unit": "is empty; usage is priced per unit"}

@@ -122,3 +122,26 @@ def test_without_stored_usage_only_weights_are_offered(open_screen, no_stored_us
     assert not [s for s in app.selectbox if s.label == "Usage metric"]
     app = _calculate(app, SPEC_WEIGHTS)
     assert list(_shares(app)["Amount"]) == ["$333.30", "$333.30", "$333.40"]
+
+
+def test_calculate_names_every_wrong_field_at_once(open_screen, demo_database_url):
+    before = _runs(demo_database_url)
+    app = _calculate(_open_weights(open_screen), "", total="12,3x", label=" ")
+    assert not app.exception
+    assert [e.value for e in app.error] == ["label: is empty; name the shared cost",
+                                            "total: '12,3x' is not a number",
+                                            "weights CSV: upload a file or paste the weights"]
+    assert not app.tabs[0].get("plotly_chart")
+    assert _runs(demo_database_url) == before
+
+
+def test_a_bad_period_by_usage_is_named_beside_a_bad_total(open_screen):
+    app = open_screen("pages/5_Cost_allocation.py")
+    inputs = {t.label: t for t in app.text_input}
+    inputs["Total"].input("-")
+    inputs["Period (month)"].input("2024-13")
+    next(b for b in app.button if b.label == "Calculate split").click()
+    app.run()
+    assert not app.exception
+    assert [e.value for e in app.error] == ["total: '-' is not a number",
+                                            "period: '2024-13' is not a month like 2024-01"]

@@ -68,3 +68,18 @@ def test_bad_amount_names_the_field_and_writes_nothing(open_screen, demo_databas
     assert [e.value for e in app.error] == ["new price: '12,3x' is not a number"]
     assert not any("Correct price" in s.value for s in app.subheader)
     assert _row_counts(demo_database_url) == before
+
+
+def test_calculate_names_every_wrong_field_at_once(open_screen):
+    app = open_screen("pages/3_Preview.py")
+    inputs = {t.label: t for t in app.text_input}
+    inputs["Period (month)"].input("November")
+    inputs["New price per month"].input("12,3x")
+    inputs["Used quantity (in the billing unit)"].input("lots")
+    app.button[0].click().run()
+
+    assert not app.exception
+    assert [e.value for e in app.error] == ["period: 'November' is not a month like 2024-01",
+                                            "new price: '12,3x' is not a number",
+                                            "used quantity: 'lots' is not a number"]
+    assert not any("Correct price" in s.value for s in app.subheader)
