@@ -177,3 +177,39 @@ def test_review_shows_every_wrong_field_beside_it_and_in_view(page):
         below, message = field.bounding_box(), problem.bounding_box()
         assert 0 <= message["y"] - (below["y"] + below["height"]) < 80  # right under it
         assert below["x"] - 20 <= message["x"] <= below["x"] + below["width"]
+
+
+def _shown_right_under(field, problem) -> None:
+    """`problem` is on screen, in the slot right under `field`."""
+    expect(problem).to_be_in_viewport()
+    below, message = field.bounding_box(), problem.bounding_box()
+    assert 0 <= message["y"] - (below["y"] + below["height"]) < 80
+    assert below["x"] - 20 <= message["x"] <= below["x"] + below["width"]
+
+
+def test_preview_names_every_wrong_field_beside_it_and_in_view(page):
+    open_in_browser(page, "/Preview")
+    page.get_by_role("textbox", name="Period (month)", exact=True).fill("November")
+    page.get_by_role("textbox", name="Used quantity (in the billing unit)",
+                     exact=True).fill("lots")
+    page.get_by_role("button", name="Calculate").click()
+    wait_until_idle(page)
+    _shown_right_under(page.get_by_role("textbox", name="Period (month)", exact=True),
+                       page.get_by_text("period: 'November' is not a month like 2024-01"))
+    used = page.get_by_role("textbox", name="Used quantity (in the billing unit)", exact=True)
+    _shown_right_under(used, page.get_by_text("used quantity: 'lots' is not a number"))
+
+
+def test_cost_allocation_names_every_wrong_field_beside_it_and_in_view(page):
+    open_in_browser(page, "/Cost_allocation")
+    page.get_by_role("textbox", name="What is being split", exact=True).fill(" ")
+    page.get_by_role("textbox", name="Total", exact=True).fill("12,3x")
+    page.get_by_role("textbox", name="Period (month)", exact=True).fill("2024-13")
+    page.get_by_role("button", name="Calculate split").click()
+    wait_until_idle(page)
+    _shown_right_under(page.get_by_role("textbox", name="What is being split", exact=True),
+                       page.get_by_text("label: is empty; name the shared cost"))
+    _shown_right_under(page.get_by_role("textbox", name="Total", exact=True),
+                       page.get_by_text("total: '12,3x' is not a number"))
+    _shown_right_under(page.get_by_role("textbox", name="Period (month)", exact=True),
+                       page.get_by_text("period: '2024-13' is not a month like 2024-01"))
