@@ -14,6 +14,11 @@ Formats (docs/usage-events.md):
 A file ending `.csv` is CSV, one ending `.jsonl` / `.ndjson` / `.json` is JSON
 Lines; any other name is told apart by its first character (`{`: JSON Lines).
 Blank lines are skipped. Line numbers count from 1, the header included.
+
+The database loads events as CSV rows `line_no,tenant_id,event_id,metric,quantity,
+occurred_at` (`read_usage_rows`, `event_rows`). A plainly well-formed CSV line becomes its
+row after one regular expression and one timestamp parse, its text passed on as it came;
+only the other lines (quotes, other offsets, anything wrong) go through `check_event`.
 """
 
 from __future__ import annotations
@@ -21,10 +26,13 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 from collections.abc import Iterable, Iterator
+from datetime import datetime
 from typing import Any, BinaryIO
 
 from billing_core.errors import InvalidInput
+from billing_core.usage import MAX_BASE_UNITS
 from billing_core.usage_events import (
     EVENT_FIELDS,
     LineProblem,
@@ -41,6 +49,16 @@ CSV_HEADER = ",".join(EVENT_FIELDS)
 _JSON_SUFFIXES = (".jsonl", ".ndjson", ".json")
 
 ParsedLine = tuple[int, UsageEvent] | LineProblem
+UsageRow = str | LineProblem
+"""A good line as the CSV row the database loads (ending in a newline), or its problem."""
+
+# What `check_event` accepts, minus what a CSV row or PostgreSQL would read otherwise: no quote
+# or comma in the event id (they need CSV quoting), the instant's offset Z or +00:00 (Python
+# accepts offsets PostgreSQL refuses), at most microseconds (Python would cut, PostgreSQL round).
+_PLAIN_CSV_LINE = re.compile(
+    r"[a-z0-9]+(?:-[a-z0-9]+)*,[!#-+\--~]{1,128},[a-z][a-z0-9_]{0,62},([0-9]{1,19}),"
+    r"([0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(?:\.[0-9]{1,6})?(?:Z|\+00:00))")
+_LONGEST_QUANTITY_DIGITS = len(str(MAX_BASE_UNITS))
 
 
 def check_file_size(size_bytes: int, limit_bytes: int = MAX_USAGE_FILE_BYTES) -> None:
@@ -61,6 +79,28 @@ def read_usage_file(stream: BinaryIO, name: str = "") -> Iterator[ParsedLine]:
     return _csv_lines(buffered)
 
 
+def read_usage_rows(stream: BinaryIO, name: str = "") -> Iterator[UsageRow]:
+    """`read_usage_file`'s lines, each good one as its database row (`event_row`)."""
+    buffered: Any = stream if hasattr(stream, "peek") else io.BufferedReader(stream)  # type: ignore[arg-type]
+    if _is_json_lines(buffered, name):
+        return event_rows(_json_lines(buffered))
+    return _csv_rows(buffered)
+
+
+def event_rows(lines: Iterable[ParsedLine]) -> Iterator[UsageRow]:
+    for line in lines:
+        yield line if isinstance(line, LineProblem) else event_row(*line)
+
+
+def event_row(line_no: int, event: UsageEvent) -> str:
+    """`line_no,tenant_id,event_id,metric,quantity,occurred_at` and a newline, as CSV."""
+    event_id = event.event_id
+    if "," in event_id or '"' in event_id:
+        event_id = '"' + event_id.replace('"', '""') + '"'
+    return (f"{line_no},{event.tenant_id},{event_id},{event.metric},"
+            f"{event.quantity_base_units},{event.occurred_at.isoformat()}\n")
+
+
 def _is_json_lines(stream: Any, name: str) -> bool:
     lowered = name.lower()
     if lowered.endswith(".csv"):
@@ -76,28 +116,83 @@ def _csv_lines(stream: Any) -> Iterator[ParsedLine]:
     line_no = 0
     try:
         header = next(rows, None)
-        if header is None:
-            yield LineProblem(1, None, "the file is empty; it needs the header "
-                                       f"'{CSV_HEADER}'")
-            return
-        if [cell.strip() for cell in header] != list(EVENT_FIELDS):
-            yield LineProblem(1, None, f"the header must be '{CSV_HEADER}', found "
-                                       f"{','.join(header)[:120]!r}")
+        problem = _header_problem(header)
+        if problem is not None:
+            yield problem
             return
         for row in rows:
             line_no = rows.line_num
-            if len(row) == 5:
-                try:
-                    yield line_no, check_event(*row)
-                except InvalidInput as error:
-                    yield LineProblem(line_no, error.field, error.problem)
-            elif row:
-                yield LineProblem(line_no, None, f"{len(row)} fields, expected 5 ({CSV_HEADER})")
+            yield from _cells_event(row, line_no)
     except UnicodeDecodeError:
         yield LineProblem(line_no + 1, None, "is not UTF-8 text; nothing after it was read")
     except csv.Error as error:
         yield LineProblem(rows.line_num, None, f"is not valid CSV ({error}); nothing after it "
                                                "was read")
+
+
+def _csv_rows(stream: Any) -> Iterator[UsageRow]:
+    """`_csv_lines` as rows, a plain line passed on as it came (see `_PLAIN_CSV_LINE`)."""
+    text = io.TextIOWrapper(stream, encoding="utf-8-sig", newline="")
+    line_no = 1
+    try:
+        first = text.readline()
+        header = _csv_cells(first, line_no) if first else None
+        if isinstance(header, LineProblem):
+            yield header
+            return
+        problem = _header_problem(header)
+        if problem is not None:
+            yield problem
+            return
+        plain = _PLAIN_CSV_LINE.fullmatch
+        parse_instant = datetime.fromisoformat
+        for line_no, line in enumerate(text, start=2):
+            line = line.rstrip("\r\n")
+            match = plain(line)
+            if match is not None and (len(match[1]) < _LONGEST_QUANTITY_DIGITS
+                                      or int(match[1]) <= MAX_BASE_UNITS):
+                try:
+                    parse_instant(match[2])  # a real date and time, or check_event says why
+                    yield f"{line_no},{line}\n"
+                    continue
+                except ValueError:
+                    pass
+            if not line:
+                continue
+            cells = _csv_cells(line, line_no)
+            if isinstance(cells, LineProblem):
+                yield cells
+                return
+            yield from event_rows(_cells_event(cells, line_no))
+    except UnicodeDecodeError:
+        yield LineProblem(line_no + 1, None, "is not UTF-8 text; nothing after it was read")
+
+
+def _csv_cells(line: str, line_no: int) -> list[str] | LineProblem:
+    try:
+        return next(csv.reader([line], strict=True), [])
+    except csv.Error as error:
+        return LineProblem(line_no, None, f"is not valid CSV ({error}); nothing after it "
+                                          "was read")
+
+
+def _header_problem(header: list[str] | None) -> LineProblem | None:
+    if header is None:
+        return LineProblem(1, None, f"the file is empty; it needs the header '{CSV_HEADER}'")
+    if [cell.strip() for cell in header] != list(EVENT_FIELDS):
+        return LineProblem(1, None, f"the header must be '{CSV_HEADER}', found "
+                                    f"{','.join(header)[:120]!r}")
+    return None
+
+
+def _cells_event(row: list[str], line_no: int) -> Iterator[ParsedLine]:
+    if len(row) == 5:
+        try:
+            yield line_no, check_event(*row)
+        except InvalidInput as error:
+            yield LineProblem(line_no, error.field, error.problem)
+    elif row:
+        yield LineProblem(line_no, None, f"{len(row)} fields, expected 5 ({CSV_HEADER})")
 
 
 def _json_lines(stream: Any) -> Iterator[ParsedLine]:

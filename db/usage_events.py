@@ -55,10 +55,11 @@ from billing_core.usage_events import (
     UsageSource,
 )
 from billing_core.usage_files import (
-    ParsedLine,
+    UsageRow,
     check_file_size,
+    event_rows,
     read_event_objects,
-    read_usage_file,
+    read_usage_rows,
 )
 from db.audit import AuditRecord, record_audit
 from db.credit_ledger import lock_tenants
@@ -66,7 +67,7 @@ from db.repricing import reprice_drafts
 
 CONFLICTS_KEPT = 100
 """How many conflicting lines an import's history row lists (all are counted)."""
-_COPY_CHUNK_ROWS = 4096
+_COPY_CHUNK_ROWS = 8192
 # Each line's stored event, found by one probe of the key per line (LATERAL ... OFFSET 0). The
 # planner's statistics of usage_events lag behind a batch that just added millions of rows, and
 # a plan built on them (a scan of usage_events per line, or a hash of all of it for ten lines
@@ -113,7 +114,7 @@ def import_usage_events(session: Session, events: Sequence[UsageEvent | Mapping[
     """The API's door: one batch of events, as decoded JSON objects (checked here, each bad
     one named by its position: "line 3, quantity: ...") or `UsageEvent`s; `results` has each
     event's outcome (stored / duplicate / conflict / late), in the order sent."""
-    return import_usage(session, read_event_objects(events), actor=actor,
+    return import_usage(session, event_rows(read_event_objects(events)), actor=actor,
                         source=UsageSource.API, per_event=True)
 
 
@@ -122,7 +123,7 @@ def import_usage_file(session: Session, stream: BinaryIO, name: str, size_bytes:
     """A CSV or JSON Lines file, refused by its `size_bytes` before anything is read."""
     require(actor, Permission.SEND_USAGE)
     check_file_size(size_bytes)
-    return import_usage(session, read_usage_file(stream, name), actor=actor, source=source,
+    return import_usage(session, read_usage_rows(stream, name), actor=actor, source=source,
                         file_name=name)
 
 
@@ -134,13 +135,14 @@ def import_usage_path(session: Session, path: Path, *, actor: Actor) -> UsageImp
                                  source=UsageSource.COMMAND)
 
 
-def import_usage(session: Session, lines: Iterable[ParsedLine], *, actor: Actor,
+def import_usage(session: Session, rows: Iterable[UsageRow], *, actor: Actor,
                  source: UsageSource, file_name: str | None = None,
                  per_event: bool = False) -> UsageImportResult:
-    """Store one batch of parsed lines in the caller's transaction (see the module's text);
-    raises UsageBatchRefused, having stored nothing, when any line is bad."""
+    """Store one batch of checked rows (`billing_core.usage_files`) in the caller's
+    transaction (see the module's text); raises UsageBatchRefused, having stored nothing,
+    when any line is bad."""
     require(actor, Permission.SEND_USAGE)
-    received = _copy_incoming(session, lines, source)
+    received = _copy_incoming(session, rows, source)
     _refuse_unknown_tenants_and_metrics(session, source)
     lock_tenants(session, session.execute(text(
         "SELECT DISTINCT tenant_id FROM usage_incoming")).scalars().all())
@@ -167,7 +169,7 @@ def import_usage(session: Session, lines: Iterable[ParsedLine], *, actor: Actor,
 
 # --- 1. the batch into a temporary table, checked line by line ------------------------------
 
-def _copy_incoming(session: Session, lines: Iterable[ParsedLine], source: UsageSource) -> int:
+def _copy_incoming(session: Session, rows: Iterable[UsageRow], source: UsageSource) -> int:
     """COPY the good lines into `usage_incoming` while naming every bad one; returns how
     many events came. Once a line is bad nothing more is copied, but every line is read."""
     session.execute(text("DROP TABLE IF EXISTS usage_incoming"))
@@ -184,19 +186,18 @@ def _copy_incoming(session: Session, lines: Iterable[ParsedLine], source: UsageS
     if driver_connection is None:
         raise RuntimeError("the session's connection was closed before COPY")
     with driver_connection.cursor() as cursor, cursor.copy(
-            "COPY usage_incoming FROM STDIN") as copy:
+            "COPY usage_incoming FROM STDIN (FORMAT csv)") as copy:
         chunk: list[str] = []
-        for line in lines:
-            if isinstance(line, LineProblem):
+        for row in rows:
+            if isinstance(row, LineProblem):
                 problem_count += 1
                 if len(problems) < MAX_PROBLEMS_LISTED:
-                    problems.append(line)
+                    problems.append(row)
                 continue
             received += 1
             if problem_count:
                 continue
-            line_no, event = line
-            chunk.append(_copy_row(line_no, event))
+            chunk.append(row)
             if len(chunk) >= _COPY_CHUNK_ROWS:
                 copy.write("".join(chunk))
                 chunk.clear()
@@ -209,14 +210,6 @@ def _copy_incoming(session: Session, lines: Iterable[ParsedLine], source: UsageS
                                 _batch_name(source))
     session.execute(text("ANALYZE usage_incoming"))
     return received
-
-
-def _copy_row(line_no: int, event: UsageEvent) -> str:
-    event_id = event.event_id
-    if "\\" in event_id:  # COPY's text format escapes backslashes; nothing else can occur
-        event_id = event_id.replace("\\", "\\\\")
-    return (f"{line_no}\t{event.tenant_id}\t{event_id}\t{event.metric}\t"
-            f"{event.quantity_base_units}\t{event.occurred_at.isoformat()}\n")
 
 
 def _batch_name(source: UsageSource) -> str:

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import csv
 import io
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -19,7 +20,12 @@ from billing_core.usage_events import (
     check_event,
     late_usage_line,
 )
-from billing_core.usage_files import MAX_USAGE_FILE_BYTES, check_file_size, read_usage_file
+from billing_core.usage_files import (
+    MAX_USAGE_FILE_BYTES,
+    check_file_size,
+    read_usage_file,
+    read_usage_rows,
+)
 
 STORAGE_1TB = UsagePlan("storage", "TB", BYTES_PER_TB, BYTES_PER_TB, Money("23.00", "USD"),
                         "byte")
@@ -76,6 +82,26 @@ def test_a_csv_file_streams_events_and_problems_with_their_line_numbers():
         LineProblem(4, "quantity", "'x' is not a whole number of base units"),
         LineProblem(5, None, "3 fields, expected 5 (tenant_id,event_id,metric,quantity,"
                              "occurred_at)")]
+
+
+def test_the_rows_loaded_say_what_the_checked_events_say_on_the_fast_path_or_not():
+    text = ("tenant_id,event_id,metric,quantity,occurred_at\r\n"
+            "t,e1,storage,5,2024-01-01T00:00:00Z\r\n"            # plain: passed on as it came
+            "t,\"e,2\"\"\",storage,7,2024-01-01T01:00:00+02:00\n"  # quoted id, another offset
+            "t,e3,storage,9223372036854775807,2024-01-31T23:59:59.123456+00:00\n"
+            "t,e4,storage,9223372036854775808,2024-01-01T00:00:00Z\n"  # one above the limit
+            "t,e5,storage,5,2024-02-30T00:00:00Z\n\n"               # no such day
+            "t,e6,storage,5,2024-01-01T00:00:00\n"                  # no offset
+            "t,e7,storage,5\n")
+    events = _read(text)
+    rows = list(read_usage_rows(io.BytesIO(text.encode()), "u.csv"))
+    assert [r for r in rows if isinstance(r, LineProblem)] == [
+        e for e in events if isinstance(e, LineProblem)] != []
+    loaded = [(int(n), check_event(*cells))
+              for n, *cells in csv.reader(r for r in rows if isinstance(r, str))]
+    assert loaded == [e for e in events if not isinstance(e, LineProblem)]
+    assert [n for n, _ in loaded] == [2, 3, 4]
+    assert loaded[1][1].event_id == 'e,2"'
 
 
 def test_a_wrong_header_stops_the_file_at_line_1():
