@@ -19,6 +19,7 @@ from ledgerline_ui.price_preview import (
     preview_price,
 )
 from ledgerline_ui.setup import setup_page
+from ledgerline_ui.wrapping_table import wrapping_table
 
 sessions = setup_page("Preview", ":material/calculate:", Permission.USE_PREVIEW)
 
@@ -91,7 +92,8 @@ if result is not None:
     with correct:
         st.subheader(f"Correct price: {money(invoice.total)}")
         st.caption("Percentages first (compounding), then fixed amounts; each step rounded once.")
-        st.dataframe(lines_table(invoice.lines), hide_index=True, width="stretch")
+        # A preview has a handful of lines: tables whose cells wrap, so none is cut.
+        wrapping_table(lines_table(invoice.lines))
         subtotal_col, discount_col, total_col = st.columns(3)
         subtotal_col.metric("Subtotal", money(invoice.subtotal))
         discount_col.metric("Discounts", money(result.discounts_taken))
@@ -107,18 +109,17 @@ if result is not None:
         st.subheader(f"Old order: {money(result.legacy.total)}")
         st.caption("Before the fix, fixed amounts came off first and percentages after. "
                    "Use this to explain a past bill; never to price a new one.")
-        st.dataframe(pd.DataFrame(
+        wrapping_table(pd.DataFrame(
             [{"Step": step.description, "How": step.explanation, "Amount": money(step.amount)}
              for step in result.legacy.steps]
             + [{"Step": "Total", "How": f"subtotal {money(invoice.subtotal)} after the steps",
-                "Amount": money(result.legacy.total)}]), hide_index=True, width="stretch")
+                "Amount": money(result.legacy.total)}]))
         comparison = result.legacy_comparison()
         if comparison:
             st.warning(comparison, icon=":material/history:")
         else:
             st.success("Both orders give the same total for these discounts.")
     with st.expander("Exact amounts before rounding"):
-        st.dataframe(pd.DataFrame(
+        wrapping_table(pd.DataFrame(
             [{"Line": line.description, "Exact": exact_text(line.exact_amount),
-              "Rounded": money(line.amount)} for line in invoice.lines]),
-            hide_index=True, width="stretch")
+              "Rounded": money(line.amount)} for line in invoice.lines]))

@@ -42,6 +42,7 @@ from ledgerline_ui.reconciliation_view import (
 )
 from ledgerline_ui.setup import can, current_actor, for_live_session, setup_page
 from ledgerline_ui.upload_limits import refuse_oversized_upload
+from ledgerline_ui.wrapping_table import wrapping_table
 
 sessions = setup_page("Reconciliation", ":material/rule:")
 
@@ -147,7 +148,8 @@ page = (st.number_input("Page", min_value=1, max_value=page_count, value=1, step
 with sessions() as session:
     shown = discrepancy_page(session, summary, shown_rule, int(page) - 1)
 st.caption(page_caption(int(page) - 1, len(shown), shown_count))
-st.dataframe(discrepancy_table(shown), hide_index=True, width="stretch")
+# A page of 100 as a table, not a grid: its cells wrap, so "Why" is read whole at 1440 px.
+wrapping_table(discrepancy_table(shown))
 
 
 def export_report() -> str:

@@ -9,14 +9,15 @@ def _texts(app) -> str:
     parts = [m.value for m in app.markdown] + [s.value for s in app.subheader]
     parts += [w.value for w in app.warning] + [e.value for e in app.error]
     parts += [m.value for m in app.metric]
-    for frame in app.dataframe:
+    for frame in [*app.dataframe, *app.table]:
         parts.append(frame.value.to_string())
     return "\n".join(str(p) for p in parts)
 
 
 def _frame(app, column: str):
-    """The first table on screen with `column` (the discounts editor is a table too)."""
-    return next(f.value for f in app.dataframe if column in f.value.columns)
+    """The first table on screen with `column` (the discounts editor is a grid)."""
+    frame = next(f.value for f in [*app.dataframe, *app.table] if column in f.value.columns)
+    return frame.replace(r"\\(.)", r"\1", regex=True)  # a table's cells are Markdown-escaped
 
 
 def _row_counts(url) -> tuple[int, int]:

@@ -17,7 +17,9 @@ SIX_RULES = ["Proration", "Duplicate invoice", "Discount order", "Credit on a fi
 
 
 def _discrepancies(app):
-    return next(f.value for f in app.dataframe if "Why" in f.value.columns)
+    """The page of discrepancies, as read (a table's cells are Markdown-escaped)."""
+    frame = next(f.value for f in app.table if "Why" in f.value.columns)
+    return frame.replace(r"\\(.)", r"\1", regex=True)
 
 
 def _proposals(app):

@@ -213,3 +213,36 @@ def test_cost_allocation_names_every_wrong_field_beside_it_and_in_view(page):
                        page.get_by_text("total: '12,3x' is not a number"))
     _shown_right_under(page.get_by_role("textbox", name="Period (month)", exact=True),
                        page.get_by_text("period: '2024-13' is not a month like 2024-01"))
+
+
+def _cut_cells(table) -> list:
+    """[the table scrolls sideways, the text of every cell cut at its edge or the table's]."""
+    return table.evaluate("""table => {
+        const box = table.getBoundingClientRect();
+        const cells = Array.from(table.querySelectorAll('th, td'));
+        return [table.scrollWidth > table.clientWidth + 1,
+                cells.filter(c => c.getBoundingClientRect().right > box.right + 1
+                             || c.scrollWidth > c.clientWidth + 1).map(c => c.innerText)];
+    }""")
+
+
+def test_previews_tables_show_every_column_whole_at_1440_pixels(page):
+    open_in_browser(page, "/Preview")
+    page.get_by_role("heading", name="Correct price: $850.00").wait_for()
+    page.get_by_text("Exact amounts before rounding").click()
+    tables = page.locator('[data-testid="stMain"] [data-testid="stTable"]')
+    expect(tables).to_have_count(3)  # the lines, the old order, the exact amounts
+    for table in tables.all():
+        assert _cut_cells(table) == [False, []]
+    expect(tables.first.get_by_text("How it is computed", exact=True)).to_be_visible()
+
+
+def test_reconciliations_why_column_is_whole_at_1440_pixels(page):
+    open_in_browser(page, "/Reconciliation")
+    page.get_by_role("heading", name="Discrepancies").wait_for()
+    table = page.locator('[data-testid="stMain"] [data-testid="stTable"]',
+                         has_text="Why").first
+    table.get_by_text("Why", exact=True).wait_for()
+    assert _cut_cells(table) == [False, []]
+    why = table.locator("tbody tr td").last
+    assert why.inner_text().strip() and why.is_visible()
