@@ -7,12 +7,20 @@ port (each with its own Engine), so a machine with more cores serves more reques
 from __future__ import annotations
 
 import argparse
+from typing import Any
 
 import uvicorn
 from fastapi import FastAPI
 
 from api.app import create_app
 from db.database import ensure_ready
+
+SERVER_OPTIONS: dict[str, Any] = {
+    # The C parser and libuv loop (requirements.txt): a read spends about a third less CPU
+    # than on uvicorn's pure-Python h11 and asyncio's loop.
+    "http": "httptools", "loop": "uvloop",
+    "log_level": "warning", "access_log": False,
+}
 
 
 def serve_app() -> FastAPI:
@@ -27,12 +35,11 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--workers", type=int, default=1)
     args = parser.parse_args(argv)
     if args.workers == 1:
-        uvicorn.run(serve_app(), host=args.host, port=args.port, log_level="warning",
-                    access_log=False)
+        uvicorn.run(serve_app(), host=args.host, port=args.port, **SERVER_OPTIONS)
         return
     ensure_ready()  # migrate once, before the workers start
     uvicorn.run("api.__main__:serve_app", factory=True, workers=args.workers, host=args.host,
-                port=args.port, log_level="warning", access_log=False)
+                port=args.port, **SERVER_OPTIONS)
 
 
 if __name__ == "__main__":
