@@ -145,7 +145,7 @@ def import_usage(session: Session, rows: Iterable[UsageRow], *, actor: Actor,
     received = _copy_incoming(session, rows, source)
     _refuse_unknown_tenants_and_metrics(session, source)
     lock_tenants(session, session.execute(text(
-        "SELECT DISTINCT tenant_id FROM usage_incoming")).scalars().all())
+        "SELECT DISTINCT tenant_id FROM usage_incoming_pairs")).scalars().all())
     import_id = session.execute(text("""
         INSERT INTO usage_imports (source, file_name, actor, actor_role)
         VALUES (:source, :file_name, :actor, :role) RETURNING import_id
@@ -209,6 +209,12 @@ def _copy_incoming(session: Session, rows: Iterable[UsageRow], source: UsageSour
         raise UsageBatchRefused([LineProblem(1, None, "holds no events")], 1,
                                 _batch_name(source))
     session.execute(text("ANALYZE usage_incoming"))
+    # Each tenant and metric once: what the checks and the locks need, a fraction of the lines.
+    session.execute(text("DROP TABLE IF EXISTS usage_incoming_pairs"))
+    session.execute(text("""
+        CREATE TEMP TABLE usage_incoming_pairs ON COMMIT DROP AS
+        SELECT DISTINCT tenant_id, metric FROM usage_incoming
+    """))
     return received
 
 
@@ -217,18 +223,27 @@ def _batch_name(source: UsageSource) -> str:
 
 
 def _refuse_unknown_tenants_and_metrics(session: Session, source: UsageSource) -> None:
+    # A tenant that does not exist has no subscription: one anti-join answers for both, and
+    # only a batch it refuses pays for naming every bad line.
+    if session.execute(text("""
+        SELECT NOT EXISTS (
+            SELECT FROM usage_incoming_pairs i
+            WHERE NOT EXISTS (SELECT FROM subscriptions s JOIN plans p ON p.plan_id = s.plan_id
+                              WHERE s.tenant_id = i.tenant_id AND p.usage_metric = i.metric))
+    """)).scalar_one():
+        return
     rows = session.execute(text("""
         WITH metered AS (
             SELECT s.tenant_id, array_agg(DISTINCT p.usage_metric ORDER BY p.usage_metric)
                    AS metrics
             FROM subscriptions s JOIN plans p ON p.plan_id = s.plan_id
             WHERE p.usage_metric IS NOT NULL
-              AND s.tenant_id IN (SELECT DISTINCT tenant_id FROM usage_incoming)
+              AND s.tenant_id IN (SELECT tenant_id FROM usage_incoming_pairs)
             GROUP BY s.tenant_id
         ), pairs AS (
             SELECT i.tenant_id, i.metric, (t.tenant_id IS NOT NULL) AS known,
                    coalesce(m.metrics, '{}') AS metrics
-            FROM (SELECT DISTINCT tenant_id, metric FROM usage_incoming) i
+            FROM usage_incoming_pairs i
             LEFT JOIN tenants t ON t.tenant_id = i.tenant_id
             LEFT JOIN metered m ON m.tenant_id = i.tenant_id
             WHERE t.tenant_id IS NULL OR NOT i.metric = ANY(coalesce(m.metrics, '{}'))
