@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
 from fastapi import FastAPI
 from sqlalchemy import Engine
 
@@ -10,6 +13,7 @@ from api.door import Door
 from api.problems import install_problem_handlers
 from api.routes import credits, invoices, tenants, usage
 from db.database import make_sessionmaker
+from db.reading_pool import reading_pool
 
 DESCRIPTION = """Send usage events, create tenants and change their plans, generate, read and
 finalize invoices, grant credits.
@@ -23,8 +27,19 @@ Bodies above 4 MiB are refused (413)."""
 
 
 def create_app(engine: Engine) -> FastAPI:
-    app = FastAPI(title="Ledgerline billing API", version="1", description=DESCRIPTION)
-    app.state.door = Door(make_sessionmaker(engine))
+    door = Door(make_sessionmaker(engine), reading_pool(engine.url))
+
+    @asynccontextmanager
+    async def readers_open(_app: FastAPI) -> AsyncIterator[None]:
+        await door.readers.open()
+        try:
+            yield
+        finally:
+            await door.readers.close()
+
+    app = FastAPI(title="Ledgerline billing API", version="1", description=DESCRIPTION,
+                  lifespan=readers_open)
+    app.state.door = door
     install_problem_handlers(app)
     for module in (usage, tenants, invoices, credits):
         app.include_router(module.router)

@@ -10,7 +10,8 @@ operation to run; the door
    change something check again themselves, with the same Actor, and write their
    audit row with the key's name as the actor;
 3. runs the operation in one transaction (a change) or one read-only session (a
-   read), which rolls back on any error, so a refused request changes nothing;
+   read), which rolls back on any error, so a refused request changes nothing; the
+   busiest read runs on an async connection in autocommit instead (`reading_async`);
 4. for a change sent with an `Idempotency-Key`, claims the key in that same
    transaction and keeps the answer (`db.idempotency`): the same request again
    gets the first answer back, marked `Idempotent-Replayed: true`.
@@ -23,17 +24,19 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from typing import Any
 
 from fastapi.responses import Response
 from fastapi.security import HTTPAuthorizationCredentials
+from psycopg import AsyncConnection
+from psycopg_pool import AsyncConnectionPool
 from sqlalchemy.orm import Session, sessionmaker
 
 from api.problems import Unauthenticated
 from billing_core.access import Actor, Permission, require
-from db.api_keys import KeyHolder, key_holder
+from db.api_keys import KeyHolder, key_holder, key_holder_async
 from db.idempotency import StoredResponse, claim, remember
 
 Answer = tuple[int, Any]
@@ -50,8 +53,10 @@ def json_response(status: int, payload: Any) -> Response:
 
 
 class Door:
-    def __init__(self, sessions: sessionmaker[Session]) -> None:
+    def __init__(self, sessions: sessionmaker[Session],
+                 readers: AsyncConnectionPool[AsyncConnection]) -> None:
         self.sessions = sessions
+        self.readers = readers
 
     @contextmanager
     def reading(self, credentials: HTTPAuthorizationCredentials | None,
@@ -63,6 +68,16 @@ class Door:
             session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
             self._admit(session, credentials, permission)
             yield session
+
+    @asynccontextmanager
+    async def reading_async(self, credentials: HTTPAuthorizationCredentials | None,
+                            permission: Permission) -> AsyncIterator[AsyncConnection[Any]]:
+        """`reading` on the event loop: an async connection in autocommit for a holder allowed
+        `permission`, with the key looked up on it as on every request (a revoked key is
+        refused from its next request on)."""
+        async with self.readers.connection() as connection:
+            _allow(await key_holder_async(connection, _sent_key(credentials)), permission)
+            yield connection
 
     def change(self, credentials: HTTPAuthorizationCredentials | None, permission: Permission,
                operation: Callable[[Session, Actor], Answer], *,
@@ -99,10 +114,17 @@ class Door:
 
     def _admit(self, session: Session, credentials: HTTPAuthorizationCredentials | None,
                permission: Permission) -> KeyHolder:
-        if credentials is None:
-            raise Unauthenticated("This API needs an API key: send 'Authorization: Bearer <key>'.")
-        holder = key_holder(session, credentials.credentials)
-        if holder is None:
-            raise Unauthenticated("The API key is not valid: it is unknown or was revoked.")
-        require(holder.actor, permission)
-        return holder
+        return _allow(key_holder(session, _sent_key(credentials)), permission)
+
+
+def _sent_key(credentials: HTTPAuthorizationCredentials | None) -> str:
+    if credentials is None:
+        raise Unauthenticated("This API needs an API key: send 'Authorization: Bearer <key>'.")
+    return credentials.credentials
+
+
+def _allow(holder: KeyHolder | None, permission: Permission) -> KeyHolder:
+    if holder is None:
+        raise Unauthenticated("The API key is not valid: it is unknown or was revoked.")
+    require(holder.actor, permission)
+    return holder

@@ -31,7 +31,9 @@ import secrets
 import sys
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
+from psycopg import AsyncConnection
 from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -132,13 +134,28 @@ class KeyHolder:
     actor: Actor
 
 
+_HOLDER = """
+    SELECT api_key_id, name, role FROM api_keys
+    WHERE key_hash = %(key_hash)s AND revoked_at IS NULL
+"""
+"""One read through the unique index on key_hash, in the driver's own parameter style (the
+Session and the API's async connections send the same statement)."""
+
+
 def key_holder(session: Session, key: str) -> KeyHolder | None:
     """The holder of an active key, or None for an unknown or revoked one."""
-    row = session.execute(text("""
-        SELECT api_key_id, name, role FROM api_keys
-        WHERE key_hash = :key_hash AND revoked_at IS NULL
-    """), {"key_hash": hash_key(key)}).first()
+    row = session.connection().exec_driver_sql(_HOLDER, {"key_hash": hash_key(key)}).first()
     return None if row is None else KeyHolder(row.api_key_id, Actor(row.name, Role(row.role)))
+
+
+async def key_holder_async(connection: AsyncConnection[Any], key: str) -> KeyHolder | None:
+    """`key_holder` on an async psycopg connection (the API's reads)."""
+    cursor = await connection.execute(_HOLDER, {"key_hash": hash_key(key)})
+    row = await cursor.fetchone()
+    if row is None:
+        return None
+    api_key_id, name, role = row
+    return KeyHolder(api_key_id, Actor(name, Role(role)))
 
 
 def _checked_name(name: str) -> str:

@@ -21,8 +21,7 @@ from api.schemas import (
 from api.views import decode_cursor, generated, invoice_page, invoice_state, invoice_with_lines
 from billing_core.access import Actor, Permission
 from db.month_end import generate_month_invoice
-from db.reads.invoices import invoice_with_lines as read_invoice
-from db.reads.invoices import list_invoices
+from db.reads.invoices import invoice_with_lines_async, list_invoices
 from db.transitions import finalize_invoice
 
 router = APIRouter(prefix="/v1/invoices", tags=["invoices"])
@@ -63,10 +62,11 @@ def list_page(request: Request, credentials: Credentials,
 
 
 @router.get("/{tenant}/{invoice_id}", response_model=InvoiceOut)
-def read(tenant: str, invoice_id: int, request: Request, credentials: Credentials) -> Response:
+async def read(tenant: str, invoice_id: int, request: Request,
+               credentials: Credentials) -> Response:
     """One invoice with every line and the sentence that explains it."""
-    with door_of(request).reading(credentials, Permission.VIEW_BILLING) as session:
-        invoice, lines = read_invoice(session, tenant, invoice_id)
+    async with door_of(request).reading_async(credentials, Permission.VIEW_BILLING) as reader:
+        invoice, lines = await invoice_with_lines_async(reader, tenant, invoice_id)
     return json_response(200, invoice_with_lines(invoice, lines))
 
 

@@ -8,12 +8,15 @@ fast at a million invoices.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 from enum import StrEnum
 from typing import Any
 
+from psycopg import AsyncConnection
+from psycopg.rows import namedtuple_row
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
@@ -209,6 +212,18 @@ def tenant_invoices(session: Session, tenant_id: str) -> tuple[InvoiceSummary, .
     """), {"tenant_id": tenant_id}))
 
 
+_INVOICE_WITH_LINES = f"""
+    SELECT {_INVOICE_COLUMNS}, l.line_no, l.kind, l.description, l.amount_minor,
+           l.exact_amount, l.explanation
+    FROM invoices i JOIN tenants t USING (tenant_id)
+    LEFT JOIN invoice_lines l ON l.tenant_id = i.tenant_id AND l.invoice_id = i.invoice_id
+    WHERE i.tenant_id = %(tenant_id)s AND i.invoice_id = %(invoice_id)s
+    ORDER BY l.line_no
+"""
+"""In the driver's own parameter style, so the Session and the API's async connections send
+the same statement."""
+
+
 def invoice_with_lines(session: Session, tenant_id: str,
                        invoice_id: int) -> tuple[InvoiceSummary, tuple[LineView, ...]]:
     """The invoice and its lines, each with the sentence that explains it: what the billing
@@ -216,14 +231,23 @@ def invoice_with_lines(session: Session, tenant_id: str,
 
     One statement, so the lines and the totals are read from one snapshot even outside a
     transaction (the API reads in autocommit: no BEGIN and ROLLBACK round trips)."""
-    rows = session.execute(text(f"""
-        SELECT {_INVOICE_COLUMNS}, l.line_no, l.kind, l.description, l.amount_minor,
-               l.exact_amount, l.explanation
-        FROM invoices i JOIN tenants t USING (tenant_id)
-        LEFT JOIN invoice_lines l ON l.tenant_id = i.tenant_id AND l.invoice_id = i.invoice_id
-        WHERE i.tenant_id = :tenant_id AND i.invoice_id = :invoice_id
-        ORDER BY l.line_no
-    """), {"tenant_id": tenant_id, "invoice_id": invoice_id}).all()
+    rows = session.connection().exec_driver_sql(
+        _INVOICE_WITH_LINES, {"tenant_id": tenant_id, "invoice_id": invoice_id}).all()
+    return _invoice_and_lines(rows, tenant_id, invoice_id)
+
+
+async def invoice_with_lines_async(
+        connection: AsyncConnection[Any], tenant_id: str,
+        invoice_id: int) -> tuple[InvoiceSummary, tuple[LineView, ...]]:
+    """`invoice_with_lines` on an async psycopg connection in autocommit (the API's reads: no
+    thread hand-off, no Session)."""
+    cursor = connection.cursor(row_factory=namedtuple_row)
+    await cursor.execute(_INVOICE_WITH_LINES, {"tenant_id": tenant_id, "invoice_id": invoice_id})
+    return _invoice_and_lines(await cursor.fetchall(), tenant_id, invoice_id)
+
+
+def _invoice_and_lines(rows: Sequence[Any], tenant_id: str,
+                       invoice_id: int) -> tuple[InvoiceSummary, tuple[LineView, ...]]:
     if not rows:
         raise NotFound("invoice", f"{invoice_id} of tenant {tenant_id}")
     invoice = _invoice_summary(rows[0])
