@@ -21,6 +21,7 @@ from ledgerline_ui.plain_text import escape_markdown
 from ledgerline_ui.setup import setup_page
 from ledgerline_ui.tenant_picker import pick_tenant
 from ledgerline_ui.usage_chart import unit_price_text, usage_chart
+from ledgerline_ui.wrapping_table import wrapping_table
 
 sessions = setup_page("Tenant", ":material/apartment:")
 
@@ -72,7 +73,7 @@ if story.invoices:
         # The sentences quote plan names, discount labels and credit reasons as typed.
         st.markdown("\n".join(f"- {escape_markdown(sentence)}" for sentence in sentences))
         with st.expander("The invoice lines"):
-            st.dataframe(lines_table(detail.lines), hide_index=True, width="stretch")
+            wrapping_table(lines_table(detail.lines))
         st.markdown("**Copy explanation** (customer wording; the copy button is at the "
                     "block's top right)")
         st.code(customer_message(detail, story.plan_history, story.usage), language=None,
@@ -84,12 +85,16 @@ if story.invoices:
 else:
     st.info("This tenant has no invoices yet.")
 
+# A tenant's short tables wrap (wrapping_table): in these half-width columns a grid cut the
+# usage terms, reasons and explanations at 1440 px. The invoices and the audit trail stay
+# grids (sortable, and the audit trail is long).
+
 # --- credit requests waiting ----------------------------------------------------------------
 st.subheader("Credit requests waiting for approval")
 with sessions() as session:
     waiting = pending_credit_requests(session, tenant_id=tenant.tenant_id)
 if waiting:
-    st.dataframe(pending_requests_table(waiting), hide_index=True, width="stretch")
+    wrapping_table(pending_requests_table(waiting))
     link_to(SCREENS[3], label="Approve or reject on Credits",
             query_params={"tenant": tenant.tenant_id})
 else:
@@ -117,23 +122,23 @@ if story.invoices:
 plans_col, usage_col = st.columns(2, gap="large")
 with plans_col:
     st.subheader("Plan history")
-    st.dataframe(pd.DataFrame([
+    wrapping_table(pd.DataFrame([
         {"From": iso_date(segment.starts_on), "Plan": f"{segment.plan_name} ({segment.plan_id})",
          "Price per month": money(segment.recurring_price),
          "Usage terms": (f"{segment.usage_metric}: {segment.usage_included_base_units:,} base "
                          f"units included, then "
                          f"{unit_price_text(segment.usage_price_per_unit)} per "
                          f"{segment.usage_unit_name}" if segment.usage_metric else "")}
-        for segment in story.plan_history]), hide_index=True, width="stretch")
+        for segment in story.plan_history]))
     if story.discounts:
         st.markdown("**Discounts** (percentages always come off before fixed amounts)")
-        st.dataframe(pd.DataFrame([
+        wrapping_table(pd.DataFrame([
             {"Label": d.label,
              "Discount": (f"{d.percent.normalize():f}%" if d.percent is not None
                           else money(d.amount)),
              "Valid": (f"{iso_date(d.valid_from) or 'always'} to "
                        f"{iso_date(d.valid_until) or 'open'}")}
-            for d in story.discounts]), hide_index=True, width="stretch")
+            for d in story.discounts]))
 with usage_col:
     st.subheader("Usage against the plan")
     metrics = sorted({month.metric for month in story.usage})
@@ -149,7 +154,7 @@ credits_col, balance_col = st.columns(2, gap="large")
 with credits_col:
     st.subheader("Credits and credit notes")
     if story.credits or story.credit_notes:
-        st.dataframe(pd.DataFrame(
+        wrapping_table(pd.DataFrame(
             [{"What": f"Service credit #{c.credit_id}", "When": iso_date(c.created_at),
               "Amount": money(c.amount), "Reason": c.reason,
               "Where": (f"{money(c.applied)} on invoice #{c.invoice_id}" if c.applied else "")
@@ -157,8 +162,7 @@ with credits_col:
                  if c.to_balance else "")} for c in story.credits]
             + [{"What": f"Credit note {n.number}", "When": iso_date(n.created_at),
                 "Amount": money(n.amount), "Reason": n.reason,
-                "Where": f"against invoice #{n.invoice_id}"} for n in story.credit_notes]),
-            hide_index=True, width="stretch")
+                "Where": f"against invoice #{n.invoice_id}"} for n in story.credit_notes]))
     else:
         st.caption("No credits or credit notes.")
 with balance_col:

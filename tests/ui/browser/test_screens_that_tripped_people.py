@@ -246,3 +246,15 @@ def test_reconciliations_why_column_is_whole_at_1440_pixels(page):
     assert _cut_cells(table) == [False, []]
     why = table.locator("tbody tr td").last
     assert why.inner_text().strip() and why.is_visible()
+
+
+@pytest.mark.parametrize("tenant_id", ["ent-initech", "ent-umbrella"])
+def test_the_tenants_tables_show_every_column_whole_at_1440_pixels(page, tenant_id):
+    open_in_browser(page, f"/Tenant?tenant={tenant_id}")
+    page.get_by_role("heading", name="Plan history").wait_for()
+    page.get_by_text("The invoice lines").click()
+    tables = page.locator('[data-testid="stMain"] [data-testid="stTable"]')
+    expect(tables.filter(has_text="Usage terms")).to_have_count(1)
+    expect(tables.filter(has_text="How it is computed")).to_have_count(1)
+    for table in tables.all():
+        assert _cut_cells(table) == [False, []]
