@@ -406,7 +406,7 @@ def _settle_days(session: Session, import_id: int) -> int:
     session.execute(text("""
         INSERT INTO usage_records (tenant_id, metric, used_on, quantity_base_units, import_id)
         SELECT tenant_id, metric, used_on, quantity, :import_id FROM usage_new_days
-        WHERE late_usage_id IS NULL
+        WHERE late_usage_id IS NULL ORDER BY tenant_id, metric, used_on
     """), {"import_id": import_id})
     return int(session.execute(text(
         "SELECT coalesce(sum(events), 0) FROM usage_new_days WHERE late_usage_id IS NOT NULL"
