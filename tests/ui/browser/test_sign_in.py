@@ -43,7 +43,8 @@ def test_a_signed_out_visitor_sees_only_the_sign_in_form(page, path):
     # besides "Sign in", only the password field's show/hide toggle
     assert [b for b in main.get_by_role("button").all_inner_texts() if b != "visibility"] == [
         "Sign in"]
-    for testid in ("stDataFrame", "stMetric", "stSelectbox", "stTabs", "stException"):
+    for testid in ("stDataFrame", "stTable", "stMetric", "stSelectbox", "stTabs",
+                   "stException"):
         assert not page.locator(f'[data-testid="{testid}"]').count(), testid
     assert not page.locator('[data-testid="stSidebar"]').is_visible()
     assert "umbrella" not in main.inner_text().lower()
