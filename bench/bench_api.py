@@ -85,6 +85,8 @@ class Figure:
     """CPU time the serving side spent (the API server with its database backends, or this
     process and its backends in-process): unlike requests/s, it hardly moves when other
     programs share the machine."""
+    database_cpu_seconds: float = 0.0
+    """The part of `cpu_seconds` that the PostgreSQL backends spent."""
 
     @property
     def per_second(self) -> float:
@@ -191,7 +193,7 @@ def load(port: int, requests: Iterator[bytes], clients: int, seconds: float,
     with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
         elapsed = runner.run(run())
     return Figure(len(latencies), elapsed, latencies, len(failures),
-                  cpu_spent(before, cpu_snapshot(serving)))
+                  *cpu_spent(before, cpu_snapshot(serving), serving))
 
 
 def in_process(call: Callable[[], object], threads: int, seconds: float,
@@ -213,7 +215,7 @@ def in_process(call: Callable[[], object], threads: int, seconds: float,
     for thread in pool:
         thread.join()
     return Figure(len(latencies), time.perf_counter() - started, latencies, 0,
-                  cpu_spent(before, cpu_snapshot(serving)))
+                  *cpu_spent(before, cpu_snapshot(serving), serving))
 
 
 def get_request(invoice_id: int, key: str) -> bytes:
@@ -223,10 +225,11 @@ def get_request(invoice_id: int, key: str) -> bytes:
 
 def print_row(label: str, figure: Figure, unit: str = "requests/s", scale: int = 1) -> None:
     cpu_ms = figure.cpu_seconds * 1000 / max(figure.requests, 1)
+    database_ms = figure.database_cpu_seconds * 1000 / max(figure.requests, 1)
     print(f"{label:<46} {figure.per_second * scale:>10,.0f} {unit:<10} "
           f"p50 {statistics.median(figure.latencies_ms) if figure.latencies_ms else 0:6.1f} ms  "
-          f"p99 {figure.percentile(0.99):6.1f} ms  CPU {cpu_ms:5.2f} ms/call  "
-          f"({figure.requests:,} calls, {figure.failures} failed)")
+          f"p99 {figure.percentile(0.99):6.1f} ms  CPU {cpu_ms:5.2f} ms/call "
+          f"(PostgreSQL {database_ms:5.2f})  ({figure.requests:,} calls, {figure.failures} failed)")
 
 
 @dataclass(frozen=True)
@@ -264,8 +267,13 @@ def cpu_snapshot(serving: Serving) -> dict[int, float]:
     return snapshot
 
 
-def cpu_spent(before: dict[int, float], after: dict[int, float]) -> float:
-    return sum(spent - before.get(pid, 0.0) for pid, spent in after.items())
+def cpu_spent(before: dict[int, float], after: dict[int, float],
+              serving: Serving) -> tuple[float, float]:
+    """CPU seconds spent between the snapshots: by all serving processes, and by the database
+    backends among them."""
+    spent = {pid: seconds - before.get(pid, 0.0) for pid, seconds in after.items()}
+    return (sum(spent.values()),
+            sum(seconds for pid, seconds in spent.items() if pid not in serving.pids))
 
 
 def bench_get(url: URL, server_pid: int, port: int, invoice_id: int, key: str, clients: int,
