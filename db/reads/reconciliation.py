@@ -61,6 +61,12 @@ _OVERCHARGE = "d.rule <> 'duplicate_invoice' AND d.difference_minor > 0"
 _DUPLICATE = "d.rule = 'duplicate_invoice'"
 _OPEN = f"c.correction_id IS NULL AND ({_OVERCHARGE} OR {_DUPLICATE})"
 """A proposal: no correction yet, and an overcharge to credit or a duplicate to void."""
+_UNCORRECTED = """NOT EXISTS (SELECT 1 FROM legacy_corrections x
+    WHERE (x.tenant_id, x.source, x.legacy_id, x.rule)
+        = (d.tenant_id, d.source, d.legacy_id, d.rule))"""
+"""No correction yet, as a filter for a page: PostgreSQL plans it as an anti-join and walks the
+report in order until the page is full (0.4 ms), where `c.correction_id IS NULL` after the
+outer join, misjudged as rare, made it join and sort every discrepancy (140 ms at 54,000)."""
 _RULES = {str(rule): rule for rule in Rule}
 
 
@@ -319,8 +325,7 @@ def _rows_of(session: Session, beside: dict[DiscrepancyKey, GrantedBeside],
 def _proposals_where(summary: ReportSummary, kind: CorrectionKind, rule: Rule | None,
                      tenant_id: str | None) -> tuple[str, dict[str, object]]:
     """The proposals of `kind` (credits leave out what was already granted), filtered."""
-    conditions = ["c.correction_id IS NULL",
-                  _OVERCHARGE if kind is CorrectionKind.CREDIT else _DUPLICATE]
+    conditions = [_UNCORRECTED, _OVERCHARGE if kind is CorrectionKind.CREDIT else _DUPLICATE]
     params: dict[str, object] = {}
     if rule is not None:
         conditions.append("d.rule = :rule")
