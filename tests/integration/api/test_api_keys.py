@@ -4,12 +4,18 @@ refused from the moment they are revoked, and audited with who made or revoked t
 from __future__ import annotations
 
 import uuid
+from datetime import date
 
 import pytest
 from sqlalchemy import text
 
 import db.database
+from billing_core.periods import calendar_month
 from db.api_keys import hash_key, main
+from db.invoicing import generate_invoice
+from db.reading_pool import READERS
+from tests.actors import finance
+from tests.integration.factories import add_plan, add_tenant
 
 
 @pytest.fixture
@@ -79,3 +85,27 @@ def test_a_name_is_one_client_forever(api_keys_command):
     assert api_keys_command(["revoke", "--name", name])[0] == 0
     code, _, err = api_keys_command(["create", "--name", name, "--role", "finance"])
     assert (code, err.strip()) == (2, f"name: {name} is already the name of an API key")
+
+
+def test_the_invoice_read_refuses_a_key_from_the_request_after_its_revocation(
+        api_keys_command, api_db, client, new_tenant_id):
+    """The invoice read runs on its own async connections (db.reading_pool): it must look the
+    key up on every request there too, never keep an answer."""
+    with api_db.begin() as session:
+        add_plan(session, "keys-compute-1000", 100000)
+        tenant = add_tenant(session, new_tenant_id("api-keys"),
+                            plans=[(date(2024, 1, 1), "keys-compute-1000")])
+        draft = generate_invoice(session, tenant, calendar_month("2024-11"),
+                                 actor=finance("setup@test")).invoice_id
+    name = f"reader-{uuid.uuid4().hex[:8]}"
+    code, out, _ = api_keys_command(["create", "--name", name, "--role", "finance"])
+    headers = {"Authorization": f"Bearer {out.strip().splitlines()[-1]}"}
+    # Enough reads that every pooled connection has served the key, its statement prepared.
+    for _ in range(READERS + 2):
+        answer = client.get(f"/v1/invoices/{tenant}/{draft}", headers=headers)
+        assert (answer.status_code, answer.json()["invoice_id"]) == (200, draft)
+
+    assert api_keys_command(["revoke", "--name", name])[0] == 0
+    refused = client.get(f"/v1/invoices/{tenant}/{draft}", headers=headers)
+    assert refused.status_code == 401
+    assert "revoked" in refused.json()["detail"]
