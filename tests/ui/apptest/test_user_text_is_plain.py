@@ -50,6 +50,7 @@ def markdown_sources(app) -> list[str]:
                for element in getattr(app, kind)]
     sources += [b.label for b in app.button] + [e.label for e in app.expander]
     sources += [m.label for m in app.metric] + [str(m.value) for m in app.metric]
+    sources += [str(cell) for table in app.table for cell in table.value.to_numpy().ravel()]
     return sources
 
 
@@ -127,8 +128,8 @@ def test_the_tenant_screen_shows_a_credit_reason_as_typed(open_screen, demo_data
     app = open_screen("pages/7_Tenant.py", query={"tenant": tenant.tenant_id,
                                                   "invoice": str(tenant.draft_invoice_id)})
 
-    credits = _table_with(app, "Where")
-    assert list(credits["Reason"]) == [CRAFTED]
+    credits = next(table.value for table in app.table if "Where" in table.value.columns)
+    assert [shown(reason) for reason in credits["Reason"]] == [CRAFTED]  # a Markdown table
     sentences = [shown(m.value) for m in app.markdown]
     assert any(f"- Service credit: {CRAFTED} took $100.00 off." in s for s in sentences), sentences
     assert_nothing_typed_is_markup(app)
