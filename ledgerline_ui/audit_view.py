@@ -19,14 +19,22 @@ from billing_core.money import CURRENCY_EXPONENTS, Money
 from db.reads.audit import AuditView
 from ledgerline_ui.formatting import iso_date, money
 
+LISTED_ITEMS = 20
+"""Structures up to this many items are shown as JSON in the table; larger ones are counted
+(an allocation run's shares over 25,000 tenants is 570 kB of JSON: the page would write it out
+in full for every such row). The entry's own JSON, below the table, still holds everything."""
+
 
 def describe_value(key: str, value: Any, currency: str | None) -> str:
-    """One stored value for people: minor units as money, None as "—", structures as JSON."""
+    """One stored value for people: minor units as money, None as "—", structures as JSON (a
+    count of their items when they are long)."""
     if value is None:
         return "—"
     if (key.endswith("_minor") and type(value) is int and currency in CURRENCY_EXPONENTS):
         return money(Money.from_minor_units(value, currency))
     if isinstance(value, dict | list):
+        if len(value) > LISTED_ITEMS:
+            return f"{len(value):,} {'fields' if isinstance(value, dict) else 'items'}"
         return json.dumps(value, separators=(", ", ": "))
     return str(value)
 
