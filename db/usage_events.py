@@ -5,7 +5,8 @@ Usage screen (`import_usage_file`), the command `python -m db.usage import FILE`
 (`db.usage`), and the billing API (`import_usage_events`, per-event results).
 
 A batch is all or nothing. Its events are checked one by one as they stream in
-(`billing_core.usage_events.check_event`) and copied into a temporary table;
+(`billing_core.usage_files.read_usage_rows`: `check_event`'s rules) and copied into a
+temporary table;
 then the database checks what needs it (the tenant exists, one of its plans
 meters the metric). Any bad line refuses the whole batch, naming every bad line
 (up to `MAX_PROBLEMS_LISTED`, then how many more), and nothing is stored.
