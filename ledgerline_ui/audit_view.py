@@ -34,7 +34,7 @@ def describe_value(key: str, value: Any, currency: str | None) -> str:
         return money(Money.from_minor_units(value, currency))
     if isinstance(value, dict | list):
         if len(value) > LISTED_ITEMS:
-            return f"{len(value):,} {'fields' if isinstance(value, dict) else 'items'}"
+            return f"{len(value):,} entries"
         return json.dumps(value, separators=(", ", ": "))
     return str(value)
 
