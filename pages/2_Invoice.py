@@ -19,6 +19,7 @@ from ledgerline_ui.invoice_trace import invoice_trace
 from ledgerline_ui.page_links import SCREENS, link_to, page_link
 from ledgerline_ui.plain_text import escape_markdown
 from ledgerline_ui.setup import can, current_actor, for_live_session, setup_page
+from ledgerline_ui.wrapping_table import wrapping_table
 
 sessions = setup_page("Invoice", ":material/receipt_long:")
 
@@ -101,15 +102,14 @@ show_links(invoice)
 st.subheader("Lines and how each is calculated")
 trace = invoice_trace(detail)
 # A table, not a grid: its cells wrap, so at 1440 px no column (the running total last) is
-# cut off; an invoice has a handful of lines.
-st.table(
+# cut off; an invoice has a handful of lines. Its cells are Markdown, hence wrapping_table.
+wrapping_table(
     pd.DataFrame([{
         "#": row.step, "Item": f"{row.kind}: {row.description}",
         "Calculation": row.calculation, "Exact": row.exact, "Rounding": row.rounding,
         "Amount": row.amount, "Running total": row.running_total} for row in trace.rows],
         columns=["#", "Item", "Calculation", "Exact", "Rounding", "Amount",
-                 "Running total"]),
-    hide_index=True)
+                 "Running total"]))
 if trace.matches_total:
     st.success(f"The lines add up to the total: {trace.sum_text}.", icon=":material/functions:")
 else:

@@ -135,6 +135,17 @@ def test_the_tenant_screen_shows_a_credit_reason_as_typed(open_screen, demo_data
     assert_nothing_typed_is_markup(app)
 
 
+def test_the_invoice_screen_shows_a_credit_line_as_typed(open_screen, demo_database_url, tenant):
+    _credit(demo_database_url, tenant.tenant_id, "100.00", CRAFTED)
+    app = open_screen("pages/2_Invoice.py", query={"tenant": tenant.tenant_id,
+                                                   "invoice": str(tenant.draft_invoice_id)})
+
+    lines = next(table.value for table in app.table if "Running total" in table.value.columns)
+    items = [shown(item) for item in lines["Item"]]  # a Markdown table
+    assert any(item.endswith(CRAFTED) for item in items), items
+    assert_nothing_typed_is_markup(app)
+
+
 def test_the_audit_log_shows_a_credit_reason_as_typed(open_screen, demo_database_url, tenant):
     _credit(demo_database_url, tenant.tenant_id, "100.00", CRAFTED)
     entry = scalar(demo_database_url, "SELECT audit_id FROM audit_log WHERE tenant_id = :t "
