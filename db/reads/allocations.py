@@ -73,13 +73,18 @@ def _runs(session: Session, choice: str, params: dict[str, object]) -> list[Allo
     shares: dict[int, list[AllocationShareView]] = {row.run_id: [] for row in missing}
     currency = {row.run_id: row.currency for row in missing}
     if missing:
-        for r in session.execute(text("""
-            SELECT * FROM allocation_shares WHERE run_id = ANY(:run_ids) ORDER BY run_id, tenant_id
-        """), {"run_ids": list(shares)}):
-            shares[r.run_id].append(AllocationShareView(
-                r.tenant_id, r.weight, r.quota,
-                Money.from_minor_units(r.floor_minor, currency[r.run_id]), r.extra_minor,
-                Money.from_minor_units(r.amount_minor, currency[r.run_id])))
+        # Unpacked by position: a Row's attributes cost more than the rest at 25,000 a run.
+        for run_id, tenant_id, weight, quota, floor_minor, extra_minor, amount_minor in (
+                session.execute(text("""
+                    SELECT run_id, tenant_id, weight, quota, floor_minor, extra_minor,
+                           amount_minor
+                    FROM allocation_shares WHERE run_id = ANY(:run_ids)
+                    ORDER BY run_id, tenant_id
+                """), {"run_ids": list(shares)})):
+            code = currency[run_id]
+            shares[run_id].append(AllocationShareView(
+                tenant_id, weight, quota, Money.from_minor_units(floor_minor, code), extra_minor,
+                Money.from_minor_units(amount_minor, code)))
     for row in missing:
         kept[row.run_id] = AllocationRunView(
             row.run_id, row.label, row.method, row.metric, row.period_start, row.period_end,
