@@ -14,6 +14,7 @@ from tests.ui.screens import open_in_browser, wait_until_idle
 
 def test_a_manager_pasting_1e3000000_as_a_weight_gets_a_message_naming_the_field(page, app_url):
     open_in_browser(page, "/Cost_allocation", as_role="manager")
+    page.get_by_role("tab", name="New split").click()  # managers open on Past runs
     page.get_by_text("By uploaded weights (CSV)").click()
     wait_until_idle(page)
     page.get_by_label("…or paste the CSV").fill(
