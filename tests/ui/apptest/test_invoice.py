@@ -12,6 +12,7 @@ from db.transitions import finalize_invoice
 from ledgerline_ui.invoice_pdf import NotExportable, export_refusal, invoice_pdf
 from tests.actors import finance
 from tests.ui.finance_data import add_draft_invoice, rows, scalar
+from tests.ui.shown_text import shown
 
 PAGE = "pages/2_Invoice.py"
 NUMBER = re.compile(r"INV-\d{4}-\d{6}")
@@ -43,7 +44,7 @@ def test_initech_invoice_shows_each_discount_step_in_order_and_the_sum(open_scre
     app = open_screen(PAGE, query={"tenant": "ent-initech", "invoice": str(invoice_id)})
 
     assert app.title[0].value == f"Draft invoice #{invoice_id}"
-    lines = app.table[0].value
+    lines = app.table[0].value.map(shown)  # a Markdown table: its cells are escaped
     assert list(lines["Item"]) == ["Plan: Compute tier", "Discount: Enterprise discount",
                                    "Discount: Promotional credit"]
     assert list(lines["Amount"]) == ["$1,000.00", "-$100.00", "-$50.00"]
@@ -60,7 +61,7 @@ def test_proration_lines_show_days_used_of_days_in_period(open_screen, demo_data
     invoice_id = invoice_id_of(demo_database_url, "ent-acme-corp", "2024-11")
     app = open_screen(PAGE, query={"tenant": "ent-acme-corp", "invoice": str(invoice_id)})
 
-    lines = app.table[0].value
+    lines = app.table[0].value.map(shown)  # a Markdown table: its cells are escaped
     assert list(lines["Amount"]) == ["$300.00", "$500.00"]
     assert "15 of 30 days from 2024-11-01 x $600.00" in lines["Calculation"][0]
     assert "15 of 30 days from 2024-11-16 x $1,000.00" in lines["Calculation"][1]
