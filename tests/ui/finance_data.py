@@ -22,6 +22,8 @@ from tests.actors import finance
 
 PLAN_ID = "ui-flow-100"
 PLAN_STARTS = date(2023, 1, 1)
+NEWEST_MONTH = "SELECT to_char(max(period_start), 'YYYY-MM') FROM invoices"
+"""The month Home leads with: other tests may add invoices after the demo's 2024-11."""
 
 
 def add_flow_tenant(url: URL, prefix: str) -> str:

@@ -15,7 +15,7 @@ from sqlalchemy import create_engine, text
 
 from billing_core.money import CURRENCY_EXPONENTS
 from tests.ui.browser.harness import table_rows
-from tests.ui.finance_data import add_draft_invoice, scalar
+from tests.ui.finance_data import NEWEST_MONTH, add_draft_invoice, scalar
 from tests.ui.screens import open_in_browser, wait_until_idle
 
 
@@ -94,8 +94,9 @@ def holding_month_end_lock(url, month: str) -> Iterator[None]:
 
 
 def test_the_words_a_manager_reads_name_roles_and_screens_one_way(page, demo_database_url):
+    month = scalar(demo_database_url, NEWEST_MONTH)
     open_in_browser(page, "/", as_role="manager")
-    page.get_by_role("heading", name="2024-11 at a glance").wait_for()
+    page.get_by_role("heading", name=f"{month} at a glance").wait_for()
     nav = page.locator('[data-testid="stSidebarNav"] a').all_inner_texts()
     assert nav[0] == "Home" and "Month end" in nav
     main = page.locator('[data-testid="stMain"]')
