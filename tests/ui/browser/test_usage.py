@@ -37,10 +37,16 @@ def test_a_file_is_imported_and_late_usage_is_billed_once(page, demo_database_ur
     wait_until_idle(page)
     page.get_by_role("button", name="Bill on next invoice").click()
     # The table is the record (the success message is shown once, by the run after the click).
-    _wait_for_cell(page, "Billed")
+    # Its own row, not any "Billed" cell: the shared database holds other tests' groups.
+    page.wait_for_function("""group => Array.from(
+        document.querySelectorAll('[data-testid="stDataFrame"] table tr'),
+        row => Array.from(row.querySelectorAll('td'), cell => cell.innerText.trim()))
+        .some(cells => cells[0] === group && cells[7] === 'Billed')""",
+                           arg=f"#{group_id}", timeout=WAIT_MS)
 
-    billed = [row for row in table_rows(page) if row and row[0] == f"#{group_id}"]
-    assert billed and billed[0][7] == "Billed" and billed[0][8].endswith(": $11.50"), billed
+    billed = [row for row in table_rows(page) if row and row[0] == f"#{group_id}"
+              and row[7] == "Billed"]
+    assert billed and billed[0][8].endswith(": $11.50"), billed
     assert rows(demo_database_url, """
         SELECT count(*) FROM invoice_lines WHERE tenant_id = :t
           AND description = 'Late usage from 2024-01 (storage)'""", t=tenant) == [(1,)]
