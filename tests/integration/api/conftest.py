@@ -11,7 +11,6 @@ template, so the incident's tenant ids are free to use) on the real PostgreSQL.
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -29,6 +28,7 @@ from db.api_keys import create_api_key, revoke_api_key
 from db.database import make_engine, make_sessionmaker
 from tests.actors import finance
 from tests.conftest import _create_database, _drop_database
+from tests.ui.browser.harness import free_port
 
 REPO_ROOT = Path(__file__).resolve().parents[3]
 STARTUP_SECONDS = 90
@@ -54,7 +54,7 @@ def api_db(api_url: URL) -> Iterator[sessionmaker[Session]]:
 
 @pytest.fixture(scope="package")
 def api_base(api_url: URL, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    port = _free_port()
+    port = free_port()
     log = tmp_path_factory.mktemp("api") / "server.log"
     env = {**os.environ, "DATABASE_URL": api_url.render_as_string(hide_password=False)}
     with log.open("w") as output:
@@ -102,12 +102,6 @@ def client(api_base: str) -> Iterator[httpx.Client]:
 def bearer(keys: dict[str, str], who: str) -> dict[str, str]:
     """The Authorization header of `who` (a role, "revoked" or "wrong"); "nobody" sends none."""
     return {} if who == "nobody" else {"Authorization": f"Bearer {keys[who]}"}
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def _wait_until_serving(base: str, server: subprocess.Popen, log: Path) -> None:

@@ -32,7 +32,7 @@ def served(script: str | Path, env: Mapping[str, str] | None = None,
     yield its base URL once it answers its health check, and stop it afterwards.
 
     `env` replaces the environment (default: this process's); `log` keeps the server's output."""
-    port = _free_port()
+    port = free_port()
     output = log.open("w") if log is not None else subprocess.DEVNULL
     try:
         server = subprocess.Popen(
@@ -76,7 +76,8 @@ def table_rows(page) -> list[list[str]]:
         row => Array.from(row.querySelectorAll('td'), cell => cell.innerText))""")
 
 
-def _free_port() -> int:
+def free_port() -> int:
+    """A port on 127.0.0.1 that nothing listens on now (the OS picks it)."""
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return probe.getsockname()[1]
