@@ -52,8 +52,10 @@ def settlement_text(row: LateUsageRow) -> str:
 
 def late_usage_table(rows: Sequence[LateUsageRow]) -> pd.DataFrame:
     """Late usage per tenant, period and metric, with why it is late and how it was settled."""
-    columns = ["Group", "Tenant", "Period", "Metric", "Events", "Base units", "Why late",
-               "Status", "Settlement", "By"]
+    # Status and settlement lead: the grid draws only the columns in view, and a long
+    # "Why late" must not push how the group was settled off-screen.
+    columns = ["Group", "Tenant", "Period", "Metric", "Status", "Settlement", "Events",
+               "Base units", "Why late", "By"]
     return pd.DataFrame([{
         "Group": f"#{row.late_usage_id}", "Tenant": row.tenant_id, "Period": row.period_label,
         "Metric": row.metric, "Events": f"{row.events:,}",

@@ -7,7 +7,6 @@ import re
 
 from playwright.sync_api import expect
 
-from tests.ui.browser.harness import table_rows
 from tests.ui.finance_data import rows
 from tests.ui.screens import open_in_browser, wait_until_idle
 from tests.ui.usage_data import TB, add_late_usage, usage_csv
@@ -38,15 +37,14 @@ def test_a_file_is_imported_and_late_usage_is_billed_once(page, demo_database_ur
     page.get_by_role("button", name="Bill on next invoice").click()
     # The table is the record (the success message is shown once, by the run after the click).
     # Its own row, not any "Billed" cell: the shared database holds other tests' groups.
-    page.wait_for_function("""group => Array.from(
+    # Its own row, not any "Billed" cell: the shared database holds other tests' groups. The
+    # row is read in the same call that finds it: the grid may redraw between two calls.
+    billed = page.wait_for_function("""group => Array.from(
         document.querySelectorAll('[data-testid="stDataFrame"] table tr'),
         row => Array.from(row.querySelectorAll('td'), cell => cell.innerText.trim()))
-        .some(cells => cells[0] === group && cells[7] === 'Billed')""",
-                           arg=f"#{group_id}", timeout=WAIT_MS)
-
-    billed = [row for row in table_rows(page) if row and row[0] == f"#{group_id}"
-              and row[7] == "Billed"]
-    assert billed and billed[0][8].endswith(": $11.50"), billed
+        .find(cells => cells[0] === group && cells[4] === 'Billed')""",
+                                    arg=f"#{group_id}", timeout=WAIT_MS).json_value()
+    assert billed[5].endswith(": $11.50"), billed
     assert rows(demo_database_url, """
         SELECT count(*) FROM invoice_lines WHERE tenant_id = :t
           AND description = 'Late usage from 2024-01 (storage)'""", t=tenant) == [(1,)]
