@@ -11,6 +11,9 @@ block the next start:
 - the library stops the server from an `atexit` hook once the last process
   using it exits; plain Python skips `atexit` on SIGTERM, so when nobody else
   handles SIGTERM we turn it into a normal exit (Streamlit already does this);
+- a process ended by a signal never runs that hook (`streamlit run` re-raises SIGTERM
+  with the default action once uvicorn has shut down), so a guard process started
+  beside each user stops the server once it is gone (`db/embedded_guard.py`);
 - the library counts its users in `.pgdata/.handle_pids.json`; a process
   killed with -9 stays in that list forever and would stop the next run from
   ever shutting the server down, so dead pids are pruned before we join;
@@ -19,7 +22,7 @@ block the next start:
   orphaned backends holding its shared memory; all are cleared before starting.
 
 `ensure_ready()` is the one call the app makes at start: engine and migrations
-to head, on any server. This module imports no other db module; whether to load
+to head, on any server. This module imports no other db module but its guard; whether to load
 the demo data is the app's start's decision (`ledgerline_ui.setup`, asking
 `db.demo_data.demo_data_requested()`, `LEDGERLINE_DEMO=1`). Never by default:
 the demo data brings accounts whose password is public, so a plain first start
@@ -44,6 +47,8 @@ from psycopg.types.array import ListBinaryDumper
 from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.orm import Session, sessionmaker
+
+from db.embedded_guard import start_guard
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 APP_PGDATA = REPO_ROOT / ".pgdata"
@@ -122,6 +127,10 @@ def ensure_ready() -> Engine:
 # --- embedded server -------------------------------------------------------------
 
 
+# The embedded servers this process has started a guard for (db/embedded_guard.py): one each.
+_guarded: set[Path] = set()
+
+
 def start_embedded_server(pgdata: Path, database: str) -> URL:
     """Start (or join) the embedded server in `pgdata`; return a URL for `database`.
 
@@ -148,6 +157,9 @@ def start_embedded_server(pgdata: Path, database: str) -> URL:
             atexit.unregister(failed._cleanup)
         raise
     _exit_cleanly_on_sigterm()
+    if pgdata not in _guarded:
+        _guarded.add(pgdata)
+        start_guard(os.getpid(), pgdata)
     socket_dir = server.get_postmaster_info().socket_dir
     admin_url = URL.create("postgresql+psycopg", username="postgres", database="postgres",
                            query={"host": str(socket_dir)})

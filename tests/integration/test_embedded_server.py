@@ -88,3 +88,38 @@ def test_a_crash_of_app_and_server_does_not_block_the_next_start(pgdata):
     assert again.wait(timeout=60) == 0
     # The next start joined cleanly and, being the last user, stopped the server at exit.
     assert _wait_until_gone(pgdata.resolve()) == []
+
+
+def test_an_app_killed_without_its_exit_hooks_still_stops_the_server(pgdata):
+    # `streamlit run` ends on SIGTERM by re-raising it with the default action (uvicorn), and
+    # a kill -9 is the same: no exit hook runs. The guard started beside the app stops it.
+    app = _python(_START_AND_WAIT, pgdata)
+    postmaster = int(app.stdout.readline())
+    assert psutil.pid_exists(postmaster)
+    app.send_signal(signal.SIGKILL)
+    app.wait(timeout=30)
+    assert _wait_until_gone(pgdata.resolve(), seconds=60) == []
+
+
+def test_the_guard_leaves_the_server_to_a_process_still_using_it(pgdata):
+    first = _python(_START_AND_WAIT, pgdata)
+    first.stdout.readline()
+    second = _python(_START_AND_WAIT, pgdata)
+    second.stdout.readline()
+    first.send_signal(signal.SIGKILL)
+    first.wait(timeout=30)
+
+    # The first one's guard has acted once the list of users names the second process alone.
+    handles = pgdata / ".handle_pids.json"
+    deadline = time.monotonic() + 60
+    while handles.read_text().strip() != f"[{second.pid}]" and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert handles.read_text().strip() == f"[{second.pid}]"
+    again = _python(_START_QUERY_EXIT, pgdata)
+    assert again.stdout.readline().strip() == "42"
+    assert again.wait(timeout=60) == 0
+    assert _server_processes(pgdata.resolve()) != []
+
+    second.send_signal(signal.SIGTERM)
+    second.wait(timeout=30)
+    assert _wait_until_gone(pgdata.resolve(), seconds=60) == []
