@@ -22,7 +22,7 @@ block the next start:
   orphaned backends holding its shared memory; all are cleared before starting.
 
 `ensure_ready()` is the one call the app makes at start: engine and migrations
-to head, on any server. This module imports no other db module but its guard; whether to load
+to head, on any server. This module imports no other db module; whether to load
 the demo data is the app's start's decision (`ledgerline_ui.setup`, asking
 `db.demo_data.demo_data_requested()`, `LEDGERLINE_DEMO=1`). Never by default:
 the demo data brings accounts whose password is public, so a plain first start
@@ -36,6 +36,7 @@ import atexit
 import json
 import os
 import signal
+import subprocess
 import sys
 import threading
 import warnings
@@ -47,8 +48,6 @@ from psycopg.types.array import ListBinaryDumper
 from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.orm import Session, sessionmaker
-
-from db.embedded_guard import start_guard
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 APP_PGDATA = REPO_ROOT / ".pgdata"
@@ -159,12 +158,20 @@ def start_embedded_server(pgdata: Path, database: str) -> URL:
     _exit_cleanly_on_sigterm()
     if pgdata not in _guarded:
         _guarded.add(pgdata)
-        start_guard(os.getpid(), pgdata)
+        _start_guard(os.getpid(), pgdata)
     socket_dir = server.get_postmaster_info().socket_dir
     admin_url = URL.create("postgresql+psycopg", username="postgres", database="postgres",
                            query={"host": str(socket_dir)})
     _create_database_if_missing(admin_url, database)
     return admin_url.set(database=database)
+
+
+def _start_guard(pid: int, pgdata: Path) -> None:
+    """`python -m db.embedded_guard PID PGDATA`, in a session of its own so that a Ctrl+C in
+    the terminal does not end it before the app; it outlives this process by design."""
+    subprocess.Popen([sys.executable, "-m", "db.embedded_guard", str(pid), str(pgdata)],
+                     cwd=REPO_ROOT, start_new_session=True, stdin=subprocess.DEVNULL,
+                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 
 def _clear_stale_postmaster(pgdata: Path) -> None:

@@ -23,15 +23,6 @@ from pathlib import Path
 HANDLES_FILE = ".handle_pids.json"
 
 
-def start_guard(pid: int, pgdata: Path) -> None:
-    """Start the guard for `pid` on the server in `pgdata`; it outlives the caller."""
-    subprocess.Popen(
-        [sys.executable, "-m", "db.embedded_guard", str(pid), str(pgdata)],
-        cwd=Path(__file__).resolve().parent.parent, start_new_session=True,
-        stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )
-
-
 def stop_when_gone(pid: int, pgdata: Path) -> None:
     """Wait for `pid` to end; then stop the server if no other living process uses it."""
     import psutil
