@@ -106,14 +106,9 @@ class _Group:
 def bill_late_usage(session: Session, tenant_id: str, late_usage_id: int, *,
                     actor: Actor) -> LateUsageSettlement:
     """Bill a late-usage group on the tenant's next draft (see the module's text)."""
-    require(actor, Permission.SETTLE_LATE_USAGE)
-    lock_tenant(session, tenant_id)
-    group = _lock_group(session, tenant_id, late_usage_id)
+    group = _open_group(session, tenant_id, late_usage_id, LateUsageStatus.BILLED, actor)
     if group.status is LateUsageStatus.BILLED:
         return group.settlement()
-    if group.status is LateUsageStatus.WAIVED:
-        raise LateUsageAlreadySettled(group.name, group.status.value, group.settled_by or "",
-                                      "billed")
     draft = session.execute(text("""
         SELECT invoice_id, period_label, subtotal_minor, total_minor FROM invoices
         WHERE tenant_id = :tenant_id AND status = 'draft' AND period_start >= :after
@@ -159,15 +154,10 @@ def bill_late_usage(session: Session, tenant_id: str, late_usage_id: int, *,
 def waive_late_usage(session: Session, tenant_id: str, late_usage_id: int, reason: str, *,
                      actor: Actor) -> LateUsageSettlement:
     """Waive a late-usage group with a reason; nothing is charged."""
-    require(actor, Permission.SETTLE_LATE_USAGE)
     reason = _check_reason(reason)
-    lock_tenant(session, tenant_id)
-    group = _lock_group(session, tenant_id, late_usage_id)
+    group = _open_group(session, tenant_id, late_usage_id, LateUsageStatus.WAIVED, actor)
     if group.status is LateUsageStatus.WAIVED:
         return group.settlement()
-    if group.status is LateUsageStatus.BILLED:
-        raise LateUsageAlreadySettled(group.name, group.status.value, group.settled_by or "",
-                                      "waived")
     settled = _settle(session, group, LateUsageStatus.WAIVED, actor, waive_reason=reason)
     record_audit(session, AuditRecord(
         actor, "late_usage.waived", "late_usage", str(late_usage_id), tenant_id,
@@ -234,6 +224,19 @@ def _check_reason(reason: object) -> str:
         raise InvalidInput("reason", f"is {len(reason):,} characters long; at most "
                                      f"{MAX_WAIVE_REASON_CHARS}")
     return reason
+
+
+def _open_group(session: Session, tenant_id: str, late_usage_id: int,
+                wanted: LateUsageStatus, actor: Actor) -> _Group:
+    """The group, locked (tenant first), if it is open or already settled as `wanted` (asked
+    again, the caller returns that settlement); settled the other way, it is refused."""
+    require(actor, Permission.SETTLE_LATE_USAGE)
+    lock_tenant(session, tenant_id)
+    group = _lock_group(session, tenant_id, late_usage_id)
+    if group.status not in (LateUsageStatus.OPEN, wanted):
+        raise LateUsageAlreadySettled(group.name, group.status.value, group.settled_by or "",
+                                      wanted.value)
+    return group
 
 
 def _lock_group(session: Session, tenant_id: str, late_usage_id: int) -> _Group:
