@@ -5,7 +5,9 @@ default) plus synthetic tenants invoiced by the real month-end run
 (`db.month_end.run_month_end`) for enough months to reach the wanted number of
 invoices, and the legacy billing file of `bench_reconciliation.py` (100,000
 legacy invoices of every kind, imported as finance would, so Reconciliation
-shows its ~54,000 proposed corrections); then each page file is run once with
+shows its ~54,000 proposed corrections), and saved allocation runs that split a
+shared cost across every synthetic tenant (Cost allocation's past runs, 25,000
+shares each at the default size); then each page file is run once with
 Streamlit's `AppTest`, as a direct link would run it, and the seconds it took
 are printed as a table.
 
@@ -16,6 +18,7 @@ Run from the repository root::
     python bench/bench_pages.py                     # 100,000 invoices
     python bench/bench_pages.py --invoices 1000000 --months 10  # the list's stress size
     python bench/bench_pages.py --legacy-invoices 0  # without the legacy file
+    python bench/bench_pages.py --allocation-runs 0  # without saved allocation runs
     python bench/bench_pages.py --existing postgresql+psycopg://...  # a populated database
 
 Without `DATABASE_URL` an embedded PostgreSQL is started in a temporary folder;
@@ -27,6 +30,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import random
 import shutil
 import sys
 import tempfile
@@ -46,6 +50,8 @@ from sqlalchemy import Engine, create_engine, text  # noqa: E402
 from sqlalchemy.engine import URL, make_url  # noqa: E402
 from sqlalchemy.orm import Session  # noqa: E402
 
+from billing_core.money import Money  # noqa: E402
+from db.allocation_runs import allocate_by_weights  # noqa: E402
 from db.database import make_engine, migrate_to_head, start_embedded_server  # noqa: E402
 from db.demo_data import load_demo_data  # noqa: E402
 from db.month_end import run_month_end  # noqa: E402
@@ -152,9 +158,30 @@ def import_legacy_bench_file(engine: Engine, invoices: int) -> None:
           f"allocation shares imported in {time.perf_counter() - started:.1f} s", flush=True)
 
 
-def populate(engine: Engine, invoices: int, months: int, legacy_invoices: int) -> None:
+def save_allocation_runs(engine: Engine, runs: int) -> None:
+    """`runs` saved splits of one shared cost across every synthetic tenant, by weights that
+    differ from run to run (the same in every bench run: seeded), as finance saves them."""
+    with engine.connect() as connection:
+        tenant_ids = list(connection.execute(text(
+            "SELECT tenant_id FROM tenants WHERE tenant_id LIKE 'bench-%' ORDER BY tenant_id"
+        )).scalars())
+    started = time.perf_counter()
+    for run in range(runs):
+        chance = random.Random(run)
+        weights = {tenant_id: chance.randint(1, 1000) for tenant_id in tenant_ids}
+        with Session(engine) as session, session.begin():
+            allocate_by_weights(session, "Shared database cluster",
+                                Money.from_minor_units(10_000_000 + 12_345 * run, "USD"),
+                                weights, actor=finance("bench"))
+    print(f"  {runs} allocation runs of {len(tenant_ids):,} tenants each saved in "
+          f"{time.perf_counter() - started:.1f} s", flush=True)
+
+
+def populate(engine: Engine, invoices: int, months: int, legacy_invoices: int,
+             allocation_runs: int) -> None:
     """Demo data, then synthetic tenants invoiced by month-end runs up to `invoices` in total,
-    then the legacy file of `legacy_invoices` invoices (none for 0)."""
+    then the legacy file of `legacy_invoices` invoices (none for 0), then `allocation_runs`
+    saved splits across the synthetic tenants."""
     started = time.perf_counter()
     load_demo_data(engine)
     tenants = max(1, invoices // months)
@@ -164,6 +191,7 @@ def populate(engine: Engine, invoices: int, months: int, legacy_invoices: int) -
         print(f"  month-end {label}: {summary.invoices_created:,} created", flush=True)
     if legacy_invoices:
         import_legacy_bench_file(engine, legacy_invoices)
+    save_allocation_runs(engine, allocation_runs)
     with engine.connect() as connection:
         total = connection.execute(text("SELECT count(*) FROM invoices")).scalar_one()
         connection.execute(text("ANALYZE"))
@@ -248,6 +276,8 @@ def main() -> None:
     parser.add_argument("--legacy-invoices", type=int, default=100_000,
                         help="legacy invoices in the imported legacy file (default 100,000; "
                              "0: no legacy file)")
+    parser.add_argument("--allocation-runs", type=int, default=7,
+                        help="saved allocation runs across every synthetic tenant (default 7)")
     parser.add_argument("--rounds", type=int, default=2, help="renders per page (default 2)")
     parser.add_argument("--existing", metavar="URL",
                         help="time the pages on this already populated database instead")
@@ -263,7 +293,8 @@ def main() -> None:
         engine = make_engine(url)
         migrate_to_head(engine)
         print(f"Populating {url.database} ...", flush=True)
-        populate(engine, arguments.invoices, arguments.months, arguments.legacy_invoices)
+        populate(engine, arguments.invoices, arguments.months, arguments.legacy_invoices,
+                 arguments.allocation_runs)
         engine.dispose()
         results = time_pages(url, arguments.rounds)
         print_table(results, arguments.invoices, arguments.legacy_invoices)

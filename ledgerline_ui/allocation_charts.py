@@ -34,12 +34,12 @@ def _axis(currency: str) -> dict[str, object]:
             "tickformat": f",.{CURRENCY_EXPONENTS[currency]}f", "rangemode": "tozero"}
 
 
-def share_bar_chart(rows: list[ShareRow], currency: str) -> go.Figure:
-    """One horizontal bar per tenant, largest first (the largest MAX_BARS when there are more)."""
-    ordered = sorted(rows, key=lambda row: (-row.amount.to_minor_units(), row.tenant_id))
-    shown = ordered[:MAX_BARS]
-    title = ("Share per tenant" if len(shown) == len(rows)
-             else f"Share per tenant: the largest {len(shown)} of {len(rows)}")
+def share_bar_chart(largest: list[ShareRow], tenant_count: int, currency: str) -> go.Figure:
+    """One horizontal bar per tenant of `largest` (the split's largest MAX_BARS, largest
+    first) out of the split's `tenant_count`."""
+    shown = list(largest[:MAX_BARS])
+    title = ("Share per tenant" if len(shown) == tenant_count
+             else f"Share per tenant: the largest {len(shown)} of {tenant_count:,}")
     shown.reverse()  # Plotly draws the first bar at the bottom
     figure = go.Figure(go.Bar(
         y=[escape_chart_text(row.label) for row in shown], x=[_number(row.amount) for row in shown],
@@ -51,8 +51,10 @@ def share_bar_chart(rows: list[ShareRow], currency: str) -> go.Figure:
     return figure
 
 
-def trend_chart(runs: list[TrendRun], names: Mapping[str, str], currency: str) -> go.Figure:
-    """One line per tenant across `runs` (the MAX_LINES tenants with the largest parts)."""
+def trend_chart(runs: list[TrendRun], names: Mapping[str, str], currency: str,
+                tenant_count: int) -> go.Figure:
+    """One line per tenant across `runs` (the MAX_LINES tenants with the largest parts, of
+    `tenant_count` in the runs)."""
     largest: dict[str, int] = {}
     for run in runs:
         for tenant_id, amount in run.amounts.items():
@@ -66,8 +68,8 @@ def trend_chart(runs: list[TrendRun], names: Mapping[str, str], currency: str) -
             x=[run.label for run in runs], y=[_number(amount) for amount in amounts],
             mode="lines+markers", name=name, text=[money(amount) for amount in amounts],
             hovertemplate=f"{name}<br>%{{x}}<br>%{{text}}<extra></extra>"))
-    shown = "" if len(tenants) == len(largest) else f" (the largest {len(tenants)} of " \
-                                                   f"{len(largest)} tenants)"
+    shown = "" if len(tenants) == tenant_count else f" (the largest {len(tenants)} of " \
+                                                   f"{tenant_count:,} tenants)"
     figure.update_layout(title=f"Each tenant's part across saved runs{shown}",
                          xaxis={"type": "category", "title": {"text": "Saved run"}},
                          yaxis=_axis(currency), height=420,

@@ -1,9 +1,10 @@
 """A shared-cost split as a manager reads it first: each tenant's share in percent and money.
 
 Managers ask "who pays how much of the database cluster?", so the screen leads
-with one row per tenant, largest first: its share of the total in percent and
-its amount. How the cents were rounded (weights, exact quotas, floors,
-remainders, the leftover cents) stays one click away
+with one row per tenant, largest first (a page at a time:
+`ledgerline_ui.allocation_split`): its share of the total in percent and its
+amount. How the cents were rounded (weights, exact quotas, floors, remainders,
+the leftover cents) stays one click away
 (`ledgerline_ui.allocation_view.shares_table`), with the tie rule in one
 sentence. The percent is the amount's exact share of the total, shown to two
 decimals; it is never used to compute money. The CSV holds every column with
@@ -46,10 +47,10 @@ def largest_first(rows: list[ShareRow]) -> list[ShareRow]:
 
 
 def summary_table(rows: list[ShareRow], total: Money) -> pd.DataFrame:
-    """Tenant, share and amount, largest amount first."""
+    """Tenant, share and amount, in the order of `rows` (sorted where they were read)."""
     return pd.DataFrame(
         [{"Tenant": row.label, "Share": percent_text(share_percent(row.amount, total)),
-          "Amount": money(row.amount)} for row in largest_first(rows)],
+          "Amount": money(row.amount)} for row in rows],
         columns=["Tenant", "Share", "Amount"])
 
 

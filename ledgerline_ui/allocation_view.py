@@ -6,7 +6,7 @@ read back from a stored run (`db.reads.allocations.AllocationShareView`), each t
 row shows its weight, the exact quota, the floor in minor units, the fraction
 of a minor unit the floor left behind, and whether it received one of the
 leftover minor units: so anyone can see why a tenant pays one cent more than
-its neighbour. `sum_check` adds the parts back up with Money (never float).
+its neighbour. `SumCheck` holds the parts added back up (never as float).
 """
 
 from __future__ import annotations
@@ -73,11 +73,6 @@ def share_rows(shares: Iterable[Any], names: Mapping[str, str]) -> list[ShareRow
                              share.quota, share.floor, remainder, share.extra_minor,
                              share.amount))
     return rows
-
-
-def sum_check(rows: list[ShareRow], total: Money) -> SumCheck:
-    parts = sum((row.amount for row in rows), Money.zero(total.currency))
-    return SumCheck(parts, total, sum(row.extra_minor for row in rows))
 
 
 def shares_table(rows: list[ShareRow]) -> pd.DataFrame:

@@ -13,12 +13,20 @@ from billing_core.money import CURRENCY_EXPONENTS
 from billing_core.money_text import parse_money
 from billing_core.periods import calendar_month
 from db.allocation_runs import allocate_by_usage, allocate_by_weights
-from db.reads.allocations import allocation_run, allocation_runs, usage_metrics, usage_weights
+from db.reads.allocations import (
+    ShareOrder,
+    allocation_run,
+    allocation_runs,
+    allocation_trend,
+    usage_metrics,
+    usage_weights,
+)
 from db.reads.tenants import tenant_names
-from ledgerline_ui.allocation_charts import share_bar_chart, trend_chart
+from ledgerline_ui.allocation_charts import MAX_BARS, MAX_LINES, share_bar_chart, trend_chart
+from ledgerline_ui.allocation_split import PAGE_SIZE, ShownSplit, calculated_split, saved_split
 from ledgerline_ui.allocation_summary import TIE_RULE, split_csv, summary_table
 from ledgerline_ui.allocation_trend import trend_runs
-from ledgerline_ui.allocation_view import share_rows, shares_table, sum_check
+from ledgerline_ui.allocation_view import shares_table
 from ledgerline_ui.feedback import run_action
 from ledgerline_ui.form_errors import FieldSlots, read_fields, review_fields
 from ledgerline_ui.formatting import iso_date, money
@@ -41,18 +49,38 @@ class PendingSplit:
     allocation: object
 
 
-def show_split(rows, check, key: str, file_stem: str) -> None:
-    """Share and amount per tenant beside a bar per tenant, the CSV, and the rounding folded
-    away (a sum that does not add up is shown outside the fold)."""
+TREND_RUNS = 24  # two years of monthly runs
+
+
+def show_split(split: ShownSplit, key: str, file_stem: str) -> None:
+    """Share and amount per tenant, a page at a time, beside a bar per tenant (the largest),
+    the CSV of every tenant, and the rounding folded away (a sum that does not add up is shown
+    outside the fold)."""
+    check = split.check
     if not check.adds_up:
         st.error(check.sentence(), icon=":material/error:")
     table, bars = st.columns([2, 3])
+    page_key = f"{key}_page"
+    order = table.selectbox("Sort tenants", list(ShareOrder), key=f"{key}_order",
+                            on_change=lambda: st.session_state.update({page_key: 1}),
+                            help="Sorted across every page. A column header sorts this page "
+                                 "only.")
+    if st.session_state.get(page_key, 1) > split.page_count:  # a smaller split than before
+        st.session_state[page_key] = 1
+    page = (table.number_input(f"Page (of {split.page_count:,})", min_value=1,
+                               max_value=split.page_count, step=1, key=page_key)
+            if split.page_count > 1 else 1)
+    rows = split.page(order, page)
     table.dataframe(summary_table(rows, check.total), hide_index=True, width="stretch")
-    bars.plotly_chart(share_bar_chart(rows, check.total.currency), key=f"{key}_bars",
-                      width="stretch")
+    first = (page - 1) * PAGE_SIZE + 1
+    table.caption(f"Tenants {first:,}-{first + len(rows) - 1:,} of {split.tenant_count:,}, "
+                  f"{order.value}.")
+    bars.plotly_chart(share_bar_chart(split.largest(MAX_BARS), split.tenant_count,
+                                      check.total.currency),
+                      key=f"{key}_bars", width="stretch")
     # Built on the click, only for a sign-in that still holds (see for_live_session).
     st.download_button("Download CSV", icon=":material/download:", mime="text/csv",
-                       data=for_live_session(lambda: split_csv(rows, check.total)),
+                       data=for_live_session(lambda: split_csv(split.read_every(), check.total)),
                        file_name=f"{file_stem}.csv", key=f"{key}_csv", on_click="ignore")
     with st.expander("How the cents were rounded"):
         if check.adds_up:
@@ -61,19 +89,21 @@ def show_split(rows, check, key: str, file_stem: str) -> None:
         st.dataframe(shares_table(rows), hide_index=True, width="stretch")
 
 
-def show_trend(runs, run) -> None:
-    """Each tenant's part of `run`'s shared cost across its saved runs (same label and
-    currency), oldest first."""
+def show_trend(run) -> None:
+    """The largest tenants' parts of `run`'s shared cost across its latest saved runs (same
+    label and currency), oldest first."""
     st.subheader("Across saved runs and months")
-    points = trend_runs(runs, run.label, run.total.currency)
-    if len(points) < 2:
+    with sessions() as session:
+        trend = allocation_trend(session, run.label, run.total.currency, runs=TREND_RUNS,
+                                 tenants=MAX_LINES)
+        names = tenant_names(session, list(trend.amounts))
+    if len(trend.points) < 2:
         st.caption(f"{escape_markdown(run.label)} has one saved run; each run saved under the "
                    "same name adds a point here.")
         return
-    with sessions() as session:
-        names = tenant_names(session, sorted({t for p in points for t in p.amounts}))
-    st.plotly_chart(trend_chart(points, names, run.total.currency), key="allocation_trend",
-                    width="stretch")
+    st.plotly_chart(trend_chart(trend_runs(trend), names, run.total.currency,
+                                trend.tenant_count),
+                    key="allocation_trend", width="stretch")
 
 
 st.title("Cost allocation")
@@ -169,16 +199,15 @@ with new_tab:
     if pending is not None:
         allocation = pending.allocation
         with sessions() as session:
-            names = tenant_names(session, list(allocation.tenant_ids))
-        rows = share_rows(allocation.rows(), names)
-        check = sum_check(rows, allocation.total)
+            split = calculated_split(allocation,
+                                     tenant_names(session, list(allocation.tenant_ids)))
         # The label, metric and period are as typed or stored: escaped for the Markdown below.
         basis = (escape_markdown(f"{pending.metric} usage in {pending.period_label}")
                  if pending.method == BY_USAGE else "uploaded weights")
         st.subheader(f"{escape_markdown(pending.label)}: {money(allocation.total)} across "
-                     f"{len(rows)} tenants")
+                     f"{split.tenant_count:,} tenants")
         st.caption(f"Split by {basis}. Not saved yet.")
-        show_split(rows, check, "pending", "allocation_preview")
+        show_split(split, "pending", "allocation_preview")
 
         if not can(Permission.RUN_ALLOCATIONS):
             st.caption("Only finance saves a run; you can try splits here and read past runs.")
@@ -186,7 +215,7 @@ with new_tab:
             st.session_state["allocation_confirm"] = True
         if st.session_state.get("allocation_confirm") and can(Permission.RUN_ALLOCATIONS):
             st.warning(f"Save **{escape_markdown(pending.label)}**: {money(allocation.total)} "
-                       f"split by {basis} across {len(rows)} tenants, recorded as "
+                       f"split by {basis} across {split.tenant_count:,} tenants, recorded as "
                        f"{escape_markdown(current_actor())}?",
                        icon=":material/save:")
             confirm_col, cancel_col = st.columns([1, 5])
@@ -233,13 +262,11 @@ with runs_tab:
                                    f"{iso_date(by_id[i].created_at)}"))
         with sessions() as session:
             run = allocation_run(session, chosen)
-            names = tenant_names(session, [share.tenant_id for share in run.shares])
         basis = (f"{escape_markdown(run.metric)} usage, {iso_date(run.period_start)} to "
                  f"{iso_date(run.period_end)} (end excluded)"
                  if run.method == AllocationMethod.USAGE else "weights given by hand")
         st.caption(f"Split by {basis}; saved by {escape_markdown(run.actor)} on "
                    f"{iso_date(run.created_at)}.")
-        rows = share_rows(run.shares, names)
-        show_split(rows, sum_check(rows, run.total), f"run_{run.run_id}",
+        show_split(saved_split(sessions, run), f"run_{run.run_id}",
                    f"allocation_run_{run.run_id}")
-        show_trend(runs, run)
+        show_trend(run)

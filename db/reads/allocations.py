@@ -1,13 +1,20 @@
-"""Cost allocation as the screen reads it: stored runs with their shares, and the usage a
-new split by usage would divide (the metric picker and each tenant's weight)."""
+"""Cost allocation as the screen reads it: saved runs, a run's shares a page at a time, its
+trend across saved runs, and the usage a new split by usage would divide.
+
+A saved run can hold a share for each of 25,000 tenants, and a person reads a screenful of
+them. So the list of runs reads their headers only; a chosen run's sum check is added up in
+the database; its shares are read sorted and paged by the database (and all of them only
+for the CSV); and the trend across runs picks its few largest tenants in the database too.
+Building every share of every listed run in Python took seconds on each render.
+"""
 
 from __future__ import annotations
 
-from collections import OrderedDict
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
-from threading import Lock
+from enum import StrEnum
 
 from sqlalchemy import text
 from sqlalchemy.orm import Session
@@ -28,6 +35,8 @@ class AllocationShareView:
 
 @dataclass(frozen=True, slots=True)
 class AllocationRunView:
+    """A saved run's header: what was split, how, by whom (its shares are read apart)."""
+
     run_id: int
     label: str
     method: str
@@ -37,68 +46,141 @@ class AllocationRunView:
     total: Money
     actor: str
     created_at: datetime
-    shares: tuple[AllocationShareView, ...]
 
 
-_RUNS_KEPT = 64
-"""Saved runs kept read per process: a saved run never changes (nothing updates or deletes
-one), so a run read once, with its 25,000 shares, is not read and built again on the next
-render (the screen lists 50 runs: 16 s of reading and building at 25,000 tenants)."""
-_kept_runs: OrderedDict[tuple[str, int, datetime], AllocationRunView] = OrderedDict()
-_kept_lock = Lock()
+@dataclass(frozen=True, slots=True)
+class ShareTotals:
+    """A run's shares added up in the database: the sum check without reading them."""
+
+    tenant_count: int
+    parts: Money
+    extra_minor: int
+
+
+class ShareOrder(StrEnum):
+    """How a run's shares are sorted, in the database, across every page."""
+
+    LARGEST = "largest amount first"
+    SMALLEST = "smallest amount first"
+    TENANT = "tenant name"
+
+
+# The tenant id breaks ties, so a page boundary never splits equal amounts at random.
+_SHARE_ORDERS: dict[ShareOrder, str] = {
+    ShareOrder.LARGEST: "s.amount_minor DESC, s.tenant_id",
+    ShareOrder.SMALLEST: "s.amount_minor, s.tenant_id",
+    ShareOrder.TENANT: "t.name, s.tenant_id",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class TrendPoint:
+    run_id: int
+    period_start: date | None
+    created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class AllocationTrend:
+    """The saved runs of one shared cost, oldest first, and the amounts of its largest
+    tenants in each (a tenant without a share in a run is absent from that run's amounts)."""
+
+    points: tuple[TrendPoint, ...]
+    amounts: Mapping[str, Mapping[int, Money]]
+    """By tenant id, then run id; only the tenants with the largest parts."""
+    tenant_count: int
+    """Tenants with a share in any of the points (the chart names the largest few)."""
+
+
+_RUN_COLUMNS = ("run_id, label, method, metric, period_start, period_end, total_minor, "
+                "currency, actor, created_at")
 
 
 def allocation_runs(session: Session, limit: int = 50) -> list[AllocationRunView]:
-    """The latest allocation runs, newest first, each with its shares."""
-    return _runs(session, "ORDER BY run_id DESC LIMIT :limit", {"limit": limit})
+    """The latest allocation runs' headers, newest first."""
+    rows = session.execute(text(f"""
+        SELECT {_RUN_COLUMNS} FROM allocation_runs ORDER BY run_id DESC LIMIT :limit
+    """), {"limit": limit})
+    return [_run(row) for row in rows]
 
 
 def allocation_run(session: Session, run_id: int) -> AllocationRunView:
-    runs = _runs(session, "WHERE run_id = :run_id", {"run_id": run_id})
-    if not runs:
+    row = session.execute(text(f"SELECT {_RUN_COLUMNS} FROM allocation_runs "
+                               "WHERE run_id = :run_id"), {"run_id": run_id}).first()
+    if row is None:
         raise NotFound("allocation run", run_id)
-    return runs[0]
+    return _run(row)
 
 
-def _runs(session: Session, choice: str, params: dict[str, object]) -> list[AllocationRunView]:
-    """The runs `choice` picks, in its order: headers in one read, then the shares of those
-    not kept yet in one more (the run's id and time name it, so a database made again under
-    the same name is not taken for the old one)."""
-    database = session.connection().engine.url.render_as_string(hide_password=True)
-    headers = session.execute(text(f"SELECT * FROM allocation_runs {choice}"), params).all()
-    keys = {row.run_id: (database, row.run_id, row.created_at) for row in headers}
-    with _kept_lock:
-        kept = {run_id: _kept_runs[key] for run_id, key in keys.items() if key in _kept_runs}
-    missing = [row for row in headers if row.run_id not in kept]
-    shares: dict[int, list[AllocationShareView]] = {row.run_id: [] for row in missing}
-    currency = {row.run_id: row.currency for row in missing}
-    if missing:
-        # Unpacked by position: a Row's attributes cost more than the rest at 25,000 a run.
-        for run_id, tenant_id, weight, quota, floor_minor, extra_minor, amount_minor in (
-                session.execute(text("""
-                    SELECT run_id, tenant_id, weight, quota, floor_minor, extra_minor,
-                           amount_minor
-                    FROM allocation_shares WHERE run_id = ANY(:run_ids)
-                    ORDER BY run_id, tenant_id
-                """), {"run_ids": list(shares)})):
-            code = currency[run_id]
-            shares[run_id].append(AllocationShareView(
-                tenant_id, weight, quota, Money.from_minor_units(floor_minor, code), extra_minor,
-                Money.from_minor_units(amount_minor, code)))
-    for row in missing:
-        kept[row.run_id] = AllocationRunView(
-            row.run_id, row.label, row.method, row.metric, row.period_start, row.period_end,
-            Money.from_minor_units(row.total_minor, row.currency), row.actor, row.created_at,
-            tuple(shares[row.run_id]))
-    with _kept_lock:
-        for row in missing:
-            _kept_runs[keys[row.run_id]] = kept[row.run_id]
-        for key in keys.values():
-            if key in _kept_runs:  # another render may have let it go meanwhile
-                _kept_runs.move_to_end(key)
-        while len(_kept_runs) > _RUNS_KEPT:
-            _kept_runs.popitem(last=False)
-    return [kept[row.run_id] for row in headers]
+def share_totals(session: Session, run: AllocationRunView) -> ShareTotals:
+    count, parts_minor, extra_minor = session.execute(text("""
+        SELECT count(*), coalesce(sum(amount_minor), 0)::bigint,
+               coalesce(sum(extra_minor), 0)::bigint
+        FROM allocation_shares WHERE run_id = :run_id
+    """), {"run_id": run.run_id}).one()
+    return ShareTotals(count, Money.from_minor_units(parts_minor, run.total.currency),
+                       extra_minor)
+
+
+def allocation_shares(session: Session, run: AllocationRunView,
+                      order: ShareOrder = ShareOrder.LARGEST, *, limit: int | None = None,
+                      offset: int = 0) -> list[AllocationShareView]:
+    """`run`'s shares in `order`: `limit` of them after the first `offset` (all without a
+    limit). OFFSET walks the skipped rows, which at a run's size (tens of thousands) costs
+    milliseconds; the invoice list's keyset paging is for millions."""
+    currency = run.total.currency
+    rows = session.execute(text(f"""
+        SELECT s.tenant_id, s.weight, s.quota, s.floor_minor, s.extra_minor, s.amount_minor
+        FROM allocation_shares s JOIN tenants t ON t.tenant_id = s.tenant_id
+        WHERE s.run_id = :run_id
+        ORDER BY {_SHARE_ORDERS[order]} LIMIT :limit OFFSET :offset
+    """), {"run_id": run.run_id, "limit": limit, "offset": offset})
+    # Unpacked by position: a Row's attributes cost more than the rest at 25,000 a run.
+    return [AllocationShareView(tenant_id, weight, quota,
+                                Money.from_minor_units(floor_minor, currency), extra_minor,
+                                Money.from_minor_units(amount_minor, currency))
+            for tenant_id, weight, quota, floor_minor, extra_minor, amount_minor in rows]
+
+
+def allocation_trend(session: Session, label: str, currency: str, *, runs: int,
+                     tenants: int) -> AllocationTrend:
+    """The latest `runs` saved runs of the shared cost `label` in `currency`, oldest first
+    (by the month they split, or the day they were saved), with the amounts of the `tenants`
+    tenants whose largest amount in them is largest (ties: the tenant id that sorts first)."""
+    params = {"label": label, "currency": currency, "runs": runs, "tenants": tenants}
+    points = [TrendPoint(*row) for row in session.execute(text("""
+        SELECT run_id, period_start, created_at FROM (
+            SELECT run_id, period_start, created_at FROM allocation_runs
+            WHERE label = :label AND currency = :currency
+            ORDER BY coalesce(period_start, created_at::date) DESC, run_id DESC LIMIT :runs
+        ) latest ORDER BY coalesce(period_start, created_at::date), run_id
+    """), params)]
+    if not points:
+        return AllocationTrend((), {}, 0)
+    params["run_ids"] = [point.run_id for point in points]
+    amounts: dict[str, dict[int, Money]] = {}
+    tenant_count = 0
+    for tenant_id, run_id, amount_minor, count in session.execute(text("""
+        WITH largest AS (
+            SELECT tenant_id, count(*) OVER () AS tenant_count FROM allocation_shares
+            WHERE run_id = ANY(:run_ids) GROUP BY tenant_id
+            ORDER BY max(amount_minor) DESC, tenant_id LIMIT :tenants
+        )
+        SELECT s.tenant_id, s.run_id, s.amount_minor, l.tenant_count
+        FROM largest l JOIN allocation_shares s ON s.tenant_id = l.tenant_id
+        WHERE s.run_id = ANY(:run_ids)
+    """), params):
+        amounts.setdefault(tenant_id, {})[run_id] = Money.from_minor_units(amount_minor,
+                                                                           currency)
+        tenant_count = count
+    return AllocationTrend(tuple(points), amounts, tenant_count)
+
+
+def _run(row) -> AllocationRunView:
+    return AllocationRunView(row.run_id, row.label, row.method, row.metric, row.period_start,
+                             row.period_end, Money.from_minor_units(row.total_minor,
+                                                                    row.currency),
+                             row.actor, row.created_at)
 
 
 def usage_metrics(session: Session) -> list[str]:

@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from tests.ui.finance_data import scalar
 
 SPEC_WEIGHTS = ("tenant_id,weight\nent-acme-corp,33.33\nent-globex-industries,33.33\n"
                 "ent-initech,33.34\n")
+
+
+def tenants_in(caption: str) -> int:
+    """25000 from "Tenants 1-50 of 25,000, largest amount first."."""
+    return int(re.search(r" of ([\d,]+),", caption).group(1).replace(",", ""))
 
 
 def _runs(url) -> int:
@@ -37,11 +44,10 @@ def test_spec_split_shows_each_part_the_sum_check_and_both_charts(open_screen, d
     before = _runs(demo_database_url)
     app = _calculate(_open_weights(open_screen), SPEC_WEIGHTS)
 
-    shares = _shares(app)
-    assert list(shares["Amount"]) == ["$333.30", "$333.30", "$333.40"]
-    assert list(shares["Tenant"]) == ["Acme Corp (ent-acme-corp)",
-                                      "Globex Industries (ent-globex-industries)",
-                                      "Initech (ent-initech)"]
+    shares = _shares(app)  # in the summary's order: largest first, then by tenant id
+    assert list(shares["Amount"]) == ["$333.40", "$333.30", "$333.30"]
+    assert list(shares["Tenant"]) == ["Initech (ent-initech)", "Acme Corp (ent-acme-corp)",
+                                      "Globex Industries (ent-globex-industries)"]
     new_split = app.tabs[0]
     assert [s.value for s in new_split.success] == [
         "The parts add up to $1,000.00, exactly the total $1,000.00 "
@@ -82,7 +88,9 @@ def test_usage_split_covers_every_tenant_with_usage_and_adds_up(open_screen):
     app.run()
     assert not app.error
     assert "exactly the total $12,345.67" in app.success[0].value
-    assert len(_shares(app)) > 250
+    [shown] = [c.value for c in app.caption if c.value.startswith("Tenants 1-50 of ")]
+    assert tenants_in(shown) > 250  # every tenant with usage...
+    assert len(_shares(app)) == 50  # ...a page of them at a time
 
 
 @pytest.mark.parametrize(("weights", "total", "message"), [
@@ -121,7 +129,7 @@ def test_without_stored_usage_only_weights_are_offered(open_screen, no_stored_us
     assert app.radio[0].options == ["By uploaded weights (CSV)"]
     assert not [s for s in app.selectbox if s.label == "Usage metric"]
     app = _calculate(app, SPEC_WEIGHTS)
-    assert list(_shares(app)["Amount"]) == ["$333.30", "$333.30", "$333.40"]
+    assert list(_shares(app)["Amount"]) == ["$333.40", "$333.30", "$333.30"]
 
 
 def test_calculate_names_every_wrong_field_at_once(open_screen, demo_database_url):

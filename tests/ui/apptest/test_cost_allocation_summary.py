@@ -12,7 +12,12 @@ from ledgerline_ui.allocation_summary import TIE_RULE, split_csv
 from ledgerline_ui.allocation_view import share_rows
 from tests.actors import finance
 from tests.helpers import committed_session, usd
-from tests.ui.apptest.test_cost_allocation import SPEC_WEIGHTS, _calculate, _open_weights
+from tests.ui.apptest.test_cost_allocation import (
+    SPEC_WEIGHTS,
+    _calculate,
+    _open_weights,
+    tenants_in,
+)
 
 PAGE = "pages/5_Cost_allocation.py"
 
@@ -75,3 +80,23 @@ def test_saved_runs_of_one_cost_show_a_trend_and_managers_open_on_them(open_scre
     [trend] = [c for c in runs.get("plotly_chart") if "across saved runs" in c.proto.spec]
     assert '"$300.00","$600.00"' in trend.proto.spec  # Acme: 1/3 of 900, then half of 1200
     assert '"$600.00","$600.00"' in trend.proto.spec  # Initech: 2/3 of 900, then half
+
+
+def test_a_large_split_is_read_a_page_at_a_time_in_the_chosen_order(open_screen):
+    app = open_screen(PAGE)
+    next(b for b in app.button if b.label == "Calculate split").click()
+    app.run()  # by usage: every tenant with usage, a few hundred
+    [first_page] = [c.value for c in app.caption if c.value.startswith("Tenants 1-50 of ")]
+    count = tenants_in(first_page)
+    largest = _summary(app)
+
+    app.number_input(key="pending_page").set_value(2).run()
+    assert f"Tenants 51-100 of {count:,}, largest amount first." in [c.value for c in app.caption]
+    assert not set(_summary(app)["Tenant"]) & set(largest["Tenant"])
+
+    app.selectbox(key="pending_order").set_value("smallest amount first").run()
+    assert app.number_input(key="pending_page").value == 1  # a new order starts at page 1
+    smallest = _summary(app)
+    assert smallest["Tenant"][0] not in set(largest["Tenant"])
+    chart = app.tabs[0].get("plotly_chart")[0].proto.spec
+    assert f"the largest 20 of {count:,}" in chart  # the chart keeps the largest
