@@ -30,6 +30,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
+from concurrent.futures import Future
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
@@ -48,7 +49,8 @@ from db.bulk import copy_rows
 from db.credit_ledger import lock_tenants
 from db.late_usage import restore_late_lines
 from db.models import InvoiceLine as InvoiceLineRow
-from db.pricing_inputs import load_pricing_inputs
+from db.pricing_inputs import PricingInputs, load_pricing_inputs
+from db.statement_worker import StatementWorker
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,6 +80,12 @@ class _Draft:
 
 _LineKey = tuple[str, str, int, Decimal]  # kind, description, amount_minor, exact_amount
 
+CHUNK = 2_500
+"""Drafts priced per chunk (`StatementWorker`: one chunk is priced while the one before it is
+written). The first chunk's pricing and the last one's writes overlap nothing, and each
+chunk costs a few statements (and, on small tables, a scan each): 2,500 measured best at
+10,000 drafts."""
+
 
 def reprice_drafts(session: Session, periods: Iterable[tuple[str, Period]], *, actor: Actor,
                    cause: str, allowed_by: Permission = Permission.GENERATE_INVOICES
@@ -102,28 +110,73 @@ def reprice_drafts(session: Session, periods: Iterable[tuple[str, Period]], *, a
         return []
     # Only drafts carrying credit need their credit lines before pricing.
     stored = _stored_lines(session, [d for d in drafts if d.credit_minor])
+    inputs = {period: load_pricing_inputs(session, {d.tenant_id: d.currency for d in in_period},
+                                          period)
+              for period, in_period in _by_period(drafts).items()}
+    chunks = [drafts[start:start + CHUNK] for start in range(0, len(drafts), CHUNK)]
+    # Each chunk is priced while the one before it is written. A refusal found in a later
+    # chunk (CreditsExceedNewTotal) takes back the earlier chunks' writes with the savepoint:
+    # nothing is written, as when there is one chunk.
+    savepoint = session.begin_nested() if len(chunks) > 1 else None
+    changed: list[tuple[_Draft, RepricedBreakdown]] = []
+    written: list[Future[dict[int, tuple[int, datetime]]]] = []
+    try:
+        with StatementWorker() as worker:
+            for chunk in chunks:
+                chunk_changed = _price_chunk(session, worker, chunk, inputs, stored)
+                if chunk_changed:
+                    changed.extend(chunk_changed)
+                    written.append(worker.submit(_write_chunk, session, chunk_changed, actor,
+                                                 cause))
+    except BaseException:
+        if savepoint is not None:
+            savepoint.rollback()
+        raise
+    if savepoint is not None:
+        savepoint.commit()
+    if not changed:
+        return []
+    versions = {invoice_id: version for future in written
+                for invoice_id, version in future.result().items()}
+    # Late usage billed on a draft (SPEC 12) is not priced from the draft's own period: the
+    # lines just written left it out, so it is put back as it was billed (db.late_usage).
+    restore_late_lines(session, [(draft.tenant_id, draft.invoice_id) for draft, _ in changed])
+    return [RepricedDraft(draft.tenant_id, draft.invoice_id, draft.period.label,
+                          Money.from_minor_units(draft.total_minor, draft.currency),
+                          breakdown.total, *versions[draft.invoice_id])
+            for draft, breakdown in changed]
+
+
+def _price_chunk(session: Session, worker: StatementWorker, drafts: Sequence[_Draft],
+                 inputs: Mapping[Period, Mapping[str, PricingInputs]],
+                 stored: dict[int, tuple[list[_LineKey], list[InvoiceLine]]]
+                 ) -> list[tuple[_Draft, RepricedBreakdown]]:
+    """The chunk's drafts priced again: those whose lines changed. Reads go through `worker`,
+    which owns the session meanwhile."""
     priced_drafts: list[tuple[_Draft, RepricedBreakdown]] = []
-    for period, in_period in _by_period(drafts).items():
-        inputs = load_pricing_inputs(session, {d.tenant_id: d.currency for d in in_period},
-                                     period)
-        for draft in in_period:
-            tenant_inputs = inputs[draft.tenant_id]
-            priced = price_invoice(period, tenant_inputs.plan_changes, tenant_inputs.usage,
-                                   tenant_inputs.discounts)
-            credit_lines = stored[draft.invoice_id][1] if draft.credit_minor else []
-            priced_drafts.append((draft, keep_credits(f"#{draft.invoice_id}", priced,
-                                                      credit_lines)))
+    for draft in drafts:
+        tenant_inputs = inputs[draft.period][draft.tenant_id]
+        priced = price_invoice(draft.period, tenant_inputs.plan_changes, tenant_inputs.usage,
+                               tenant_inputs.discounts)
+        credit_lines = stored[draft.invoice_id][1] if draft.credit_minor else []
+        priced_drafts.append((draft, keep_credits(f"#{draft.invoice_id}", priced,
+                                                  credit_lines)))
     # New totals mean new lines; only drafts whose totals came out the same are compared
     # line by line (a bulk change reads no stored line it does not need).
     same_totals = {draft.invoice_id: draft for draft, breakdown in priced_drafts
                    if _totals(breakdown) == _stored_totals(draft)}
-    stored.update(_stored_lines(session, [d for d in same_totals.values()
-                                          if not d.credit_minor]))
-    changed = [(draft, breakdown) for draft, breakdown in priced_drafts
-               if draft.invoice_id not in same_totals
-               or [_key(line) for line in breakdown.lines] != stored[draft.invoice_id][0]]
-    if not changed:
-        return []
+    unread = [draft for draft in same_totals.values() if not draft.credit_minor]
+    if unread:
+        stored.update(worker.run(_stored_lines, session, unread))
+    return [(draft, breakdown) for draft, breakdown in priced_drafts
+            if draft.invoice_id not in same_totals
+            or [_key(line) for line in breakdown.lines] != stored[draft.invoice_id][0]]
+
+
+def _write_chunk(session: Session, changed: Sequence[tuple[_Draft, RepricedBreakdown]],
+                 actor: Actor, cause: str) -> dict[int, tuple[int, datetime]]:
+    """Store the chunk's new totals (with their audit rows), then its lines; returns invoice
+    id -> (version, priced_at)."""
     versions = _update_invoices(session, changed, actor, cause)
     session.execute(text("""
         DELETE FROM invoice_lines l USING unnest(CAST(:tenant_ids AS text[]),
@@ -139,13 +192,7 @@ def reprice_drafts(session: Session, periods: Iterable[tuple[str, Period]], *, a
           line.amount.to_minor_units(), line.exact_amount, line.explanation)
          for draft, breakdown in changed
          for line_no, line in enumerate(breakdown.lines, start=1)))
-    # Late usage billed on a draft (SPEC 12) is not priced from the draft's own period: the
-    # lines just written left it out, so it is put back as it was billed (db.late_usage).
-    restore_late_lines(session, [(draft.tenant_id, draft.invoice_id) for draft, _ in changed])
-    return [RepricedDraft(draft.tenant_id, draft.invoice_id, draft.period.label,
-                          Money.from_minor_units(draft.total_minor, draft.currency),
-                          breakdown.total, *versions[draft.invoice_id])
-            for draft, breakdown in changed]
+    return versions
 
 
 def _lock_drafts(session: Session, wanted: Sequence[tuple[str, date]]) -> list[_Draft]:

@@ -10,6 +10,7 @@ from sqlalchemy import text
 from billing_core.access import PermissionDenied
 from billing_core.drafts import CreditsExceedNewTotal, DraftChanged
 from billing_core.periods import calendar_month
+from db import repricing
 from db.credits import issue_service_credit
 from db.invoicing import generate_invoice
 from db.repricing import reprice_drafts
@@ -122,3 +123,72 @@ def test_a_draft_with_the_same_total_but_other_lines_is_priced_again(session, ne
         usd("600.00"), usd("600.00"), 2)
     assert [description for _, description, _ in invoice_lines(session, tenant, invoice_id)] == [
         "test-reprice-600-other"]
+
+
+def test_drafts_re_priced_in_chunks_are_all_written_in_tenant_order(
+        session, new_tenant_id, monkeypatch):
+    # One draft per chunk: each chunk is priced while the one before it is being written.
+    monkeypatch.setattr(repricing, "CHUNK", 1)
+    tenants = sorted(new_tenant_id(f"chunk{number}") for number in range(3))
+    invoice_ids = {tenant: _draft_on_600(session, tenant) for tenant in tenants}
+    for tenant in tenants:
+        _upgrade_on_the_16th(session, tenant)
+
+    repriced = reprice_drafts(session, [(tenant, NOVEMBER) for tenant in tenants],
+                              actor=ACTOR, cause="upgrade")
+
+    assert [(r.tenant_id, r.total_after, r.price_version) for r in repriced] == [
+        (tenant, usd("800.00"), 2) for tenant in tenants]
+    for tenant, invoice_id in invoice_ids.items():
+        assert [amount for _, _, amount in invoice_lines(session, tenant, invoice_id)] == [
+            30000, 50000]
+    audited = session.execute(text(
+        "SELECT tenant_id FROM audit_log WHERE action = 'invoice.repriced' "
+        "AND tenant_id = ANY(:t) ORDER BY audit_id"), {"t": tenants}).scalars().all()
+    assert audited == tenants
+
+
+def test_a_refusal_in_a_later_chunk_takes_back_the_chunks_written_before_it(
+        session, new_tenant_id, monkeypatch):
+    monkeypatch.setattr(repricing, "CHUNK", 1)
+    add_plan(session, "test-reprice-100", 10000)
+    first, second = sorted([new_tenant_id("written"), new_tenant_id("refused")])
+    invoices = {tenant: _draft_on_600(session, tenant) for tenant in (first, second)}
+    _upgrade_on_the_16th(session, first)
+    issue_service_credit(session, second, usd("500.00"), "outage", idempotency_key="k3",
+                         actor=ACTOR)
+    session.execute(text("INSERT INTO subscriptions (tenant_id, starts_on, plan_id) "
+                         "VALUES (:t, '2024-11-02', 'test-reprice-100')"), {"t": second})
+    lines_before = {tenant: invoice_lines(session, tenant, invoice_id)
+                    for tenant, invoice_id in invoices.items()}
+
+    with pytest.raises(CreditsExceedNewTotal):
+        reprice_drafts(session, [(first, NOVEMBER), (second, NOVEMBER)], actor=ACTOR,
+                       cause="changes")
+
+    for tenant, invoice_id in invoices.items():
+        assert invoice_row(session, tenant, invoice_id)["price_version"] == 1
+        assert invoice_lines(session, tenant, invoice_id) == lines_before[tenant]
+    assert session.execute(text(
+        "SELECT count(*) FROM audit_log WHERE action = 'invoice.repriced' "
+        "AND tenant_id = ANY(:t)"), {"t": [first, second]}).scalar_one() == 0
+
+
+def test_a_draft_written_in_a_savepoint_is_not_written_again_by_its_lines(
+        session, new_tenant_id):
+    # The lines' guard gives a draft not yet written here a write that changes nothing
+    # (0007); a draft this transaction wrote, inside a savepoint too (0016: a preview, a
+    # chunked re-pricing, this test), keeps its row version.
+    tenant = new_tenant_id("held")
+    key = {"t": tenant, "i": _draft_on_600(session, tenant)}
+    with session.begin_nested():
+        session.execute(text("UPDATE invoices SET price_version = price_version + 1 "
+                             "WHERE tenant_id = :t AND invoice_id = :i"), key)
+        written = session.execute(text(
+            "SELECT ctid::text FROM invoices WHERE tenant_id = :t AND invoice_id = :i"), key
+        ).scalar_one()
+        session.execute(text(
+            "DELETE FROM invoice_lines WHERE tenant_id = :t AND invoice_id = :i"), key)
+        assert session.execute(text(
+            "SELECT ctid::text FROM invoices WHERE tenant_id = :t AND invoice_id = :i"), key
+        ).scalar_one() == written
