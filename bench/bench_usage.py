@@ -87,10 +87,10 @@ def main() -> None:
         import_rate = args.events / imported["seconds"]
         print(f"import:        {imported['seconds']:8.2f} s {import_rate:12,.0f} events/s  "
               f"(goal >= 200,000); {imported['counts']}; peak memory "
-              f"{imported['max_rss_mb']:,.0f} MB (goal < 500, flat from 1M to 10M)")
+              f"{imported['max_rss_mb']:,.0f} MB (goal < 500, flat from 1M to 10M); {_load()}")
         copy_seconds = _raw_copy(dbs["copy"], path)
         copy_rate = args.events / copy_seconds
-        print(f"raw COPY:      {copy_seconds:8.2f} s {copy_rate:12,.0f} events/s")
+        print(f"raw COPY:      {copy_seconds:8.2f} s {copy_rate:12,.0f} events/s  {_load()}")
         print(f"import / COPY: {import_rate / copy_rate:8.1%}  (goal >= 33 %)")
 
         invoices_before = _invoice_fingerprint(dbs["events"])
@@ -99,7 +99,7 @@ def main() -> None:
         print(f"re-import:     {again['seconds']:8.2f} s "
               f"{args.events / again['seconds']:12,.0f} events/s  (goal >= 500,000); "
               f"{again['counts']}; peak memory {again['max_rss_mb']:,.0f} MB; invoices "
-              f"{'unchanged' if unchanged else 'CHANGED'}")
+              f"{'unchanged' if unchanged else 'CHANGED'}; {_load()}")
 
         if not args.no_month_end:
             # What autovacuum does after a big import (the baseline's rows got the same):
@@ -112,7 +112,7 @@ def main() -> None:
             print(f"month-end without usage events (one usage record a tenant): "
                   f"{without:10,.0f} invoices/s")
             print(f"month-end with the events:      {with_events:10,.0f} invoices/s  "
-                  f"({with_events / without:.1%} of without; goal >= 90 %)")
+                  f"({with_events / without:.1%} of without; goal >= 90 %); {_load()}")
         for engine in dbs.values():
             engine.dispose()
     finally:
@@ -122,6 +122,12 @@ def main() -> None:
             leftover.unlink()
         folder.rmdir()
         cleanup()
+
+
+def _load() -> str:
+    """The load average beside each figure: other work on the machine moves every figure."""
+    one, five, _ = os.getloadavg()
+    return f"load {one:.1f} / {five:.1f}"
 
 
 def _seed(engine: Engine, count: int) -> None:

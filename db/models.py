@@ -225,7 +225,9 @@ class UsageRecord(Base):
               postgresql_include=["quantity_base_units"]),
     )
 
-    tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.tenant_id"), primary_key=True)
+    # Every row's tenant exists: checked once per statement by a trigger (0015), not a
+    # foreign key's check per row (an import writes millions of day rows).
+    tenant_id: Mapped[str] = mapped_column(Text, primary_key=True)
     usage_id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
     metric: Mapped[str] = mapped_column(Text)
     used_on: Mapped[date] = mapped_column(Date)
@@ -319,17 +321,18 @@ class UsageEventRow(Base):
 
     __tablename__ = "usage_events"
     __table_args__ = (
-        ForeignKeyConstraint(["tenant_id", "late_usage_id"],
-                             ["late_usage.tenant_id", "late_usage.late_usage_id"]),
         CheckConstraint("quantity_base_units >= 0", name="quantity_not_negative"),
     )
 
-    tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.tenant_id"), primary_key=True)
+    # No foreign keys (0015): a batch of millions of events is checked as a batch by its one
+    # writer, db.usage_events (tenants and metrics known, import row first, late-usage groups
+    # it just wrote), and triggers keep the tenant, import and group from being deleted.
+    tenant_id: Mapped[str] = mapped_column(Text, primary_key=True)
     event_id: Mapped[str] = mapped_column(Text, primary_key=True)
     metric: Mapped[str] = mapped_column(Text)
     quantity_base_units: Mapped[int] = mapped_column(BigInteger)
     occurred_at: Mapped[Timestamp]
-    import_id: Mapped[int] = mapped_column(ForeignKey("usage_imports.import_id"))
+    import_id: Mapped[int] = mapped_column(BigInteger)
     late_usage_id: Mapped[int | None] = mapped_column(BigInteger)
 
 

@@ -43,6 +43,7 @@ from pathlib import Path
 from typing import Any, BinaryIO
 
 from sqlalchemy import text
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from billing_core.access import Actor, Permission, require
@@ -150,10 +151,18 @@ def import_usage(session: Session, rows: Iterable[UsageRow], *, actor: Actor,
         VALUES (:source, :file_name, :actor, :role) RETURNING import_id
     """), {"source": source.value, "file_name": file_name, "actor": actor.user_id,
            "role": actor.role.value}).scalar_one()
-    new = _store_new_events(session, import_id)
-    # Every line stored: no line can be a duplicate or a conflict, nothing to compare.
-    duplicate, conflicts, conflict_count = (
-        (0, (), 0) if new == received else _classify(session, import_id, new, source))
+    _create_new_days(session)
+    duplicate, conflict_count = 0, 0
+    conflicts: tuple[EventResult, ...] = ()
+    if _store_all_as_new(session, import_id):
+        # Every line stored: no line can be a duplicate or a conflict, nothing to compare.
+        new = received
+    elif _all_stored_unchanged(session, received):
+        # The batch sent again: nothing to store, every line a duplicate.
+        new, duplicate = 0, received
+    else:
+        new = _store_new_events(session, import_id)
+        duplicate, conflicts, conflict_count = _classify(session, import_id, new, source)
     late = _settle_days(session, import_id)
     # Re-pricing is part of sending usage (SPEC 12), so a meter that may only send usage may
     # cause it; the audit rows name the sender and the import.
@@ -281,8 +290,8 @@ def _lock_batch_tenants(session: Session) -> None:
 
 # --- 2. new, duplicate, conflict --------------------------------------------------------------
 
-def _store_new_events(session: Session, import_id: int) -> int:
-    """Insert the events not stored yet; their day totals go to `usage_new_days`."""
+def _create_new_days(session: Session) -> None:
+    """`usage_new_days`: the day totals (tenant, metric, day) of the events this batch stores."""
     session.execute(text("DROP TABLE IF EXISTS usage_new_days"))
     session.execute(text("""
         CREATE TEMP TABLE usage_new_days (
@@ -290,20 +299,63 @@ def _store_new_events(session: Session, import_id: int) -> int:
             quantity bigint NOT NULL, events bigint NOT NULL, late_usage_id bigint
         ) ON COMMIT DROP
     """))
-    session.execute(text("""
-        WITH stored AS (
-            INSERT INTO usage_events (tenant_id, event_id, metric, quantity_base_units,
-                                      occurred_at, import_id)
-            SELECT i.tenant_id, i.event_id, i.metric, i.quantity, i.occurred_at, :import_id
-            FROM usage_incoming i
-            ON CONFLICT (tenant_id, event_id) DO NOTHING
-            RETURNING tenant_id, metric, occurred_at, quantity_base_units
-        )
-        INSERT INTO usage_new_days (tenant_id, metric, used_on, quantity, events)
-        SELECT tenant_id, metric, (occurred_at AT TIME ZONE 'UTC')::date,
-               sum(quantity_base_units), count(*)
-        FROM stored GROUP BY 1, 2, 3
-    """), {"import_id": import_id})
+
+
+# Insert the batch's events and put the day totals of those stored in `usage_new_days`; {}
+# is the conflict clause.
+_STORE_EVENTS = """
+    WITH stored AS (
+        INSERT INTO usage_events (tenant_id, event_id, metric, quantity_base_units,
+                                  occurred_at, import_id)
+        SELECT i.tenant_id, i.event_id, i.metric, i.quantity, i.occurred_at, :import_id
+        FROM usage_incoming i
+        {}
+        RETURNING tenant_id, metric, occurred_at, quantity_base_units
+    )
+    INSERT INTO usage_new_days (tenant_id, metric, used_on, quantity, events)
+    SELECT tenant_id, metric, (occurred_at AT TIME ZONE 'UTC')::date,
+           sum(quantity_base_units), count(*)
+    FROM stored GROUP BY 1, 2, 3
+"""
+_UNIQUE_VIOLATION = "23505"
+
+
+def _store_all_as_new(session: Session, import_id: int) -> bool:
+    """Store every line as a new event, or nothing (False) when any key is stored already.
+
+    A plain INSERT, tried first because most batches are all new: `ON CONFLICT DO NOTHING`
+    costs a speculative insertion per row (1M events: 3.9 s plain, 5.6 s so). A batch
+    holding any stored key (or one key twice) fails on it, is rolled back to the savepoint,
+    and goes the other way (`_store_new_events`). The tenants are locked: no other import
+    can store their events meanwhile."""
+    try:
+        with session.begin_nested():
+            session.execute(text(_STORE_EVENTS.format("")), {"import_id": import_id})
+    except IntegrityError as error:
+        diagnosis = getattr(error.orig, "diag", None)
+        if (getattr(error.orig, "sqlstate", None) != _UNIQUE_VIOLATION
+                or getattr(diagnosis, "constraint_name", None) != "pk_usage_events"):
+            raise
+        return False
+    return True
+
+
+def _all_stored_unchanged(session: Session, received: int) -> bool:
+    """Whether every line's event is stored already with the same content (a batch sent
+    again): one probe of the key per line, nothing written."""
+    stored, changed = session.execute(text(f"""
+        SELECT count(*), count(*) FILTER (
+            WHERE (e.metric, e.quantity_base_units, e.occurred_at)
+                  IS DISTINCT FROM (i.metric, i.quantity, i.occurred_at))
+        FROM usage_incoming i, {STORED_EVENT}
+    """)).one()
+    return bool(stored == received and changed == 0)
+
+
+def _store_new_events(session: Session, import_id: int) -> int:
+    """Insert the events not stored yet (a batch mixing new and stored ones)."""
+    session.execute(text(_STORE_EVENTS.format(
+        "ON CONFLICT (tenant_id, event_id) DO NOTHING")), {"import_id": import_id})
     return int(session.execute(text(
         "SELECT coalesce(sum(events), 0) FROM usage_new_days")).scalar_one())
 
