@@ -113,15 +113,19 @@ def _plan_change(starts_on: date, plan_id: str | None, plans: Mapping[str, _Plan
 
 def _plan_segments(session: Session, tenant_ids: Sequence[str],
                    period: Period) -> dict[str, list[tuple[date, str | None]]]:
+    # One pass over each tenant's segments before the period's end (a window, not a lookup
+    # of the last earlier segment per row): a tenant's history is a handful of rows.
     rows = session.execute(text("""
-        SELECT s.tenant_id, s.starts_on, s.plan_id
-        FROM subscriptions s
-        WHERE s.tenant_id = ANY(:tenant_ids) AND s.starts_on < :period_end
-          AND s.starts_on >= COALESCE(
-              (SELECT max(p.starts_on) FROM subscriptions p
-               WHERE p.tenant_id = s.tenant_id AND p.starts_on <= :period_start),
-              '-infinity'::date)
-        ORDER BY s.tenant_id, s.starts_on
+        SELECT tenant_id, starts_on, plan_id FROM (
+            SELECT tenant_id, starts_on, plan_id,
+                   starts_on >= coalesce(max(starts_on) FILTER (WHERE starts_on <= :period_start)
+                                         OVER (PARTITION BY tenant_id), '-infinity'::date)
+                       AS in_period
+            FROM subscriptions
+            WHERE tenant_id = ANY(:tenant_ids) AND starts_on < :period_end
+        ) AS segment
+        WHERE in_period
+        ORDER BY tenant_id, starts_on
     """), {"tenant_ids": list(tenant_ids), "period_start": period.start,
            "period_end": period.end})
     segments: dict[str, list[tuple[date, str | None]]] = defaultdict(list)
