@@ -12,6 +12,12 @@ figures printed, from the same run and the same tenants:
 2. the move's preview (a count and the money difference, saving nothing);
 3. the move itself: drafts re-priced per second, goal >= 5,000.
 
+Beside the rates: the load average, and the CPU seconds of this process and of
+the server's backends (when the server is local), because other work on the
+machine moves the rates. Re-pricing overlaps its Python with the server's
+writes (`db.statement_worker`), so with two cores free the move takes about
+the larger of the two CPU figures, not their sum.
+
 It uses a scratch database of its own: on DATABASE_URL's server when set
 (created and dropped), else on an embedded server in a temporary folder.
 
@@ -40,6 +46,7 @@ from bench_month_end import (  # noqa: E402
     _drop_database,
     _seed,
     _server,
+    _ServerCpu,
     _version,
 )
 
@@ -69,13 +76,15 @@ def main() -> None:
         print(f"{args.tenants:,} tenants, 5 lines each; server: {_version(engine)}; "
               f"{os.cpu_count()} cores")
 
+        server_cpu, started_cpu = _ServerCpu(engine), time.process_time()
         started = time.perf_counter()
         summary = run_month_end(engine, PERIOD_LABEL, actor=ACTOR)
         generation_seconds = time.perf_counter() - started
         if summary.invoices_created != args.tenants:
             raise SystemExit(f"expected {args.tenants} invoices, got {summary}")
         print(f"month-end generation: {generation_seconds:6.2f} s  "
-              f"{args.tenants / generation_seconds:8,.0f} invoices/s")
+              f"{args.tenants / generation_seconds:8,.0f} invoices/s  "
+              f"{_where_the_time_went(started_cpu, server_cpu)}")
 
         with Session(engine) as session, session.begin():
             risen = new_plan_version(session, "bench-scale", Money("549.00", "USD"), actor=ACTOR)
@@ -89,6 +98,7 @@ def main() -> None:
               f"difference {', '.join(str(m) for m in preview.difference.values())}, "
               "nothing saved")
 
+        server_cpu, started_cpu = _ServerCpu(engine), time.process_time()
         with Session(engine) as session, session.begin():
             started = time.perf_counter()
             moved = move_plan_version(session, "bench-scale", risen.plan_id, MOVE_ON,
@@ -99,7 +109,8 @@ def main() -> None:
             raise SystemExit(f"expected {args.tenants} drafts re-priced, got "
                              f"{len(moved.repriced)}")
         print(f"bulk move:            {move_seconds:6.2f} s  "
-              f"{len(moved.repriced) / move_seconds:8,.0f} drafts re-priced/s  (goal >= 5,000)")
+              f"{len(moved.repriced) / move_seconds:8,.0f} drafts re-priced/s  (goal >= 5,000)  "
+              f"{_where_the_time_went(started_cpu, server_cpu)}")
         with engine.connect() as connection:
             versions = connection.execute(text(
                 "SELECT min(price_version), max(price_version) FROM invoices")).one()
@@ -108,6 +119,15 @@ def main() -> None:
     finally:
         _drop_database(server, name)
         cleanup()
+
+
+def _where_the_time_went(started_cpu: float, server_cpu: _ServerCpu) -> str:
+    """Load average now, and the CPU seconds this process and the server's backends used."""
+    client = time.process_time() - started_cpu
+    server = server_cpu.used()
+    server_text = "unknown (server not local)" if server is None else f"{server:.2f} s"
+    return (f"[load {os.getloadavg()[0]:.1f}; CPU: this process {client:.2f} s, "
+            f"server {server_text}]")
 
 
 if __name__ == "__main__":

@@ -267,12 +267,17 @@ class _ServerCpu:
         self._start = self._sample()
 
     def seconds(self) -> str:
+        used = self.used()
+        return "unknown (server not local)" if used is None else f"{used:.2f} s"
+
+    def used(self) -> float | None:
+        """The CPU seconds, or None when the server is not local."""
         now = self._sample()
         self._engine.dispose()
         if now is None or self._start is None:
-            return "unknown (server not local)"
+            return None
         used = sum(ticks - self._start.get(pid, 0) for pid, ticks in now.items())
-        return f"{used / os.sysconf('SC_CLK_TCK'):.2f} s"
+        return used / os.sysconf("SC_CLK_TCK")
 
     def _sample(self) -> dict[int, int] | None:
         with self._engine.connect() as connection:
