@@ -182,7 +182,9 @@ def _make(sessions: sessionmaker[Session], change: Callable[[Session], object],
     if ok:
         repriced = getattr(result, "repriced", ())
         st.session_state[FLASH_KEY] = done + "".join(
-            f" Draft #{draft.invoice_id} ({draft.period_label}) re-priced: "
+            # A re-priced invoice is a draft: named by its month ("draft 2024-11"), as
+            # ledgerline_ui.invoice_names names drafts.
+            f" Draft {draft.period_label} re-priced: "
             f"{money(draft.total_before)} -> {money(draft.total_after)}."
             for draft in repriced)
         st.session_state.pop(FLOW_KEY, None)

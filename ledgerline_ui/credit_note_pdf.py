@@ -13,6 +13,7 @@ from billing_core.money import Money
 from db.reads.credits import CreditNoteView
 from db.reads.invoices import InvoiceDetail
 from ledgerline_ui.formatting import iso_date, money, tenant_label
+from ledgerline_ui.invoice_names import invoice_name
 from ledgerline_ui.invoice_pdf import latin1_text
 
 
@@ -23,7 +24,8 @@ def credit_note_file_name(note: CreditNoteView, tenant_id: str) -> str:
 def credit_note_pdf(detail: InvoiceDetail, note: CreditNoteView) -> bytes:
     """Credit note `note` (one of `detail.credit_notes`) as PDF bytes."""
     if note not in detail.credit_notes:
-        raise ValueError(f"credit note {note.number} is not on invoice {detail.invoice.label}")
+        raise ValueError(f"credit note {note.number} is not on invoice "
+                         f"{invoice_name(detail.invoice)}")
     invoice = detail.invoice
     currency = invoice.total.currency
     up_to_here = detail.credit_notes[:detail.credit_notes.index(note) + 1]
@@ -42,7 +44,7 @@ def credit_note_pdf(detail: InvoiceDetail, note: CreditNoteView) -> bytes:
     facts = [
         ("Credit to", tenant_label(invoice.tenant_id, invoice.tenant_name)),
         ("Issued", iso_date(note.created_at)[:10]),
-        ("Corrects", f"invoice {invoice.label}, period {invoice.period_label}, issued "
+        ("Corrects", f"invoice {invoice_name(invoice)}, period {invoice.period_label}, issued "
                      f"{iso_date(invoice.finalized_at)[:10]}, total {money(invoice.total)}"),
         ("Reason", note.reason),
         ("Currency", currency),
@@ -53,7 +55,7 @@ def credit_note_pdf(detail: InvoiceDetail, note: CreditNoteView) -> bytes:
         pdf.set_font("Helvetica", "", 10)
         pdf.multi_cell(0, 6, latin1_text(value), new_x=XPos.LMARGIN, new_y=YPos.NEXT)
     pdf.ln(4)
-    totals = [(f"Invoice {invoice.label} total", money(invoice.total)),
+    totals = [(f"Invoice {invoice_name(invoice)} total", money(invoice.total)),
               ("Earlier credit notes", money(-(credited - note.amount))),
               (f"This credit note {note.number}", money(-note.amount)),
               ("Invoice total after credit notes", money(invoice.total - credited))]

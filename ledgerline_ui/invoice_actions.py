@@ -18,15 +18,17 @@ what the user sees.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from sqlalchemy.orm import Session
 
 from billing_core.access import Actor, Permission
+from billing_core.drafts import DraftChanged
 from billing_core.errors import IllegalTransition
 from billing_core.states import InvoiceStatus, can_move
 from db.reads.invoices import InvoiceSummary
 from db.transitions import InvoiceState, finalize_invoice, record_payment, void_invoice
+from ledgerline_ui.invoice_names import invoice_name
 
 Operation = Callable[..., InvoiceState]
 
@@ -39,7 +41,8 @@ class InvoiceAction:
     confirm: str
     """What confirming does, in one sentence (shown before the confirm button)."""
     done: str
-    """What happened, with {label} for the invoice's number after the move."""
+    """What happened, with {label} for the invoice's name after the move (its number, or
+    "draft 2024-11": `ledgerline_ui.invoice_names`)."""
     operation: Operation
     permission: Permission
 
@@ -76,7 +79,7 @@ def refusal(invoice: InvoiceSummary, action: InvoiceAction) -> str | None:
     """Why `action` is not possible from the invoice's status, or None when it is."""
     if can_move(invoice.status, action.target):
         return None
-    reason = str(IllegalTransition(invoice.label, invoice.status, action.target))
+    reason = str(IllegalTransition(invoice_name(invoice), invoice.status, action.target))
     hint = _HINTS.get(InvoiceStatus(invoice.status))
     return f"{reason}. {hint}" if hint else f"{reason}."
 
@@ -84,8 +87,26 @@ def refusal(invoice: InvoiceSummary, action: InvoiceAction) -> str | None:
 def perform(session: Session, invoice: InvoiceSummary, action: InvoiceAction,
             actor: Actor, reviewed_version: int | None = None) -> InvoiceState:
     """Make the move in the caller's transaction (the operation locks and re-checks).
-    Finalizing names the draft version the person reviewed (`ledgerline_ui.draft_version`)."""
-    if action.target is InvoiceStatus.FINALIZED:
-        return finalize_invoice(session, invoice.tenant_id, invoice.invoice_id, actor=actor,
-                                reviewed_version=reviewed_version)
-    return action.operation(session, invoice.tenant_id, invoice.invoice_id, actor=actor)
+    Finalizing names the draft version the person reviewed (`ledgerline_ui.draft_version`).
+
+    A refusal names the invoice as the screen does: the database names an invoice without a
+    number by its id ("Invoice #12 changed since you opened it"), which the person never saw;
+    one that got its number meanwhile keeps it ("Invoice INV-2024-000012 is already
+    finalized")."""
+    by_id = f"#{invoice.invoice_id}"
+    try:
+        if action.target is InvoiceStatus.FINALIZED:
+            return finalize_invoice(session, invoice.tenant_id, invoice.invoice_id, actor=actor,
+                                    reviewed_version=reviewed_version)
+        return action.operation(session, invoice.tenant_id, invoice.invoice_id, actor=actor)
+    except DraftChanged as changed:
+        if changed.invoice != by_id:
+            raise
+        raise DraftChanged(invoice_name(invoice), changed.reviewed_total,
+                           changed.current_total) from None
+    except IllegalTransition as refused:
+        if refused.invoice != by_id:
+            raise
+        now = replace(invoice, status=refused.from_status)  # it may have been voided meanwhile
+        raise IllegalTransition(invoice_name(now), refused.from_status,
+                                refused.to_status) from None

@@ -26,6 +26,7 @@ from billing_core.usage import quantity_text
 from db.reads.invoices import InvoiceDetail, LineView
 from db.reads.tenants import PlanSegmentView, UsageMonth
 from ledgerline_ui.formatting import iso_date, money
+from ledgerline_ui.invoice_names import invoice_name
 
 
 def explain_invoice(detail: InvoiceDetail, plan_history: Sequence[PlanSegmentView],
@@ -34,7 +35,7 @@ def explain_invoice(detail: InvoiceDetail, plan_history: Sequence[PlanSegmentVie
     `who="you were"` tells it to the customer ("From 2024-11-16 you were on ...")."""
     invoice = detail.invoice
     period = Period(invoice.period_start, invoice.period_end)
-    sentences = [f"Invoice {invoice.label} covers {_period_text(period)}."]
+    sentences = [f"Invoice {invoice_name(invoice)} covers {_period_text(period)}."]
     recurring = [line for line in detail.lines if line.kind == LineKind.RECURRING]
     sentences += _recurring_sentences(recurring, plan_history, period, who)
     usage_lines = [line for line in detail.lines if line.kind == LineKind.USAGE]

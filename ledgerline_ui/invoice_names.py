@@ -1,4 +1,4 @@
-"""How the Credits and Tenant screens name an invoice: its number, or "draft 2024-11".
+"""How every screen names an invoice: its number, or "draft 2024-11".
 
 People find invoices by number, and a draft has none yet. Its database id
 ("#5") means nothing to a customer or to finance reading a credit's history, so

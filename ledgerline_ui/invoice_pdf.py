@@ -29,6 +29,7 @@ from billing_core.money import ROUNDING_MODE_LABEL
 from billing_core.states import InvoiceStatus
 from db.reads.invoices import InvoiceDetail, InvoiceSummary
 from ledgerline_ui.formatting import iso_date, money, tenant_label
+from ledgerline_ui.invoice_names import invoice_name
 from ledgerline_ui.invoice_trace import invoice_trace
 
 if TYPE_CHECKING:
@@ -38,9 +39,11 @@ EXPORTABLE = frozenset({InvoiceStatus.FINALIZED, InvoiceStatus.PAID})
 CELL_LIMIT = 300
 """Characters a table cell shows; at this width 300 take about 15 lines, a quarter page."""
 _WHY_NOT = {
-    InvoiceStatus.DRAFT: "is a draft: it has no invoice number yet and its lines may still "
-                         "change, so it cannot be exported as a final invoice. Finalize it first.",
-    InvoiceStatus.VOID: "is void: it is cancelled and not payable, so it is not exported as an "
+    # After the invoice's name ("draft 2024-11", "void draft 2024-11" or its number), which
+    # already says draft or void for an invoice without a number.
+    InvoiceStatus.DRAFT: "has no invoice number yet and its lines may still change, so it "
+                         "cannot be exported as a final invoice. Finalize it first.",
+    InvoiceStatus.VOID: "is cancelled (void) and not payable, so it is not exported as an "
                         "invoice.",
 }
 
@@ -54,11 +57,11 @@ def export_refusal(invoice: InvoiceSummary) -> str | None:
     status = InvoiceStatus(invoice.status)
     if status in EXPORTABLE:
         return None
-    return f"Invoice {invoice.label} {_WHY_NOT[status]}"
+    return f"Invoice {invoice_name(invoice)} {_WHY_NOT[status]}"
 
 
 def pdf_file_name(invoice: InvoiceSummary) -> str:
-    return f"{invoice.label}_{invoice.tenant_id}.pdf"
+    return f"{invoice_name(invoice)}_{invoice.tenant_id}.pdf"
 
 
 def invoice_pdf(detail: InvoiceDetail) -> bytes:
@@ -74,14 +77,14 @@ def invoice_pdf(detail: InvoiceDetail) -> bytes:
     from fpdf.enums import XPos, YPos
 
     pdf = FPDF(format="A4")
-    pdf.set_title(latin1_text(f"Invoice {invoice.label}"))
+    pdf.set_title(latin1_text(f"Invoice {invoice_name(invoice)}"))
     pdf.set_author("Ledgerline")
     pdf.set_creation_date(invoice.finalized_at)
     pdf.set_auto_page_break(auto=True, margin=18)
     pdf.add_page()
 
     pdf.set_font("Helvetica", "B", 18)
-    pdf.cell(0, 10, latin1_text(f"Invoice {invoice.label}"), new_x=XPos.LMARGIN,
+    pdf.cell(0, 10, latin1_text(f"Invoice {invoice_name(invoice)}"), new_x=XPos.LMARGIN,
              new_y=YPos.NEXT)
     pdf.set_font("Helvetica", "", 10)
     facts = [

@@ -17,6 +17,7 @@ from billing_core.usage import quantity_text
 from billing_core.usage_events import LateUsageStatus, LineProblem
 from db.reads.usage import DailyUsage, LateUsageRow, UsageImportRow
 from ledgerline_ui.formatting import money
+from ledgerline_ui.invoice_names import invoice_name
 from ledgerline_ui.plain_text import escape_chart_text
 
 _SOURCE_LABELS = {"file": "Upload", "command": "Command line", "api": "API"}
@@ -43,8 +44,8 @@ def late_usage_label(row: LateUsageRow) -> str:
 
 
 def settlement_text(row: LateUsageRow) -> str:
-    if row.status is LateUsageStatus.BILLED:
-        return f"billed on invoice #{row.billed_invoice_id}: {money(row.billed)}"
+    if row.status is LateUsageStatus.BILLED and row.billed_invoice is not None:
+        return f"billed on invoice {invoice_name(row.billed_invoice)}: {money(row.billed)}"
     if row.status is LateUsageStatus.WAIVED:
         return f"waived: {row.waive_reason}"
     return ""

@@ -13,6 +13,7 @@ from db.reads.usage import daily_usage, late_usage, usage_imports
 from db.usage import summary
 from db.usage_events import import_usage_file
 from ledgerline_ui.feedback import run_action
+from ledgerline_ui.invoice_names import invoice_name_of
 from ledgerline_ui.plain_text import escape_markdown
 from ledgerline_ui.setup import can, current_actor, setup_page
 from ledgerline_ui.tenant_picker import pick_tenant
@@ -72,8 +73,10 @@ if can(Permission.SETTLE_LATE_USAGE) and open_groups:
                                        actor=current_actor())
         ok, settled = run_action(bill)
         if ok:
-            st.success(f"Late usage #{settled.late_usage_id} billed on invoice "
-                       f"#{settled.invoice_id}.", icon=":material/check_circle:")
+            with sessions() as session:
+                billed_on = invoice_name_of(session, settled.tenant_id, settled.invoice_id)
+            st.success(f"Late usage #{settled.late_usage_id} billed on invoice {billed_on}.",
+                       icon=":material/check_circle:")
     reason = waive_col.text_input("Reason to waive", key="late_reason", max_chars=500)
     if waive_col.button("Waive", key="late_waive"):
         def waive():

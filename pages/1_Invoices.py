@@ -12,6 +12,7 @@ from ledgerline_ui.feedback import run_action
 from ledgerline_ui.formatting import iso_date, tenant_label
 from ledgerline_ui.invoice_links import INVOICE_PAGE, invoice_query
 from ledgerline_ui.invoice_list import PAGE_SIZE, InvoiceFilter, ListPosition, page_caption
+from ledgerline_ui.invoice_names import invoice_name
 from ledgerline_ui.money_columns import money_cell, money_columns
 from ledgerline_ui.page_links import page_link
 from ledgerline_ui.plain_text import escape_markdown
@@ -90,7 +91,7 @@ if not page.rows:
     st.info("No invoices match these filters.", icon=":material/inbox:")
 else:
     table = pd.DataFrame([{
-        "Invoice": row.label, "Tenant": tenant_label(row.tenant_id, row.tenant_name),
+        "Invoice": invoice_name(row), "Tenant": tenant_label(row.tenant_id, row.tenant_name),
         "Period": row.period_label, "Status": row.status.title(),
         "Subtotal": money_cell(row.subtotal), "Discounts": money_cell(row.discount),
         "Credit": money_cell(row.credit), "Total": money_cell(row.total),
@@ -107,7 +108,7 @@ else:
     if selected:
         row = page.rows[selected[0]]
         page_link(INVOICE_PAGE, icon=":material/open_in_new:",
-                  label=f"Open invoice {row.label} of "
+                  label=f"Open invoice {invoice_name(row)} of "
                         f"{escape_markdown(tenant_label(row.tenant_id, row.tenant_name))}",
                   query_params=invoice_query(row.tenant_id, row.invoice_id))
     else:

@@ -1,5 +1,7 @@
 """Invoice: every line with its calculation, the sum, the state, the audit trail, and the moves."""
 
+from dataclasses import replace
+
 import pandas as pd
 import streamlit as st
 
@@ -14,6 +16,7 @@ from ledgerline_ui.formatting import iso_date, money, tenant_label
 from ledgerline_ui.invoice_actions import ACTIONS, perform, refusal
 from ledgerline_ui.invoice_hub import show_credit_notes, show_links, show_timeline
 from ledgerline_ui.invoice_links import INVOICE_PAGE, open_invoice, parse_invoice_query
+from ledgerline_ui.invoice_names import invoice_name
 from ledgerline_ui.invoice_pdf import export_refusal, invoice_pdf, pdf_file_name
 from ledgerline_ui.invoice_trace import invoice_trace
 from ledgerline_ui.page_links import SCREENS, link_to, page_link
@@ -50,7 +53,7 @@ def show_picker() -> None:
     for row in page.rows:
         # A button, not a link to this same page: the link opened the invoice without putting
         # it in the URL, so the next click (Finalize…) fell back to this search.
-        st.button(f"{row.label} · {row.period_label} · {row.status} · {money(row.total)}",
+        st.button(f"{invoice_name(row)} · {row.period_label} · {row.status} · {money(row.total)}",
                   icon=":material/receipt_long:", type="tertiary", key=f"open_{row.invoice_id}",
                   on_click=open_invoice, args=(row.tenant_id, row.invoice_id))
 
@@ -77,8 +80,7 @@ if not ok:
 
 invoice = detail.invoice
 badge, color = INVOICE_STATUS_LABELS[invoice.status], STATUS_COLORS[invoice.status]
-title = f"Invoice {invoice.number}" if invoice.number else f"Draft invoice #{invoice.invoice_id}"
-heading.title(title)
+heading.title(f"Invoice {invoice_name(invoice)}")
 st.markdown(f":{color}-badge[{badge}] &nbsp; "
             f"**{escape_markdown(tenant_label(invoice.tenant_id, invoice.tenant_name))}**"
             f" · period {invoice.period_label} ({iso_date(invoice.period_start)} to "
@@ -153,7 +155,7 @@ pending = st.session_state.get(pending_key)
 chosen = next((a for a in allowed_actions if a.target.value == pending), None)
 if chosen is not None:
     with st.container(border=True):
-        st.markdown(f"**{chosen.label} {invoice.label}** of "
+        st.markdown(f"**{chosen.label} {invoice_name(invoice)}** of "
                     f"{escape_markdown(tenant_label(invoice.tenant_id, invoice.tenant_name))}, "
                     f"total {money(invoice.total)}?")
         st.write(chosen.confirm)
@@ -172,8 +174,8 @@ if chosen is not None:
 
             moved_ok, state = run_action(move)
             if moved_ok:
-                st.session_state[flash_key] = chosen.done.format(
-                    label=state.number or f"#{state.invoice_id}")
+                st.session_state[flash_key] = chosen.done.format(label=invoice_name(
+                    replace(invoice, number=state.number, status=state.status)))
                 st.rerun()
 
 st.subheader("Export")

@@ -14,7 +14,7 @@ from ledgerline_ui.feedback import run_action
 from ledgerline_ui.formatting import iso_date, money, tenant_label
 from ledgerline_ui.invoice_explanation import explain_invoice
 from ledgerline_ui.invoice_links import INVOICE_PAGE, invoice_query
-from ledgerline_ui.invoice_names import invoice_name
+from ledgerline_ui.invoice_names import invoice_name, invoice_names
 from ledgerline_ui.invoice_tables import lines_table
 from ledgerline_ui.page_links import SCREENS, link_to, page_link
 from ledgerline_ui.plain_text import escape_markdown
@@ -111,7 +111,7 @@ if story.invoices:
                       label=f"{invoice_name(invoice)} · {invoice.status}",
                       query_params=invoice_query(tenant.tenant_id, invoice.invoice_id))
     st.dataframe(pd.DataFrame([
-        {"Invoice": invoice.label,
+        {"Invoice": invoice_name(invoice),
          "Period": invoice.period_label, "Status": invoice.status,
          "Subtotal": money(invoice.subtotal), "Discounts": money(invoice.discount),
          "Credits": money(invoice.credit), "Total": money(invoice.total),
@@ -154,15 +154,16 @@ credits_col, balance_col = st.columns(2, gap="large")
 with credits_col:
     st.subheader("Credits and credit notes")
     if story.credits or story.credit_notes:
+        names = invoice_names(story.invoices)
         wrapping_table(pd.DataFrame(
             [{"What": f"Service credit #{c.credit_id}", "When": iso_date(c.created_at),
               "Amount": money(c.amount), "Reason": c.reason,
-              "Where": (f"{money(c.applied)} on invoice #{c.invoice_id}" if c.applied else "")
+              "Where": (f"{money(c.applied)} on invoice {names[c.invoice_id]}" if c.applied else "")
               + (f"{'; ' if c.applied else ''}{money(c.to_balance)} to the balance"
                  if c.to_balance else "")} for c in story.credits]
             + [{"What": f"Credit note {n.number}", "When": iso_date(n.created_at),
                 "Amount": money(n.amount), "Reason": n.reason,
-                "Where": f"against invoice #{n.invoice_id}"} for n in story.credit_notes]))
+                "Where": f"against invoice {names[n.invoice_id]}"} for n in story.credit_notes]))
     else:
         st.caption("No credits or credit notes.")
 with balance_col:

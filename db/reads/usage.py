@@ -29,6 +29,17 @@ class UsageImportRow:
 
 
 @dataclass(frozen=True, slots=True)
+class BilledInvoice:
+    """The invoice a late-usage group was billed on, with what a screen names it by (its
+    number, or its month while a draft: `ledgerline_ui.invoice_names`)."""
+
+    invoice_id: int
+    number: str | None
+    period_label: str
+    status: str
+
+
+@dataclass(frozen=True, slots=True)
 class LateUsageRow:
     tenant_id: str
     late_usage_id: int
@@ -38,7 +49,7 @@ class LateUsageRow:
     quantity_base_units: int
     reason: str
     status: LateUsageStatus
-    billed_invoice_id: int | None
+    billed_invoice: BilledInvoice | None
     billed: Money | None
     waive_reason: str | None
     settled_by: str | None
@@ -70,20 +81,25 @@ def late_usage(session: Session, *, open_only: bool = False,
                limit: int = 500) -> list[LateUsageRow]:
     """Late-usage groups, open ones first, then by tenant and period."""
     rows = session.execute(text("""
-        SELECT tenant_id, late_usage_id, period_label, metric, event_count, quantity_base_units,
-               reason, status, billed_invoice_id, billed_minor, currency, waive_reason,
-               settled_by, settled_at
-        FROM late_usage
-        WHERE NOT :open_only OR status = 'open'
-        ORDER BY status <> 'open', tenant_id, period_start, metric, late_usage_id
+        SELECT g.tenant_id, g.late_usage_id, g.period_label, g.metric, g.event_count,
+               g.quantity_base_units, g.reason, g.status, g.billed_invoice_id, i.number,
+               i.period_label, i.status, g.billed_minor, g.currency, g.waive_reason,
+               g.settled_by, g.settled_at
+        FROM late_usage g
+        LEFT JOIN invoices i ON i.tenant_id = g.tenant_id AND i.invoice_id = g.billed_invoice_id
+        WHERE NOT :open_only OR g.status = 'open'
+        ORDER BY g.status <> 'open', g.tenant_id, g.period_start, g.metric, g.late_usage_id
         LIMIT :limit
     """), {"open_only": open_only, "limit": limit})
     return [LateUsageRow(tenant_id, group_id, label, metric, events, quantity, reason,
-                         LateUsageStatus(status), invoice_id,
+                         LateUsageStatus(status),
+                         None if invoice_id is None else BilledInvoice(
+                             invoice_id, number, invoice_period, invoice_status),
                          None if billed is None else Money.from_minor_units(billed, currency),
                          waive_reason, settled_by, settled_at)
             for (tenant_id, group_id, label, metric, events, quantity, reason, status,
-                 invoice_id, billed, currency, waive_reason, settled_by, settled_at) in rows]
+                 invoice_id, number, invoice_period, invoice_status, billed, currency,
+                 waive_reason, settled_by, settled_at) in rows]
 
 
 def daily_usage(session: Session, tenant_id: str, period: Period) -> list[DailyUsage]:

@@ -44,7 +44,7 @@ def test_acme_upgrade_reads_as_two_plans_with_their_days():
     ], subtotal="800.00", total="800.00")
 
     assert explain_invoice(invoice, history) == [
-        "Invoice #7 covers 2024-11-01 to 2024-11-30 (30 days).",
+        "Invoice draft 2024-11 covers 2024-11-01 to 2024-11-30 (30 days).",
         "Until 2024-11-15 the tenant was on Compute tier (legacy) ($600.00/month): "
         "15 of 30 days = $300.00.",
         "From 2024-11-16 the tenant was on Compute tier ($1,000.00/month): "

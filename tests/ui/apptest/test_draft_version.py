@@ -28,7 +28,7 @@ def test_a_draft_repriced_after_finalize_was_pressed_is_refused_with_both_totals
     _button(app, "Confirm: finalize").click().run()
 
     assert [e.value for e in app.error] == [
-        f"Invoice #{invoice_id} changed since you opened it: \\$100.00 is now \\$90.00; "
+        "Invoice draft 2024-11 changed since you opened it: \\$100.00 is now \\$90.00; "
         "review it again"]
     assert scalar(demo_database_url, "SELECT status FROM invoices WHERE invoice_id = :i",
                   i=invoice_id) == "draft"

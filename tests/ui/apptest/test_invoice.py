@@ -43,7 +43,7 @@ def test_initech_invoice_shows_each_discount_step_in_order_and_the_sum(open_scre
     invoice_id = invoice_id_of(demo_database_url, "ent-initech", "2024-11")
     app = open_screen(PAGE, query={"tenant": "ent-initech", "invoice": str(invoice_id)})
 
-    assert app.title[0].value == f"Draft invoice #{invoice_id}"
+    assert app.title[0].value == "Invoice draft 2024-11"  # a draft has no number yet
     lines = app.table[0].value.map(shown)  # a Markdown table: its cells are escaped
     assert list(lines["Item"]) == ["Plan: Compute tier", "Discount: Enterprise discount",
                                    "Discount: Promotional credit"]
@@ -77,8 +77,9 @@ def test_draft_offers_finalize_and_void_and_explains_why_not_payment(open_screen
     assert not button(app, "Void…").disabled
     assert button(app, "Record payment…").disabled
     shown = texts(app)
-    assert f"Invoice #{invoice_id} cannot move from draft to paid" in shown
-    assert f"Invoice #{invoice_id} is a draft" in shown and "cannot be exported" in shown
+    assert "Invoice draft 2024-11 cannot move from draft to paid" in shown
+    assert "Invoice draft 2024-11 has no invoice number yet" in shown
+    assert "cannot be exported" in shown and f"#{invoice_id}" not in shown
     assert not app.get("download_button")
 
 
@@ -178,7 +179,7 @@ def test_without_a_link_the_picker_finds_a_tenants_invoices_and_links_the_chosen
     [found] = [b for b in app.button if "2024-11 · draft · $850.00" in b.label]
     found.click().run()
     assert app.query_params["tenant"] == "ent-initech"
-    assert app.title[0].value.startswith("Draft invoice #")
+    assert app.title[0].value == "Invoice draft 2024-11"
 
 
 def test_pdf_holds_a_finalized_invoice_and_refuses_a_draft(demo_database_url):
@@ -187,7 +188,7 @@ def test_pdf_holds_a_finalized_invoice_and_refuses_a_draft(demo_database_url):
     sessions = make_sessionmaker(engine)
     with sessions() as session:
         draft = invoice_detail(session, tenant_id, invoice_id)
-    assert "is a draft" in export_refusal(draft.invoice)
+    assert export_refusal(draft.invoice).startswith("Invoice draft 2024-11 has no invoice number")
     with pytest.raises(NotExportable, match="cannot be exported as a final invoice"):
         invoice_pdf(draft)
 

@@ -39,6 +39,9 @@ def test_umbrella_shows_paid_october_draft_november_and_the_credit(open_screen,
                     and "Paid" in f.value.columns)
     assert list(zip(invoices["Period"], invoices["Status"], invoices["Total"], strict=True)) == [
         ("2024-11", "draft", "$800.00"), ("2024-10", "paid", "$1,000.00")]
+    assert invoices["Invoice"][0] == "draft 2024-11"  # a draft is named by its month, not "#5"
+    credits = next(f.value for f in app.table if "Where" in f.value.columns)
+    assert shown(credits["Where"][0]) == "$200.00 on invoice draft 2024-11"
     # The paid October is the one in dispute, so the screen opens on it; November is a choice.
     next(s for s in app.selectbox if s.label == "Invoice").set_value(
         _invoice_id(demo_database_url, "ent-umbrella", "2024-11")).run()

@@ -88,10 +88,12 @@ def test_late_usage_is_billed_on_the_next_invoice_once(open_screen, demo_databas
     next(b for b in app.button if b.label == "Bill on next invoice").click()
     app.run()
 
-    assert any(f"Late usage #{group_id} billed on invoice #" in s.value for s in app.success)
+    # Named as people know the draft (its month), never by its database id.
+    assert any(f"Late usage #{group_id} billed on invoice draft 2024-02." in s.value
+               for s in app.success)
     row = _table(app, "Why late").set_index("Group").loc[f"#{group_id}"]
     assert row["Status"] == "Billed"
-    assert row["Settlement"].endswith(": $11.50")
+    assert row["Settlement"] == "billed on invoice draft 2024-02: $11.50"
     assert rows(demo_database_url, """
         SELECT i.period_label, l.description, l.amount_minor FROM invoice_lines l
         JOIN invoices i USING (tenant_id, invoice_id)

@@ -95,7 +95,7 @@ def test_finalizing_a_draft_repriced_since_finalize_was_pressed_is_refused(page,
     with committed_session(demo_database_url) as session:  # someone adds a discount meanwhile
         add_discount(session, tenant_id, "Goodwill", percent="10", actor=finance("other@test"))
     _click(page, "Confirm: finalize")
-    page.get_by_text(f"Invoice #{invoice_id} changed since you opened it: $100.00 is now "
+    page.get_by_text("Invoice draft 2024-11 changed since you opened it: $100.00 is now "
                      "$90.00; review it again").wait_for()
     assert scalar(demo_database_url, "SELECT status FROM invoices WHERE invoice_id = :i",
                   i=invoice_id) == "draft"
