@@ -1,12 +1,20 @@
-"""`python -m api [--host 127.0.0.1] [--port 8000] [--workers 1]`: serve the API on the app's
+"""`python -m api [--host 127.0.0.1] [--port 8000] [--workers N]`: serve the API on the app's
 database (`DATABASE_URL`, else the embedded server in `.pgdata/`), migrated to head first.
 
 One process runs Python on one core at a time; `--workers N` starts N processes on the same
-port (each with its own Engine), so a machine with more cores serves more requests."""
+port (each with its own Engine and reading pool), `--workers 1` serves from this process alone.
+
+The default is half the cores this process may run on, at least one: PostgreSQL runs beside
+the API (a read spends about 0.15 ms of CPU in its backend for 0.25 ms in the API), and so may
+the clients. On this 2-core machine, with the load generator on it too, one worker answered
+2,400-3,100 invoice reads a second with p99 32-39 ms; two answered no more (1,800-2,700) with
+p99 68-93 ms, three busy processes taking turns on two cores. Where PostgreSQL and the
+clients have cores of their own, give the API one worker per core."""
 
 from __future__ import annotations
 
 import argparse
+import os
 from typing import Any
 
 import uvicorn
@@ -28,11 +36,17 @@ def serve_app() -> FastAPI:
     return create_app(ensure_ready())
 
 
+def default_workers() -> int:
+    """Half the cores this process may run on, at least one (see above)."""
+    return max(1, len(os.sched_getaffinity(0)) // 2)
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m api", description=__doc__)
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8000)
-    parser.add_argument("--workers", type=int, default=1)
+    parser.add_argument("--workers", type=int, default=default_workers(),
+                        help="server processes (default: half the cores, here %(default)s)")
     args = parser.parse_args(argv)
     if args.workers == 1:
         uvicorn.run(serve_app(), host=args.host, port=args.port, **SERVER_OPTIONS)

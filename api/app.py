@@ -10,6 +10,7 @@ from sqlalchemy import Engine
 
 from api.body_limit import BodyLimit
 from api.door import Door
+from api.invoice_lane import InvoiceLane
 from api.problems import install_problem_handlers
 from api.routes import credits, invoices, tenants, usage
 from db.database import make_sessionmaker
@@ -43,5 +44,7 @@ def create_app(engine: Engine) -> FastAPI:
     install_problem_handlers(app)
     for module in (usage, tenants, invoices, credits):
         app.include_router(module.router)
+    # The last added runs first: the body limit, then the invoice lane, then FastAPI's own.
+    app.add_middleware(InvoiceLane, door=door)
     app.add_middleware(BodyLimit)
     return app

@@ -11,7 +11,8 @@ operation to run; the door
    audit row with the key's name as the actor;
 3. runs the operation in one transaction (a change) or one read-only session (a
    read), which rolls back on any error, so a refused request changes nothing; the
-   busiest read runs on an async connection in autocommit instead (`reading_async`);
+   busiest read, one invoice, is one statement on an async connection instead
+   (`read_invoice`: the key's holder and the invoice's JSON together);
 4. for a change sent with an `Idempotency-Key`, claims the key in that same
    transaction and keeps the answer (`db.idempotency`): the same request again
    gets the first answer back, marked `Idempotent-Replayed: true`.
@@ -24,8 +25,8 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import AsyncIterator, Callable, Iterator
-from contextlib import asynccontextmanager, contextmanager
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from fastapi.responses import Response
@@ -36,8 +37,10 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from api.problems import Unauthenticated
 from billing_core.access import Actor, Permission, require
-from db.api_keys import KeyHolder, key_holder, key_holder_async
+from db.api_keys import KeyHolder, key_holder
+from db.errors import NotFound
 from db.idempotency import StoredResponse, claim, remember
+from db.reads.invoice_document import invoice_document
 
 Answer = tuple[int, Any]
 """An operation's status code and its JSON-ready payload."""
@@ -69,15 +72,17 @@ class Door:
             self._admit(session, credentials, permission)
             yield session
 
-    @asynccontextmanager
-    async def reading_async(self, credentials: HTTPAuthorizationCredentials | None,
-                            permission: Permission) -> AsyncIterator[AsyncConnection[Any]]:
-        """`reading` on the event loop: an async connection in autocommit for a holder allowed
-        `permission`, with the key looked up on it as on every request (a revoked key is
-        refused from its next request on)."""
+    async def read_invoice(self, key: str | None, tenant_id: str, invoice_id: int) -> bytes:
+        """The invoice's JSON for the holder of `key` (the Bearer token, None when none was
+        sent), if `require` allows it to view billing data: one statement on the event loop
+        (`db.reads.invoice_document`), no thread hand-off, no Session, no Python objects."""
+        sent = _sent_key(key)
         async with self.readers.connection() as connection:
-            _allow(await key_holder_async(connection, _sent_key(credentials)), permission)
-            yield connection
+            found = await invoice_document(connection, sent, tenant_id, invoice_id)
+        _allow(found.holder, Permission.VIEW_BILLING)
+        if found.document is None:
+            raise NotFound("invoice", f"{invoice_id} of tenant {tenant_id}")
+        return found.document.encode()
 
     def change(self, credentials: HTTPAuthorizationCredentials | None, permission: Permission,
                operation: Callable[[Session, Actor], Answer], *,
@@ -114,13 +119,14 @@ class Door:
 
     def _admit(self, session: Session, credentials: HTTPAuthorizationCredentials | None,
                permission: Permission) -> KeyHolder:
-        return _allow(key_holder(session, _sent_key(credentials)), permission)
+        key = None if credentials is None else credentials.credentials
+        return _allow(key_holder(session, _sent_key(key)), permission)
 
 
-def _sent_key(credentials: HTTPAuthorizationCredentials | None) -> str:
-    if credentials is None:
+def _sent_key(key: str | None) -> str:
+    if key is None:
         raise Unauthenticated("This API needs an API key: send 'Authorization: Bearer <key>'.")
-    return credentials.credentials
+    return key
 
 
 def _allow(holder: KeyHolder | None, permission: Permission) -> KeyHolder:

@@ -79,18 +79,26 @@ def billing_error_status(error: BillingError) -> int:
     return 409
 
 
+def unauthenticated_problem(error: Unauthenticated) -> Response:
+    return problem(401, error.detail, headers={"WWW-Authenticate": "Bearer"})
+
+
+def billing_problem(error: BillingError) -> Response:
+    if isinstance(error, UsageBatchRefused):
+        wrong = [_event_field(line) for line in error.problems]
+        return problem(422, str(error), field=wrong[0]["field"], errors=wrong)
+    field = error.field if isinstance(error, InvalidInput) else None
+    return problem(billing_error_status(error), str(error), field=field)
+
+
 def install_problem_handlers(app: FastAPI) -> None:
     @app.exception_handler(Unauthenticated)
     async def unauthenticated(_request: Request, error: Unauthenticated) -> Response:
-        return problem(401, error.detail, headers={"WWW-Authenticate": "Bearer"})
+        return unauthenticated_problem(error)
 
     @app.exception_handler(BillingError)
     async def billing_error(_request: Request, error: BillingError) -> Response:
-        if isinstance(error, UsageBatchRefused):
-            wrong = [_event_field(line) for line in error.problems]
-            return problem(422, str(error), field=wrong[0]["field"], errors=wrong)
-        field = error.field if isinstance(error, InvalidInput) else None
-        return problem(billing_error_status(error), str(error), field=field)
+        return billing_problem(error)
 
     @app.exception_handler(RequestValidationError)
     async def invalid_request(_request: Request, error: RequestValidationError) -> Response:

@@ -7,7 +7,6 @@ string at the currency's scale, exactly as stored, never a JSON number.
 from __future__ import annotations
 
 from base64 import urlsafe_b64decode, urlsafe_b64encode
-from collections.abc import Iterable
 from datetime import date, datetime
 from typing import Any
 
@@ -16,7 +15,7 @@ from billing_core.money import Money
 from db.change_preview import ChangePreview, PricedView
 from db.credits import CreditOutcome
 from db.invoicing import GeneratedInvoice
-from db.reads.invoices import InvoiceCursor, InvoicePage, InvoiceSummary, LineView
+from db.reads.invoices import InvoiceCursor, InvoicePage, InvoiceSummary
 from db.reads.tenants import TenantStory
 from db.subscriptions import PlanChangeResult
 from db.tenants import TenantRecord
@@ -43,15 +42,6 @@ def invoice_summary(invoice: InvoiceSummary) -> dict[str, Any]:
         "finalized_at": _instant(invoice.finalized_at), "paid_at": _instant(invoice.paid_at),
         "voided_at": _instant(invoice.voided_at), "priced_at": _instant(invoice.priced_at),
         "price_version": invoice.price_version,
-    }
-
-
-def invoice_with_lines(invoice: InvoiceSummary, lines: Iterable[LineView]) -> dict[str, Any]:
-    return {
-        **invoice_summary(invoice),
-        "lines": [{"line_no": line.line_no, "kind": line.kind, "description": line.description,
-                   "amount": money(line.amount), "exact_amount": str(line.exact_amount),
-                   "explanation": line.explanation} for line in lines],
     }
 
 

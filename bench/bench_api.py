@@ -6,8 +6,9 @@ discount and a $50.00 promotion, four lines with their sentences) and an API key
 
 - `GET /v1/invoices/{tenant}/{id}` from `--clients` concurrent keep-alive
   connections (default 32): requests per second and p50/p99 latency. Goal:
-  >= 1,000 requests/s with p99 < 50 ms. Printed beside `db.reads.invoices.invoice_with_lines`
-  plus its JSON, called in-process from the same number of threads.
+  >= 1,000 requests/s with p99 < 50 ms. Printed beside the same operation called
+  in-process: `Door.read_invoice` (the key, `require`, the invoice's JSON in one
+  statement on the API's async reading pool) from as many coroutines on one uvloop.
 - `POST /v1/usage-events` in batches of 1,000 events (when the metering issue's
   operation exists): events per second end to end. Goal: >= 100,000 events/s.
   Printed beside the ingestion operation called in-process with the same batches.
@@ -20,7 +21,7 @@ limit.
 Run from the repository root::
 
     python bench/bench_api.py                    # 10 s per figure
-    python bench/bench_api.py --seconds 5 --clients 32
+    python bench/bench_api.py --seconds 5 --clients 32 --only get
 """
 
 from __future__ import annotations
@@ -36,7 +37,7 @@ import sys
 import threading
 import time
 import urllib.request
-from collections.abc import Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
@@ -51,14 +52,14 @@ import uvloop  # noqa: E402
 from bench_pages import scratch_database  # noqa: E402
 from sqlalchemy.engine import URL  # noqa: E402
 
-from api.views import invoice_with_lines as invoice_json  # noqa: E402
+from api.door import Door  # noqa: E402
 from billing_core.access import Role  # noqa: E402
 from billing_core.periods import calendar_month  # noqa: E402
 from billing_core.usage_events import check_event  # noqa: E402
 from db.api_keys import create_api_key  # noqa: E402
 from db.database import make_engine, make_sessionmaker, migrate_to_head  # noqa: E402
 from db.invoicing import generate_invoice  # noqa: E402
-from db.reads.invoices import invoice_with_lines  # noqa: E402
+from db.reading_pool import reading_pool  # noqa: E402
 from db.usage_events import import_usage_events  # noqa: E402
 from tests.actors import finance  # noqa: E402
 from tests.integration.factories import (  # noqa: E402
@@ -136,13 +137,14 @@ def usage_requests(key: str, batches: Iterator[int]) -> Iterator[bytes]:
                f"Content-Length: {len(body)}\r\n\r\n").encode() + body
 
 
-def serve(url: URL, workers: int) -> tuple[subprocess.Popen[bytes], int]:
+def serve(url: URL, workers: int | None) -> tuple[subprocess.Popen[bytes], int]:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
     env = {**os.environ, "DATABASE_URL": url.render_as_string(hide_password=False)}
-    server = subprocess.Popen([sys.executable, "-m", "api", "--port", str(port),
-                               "--workers", str(workers)], cwd=REPO_ROOT, env=env)
+    chosen = [] if workers is None else ["--workers", str(workers)]
+    server = subprocess.Popen([sys.executable, "-m", "api", "--port", str(port), *chosen],
+                              cwd=REPO_ROOT, env=env)
     deadline = time.monotonic() + STARTUP_SECONDS
     while time.monotonic() < deadline:
         try:
@@ -218,6 +220,37 @@ def in_process(call: Callable[[], object], threads: int, seconds: float,
                   *cpu_spent(before, cpu_snapshot(serving), serving))
 
 
+def in_process_async(call: Callable[[], Awaitable[object]], tasks: int, seconds: float,
+                     serving: Serving, opened: Callable[[], Awaitable[object]],
+                     closed: Callable[[], Awaitable[object]]) -> Figure:
+    """`in_process` for a coroutine: `tasks` coroutines on one uvloop, as a server process runs
+    them (`opened` and `closed` run on that loop before and after)."""
+    latencies: list[float] = []
+
+    async def worker(stop_at: float) -> None:
+        while time.monotonic() < stop_at:
+            started = time.perf_counter()
+            await call()
+            latencies.append((time.perf_counter() - started) * 1000)
+
+    async def run() -> tuple[float, dict[int, float], dict[int, float]]:
+        await opened()
+        try:
+            await asyncio.gather(*(worker(time.monotonic() + 1.0) for _ in range(tasks)))  # warm
+            latencies.clear()
+            before = cpu_snapshot(serving)
+            started = time.perf_counter()
+            stop_at = time.monotonic() + seconds
+            await asyncio.gather(*(worker(stop_at) for _ in range(tasks)))
+            return time.perf_counter() - started, before, cpu_snapshot(serving)
+        finally:
+            await closed()
+
+    with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
+        elapsed, before, after = runner.run(run())
+    return Figure(len(latencies), elapsed, latencies, 0, *cpu_spent(before, after, serving))
+
+
 def get_request(invoice_id: int, key: str) -> bytes:
     return (f"GET /v1/invoices/{TENANT}/{invoice_id} HTTP/1.1\r\nHost: 127.0.0.1\r\n"
             f"Authorization: Bearer {key}\r\n\r\n").encode()
@@ -281,17 +314,15 @@ def bench_get(url: URL, server_pid: int, port: int, invoice_id: int, key: str, c
     serving = server_side(server_pid, url)
     load(port, repeat(get_request(invoice_id, key)), clients, 1.0, serving)  # warm the pool
     over_http = load(port, repeat(get_request(invoice_id, key)), clients, seconds, serving)
-    engine = make_engine(url, pool_size=clients)
-    sessions = make_sessionmaker(engine)
-
-    def read() -> object:
-        with sessions() as session:
-            return json.dumps(invoice_json(*invoice_with_lines(session, TENANT, invoice_id)))
-
-    direct = in_process(read, clients, seconds, Serving((os.getpid(),), str(url.database)))
+    # The server's own door and reading pool (no Sessions on this path).
+    engine = make_engine(url, pool_size=1)
+    door = Door(make_sessionmaker(engine), reading_pool(url))
+    direct = in_process_async(lambda: door.read_invoice(key, TENANT, invoice_id), clients,
+                              seconds, Serving((os.getpid(),), str(url.database)),
+                              door.readers.open, door.readers.close)
     engine.dispose()
     print_row(f"GET /v1/invoices/{{tenant}}/{{id}}, {clients} clients", over_http)
-    print_row(f"  in-process invoice_with_lines, {clients} threads", direct)
+    print_row(f"  in-process Door.read_invoice, {clients} coroutines", direct)
     goal_met = over_http.per_second >= 1000 and over_http.percentile(0.99) < 50
     print(f"  goal >= 1,000 requests/s with p99 < 50 ms: {'met' if goal_met else 'NOT met'}")
 
@@ -330,14 +361,18 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=10.0)
     parser.add_argument("--clients", type=int, default=32, help="concurrent readers")
     parser.add_argument("--senders", type=int, default=4, help="concurrent usage senders")
-    parser.add_argument("--workers", type=int, default=1, help="API server processes")
+    parser.add_argument("--workers", type=int, default=None,
+                        help="API server processes (default: python -m api's)")
+    parser.add_argument("--only", choices=("get", "usage"), help="measure one figure only")
     args = parser.parse_args()
     with scratch_database() as url:
         invoice_id, key = prepare(url)
         server, port = serve(url, args.workers)
         try:
-            bench_get(url, server.pid, port, invoice_id, key, args.clients, args.seconds)
-            bench_usage(url, server.pid, port, key, args.senders, args.seconds)
+            if args.only in (None, "get"):
+                bench_get(url, server.pid, port, invoice_id, key, args.clients, args.seconds)
+            if args.only in (None, "usage"):
+                bench_usage(url, server.pid, port, key, args.senders, args.seconds)
         finally:
             server.terminate()
             server.wait(timeout=30)

@@ -18,10 +18,10 @@ from api.schemas import (
     InvoicePageOut,
     InvoiceStateOut,
 )
-from api.views import decode_cursor, generated, invoice_page, invoice_state, invoice_with_lines
+from api.views import decode_cursor, generated, invoice_page, invoice_state
 from billing_core.access import Actor, Permission
 from db.month_end import generate_month_invoice
-from db.reads.invoices import invoice_with_lines_async, list_invoices
+from db.reads.invoices import list_invoices
 from db.transitions import finalize_invoice
 
 router = APIRouter(prefix="/v1/invoices", tags=["invoices"])
@@ -65,9 +65,11 @@ def list_page(request: Request, credentials: Credentials,
 async def read(tenant: str, invoice_id: int, request: Request,
                credentials: Credentials) -> Response:
     """One invoice with every line and the sentence that explains it."""
-    async with door_of(request).reading_async(credentials, Permission.VIEW_BILLING) as reader:
-        invoice, lines = await invoice_with_lines_async(reader, tenant, invoice_id)
-    return json_response(200, invoice_with_lines(invoice, lines))
+    # Served by api.invoice_lane ahead of the router; the lane leaves this route the requests
+    # it does not recognize, which the same door answers.
+    body = await door_of(request).read_invoice(
+        None if credentials is None else credentials.credentials, tenant, invoice_id)
+    return Response(body, media_type="application/json")
 
 
 @router.post("/{tenant}/{invoice_id}/finalize", response_model=InvoiceStateOut)

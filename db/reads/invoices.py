@@ -15,8 +15,6 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import Any
 
-from psycopg import AsyncConnection
-from psycopg.rows import namedtuple_row
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
@@ -220,30 +218,19 @@ _INVOICE_WITH_LINES = f"""
     WHERE i.tenant_id = %(tenant_id)s AND i.invoice_id = %(invoice_id)s
     ORDER BY l.line_no
 """
-"""In the driver's own parameter style, so the Session and the API's async connections send
-the same statement."""
 
 
 def invoice_with_lines(session: Session, tenant_id: str,
                        invoice_id: int) -> tuple[InvoiceSummary, tuple[LineView, ...]]:
-    """The invoice and its lines, each with the sentence that explains it: what the billing
-    API answers (`invoice_detail` adds credits, credit notes and the audit trail).
+    """The invoice and its lines, each with the sentence that explains it (`invoice_detail` adds
+    credits, credit notes and the audit trail; the billing API reads the same as JSON built by
+    PostgreSQL, `db.reads.invoice_document`).
 
     One statement, so the lines and the totals are read from one snapshot even outside a
-    transaction (the API reads in autocommit: no BEGIN and ROLLBACK round trips)."""
+    transaction."""
     rows = session.connection().exec_driver_sql(
         _INVOICE_WITH_LINES, {"tenant_id": tenant_id, "invoice_id": invoice_id}).all()
     return _invoice_and_lines(rows, tenant_id, invoice_id)
-
-
-async def invoice_with_lines_async(
-        connection: AsyncConnection[Any], tenant_id: str,
-        invoice_id: int) -> tuple[InvoiceSummary, tuple[LineView, ...]]:
-    """`invoice_with_lines` on an async psycopg connection in autocommit (the API's reads: no
-    thread hand-off, no Session)."""
-    cursor = connection.cursor(row_factory=namedtuple_row)
-    await cursor.execute(_INVOICE_WITH_LINES, {"tenant_id": tenant_id, "invoice_id": invoice_id})
-    return _invoice_and_lines(await cursor.fetchall(), tenant_id, invoice_id)
 
 
 def _invoice_and_lines(rows: Sequence[Any], tenant_id: str,
