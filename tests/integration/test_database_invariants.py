@@ -43,7 +43,16 @@ def test_a_line_cannot_point_at_another_tenants_invoice(session, two_tenants):
         INSERT INTO invoice_lines (tenant_id, invoice_id, line_no, kind, description, amount_minor,
                                    exact_amount, explanation)
         VALUES (:t, :i, 99, 'credit', 'sneaky', -100, -1, 'x')
-    """, {"t": tenant_a, "i": invoice_b}, "fk_invoice_lines_tenant_id_invoice_id_invoices")
+    """, {"t": tenant_a, "i": invoice_b}, r"names invoice \d+ of .*, which does not exist")
+
+
+def test_a_draft_with_lines_keeps_them_and_its_key(session, two_tenants):
+    tenant, invoice_id = two_tenants["a"]
+    for sql in ("DELETE FROM invoices WHERE tenant_id = :t AND invoice_id = :i",
+                "UPDATE invoices SET invoice_id = invoice_id + 1000000 "
+                "WHERE tenant_id = :t AND invoice_id = :i"):
+        _refused(session, sql, {"t": tenant, "i": invoice_id},
+                 "has lines: it cannot be deleted or given another key")
 
 
 def test_a_credit_cannot_point_at_another_tenants_invoice(session, two_tenants):
