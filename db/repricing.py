@@ -110,20 +110,20 @@ def reprice_drafts(session: Session, periods: Iterable[tuple[str, Period]], *, a
         return []
     # Only drafts carrying credit need their credit lines before pricing.
     stored = _stored_lines(session, [d for d in drafts if d.credit_minor])
-    inputs = {period: load_pricing_inputs(session, {d.tenant_id: d.currency for d in in_period},
-                                          period)
-              for period, in_period in _by_period(drafts).items()}
     chunks = [drafts[start:start + CHUNK] for start in range(0, len(drafts), CHUNK)]
-    # Each chunk is priced while the one before it is written. A refusal found in a later
-    # chunk (CreditsExceedNewTotal) takes back the earlier chunks' writes with the savepoint:
-    # nothing is written, as when there is one chunk.
+    # Each chunk is priced while the server reads the next chunks' inputs and writes the
+    # chunk before it (re-pricing writes nothing those inputs are read from). A refusal found
+    # in a later chunk (CreditsExceedNewTotal) takes back the earlier chunks' writes with the
+    # savepoint: nothing is written, as when there is one chunk.
     savepoint = session.begin_nested() if len(chunks) > 1 else None
     changed: list[tuple[_Draft, RepricedBreakdown]] = []
     written: list[Future[dict[int, tuple[int, datetime]]]] = []
     try:
         with StatementWorker() as worker:
-            for chunk in chunks:
-                chunk_changed = _price_chunk(session, worker, chunk, inputs, stored)
+            inputs = [worker.submit(_load_inputs, session, chunk) for chunk in chunks]
+            for chunk, chunk_inputs in zip(chunks, inputs, strict=True):
+                chunk_changed = _price_chunk(session, worker, chunk, chunk_inputs.result(),
+                                             stored)
                 if chunk_changed:
                     changed.extend(chunk_changed)
                     written.append(worker.submit(_write_chunk, session, chunk_changed, actor,
@@ -145,6 +145,14 @@ def reprice_drafts(session: Session, periods: Iterable[tuple[str, Period]], *, a
                           Money.from_minor_units(draft.total_minor, draft.currency),
                           breakdown.total, *versions[draft.invoice_id])
             for draft, breakdown in changed]
+
+
+def _load_inputs(session: Session, drafts: Sequence[_Draft]
+                 ) -> dict[Period, dict[str, PricingInputs]]:
+    """The drafts' pricing inputs, by period, then tenant."""
+    return {period: load_pricing_inputs(session, {d.tenant_id: d.currency for d in in_period},
+                                        period)
+            for period, in_period in _by_period(drafts).items()}
 
 
 def _price_chunk(session: Session, worker: StatementWorker, drafts: Sequence[_Draft],

@@ -15,8 +15,9 @@ Rules that keep one session safe between two threads:
 - work runs one piece at a time, in the order submitted, so statements keep the
   order (and the lock order) they would have on one thread;
 - once a piece fails, the pieces after it are not run (the transaction is in
-  error anyway) and leaving the block raises that failure; leaving the block
-  always waits for the pieces already running, so the session is idle after it.
+  error anyway) and leaving the block raises that failure; leaving the block on
+  the caller's own error drops the pieces not started yet; either way it waits
+  for the piece running, so the session is idle after it.
 """
 
 from __future__ import annotations
@@ -62,6 +63,8 @@ class StatementWorker:
 
     def __exit__(self, kind: type[BaseException] | None, error: BaseException | None,
                  traceback: TracebackType | None) -> None:
-        self._pool.shutdown(wait=True)
+        # After a failure here the pieces not started yet are dropped; the ones running are
+        # waited for either way.
+        self._pool.shutdown(wait=True, cancel_futures=error is not None)
         if error is None and self._failure is not None:
             raise self._failure
