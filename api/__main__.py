@@ -18,9 +18,9 @@ import os
 from typing import Any
 
 import uvicorn
-from fastapi import FastAPI
 
-from api.app import create_app
+from api.app import serving_app
+from api.invoice_lane import InvoiceLane
 from db.database import ensure_ready
 
 SERVER_OPTIONS: dict[str, Any] = {
@@ -31,9 +31,9 @@ SERVER_OPTIONS: dict[str, Any] = {
 }
 
 
-def serve_app() -> FastAPI:
+def serve_app() -> InvoiceLane:
     """The app on the process's own Engine (uvicorn calls this in every worker)."""
-    return create_app(ensure_ready())
+    return serving_app(ensure_ready())
 
 
 def default_workers() -> int:

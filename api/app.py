@@ -44,7 +44,11 @@ def create_app(engine: Engine) -> FastAPI:
     install_problem_handlers(app)
     for module in (usage, tenants, invoices, credits):
         app.include_router(module.router)
-    # The last added runs first: the body limit, then the invoice lane, then FastAPI's own.
-    app.add_middleware(InvoiceLane, door=door)
     app.add_middleware(BodyLimit)
     return app
+
+
+def serving_app(engine: Engine) -> InvoiceLane:
+    """What uvicorn serves: the invoice lane in front of the app (`api.invoice_lane`)."""
+    app = create_app(engine)
+    return InvoiceLane(app, app.state.door)

@@ -91,6 +91,13 @@ def billing_problem(error: BillingError) -> Response:
     return problem(billing_error_status(error), str(error), field=field)
 
 
+def unexpected_problem(method: str, path: str, error: Exception) -> Response:
+    """500: the trace goes to the server's log, never to the client."""
+    log.error("%s %s failed", method, path, exc_info=error)
+    return problem(500, "Something went wrong on our side; nothing was changed. Try again, "
+                        "and tell the billing team if it keeps happening.")
+
+
 def install_problem_handlers(app: FastAPI) -> None:
     @app.exception_handler(Unauthenticated)
     async def unauthenticated(_request: Request, error: Unauthenticated) -> Response:
@@ -118,9 +125,7 @@ def install_problem_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(Exception)
     async def unexpected(request: Request, error: Exception) -> Response:
-        log.error("%s %s failed", request.method, request.url.path, exc_info=error)
-        return problem(500, "Something went wrong on our side; nothing was changed. Try again, "
-                            "and tell the billing team if it keeps happening.")
+        return unexpected_problem(request.method, request.url.path, error)
 
 
 def _event_field(line: LineProblem) -> dict[str, str]:
