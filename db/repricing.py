@@ -46,6 +46,7 @@ from billing_core.money import Money
 from billing_core.periods import Period
 from db.audit import require_actor
 from db.bulk import copy_rows
+from db.collector import collector_paused
 from db.credit_ledger import lock_tenants
 from db.late_usage import restore_late_lines
 from db.models import InvoiceLine as InvoiceLineRow
@@ -104,6 +105,12 @@ def reprice_drafts(session: Session, periods: Iterable[tuple[str, Period]], *, a
     wanted = sorted({(tenant_id, period.start) for tenant_id, period in periods})
     if not wanted:
         return []
+    with collector_paused():  # a bulk change builds ~100 objects per draft, all kept
+        return _reprice(session, wanted, actor, cause)
+
+
+def _reprice(session: Session, wanted: Sequence[tuple[str, date]], actor: Actor,
+             cause: str) -> list[RepricedDraft]:
     lock_tenants(session, sorted({tenant_id for tenant_id, _ in wanted}))
     drafts = _lock_drafts(session, wanted)
     if not drafts:
