@@ -9,17 +9,23 @@ A batch is all or nothing. Its events are checked one by one as they stream in
 temporary table;
 then the database checks what needs it (the tenant exists, one of its plans
 meters the metric). Any bad line refuses the whole batch, naming every bad line
-(up to `MAX_PROBLEMS_LISTED`, then how many more), and nothing is stored.
+(up to `MAX_PROBLEMS_LISTED`, then how many more), and nothing is stored. That
+check, once per tenant and metric of the batch, is also what stands for
+`usage_events`' foreign keys: it has none (migration 0015), so ten million rows
+are not ten million trigger calls.
 
 A good batch, in the caller's transaction:
 1. locks its tenants (as `db.credit_ledger.lock_tenants` does, the documented order), so
    an import and the generation of a tenant's draft take turns: the draft is
    either generated after the events are stored, or re-priced by them;
-2. stores the new events (`INSERT ... ON CONFLICT DO NOTHING` on the key
-   (tenant_id, event_id)) and classifies every line against what is stored:
-   the same content is a duplicate, other content a conflict (reported, the
-   stored event unchanged). An id sent twice in one batch with different
-   content refuses the batch: which of the two is the event cannot be known;
+2. stores the new events and classifies every line against what is stored: the
+   same content is a duplicate, other content a conflict (reported, the stored
+   event unchanged). An id sent twice in one batch with different content refuses
+   the batch: which of the two is the event cannot be known. Three ways, the
+   cheapest that fits: a plain INSERT of every line (most batches are all new;
+   tried in a savepoint, given up at the first key already stored); else one key
+   probe per line finds a batch sent again (all stored, unchanged: nothing to
+   write); else `INSERT ... ON CONFLICT DO NOTHING` and a comparison per line;
 3. adds the new events' daily totals to `usage_records` (one row per tenant,
    metric and day of this import), which pricing, allocation and the tenant
    story read, so month-end sums days, never events;
@@ -37,7 +43,8 @@ wait for the first, and the key makes any event stored once regardless.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -66,6 +73,9 @@ from billing_core.usage_files import (
 from db.audit import AuditRecord, record_audit
 from db.repricing import reprice_drafts
 
+SORT_MEMORY = "256MB"
+"""Memory of the sort that puts a batch in key order (`_STORE_EVENTS`): a million events sort
+in memory, ten million in a few runs on disk; the statement's own, set back after it."""
 CONFLICTS_KEPT = 100
 """How many conflicting lines an import's history row lists (all are counted)."""
 _COPY_CHUNK_ROWS = 8192
@@ -302,13 +312,16 @@ def _create_new_days(session: Session) -> None:
 
 
 # Insert the batch's events and put the day totals of those stored in `usage_new_days`; {}
-# is the conflict clause.
+# is the conflict clause. In key order: the key's index then grows page by page instead of
+# at a random page a row, which once it outgrows the buffer cache is a page written out and
+# read back per row (10M events: 103 s in file order, 46 s sorted).
 _STORE_EVENTS = """
     WITH stored AS (
         INSERT INTO usage_events (tenant_id, event_id, metric, quantity_base_units,
                                   occurred_at, import_id)
         SELECT i.tenant_id, i.event_id, i.metric, i.quantity, i.occurred_at, :import_id
         FROM usage_incoming i
+        ORDER BY i.tenant_id, i.event_id
         {}
         RETURNING tenant_id, metric, occurred_at, quantity_base_units
     )
@@ -329,7 +342,7 @@ def _store_all_as_new(session: Session, import_id: int) -> bool:
     and goes the other way (`_store_new_events`). The tenants are locked: no other import
     can store their events meanwhile."""
     try:
-        with session.begin_nested():
+        with session.begin_nested(), _sort_memory(session):
             session.execute(text(_STORE_EVENTS.format("")), {"import_id": import_id})
     except IntegrityError as error:
         diagnosis = getattr(error.orig, "diag", None)
@@ -340,22 +353,37 @@ def _store_all_as_new(session: Session, import_id: int) -> bool:
     return True
 
 
+@contextmanager
+def _sort_memory(session: Session) -> Iterator[None]:
+    """`SORT_MEMORY` for the statements inside, then the transaction's own setting again."""
+    previous = session.execute(text("SELECT current_setting('work_mem')")).scalar_one()
+    session.execute(text("SELECT set_config('work_mem', :memory, true)"),
+                    {"memory": SORT_MEMORY})
+    yield
+    session.execute(text("SELECT set_config('work_mem', :memory, true)"), {"memory": previous})
+
+
 def _all_stored_unchanged(session: Session, received: int) -> bool:
     """Whether every line's event is stored already with the same content (a batch sent
     again): one probe of the key per line, nothing written."""
-    stored, changed = session.execute(text(f"""
-        SELECT count(*), count(*) FILTER (
-            WHERE (e.metric, e.quantity_base_units, e.occurred_at)
-                  IS DISTINCT FROM (i.metric, i.quantity, i.occurred_at))
-        FROM usage_incoming i, {STORED_EVENT}
-    """)).one()
+    # In key order, as the events were stored: the probes walk the index and the table
+    # page after page instead of one random page each.
+    with _sort_memory(session):
+        stored, changed = session.execute(text(f"""
+            SELECT count(*), count(*) FILTER (
+                WHERE (e.metric, e.quantity_base_units, e.occurred_at)
+                      IS DISTINCT FROM (i.metric, i.quantity, i.occurred_at))
+            FROM (SELECT * FROM usage_incoming ORDER BY tenant_id, event_id OFFSET 0) AS i,
+                 {STORED_EVENT}
+        """)).one()
     return bool(stored == received and changed == 0)
 
 
 def _store_new_events(session: Session, import_id: int) -> int:
     """Insert the events not stored yet (a batch mixing new and stored ones)."""
-    session.execute(text(_STORE_EVENTS.format(
-        "ON CONFLICT (tenant_id, event_id) DO NOTHING")), {"import_id": import_id})
+    with _sort_memory(session):
+        session.execute(text(_STORE_EVENTS.format(
+            "ON CONFLICT (tenant_id, event_id) DO NOTHING")), {"import_id": import_id})
     return int(session.execute(text(
         "SELECT coalesce(sum(events), 0) FROM usage_new_days")).scalar_one())
 
