@@ -7,9 +7,10 @@ port (each with its own Engine and reading pool), `--workers 1` serves from this
 The default is half the cores this process may run on, at least one: PostgreSQL runs beside
 the API (a read spends about 0.15 ms of CPU in its backend for 0.25 ms in the API), and so may
 the clients. On this 2-core machine, with the load generator on it too, one worker answered
-2,400-3,100 invoice reads a second with p99 32-39 ms; two answered no more (1,800-2,700) with
-p99 68-93 ms, three busy processes taking turns on two cores. Where PostgreSQL and the
-clients have cores of their own, give the API one worker per core."""
+2,700-3,300 invoice reads a second with p99 17-29 ms; two answered hardly more (2,900-3,700)
+with p99 25-94 ms: three busy processes take turns on two cores, and the worker that accepted
+more of the connections answers them later. Where PostgreSQL and the clients have cores of
+their own, give the API one worker per core."""
 
 from __future__ import annotations
 

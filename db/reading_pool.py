@@ -7,8 +7,8 @@ Session-based reads do (each statement its own snapshot), and change nothing: ch
 through the Engine's Sessions, where `require` and the audit row live.
 
 The Engine checks a connection with a ping before lending it; this pool does not (the ping
-would be a third round trip per read). A connection the server dropped fails one request
-(500, logged) and is thrown away; the next one connects anew.
+would double the round trips of a read that is one statement). A connection the server
+dropped fails one request (500, logged) and is thrown away; the next one connects anew.
 """
 
 from __future__ import annotations
@@ -18,8 +18,8 @@ from psycopg_pool import AsyncConnectionPool
 from sqlalchemy.engine import URL
 
 READERS = 8
-"""Connections at most: a read holds one for two short statements, so eight keep up with
-both cores while waiting readers queue in the pool rather than in PostgreSQL."""
+"""Connections at most: a read holds one for one short statement, so eight keep up with both
+cores while waiting readers queue in the pool rather than in PostgreSQL."""
 
 
 def reading_pool(url: URL) -> AsyncConnectionPool[AsyncConnection]:
