@@ -12,7 +12,9 @@ operation to run; the door
 3. runs the operation in one transaction (a change) or one read-only session (a
    read), which rolls back on any error, so a refused request changes nothing; the
    busiest read, one invoice, is one statement on an async connection instead
-   (`read_invoice`: the key's holder and the invoice's JSON together);
+   (`read_invoice`: the key's holder, and the invoice's JSON only for a role the
+   same table allows to view billing data; `require` passes the holder before
+   anything is answered);
 4. for a change sent with an `Idempotency-Key`, claims the key in that same
    transaction and keeps the answer (`db.idempotency`): the same request again
    gets the first answer back, marked `Idempotent-Replayed: true`.
