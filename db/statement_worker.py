@@ -44,7 +44,9 @@ class StatementWorker:
 
         def guarded() -> Result:
             if self._failure is not None:
-                raise RuntimeError("not run: an earlier statement failed") from self._failure
+                # Not run: the caller waiting on it gets the failure itself (an
+                # IntegrityError stays one), not a stand-in.
+                raise self._failure
             try:
                 return work(*args, **kwargs)
             except BaseException as failure:
