@@ -51,9 +51,10 @@ down_revision: str | None = "0015"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
+# VOLATILE, as pg_xact_status is: another transaction's status changes as it ends.
 WRITTEN_HERE = """
 CREATE FUNCTION ledgerline_written_here(row_xmin xid) RETURNS boolean
-LANGUAGE sql STABLE AS $$
+LANGUAGE sql VOLATILE AS $$
     -- The xmin's distance behind the current id, as a signed 32-bit number (a savepoint's id
     -- comes after its transaction's: a small negative distance).
     SELECT coalesce(pg_xact_status((current_id - (
