@@ -6,12 +6,12 @@ import streamlit as st
 from billing_core.month_end_runs import MonthEndRunStatus
 from db.reads.month_end_runs import last_month_end_run
 from db.reads.periods import invoice_months, status_summary
-from ledgerline_ui.formatting import iso_date
-from ledgerline_ui.month_end_view import failure_text
-from ledgerline_ui.page_links import SCREENS, link_to
-from ledgerline_ui.period_overview import STATUS_LABELS, amounts_text, overview
-from ledgerline_ui.plain_text import escape_markdown
-from ledgerline_ui.setup import setup_page
+from ledgerline_ui.back_office.month_end_view import failure_text
+from ledgerline_ui.invoices.period_overview import STATUS_LABELS, amounts_text, overview
+from ledgerline_ui.shell.page_links import SCREENS, link_to
+from ledgerline_ui.shell.setup import setup_page
+from ledgerline_ui.tables.formatting import iso_date
+from ledgerline_ui.tables.plain_text import escape_markdown
 
 sessions = setup_page("Home", ":material/home:")
 

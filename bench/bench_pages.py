@@ -204,7 +204,7 @@ def time_pages(url: URL, rounds: int) -> list[tuple[str, str, list[float] | None
     from streamlit.testing.v1 import AppTest
 
     from billing_core.access import Actor, Role
-    from ledgerline_ui.setup import ACTOR_KEY
+    from ledgerline_ui.shell.setup import ACTOR_KEY
 
     # Every screen renders only its sign-in form for a visitor: time them signed in.
     finance = Actor("finance@demo", Role.FINANCE)

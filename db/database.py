@@ -23,7 +23,7 @@ block the next start:
 
 `ensure_ready()` is the one call the app makes at start: engine and migrations
 to head, on any server. This module imports no other db module; whether to load
-the demo data is the app's start's decision (`ledgerline_ui.setup`, asking
+the demo data is the app's start's decision (`ledgerline_ui.shell.setup`, asking
 `db.demo_data.demo_data_requested()`, `LEDGERLINE_DEMO=1`). Never by default:
 the demo data brings accounts whose password is public, so a plain first start
 has no user at all and the screens say how to create the first one

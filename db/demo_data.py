@@ -154,7 +154,7 @@ def demo_data_requested() -> bool:
     """True when the app's start is asked to load the demo data: `LEDGERLINE_DEMO=1`.
 
     Never by default: the demo accounts' password is public. The app's start
-    (`ledgerline_ui.setup`) asks this after `db.database.ensure_ready()`; the
+    (`ledgerline_ui.shell.setup`) asks this after `db.database.ensure_ready()`; the
     decision lives here, not in `db.database`, which imports no other db module.
     """
     return os.environ.get("LEDGERLINE_DEMO") == "1"

@@ -684,9 +684,9 @@ class SignInThrottle(Base):
 
 
 class WebSession(Base):
-    """One signed-in browser (`ledgerline_ui/session_cookie.py`): the SHA-256 of the random token
-    its HttpOnly cookie holds (never the token), or, for its first minute, of the one-time
-    handoff the browser trades for that token. The role it was granted in; when it was last
+    """One signed-in browser (`ledgerline_ui/shell/session_cookie.py`): the SHA-256 of the
+    random token its HttpOnly cookie holds (never the token), or, for its first minute, of the
+    one-time handoff the browser trades for that token. The role it was granted in; when it was last
     used (the idle limit counts from there). Signing out deletes the row; a trigger deletes a
     user's rows when their role, active flag, password or email changes (migration 0014)."""
 

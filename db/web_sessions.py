@@ -3,7 +3,7 @@
 A Streamlit session ends with its browser tab's connection, so a sign-in kept only there
 is lost on every reload. Here a sign-in is a `web_sessions` row, and the browser proves
 it holds one with a random token (256 bits) in an HttpOnly cookie
-(`ledgerline_ui/session_cookie.py`). The row stores the token's SHA-256, never the token:
+(`ledgerline_ui/shell/session_cookie.py`). The row stores the token's SHA-256, never the token:
 a copy of the table signs nobody in. (A fast hash is enough for a random token; slow
 hashes are for passwords people choose.)
 

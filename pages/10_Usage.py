@@ -12,13 +12,13 @@ from db.late_usage import bill_late_usage, waive_late_usage
 from db.reads.usage import daily_usage, late_usage, usage_imports
 from db.usage import summary
 from db.usage_events import import_usage_file
-from ledgerline_ui.feedback import run_action
-from ledgerline_ui.invoice_names import invoice_name_of
-from ledgerline_ui.plain_text import escape_markdown
-from ledgerline_ui.setup import can, current_actor, setup_page
-from ledgerline_ui.tenant_picker import pick_tenant
-from ledgerline_ui.upload_limits import refuse_oversized_upload
-from ledgerline_ui.usage_view import (
+from ledgerline_ui.forms.upload_limits import refuse_oversized_upload
+from ledgerline_ui.invoices.invoice_names import invoice_name_of
+from ledgerline_ui.shell.feedback import run_action
+from ledgerline_ui.shell.setup import can, current_actor, setup_page
+from ledgerline_ui.tables.plain_text import escape_markdown
+from ledgerline_ui.tenants.tenant_picker import pick_tenant
+from ledgerline_ui.usage.usage_view import (
     daily_usage_chart,
     import_history_table,
     late_usage_label,

@@ -2,8 +2,8 @@
 
 import streamlit as st
 
-from ledgerline_ui.setup import setup_page
-from ledgerline_ui.tenants_and_plans import show_flash, show_plans, show_tenants
+from ledgerline_ui.shell.setup import setup_page
+from ledgerline_ui.tenants.tenants_and_plans import show_flash, show_plans, show_tenants
 
 sessions = setup_page("Tenants and plans", ":material/manage_accounts:")
 

@@ -7,16 +7,16 @@ from billing_core.states import INVOICE_STATUS_LABELS, InvoiceStatus
 from db.reads.invoices import InvoiceOrder, count_invoices, list_invoices
 from db.reads.periods import invoice_months
 from db.reads.tenants import list_tenants
-from ledgerline_ui.csv_export import MAX_EXPORT_ROWS, export_invoices_csv
-from ledgerline_ui.feedback import run_action
-from ledgerline_ui.formatting import iso_date, tenant_label
-from ledgerline_ui.invoice_links import INVOICE_PAGE, invoice_query
-from ledgerline_ui.invoice_list import PAGE_SIZE, InvoiceFilter, ListPosition, page_caption
-from ledgerline_ui.invoice_names import invoice_name
-from ledgerline_ui.money_columns import money_cell, money_columns
-from ledgerline_ui.page_links import page_link
-from ledgerline_ui.plain_text import escape_markdown
-from ledgerline_ui.setup import for_live_session, setup_page
+from ledgerline_ui.invoices.invoice_links import INVOICE_PAGE, invoice_query
+from ledgerline_ui.invoices.invoice_list import PAGE_SIZE, InvoiceFilter, ListPosition, page_caption
+from ledgerline_ui.invoices.invoice_names import invoice_name
+from ledgerline_ui.shell.feedback import run_action
+from ledgerline_ui.shell.page_links import page_link
+from ledgerline_ui.shell.setup import for_live_session, setup_page
+from ledgerline_ui.tables.csv_export import MAX_EXPORT_ROWS, export_invoices_csv
+from ledgerline_ui.tables.formatting import iso_date, tenant_label
+from ledgerline_ui.tables.money_columns import money_cell, money_columns
+from ledgerline_ui.tables.plain_text import escape_markdown
 
 sessions = setup_page("Invoices", ":material/list_alt:")
 

@@ -9,20 +9,20 @@ from billing_core.money import ROUNDING_MODE_LABEL
 from billing_core.states import INVOICE_STATUS_LABELS, InvoiceStatus
 from db.reads.invoices import invoice_detail, list_invoices
 from db.reads.tenants import list_tenants
-from ledgerline_ui.audit_changes import change_text
-from ledgerline_ui.draft_version import priced_at_text, remember_reviewed, take_reviewed
-from ledgerline_ui.feedback import run_action
-from ledgerline_ui.formatting import iso_date, money, tenant_label
-from ledgerline_ui.invoice_actions import ACTIONS, perform, refusal
-from ledgerline_ui.invoice_hub import show_credit_notes, show_links, show_timeline
-from ledgerline_ui.invoice_links import INVOICE_PAGE, open_invoice, parse_invoice_query
-from ledgerline_ui.invoice_names import invoice_name
-from ledgerline_ui.invoice_pdf import export_refusal, invoice_pdf, pdf_file_name
-from ledgerline_ui.invoice_trace import invoice_trace
-from ledgerline_ui.page_links import SCREENS, link_to, page_link
-from ledgerline_ui.plain_text import escape_markdown
-from ledgerline_ui.setup import can, current_actor, for_live_session, setup_page
-from ledgerline_ui.wrapping_table import wrapping_table
+from ledgerline_ui.back_office.audit_changes import change_text
+from ledgerline_ui.invoices.draft_version import priced_at_text, remember_reviewed, take_reviewed
+from ledgerline_ui.invoices.invoice_actions import ACTIONS, perform, refusal
+from ledgerline_ui.invoices.invoice_hub import show_credit_notes, show_links, show_timeline
+from ledgerline_ui.invoices.invoice_links import INVOICE_PAGE, open_invoice, parse_invoice_query
+from ledgerline_ui.invoices.invoice_names import invoice_name
+from ledgerline_ui.invoices.invoice_pdf import export_refusal, invoice_pdf, pdf_file_name
+from ledgerline_ui.invoices.invoice_trace import invoice_trace
+from ledgerline_ui.shell.feedback import run_action
+from ledgerline_ui.shell.page_links import SCREENS, link_to, page_link
+from ledgerline_ui.shell.setup import can, current_actor, for_live_session, setup_page
+from ledgerline_ui.tables.formatting import iso_date, money, tenant_label
+from ledgerline_ui.tables.plain_text import escape_markdown
+from ledgerline_ui.tables.wrapping_table import wrapping_table
 
 sessions = setup_page("Invoice", ":material/receipt_long:")
 

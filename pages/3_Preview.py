@@ -8,18 +8,18 @@ import streamlit as st
 from billing_core.access import Permission
 from billing_core.lines import LineKind
 from billing_core.money import CURRENCY_EXPONENTS
-from ledgerline_ui.form_errors import FieldSlots, review_fields
-from ledgerline_ui.formatting import money
-from ledgerline_ui.invoice_tables import exact_text, lines_table
-from ledgerline_ui.price_preview import (
+from ledgerline_ui.forms.form_errors import FieldSlots, review_fields
+from ledgerline_ui.invoices.invoice_tables import exact_text, lines_table
+from ledgerline_ui.invoices.price_preview import (
     DISCOUNT_KINDS,
     USAGE_UNITS,
     DiscountInput,
     PreviewInput,
     preview_price,
 )
-from ledgerline_ui.setup import setup_page
-from ledgerline_ui.wrapping_table import wrapping_table
+from ledgerline_ui.shell.setup import setup_page
+from ledgerline_ui.tables.formatting import money
+from ledgerline_ui.tables.wrapping_table import wrapping_table
 
 sessions = setup_page("Preview", ":material/calculate:", Permission.USE_PREVIEW)
 

@@ -27,28 +27,28 @@ from db.credits import (
 )
 from db.reads.invoices import invoice_detail, list_invoices
 from db.reads.tenants import tenant_story
-from ledgerline_ui.approval_review import REVIEWING_KEY, confirm_approval
-from ledgerline_ui.credit_forms import (
+from ledgerline_ui.credits.approval_review import REVIEWING_KEY, confirm_approval
+from ledgerline_ui.credits.credit_forms import (
     describe_credit_note_outcome,
     describe_credit_note_request,
     describe_credit_outcome,
     read_credit_request,
 )
-from ledgerline_ui.credit_requests_view import (
+from ledgerline_ui.credits.credit_requests_view import (
     approval_sentence,
     decision_line,
     pending_requests_table,
     requests_history_table,
 )
-from ledgerline_ui.feedback import run_action
-from ledgerline_ui.form_errors import FieldSlots, review_fields
-from ledgerline_ui.formatting import iso_date, money, tenant_label
-from ledgerline_ui.idempotency import request_key, start_new_request
-from ledgerline_ui.invoice_hub import linked_invoice_id
-from ledgerline_ui.invoice_names import invoice_name_of, invoice_names
-from ledgerline_ui.plain_text import escape_markdown
-from ledgerline_ui.setup import can, current_actor, setup_page
-from ledgerline_ui.tenant_picker import pick_tenant
+from ledgerline_ui.forms.form_errors import FieldSlots, review_fields
+from ledgerline_ui.forms.idempotency import request_key, start_new_request
+from ledgerline_ui.invoices.invoice_hub import linked_invoice_id
+from ledgerline_ui.invoices.invoice_names import invoice_name_of, invoice_names
+from ledgerline_ui.shell.feedback import run_action
+from ledgerline_ui.shell.setup import can, current_actor, setup_page
+from ledgerline_ui.tables.formatting import iso_date, money, tenant_label
+from ledgerline_ui.tables.plain_text import escape_markdown
+from ledgerline_ui.tenants.tenant_picker import pick_tenant
 
 sessions = setup_page("Credits", ":material/redeem:")
 

@@ -22,17 +22,27 @@ from db.reads.allocations import (
     usage_weights,
 )
 from db.reads.tenants import tenant_names
-from ledgerline_ui.allocation_charts import MAX_BARS, MAX_LINES, share_bar_chart, trend_chart
-from ledgerline_ui.allocation_split import PAGE_SIZE, ShownSplit, calculated_split, saved_split
-from ledgerline_ui.allocation_summary import TIE_RULE, split_csv, summary_table
-from ledgerline_ui.allocation_trend import trend_runs
-from ledgerline_ui.allocation_view import shares_table
-from ledgerline_ui.feedback import run_action
-from ledgerline_ui.form_errors import FieldSlots, read_fields, review_fields
-from ledgerline_ui.formatting import iso_date, money
-from ledgerline_ui.plain_text import escape_markdown
-from ledgerline_ui.setup import can, current_actor, for_live_session, setup_page
-from ledgerline_ui.weights_csv import parse_weights_csv, tenant_ids_in
+from ledgerline_ui.allocation.allocation_charts import (
+    MAX_BARS,
+    MAX_LINES,
+    share_bar_chart,
+    trend_chart,
+)
+from ledgerline_ui.allocation.allocation_split import (
+    PAGE_SIZE,
+    ShownSplit,
+    calculated_split,
+    saved_split,
+)
+from ledgerline_ui.allocation.allocation_summary import TIE_RULE, split_csv, summary_table
+from ledgerline_ui.allocation.allocation_trend import trend_runs
+from ledgerline_ui.allocation.allocation_view import shares_table
+from ledgerline_ui.allocation.weights_csv import parse_weights_csv, tenant_ids_in
+from ledgerline_ui.forms.form_errors import FieldSlots, read_fields, review_fields
+from ledgerline_ui.shell.feedback import run_action
+from ledgerline_ui.shell.setup import can, current_actor, for_live_session, setup_page
+from ledgerline_ui.tables.formatting import iso_date, money
+from ledgerline_ui.tables.plain_text import escape_markdown
 
 sessions = setup_page("Cost allocation", ":material/pie_chart:")
 

@@ -14,9 +14,7 @@ from billing_core.month_end_runs import MonthEndRunStatus
 from billing_core.periods import month_label
 from db.reads.month_end_runs import month_end_runs
 from db.reads.periods import invoice_months
-from ledgerline_ui.feedback import run_action
-from ledgerline_ui.form_errors import FieldSlots, read_fields, review_fields
-from ledgerline_ui.month_end_view import (
+from ledgerline_ui.back_office.month_end_view import (
     check_period,
     dry_run,
     enqueue,
@@ -29,9 +27,11 @@ from ledgerline_ui.month_end_view import (
     stopped_text,
     summary_of,
 )
-from ledgerline_ui.page_links import SCREENS, link_to
-from ledgerline_ui.plain_text import escape_markdown
-from ledgerline_ui.setup import can, current_actor, setup_page
+from ledgerline_ui.forms.form_errors import FieldSlots, read_fields, review_fields
+from ledgerline_ui.shell.feedback import run_action
+from ledgerline_ui.shell.page_links import SCREENS, link_to
+from ledgerline_ui.shell.setup import can, current_actor, setup_page
+from ledgerline_ui.tables.plain_text import escape_markdown
 
 # How often the latest run's panel reads its progress again while a run goes on. (A comment,
 # not a string: Streamlit's magic shows a bare string below the docstring on the screen.)

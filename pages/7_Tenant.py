@@ -6,22 +6,22 @@ import streamlit as st
 from db.credit_requests import pending_credit_requests
 from db.reads.invoices import invoice_detail
 from db.reads.tenants import tenant_story
-from ledgerline_ui.audit_view import audit_table
-from ledgerline_ui.billing_changes import show_billing_changes
-from ledgerline_ui.credit_requests_view import pending_requests_table
-from ledgerline_ui.dispute_view import customer_message, disputed_invoice
-from ledgerline_ui.feedback import run_action
-from ledgerline_ui.formatting import iso_date, money, tenant_label
-from ledgerline_ui.invoice_explanation import explain_invoice
-from ledgerline_ui.invoice_links import INVOICE_PAGE, invoice_query
-from ledgerline_ui.invoice_names import invoice_name, invoice_names
-from ledgerline_ui.invoice_tables import lines_table
-from ledgerline_ui.page_links import SCREENS, link_to, page_link
-from ledgerline_ui.plain_text import escape_markdown
-from ledgerline_ui.setup import setup_page
-from ledgerline_ui.tenant_picker import pick_tenant
-from ledgerline_ui.usage_chart import unit_price_text, usage_chart
-from ledgerline_ui.wrapping_table import wrapping_table
+from ledgerline_ui.back_office.audit_view import audit_table
+from ledgerline_ui.credits.credit_requests_view import pending_requests_table
+from ledgerline_ui.invoices.invoice_explanation import explain_invoice
+from ledgerline_ui.invoices.invoice_links import INVOICE_PAGE, invoice_query
+from ledgerline_ui.invoices.invoice_names import invoice_name, invoice_names
+from ledgerline_ui.invoices.invoice_tables import lines_table
+from ledgerline_ui.shell.feedback import run_action
+from ledgerline_ui.shell.page_links import SCREENS, link_to, page_link
+from ledgerline_ui.shell.setup import setup_page
+from ledgerline_ui.tables.formatting import iso_date, money, tenant_label
+from ledgerline_ui.tables.plain_text import escape_markdown
+from ledgerline_ui.tables.wrapping_table import wrapping_table
+from ledgerline_ui.tenants.billing_changes import show_billing_changes
+from ledgerline_ui.tenants.dispute_view import customer_message, disputed_invoice
+from ledgerline_ui.tenants.tenant_picker import pick_tenant
+from ledgerline_ui.usage.usage_chart import unit_price_text, usage_chart
 
 sessions = setup_page("Tenant", ":material/apartment:")
 

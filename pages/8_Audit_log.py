@@ -5,10 +5,10 @@ from datetime import date
 import streamlit as st
 
 from db.reads.audit import audit_actions, audit_actors, audit_log
-from ledgerline_ui.audit_view import audit_table, changes, day_range
-from ledgerline_ui.formatting import iso_date
-from ledgerline_ui.plain_text import escape_markdown
-from ledgerline_ui.setup import setup_page
+from ledgerline_ui.back_office.audit_view import audit_table, changes, day_range
+from ledgerline_ui.shell.setup import setup_page
+from ledgerline_ui.tables.formatting import iso_date
+from ledgerline_ui.tables.plain_text import escape_markdown
 
 sessions = setup_page("Audit log", ":material/history:")
 PAGE_SIZE = 50

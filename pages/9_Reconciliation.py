@@ -23,10 +23,7 @@ from db.reconciliation import (
     issue_legacy_credits,
     void_legacy_duplicates,
 )
-from ledgerline_ui.feedback import run_action
-from ledgerline_ui.formatting import iso_date
-from ledgerline_ui.plain_text import escape_markdown
-from ledgerline_ui.reconciliation_view import (
+from ledgerline_ui.back_office.reconciliation_view import (
     amounts_text,
     bad_lines_table,
     discrepancy_table,
@@ -40,9 +37,12 @@ from ledgerline_ui.reconciliation_view import (
     totals_chart,
     totals_table,
 )
-from ledgerline_ui.setup import can, current_actor, for_live_session, setup_page
-from ledgerline_ui.upload_limits import refuse_oversized_upload
-from ledgerline_ui.wrapping_table import wrapping_table
+from ledgerline_ui.forms.upload_limits import refuse_oversized_upload
+from ledgerline_ui.shell.feedback import run_action
+from ledgerline_ui.shell.setup import can, current_actor, for_live_session, setup_page
+from ledgerline_ui.tables.formatting import iso_date
+from ledgerline_ui.tables.plain_text import escape_markdown
+from ledgerline_ui.tables.wrapping_table import wrapping_table
 
 sessions = setup_page("Reconciliation", ":material/rule:")
 

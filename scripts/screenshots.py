@@ -49,7 +49,7 @@ from db.database import (  # noqa: E402
     start_embedded_server,
 )
 from db.demo_data import DEMO_PASSWORD, load_demo_data  # noqa: E402
-from ledgerline_ui.page_links import page_url  # noqa: E402
+from ledgerline_ui.shell.page_links import page_url  # noqa: E402
 from tests.ui.browser.conftest import CHROMIUM, CHROMIUM_ARGS  # noqa: E402
 from tests.ui.browser.harness import SCRIPT_RUNS, served  # noqa: E402
 from tests.ui.screens import DEMO_USERS, url_text, wait_until_idle  # noqa: E402

@@ -31,7 +31,7 @@ class UsageImportRow:
 @dataclass(frozen=True, slots=True)
 class BilledInvoice:
     """The invoice a late-usage group was billed on, with what a screen names it by (its
-    number, or its month while a draft: `ledgerline_ui.invoice_names`)."""
+    number, or its month while a draft: `ledgerline_ui.invoices.invoice_names`)."""
 
     invoice_id: int
     number: str | None

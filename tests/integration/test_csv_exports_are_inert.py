@@ -14,8 +14,8 @@ from sqlalchemy import text
 from billing_core.periods import calendar_month
 from db.invoicing import generate_invoice
 from db.reconciliation import import_legacy_file, reconciliation_report
-from ledgerline_ui.csv_export import export_invoices_csv
-from ledgerline_ui.reconciliation_view import report_csv
+from ledgerline_ui.back_office.reconciliation_view import report_csv
+from ledgerline_ui.tables.csv_export import export_invoices_csv
 from tests.actors import finance
 from tests.integration.factories import add_plan, add_tenant
 

@@ -77,7 +77,7 @@ def first_start(fresh_engine, monkeypatch):
     monkeypatch.setattr(db.database, "database_url", lambda: fresh_engine.url)
     monkeypatch.setattr(db.database, "_engine", None)
 
-    def start():  # as ledgerline_ui.setup starts the app
+    def start():  # as ledgerline_ui.shell.setup starts the app
         engine = db.database.ensure_ready()
         if demo_data_requested():
             load_demo_data(engine)

@@ -44,7 +44,7 @@ def open_in_browser(page, path: str, as_role: Role | str | None = Role.FINANCE,
     `as_role`, or `email`; None stays signed out), and wait until Streamlit has run the screen.
 
     A direct link starts a new Streamlit session, which the browser's sign-in cookie signs
-    in again (ledgerline_ui/session_cookie.py): the form is filled only when the screen asks,
+    in again (ledgerline_ui/shell/session_cookie.py): the form is filled only when the screen asks,
     after signing out whoever the cookie signed in if that is someone else."""
     page.goto(path)
     page.wait_for_selector('[data-testid="stMain"]')

@@ -1,7 +1,7 @@
 """The audit table counts a long structure instead of writing it out (an allocation run's
 25,000 shares made the Audit log take 3 s), and still shows a short one as JSON."""
 
-from ledgerline_ui.audit_view import LISTED_ITEMS, changes
+from ledgerline_ui.back_office.audit_view import LISTED_ITEMS, changes
 
 
 def test_a_long_list_is_counted_and_a_short_one_shown():

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from billing_core.errors import InvalidInput
-from ledgerline_ui.upload_limits import MAX_UPLOAD_MB, refuse_oversized_upload
+from ledgerline_ui.forms.upload_limits import MAX_UPLOAD_MB, refuse_oversized_upload
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 CONFIG = tomllib.loads((REPO_ROOT / ".streamlit" / "config.toml").read_text())

@@ -8,7 +8,7 @@ from decimal import Decimal
 from db.reads.credits import CreditNoteView
 from db.reads.invoices import InvoiceDetail, InvoiceSummary, LineView
 from db.reads.tenants import PlanSegmentView, UsageMonth
-from ledgerline_ui.invoice_explanation import explain_invoice
+from ledgerline_ui.invoices.invoice_explanation import explain_invoice
 from tests.helpers import usd
 
 NOW = datetime(2024, 12, 2, 9, 30, tzinfo=UTC)

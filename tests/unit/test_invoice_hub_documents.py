@@ -11,9 +11,9 @@ import pytest
 from db.reads.audit import AuditView
 from db.reads.credits import CreditNoteView
 from db.reads.invoices import InvoiceDetail, InvoiceSummary
-from ledgerline_ui.credit_note_pdf import credit_note_pdf
-from ledgerline_ui.invoice_pdf import invoice_pdf
-from ledgerline_ui.invoice_timeline import invoice_timeline
+from ledgerline_ui.invoices.credit_note_pdf import credit_note_pdf
+from ledgerline_ui.invoices.invoice_pdf import invoice_pdf
+from ledgerline_ui.invoices.invoice_timeline import invoice_timeline
 from tests.helpers import usd
 from tests.unit.test_invoice_pdf_long_text import drawn_text
 

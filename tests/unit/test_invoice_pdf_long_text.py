@@ -10,7 +10,7 @@ from decimal import Decimal
 import pytest
 
 from db.reads.invoices import InvoiceDetail, InvoiceSummary, LineView
-from ledgerline_ui.invoice_pdf import invoice_pdf
+from ledgerline_ui.invoices.invoice_pdf import invoice_pdf
 from tests.helpers import usd
 
 NOW = datetime(2024, 12, 2, 9, 30, tzinfo=UTC)

@@ -9,7 +9,7 @@ import pytest
 
 from billing_core.money import ROUNDING_MODE_LABEL
 from db.reads.invoices import InvoiceDetail, InvoiceSummary, LineView
-from ledgerline_ui.invoice_trace import exact_money_text, invoice_trace, rounding_text
+from ledgerline_ui.invoices.invoice_trace import exact_money_text, invoice_trace, rounding_text
 from tests.helpers import usd
 
 NOW = datetime(2024, 12, 2, 9, 30, tzinfo=UTC)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from ledgerline_ui.month_end_view import failure_text
+from ledgerline_ui.back_office.month_end_view import failure_text
 
 STORED_BEFORE_THE_FIX = (
     '(psycopg.errors.UniqueViolation) duplicate key value violates unique constraint "uq_x"\n'

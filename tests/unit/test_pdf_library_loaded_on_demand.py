@@ -9,10 +9,12 @@ from pathlib import Path
 
 PROBE = """
 import sys
-import ledgerline_ui.credit_note_pdf, ledgerline_ui.invoice_hub, ledgerline_ui.invoice_pdf
+import ledgerline_ui.invoices.credit_note_pdf
+import ledgerline_ui.invoices.invoice_hub
+import ledgerline_ui.invoices.invoice_pdf
 assert "fpdf" not in sys.modules, "fpdf imported with the screens' modules"
 from tests.unit.test_invoice_pdf_long_text import finalized_with_credit
-from ledgerline_ui.invoice_pdf import invoice_pdf
+from ledgerline_ui.invoices.invoice_pdf import invoice_pdf
 assert invoice_pdf(finalized_with_credit("Outage")).startswith(b"%PDF")
 assert "fpdf" in sys.modules
 """

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from ledgerline_ui.plain_text import WORD_JOINER, escape_chart_text, escape_markdown
+from ledgerline_ui.tables.plain_text import WORD_JOINER, escape_chart_text, escape_markdown
 from tests.ui.shown_text import shown
 
 J = WORD_JOINER

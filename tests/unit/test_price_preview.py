@@ -7,8 +7,8 @@ from datetime import date
 import pytest
 
 from billing_core.money import Money
-from ledgerline_ui.form_errors import FieldsRefused
-from ledgerline_ui.price_preview import DiscountInput, PreviewInput, preview_price
+from ledgerline_ui.forms.form_errors import FieldsRefused
+from ledgerline_ui.invoices.price_preview import DiscountInput, PreviewInput, preview_price
 
 INITECH = PreviewInput(
     currency="USD", period_label="2024-11", old_price="", new_price="1000.00",

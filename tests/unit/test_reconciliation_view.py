@@ -10,7 +10,7 @@ from billing_core.legacy_csv import LineProblem
 from billing_core.periods import calendar_month
 from billing_core.reconciliation import Discrepancy, Rule, Source
 from db.reconciliation import CorrectionOutcome, LeftOut, ReportRow
-from ledgerline_ui.reconciliation_view import (
+from ledgerline_ui.back_office.reconciliation_view import (
     bad_lines_table,
     granted_text,
     left_out_sentence,

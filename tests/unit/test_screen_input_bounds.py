@@ -16,10 +16,10 @@ from hypothesis import given, settings
 from billing_core.allocation import MAX_WEIGHT_DIGITS
 from billing_core.errors import InvalidInput
 from billing_core.money import MAX_DIGITS
-from ledgerline_ui.form_errors import FieldsRefused
-from ledgerline_ui.invoice_links import parse_invoice_query
-from ledgerline_ui.price_preview import DiscountInput, PreviewInput, preview_price
-from ledgerline_ui.weights_csv import parse_weights_csv, tenant_ids_in
+from ledgerline_ui.allocation.weights_csv import parse_weights_csv, tenant_ids_in
+from ledgerline_ui.forms.form_errors import FieldsRefused
+from ledgerline_ui.invoices.invoice_links import parse_invoice_query
+from ledgerline_ui.invoices.price_preview import DiscountInput, PreviewInput, preview_price
 from tests.unit.test_core_input_bounds import exponent_forms
 
 KNOWN = {"ent-acme-corp", "ent-globex-industries", "ent-initech"}

@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from ledgerline_ui.spreadsheet_csv import FORMULA_STARTS, csv_text, inert_text
+from ledgerline_ui.tables.spreadsheet_csv import FORMULA_STARTS, csv_text, inert_text
 
 
 def _read(text: str) -> list[list[str]]:

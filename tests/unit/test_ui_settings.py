@@ -7,7 +7,7 @@ import logging
 
 import pytest
 
-from ledgerline_ui.idle_limit import (
+from ledgerline_ui.shell.idle_limit import (
     DEFAULT_IDLE_MINUTES,
     IDLE_MINUTES_ENV,
     _idle_minutes,

@@ -31,8 +31,8 @@ from billing_core.reconciliation import CorrectionKind, Rule, Source
 from billing_core.states import INVOICE_STATUS_LABELS, InvoiceStatus
 from billing_core.usage_events import LateUsageStatus, UsageSource
 from db.models import Base
-from ledgerline_ui.invoice_trace import KIND_LABELS
-from ledgerline_ui.period_overview import STATUS_LABELS
+from ledgerline_ui.invoices.invoice_trace import KIND_LABELS
+from ledgerline_ui.invoices.period_overview import STATUS_LABELS
 
 # (table, CHECK name, the text the migrations wrote, the enum it must list)
 VOCABULARY_CHECKS = [

@@ -8,7 +8,7 @@ from decimal import Decimal
 import pytest
 
 from billing_core.errors import InvalidInput
-from ledgerline_ui.weights_csv import parse_weights_csv
+from ledgerline_ui.allocation.weights_csv import parse_weights_csv
 
 KNOWN = {"ent-acme-corp", "ent-globex-industries", "ent-initech"}
 

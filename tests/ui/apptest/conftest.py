@@ -48,7 +48,7 @@ def open_screen(_screens_database: URL) -> Callable[..., AppTest]:
 
     def open_(script: str, query: dict[str, str] | None = None, timeout: float = 30, *,
               as_role: Role | str | None = Role.FINANCE, as_actor: Actor | None = None) -> AppTest:
-        from ledgerline_ui.setup import ACTOR_KEY
+        from ledgerline_ui.shell.setup import ACTOR_KEY
 
         app = AppTest.from_file(str(REPO_ROOT / script), default_timeout=timeout)
         for key, value in (query or {}).items():

@@ -8,8 +8,8 @@ import io
 import uuid
 
 from billing_core.allocation import split_by_weights
-from ledgerline_ui.allocation_summary import TIE_RULE, split_csv
-from ledgerline_ui.allocation_view import share_rows
+from ledgerline_ui.allocation.allocation_summary import TIE_RULE, split_csv
+from ledgerline_ui.allocation.allocation_view import share_rows
 from tests.actors import finance
 from tests.helpers import committed_session, usd
 from tests.ui.apptest.test_cost_allocation import (

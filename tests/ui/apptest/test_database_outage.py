@@ -19,8 +19,8 @@ import db.database
 import db.reads.periods
 import db.reconciliation
 from billing_core.access import Actor, Role
-from ledgerline_ui import setup
-from ledgerline_ui.outage import OUTAGE_MESSAGE, RETRY_KEY
+from ledgerline_ui.shell import setup
+from ledgerline_ui.shell.outage import OUTAGE_MESSAGE, RETRY_KEY
 from tests.stoppable_database import (
     FINANCE_EMAIL,
     FINANCE_PASSWORD,
@@ -203,7 +203,7 @@ def test_an_import_that_meets_a_stopped_database_says_so_and_writes_nothing(data
 
 
 def test_a_month_end_dry_run_that_meets_a_stopped_database_says_so(database, monkeypatch):
-    import ledgerline_ui.month_end_view as month_end_view
+    import ledgerline_ui.back_office.month_end_view as month_end_view
 
     app = _run("pages/6_Month_end.py")
     dry_run = month_end_view.dry_run

@@ -15,7 +15,7 @@ from types import SimpleNamespace
 import pytest
 from sqlalchemy import text
 
-import ledgerline_ui.setup
+import ledgerline_ui.shell.setup
 from billing_core.access import Actor, PermissionDenied, Role
 from db.demo_data import DEMO_PASSWORD
 from db.users import create_user, deactivate_user
@@ -61,7 +61,7 @@ def _demote(url, actor: Actor, monkeypatch) -> None:
 
 def _idle_past_the_limit(url, actor: Actor, monkeypatch) -> None:
     later = time.time() + 31 * 60  # the default limit is 30 minutes
-    monkeypatch.setattr(ledgerline_ui.setup, "time", SimpleNamespace(time=lambda: later))
+    monkeypatch.setattr(ledgerline_ui.shell.setup, "time", SimpleNamespace(time=lambda: later))
 
 
 def _invoices_screen(url) -> tuple[str, dict[str, str], str, bytes]:

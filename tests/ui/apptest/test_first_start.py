@@ -11,7 +11,7 @@ from streamlit.testing.v1 import AppTest
 import db.database
 from billing_core.access import Role
 from db.users import create_user
-from ledgerline_ui import setup
+from ledgerline_ui.shell import setup
 from tests.ui.screens import REPO_ROOT
 
 FIRST_USER_COMMAND = (".venv/bin/python -m db.users create --email you@example.com "

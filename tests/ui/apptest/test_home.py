@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from billing_core.money import Money
-from ledgerline_ui.formatting import money
-from ledgerline_ui.page_links import SCREENS
+from ledgerline_ui.shell.page_links import SCREENS
+from ledgerline_ui.tables.formatting import money
 from tests.ui.finance_data import rows
 from tests.ui.screens import REPO_ROOT
 

@@ -9,7 +9,7 @@ import pytest
 from db.database import make_engine, make_sessionmaker
 from db.reads.invoices import invoice_detail
 from db.transitions import finalize_invoice
-from ledgerline_ui.invoice_pdf import NotExportable, export_refusal, invoice_pdf
+from ledgerline_ui.invoices.invoice_pdf import NotExportable, export_refusal, invoice_pdf
 from tests.actors import finance
 from tests.ui.finance_data import add_draft_invoice, rows, scalar
 from tests.ui.shown_text import shown

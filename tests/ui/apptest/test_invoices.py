@@ -7,7 +7,7 @@ import io
 from decimal import Decimal
 
 from db.database import make_engine, make_sessionmaker
-from ledgerline_ui.csv_export import COLUMNS, export_invoices_csv
+from ledgerline_ui.tables.csv_export import COLUMNS, export_invoices_csv
 from tests.ui.finance_data import scalar
 
 PAGE = "pages/1_Invoices.py"

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import re
 
-from ledgerline_ui.plain_text import escape_markdown
+from ledgerline_ui.tables.plain_text import escape_markdown
 from tests.actors import finance
 from tests.helpers import committed_session
 from tests.ui.finance_data import scalar

@@ -11,8 +11,8 @@ import pytest
 
 from billing_core.access import MAX_EMAIL_SIGN_IN_WAIT_SECONDS, Actor, Role
 from db.demo_data import DEMO_PASSWORD
-from ledgerline_ui import setup
-from ledgerline_ui.setup import LAST_ACTIVITY_KEY
+from ledgerline_ui.shell import setup
+from ledgerline_ui.shell.setup import LAST_ACTIVITY_KEY
 from tests.helpers import committed_session
 from tests.ui.finance_data import add_draft_invoice, scalar
 from tests.ui.screens import PAGES, let_sign_in_waits_pass

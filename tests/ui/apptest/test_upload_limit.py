@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from unittest.mock import patch
 
-from ledgerline_ui.upload_limits import MAX_UPLOAD_MB
+from ledgerline_ui.forms.upload_limits import MAX_UPLOAD_MB
 from tests.ui.finance_data import scalar
 
 

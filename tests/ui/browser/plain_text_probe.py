@@ -36,7 +36,7 @@ if __name__ == "__main__":
     import plotly.graph_objects as go
     import streamlit as st
 
-    from ledgerline_ui.plain_text import escape_chart_text, escape_markdown
+    from ledgerline_ui.tables.plain_text import escape_chart_text, escape_markdown
 
     for number, case in enumerate(CASES):
         text = escape_markdown(case)

@@ -13,7 +13,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from ledgerline_ui.outage import OUTAGE_MESSAGE, RETRY_KEY
+from ledgerline_ui.shell.outage import OUTAGE_MESSAGE, RETRY_KEY
 from tests.stoppable_database import (
     FINANCE_EMAIL,
     FINANCE_PASSWORD,

@@ -12,7 +12,7 @@ from sqlalchemy import text
 from billing_core.access import Role
 from db.demo_data import DEMO_PASSWORD
 from db.users import create_user, deactivate_user
-from ledgerline_ui.setup import ACCOUNT_CHANGED
+from ledgerline_ui.shell.setup import ACCOUNT_CHANGED
 from tests.helpers import committed_session
 from tests.ui.finance_data import add_draft_invoice
 from tests.ui.screens import open_in_browser, wait_until_idle

@@ -1,6 +1,6 @@
 """No other site may show Ledgerline in a frame (security review, item 9): a framed app can be
 clicked through without its user seeing it. The app sends the anti-framing headers itself
-(app.py, ledgerline_ui/response_headers.py), and Chromium honours them."""
+(app.py, ledgerline_ui/shell/response_headers.py), and Chromium honours them."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import urllib.request
 import pytest
 from playwright.sync_api import expect
 
-from ledgerline_ui.response_headers import NO_FRAMING_HEADERS
+from ledgerline_ui.shell.response_headers import NO_FRAMING_HEADERS
 
 
 @pytest.mark.parametrize("path", ["/", "/Invoices", "/_stcore/health"])

@@ -1,6 +1,6 @@
 """The escaping helpers against the real renderers: hostile text reads as typed in Chromium.
 
-`ledgerline_ui.plain_text` relies on what Streamlit's Markdown (with its LaTeX,
+`ledgerline_ui.tables.plain_text` relies on what Streamlit's Markdown (with its LaTeX,
 shortcodes, directives and GFM links) and Plotly's label markup do with escapes;
 the unit tests only see strings. Here a probe screen (plain_text_probe.py) shows
 every case in every kind of element that renders Markdown, and each must read
@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from ledgerline_ui.plain_text import WORD_JOINER
+from ledgerline_ui.tables.plain_text import WORD_JOINER
 from tests.ui.browser.harness import new_page, served
 from tests.ui.browser.plain_text_probe import CASES, CHART_LABELS
 from tests.ui.screens import REPO_ROOT, wait_until_idle

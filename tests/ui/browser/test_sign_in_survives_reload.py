@@ -10,8 +10,8 @@ import uuid
 from billing_core.access import Role
 from db.demo_data import DEMO_PASSWORD
 from db.users import create_user
-from ledgerline_ui.idle_limit import DEFAULT_IDLE_MINUTES
-from ledgerline_ui.session_cookie import COOKIE_NAME
+from ledgerline_ui.shell.idle_limit import DEFAULT_IDLE_MINUTES
+from ledgerline_ui.shell.session_cookie import COOKIE_NAME
 from tests.helpers import committed_session
 from tests.ui.finance_data import execute, rows
 from tests.ui.screens import open_in_browser, wait_until_idle

@@ -1,7 +1,7 @@
 """Tables offer no export of their own (security review, item 4): Streamlit's built-in
 "Download as CSV" and copy on `st.dataframe` write cells verbatim, so a tenant named
 `=HYPERLINK(...)` would leave as a formula. The screens' own export buttons neutralise such
-cells (ledgerline_ui/spreadsheet_csv.py); `client.disableDataExport` removes the raw ones."""
+cells (ledgerline_ui/tables/spreadsheet_csv.py); `client.disableDataExport` removes the raw ones."""
 
 from __future__ import annotations
 

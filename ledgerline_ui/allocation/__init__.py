@@ -1,0 +1,1 @@
+"""Cost allocation: the split, its charts, trend and weights files."""

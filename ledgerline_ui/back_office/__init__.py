@@ -1,0 +1,1 @@
+"""Finance's back office: month end, reconciliation and the audit log."""

@@ -1,0 +1,1 @@
+"""Service credits and credit notes: forms, requests and the approver's review."""

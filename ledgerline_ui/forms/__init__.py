@@ -1,0 +1,1 @@
+"""Forms: field errors, upload limits, idempotent submits."""

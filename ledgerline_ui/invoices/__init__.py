@@ -1,0 +1,1 @@
+"""Invoices: the list, the invoice hub, its documents, names and actions."""

@@ -1,0 +1,1 @@
+"""What every screen shares: start, sign-in session, outages, links, feedback."""

@@ -1,0 +1,1 @@
+"""Text and tables: formatting, money columns, plain text, CSV exports."""

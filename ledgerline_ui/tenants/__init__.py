@@ -1,0 +1,1 @@
+"""Tenants, plans and disputes: the billing changes and a tenant's story."""

@@ -1,0 +1,1 @@
+"""Usage: imports, late usage and the daily chart."""
