@@ -29,17 +29,17 @@ import argparse
 import hashlib
 import re
 import secrets
-import sys
 from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
 from billing_core.access import Actor, Permission, Role, require
-from billing_core.errors import BillingError, InvalidInput
+from billing_core.errors import InvalidInput
 from db.audit import AuditRecord, record_audit
+from db.command_line import run_with_database
 
 KEY_PREFIX = "ll_"
 """Every key starts so, which lets secret scanners and people recognize one."""
@@ -167,37 +167,28 @@ def main(argv: list[str] | None = None) -> int:
     revoke = commands.add_parser("revoke", help="refuse a key from now on")
     revoke.add_argument("--name", required=True)
     args = parser.parse_args(argv)
+    return run_with_database(lambda sessions: _run(args, sessions))
 
-    from db.database import get_engine, make_sessionmaker, migrate_to_head
 
-    engine = get_engine()
-    migrate_to_head(engine)
-    sessions = make_sessionmaker(engine)
+def _run(args: argparse.Namespace, sessions: sessionmaker[Session]) -> None:
     actor = Actor(args.actor, Role.FINANCE)
-    try:
-        if args.command == "create":
-            with sessions.begin() as session:
-                made = create_api_key(session, args.name, args.role, actor=actor)
-            print(f"Created API key {made.row.name} ({made.row.role}). It is shown only now; "
-                  "send it as 'Authorization: Bearer <key>':")
-            print(made.key)
-        elif args.command == "list":
-            with sessions() as session:
-                for row in list_api_keys(session):
-                    state = (f"revoked {row.revoked_at:%Y-%m-%d %H:%M}Z" if row.revoked_at
-                             else "active")
-                    print(f"{row.name}\t{row.role}\t{state}\tcreated {row.created_at:%Y-%m-%d} "
-                          f"by {row.created_by}")
-        else:
-            with sessions.begin() as session:
-                revoked = revoke_api_key(session, args.name, actor=actor)
-            print(f"Revoked API key {revoked.name}.")
-    except BillingError as error:
-        print(error, file=sys.stderr)
-        return 2
-    finally:
-        engine.dispose()
-    return 0
+    if args.command == "create":
+        with sessions.begin() as session:
+            made = create_api_key(session, args.name, args.role, actor=actor)
+        print(f"Created API key {made.row.name} ({made.row.role}). It is shown only now; "
+              "send it as 'Authorization: Bearer <key>':")
+        print(made.key)
+    elif args.command == "list":
+        with sessions() as session:
+            for row in list_api_keys(session):
+                state = (f"revoked {row.revoked_at:%Y-%m-%d %H:%M}Z" if row.revoked_at
+                         else "active")
+                print(f"{row.name}\t{row.role}\t{state}\tcreated {row.created_at:%Y-%m-%d} "
+                      f"by {row.created_by}")
+    else:
+        with sessions.begin() as session:
+            revoked = revoke_api_key(session, args.name, actor=actor)
+        print(f"Revoked API key {revoked.name}.")
 
 
 if __name__ == "__main__":

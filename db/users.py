@@ -58,7 +58,7 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
 from billing_core.access import (
     PERSON_ROLES,
@@ -68,6 +68,7 @@ from billing_core.access import (
     sign_in_wait_seconds,
 )
 from billing_core.errors import BillingError, InvalidInput
+from db.command_line import run_with_database
 
 _hasher = PasswordHasher()
 # Verified against when the email is unknown, so both cases cost one argon2 verification.
@@ -290,43 +291,35 @@ def main(argv: list[str] | None = None) -> int:
     deactivate = commands.add_parser("deactivate", help="stop a user from signing in")
     deactivate.add_argument("--email", required=True)
     args = parser.parse_args(argv)
+    return run_with_database(lambda sessions: _run(args, sessions))
 
-    from db.database import get_engine, make_sessionmaker, migrate_to_head
 
-    engine = get_engine()
-    migrate_to_head(engine)
-    sessions = make_sessionmaker(engine)
-    try:
-        if args.command == "create":
-            password = None
-            if args.password_stdin:
-                password = sys.stdin.readline().rstrip("\r\n")
-            elif not args.sso_only:
-                password = getpass.getpass("Password: ")
-                if getpass.getpass("Password again: ") != password:
-                    print("The passwords differ; nothing was created.", file=sys.stderr)
-                    return 2
-            with sessions.begin() as session:
-                user = create_user(session, args.email, args.role, password,
-                                   display_name=args.name)
-            print(f"Created {user.email} ({user.role}).")
-        elif args.command == "list":
-            with sessions() as session:
-                for user in list_users(session):
-                    print(f"{user.email}\t{user.role}\t"
-                          f"{'active' if user.is_active else 'inactive'}\t"
-                          f"{'password' if user.has_password else 'sso only'}\t"
-                          f"{user.display_name}")
-        else:
-            with sessions.begin() as session:
-                deactivate_user(session, args.email)
-            print(f"Deactivated {args.email.strip().lower()}.")
-    except BillingError as error:
-        print(error, file=sys.stderr)
-        return 2
-    finally:
-        engine.dispose()
-    return 0
+def _run(args: argparse.Namespace, sessions: sessionmaker[Session]) -> int | None:
+    if args.command == "create":
+        password = None
+        if args.password_stdin:
+            password = sys.stdin.readline().rstrip("\r\n")
+        elif not args.sso_only:
+            password = getpass.getpass("Password: ")
+            if getpass.getpass("Password again: ") != password:
+                print("The passwords differ; nothing was created.", file=sys.stderr)
+                return 2
+        with sessions.begin() as session:
+            user = create_user(session, args.email, args.role, password,
+                               display_name=args.name)
+        print(f"Created {user.email} ({user.role}).")
+    elif args.command == "list":
+        with sessions() as session:
+            for user in list_users(session):
+                print(f"{user.email}\t{user.role}\t"
+                      f"{'active' if user.is_active else 'inactive'}\t"
+                      f"{'password' if user.has_password else 'sso only'}\t"
+                      f"{user.display_name}")
+    else:
+        with sessions.begin() as session:
+            deactivate_user(session, args.email)
+        print(f"Deactivated {args.email.strip().lower()}.")
+    return None
 
 
 if __name__ == "__main__":
