@@ -18,6 +18,7 @@ from typing import Any
 
 import pandas as pd
 
+from billing_core.allocation import AllocationRow
 from billing_core.money import Money
 from ledgerline_ui.tables.formatting import money, tenant_label
 
@@ -25,16 +26,10 @@ _DIGITS_SHOWN = 8
 
 
 @dataclass(frozen=True, slots=True)
-class ShareRow:
-    tenant_id: str
-    name: str | None
-    weight: Decimal
-    quota: Decimal
-    floor: Money
-    remainder: Decimal
-    """Fraction of one minor unit left after the floor, 0 <= remainder < 1."""
-    extra_minor: int
-    amount: Money
+class ShareRow(AllocationRow):
+    """A split's row with the tenant's name, for the screens."""
+
+    name: str | None = None
 
     @property
     def label(self) -> str:
@@ -69,9 +64,9 @@ def share_rows(shares: Iterable[Any], names: Mapping[str, str]) -> list[ShareRow
         if remainder is None:  # a stored share keeps the quota; the remainder follows from it
             remainder = (Money(share.quota, currency) - share.floor) / Money.from_minor_units(
                 1, currency)
-        rows.append(ShareRow(share.tenant_id, names.get(share.tenant_id), share.weight,
-                             share.quota, share.floor, remainder, share.extra_minor,
-                             share.amount))
+        rows.append(ShareRow(share.tenant_id, share.weight, share.quota, share.floor,
+                             remainder, share.extra_minor, share.amount,
+                             names.get(share.tenant_id)))
     return rows
 
 
