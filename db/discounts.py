@@ -16,7 +16,7 @@ row, in the caller's transaction.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 from decimal import Decimal
 from functools import partial
@@ -37,24 +37,14 @@ from billing_core.subscriptions import (
 )
 from db.audit import AuditRecord, record_audit
 from db.credit_ledger import lock_tenant
+from db.reads.tenants import DiscountView
 from db.repricing import RepricedDraft
 from db.touched_periods import lock_invoiced_periods, refuse_closed, reprice_touched
 
 
 @dataclass(frozen=True, slots=True)
-class DiscountRecord:
-    tenant_id: str
-    position: int
-    label: str
-    percent: Decimal | None
-    amount: Money | None
-    valid_from: date | None
-    valid_until: date | None
-
-
-@dataclass(frozen=True, slots=True)
 class DiscountChange:
-    discount: DiscountRecord
+    discount: DiscountView
     repriced: tuple[RepricedDraft, ...]
 
 
@@ -84,8 +74,8 @@ def add_discount(session: Session, tenant_id: str, label: str, *,
            "amount_minor": checked_amount.to_minor_units() if checked_amount else None,
            "currency": checked_amount.currency if checked_amount else None,
            "valid_from": valid_from, "valid_until": valid_until}).one()
-    discount = DiscountRecord(tenant_id, row[0], label, checked_percent, checked_amount,
-                              valid_from, valid_until)
+    discount = DiscountView(row[0], label, checked_percent, checked_amount, valid_from,
+                            valid_until)
     record_audit(session, AuditRecord(actor, "discount.added", "discount",
                                       f"{tenant_id}:{discount.position}", tenant_id,
                                       after=_view(discount)))
@@ -107,8 +97,7 @@ def end_discount(session: Session, tenant_id: str, position: int, valid_until: d
         UPDATE tenant_discounts SET valid_until = :valid_until
         WHERE tenant_id = :tenant_id AND position = :position
     """), {"tenant_id": tenant_id, "position": position, "valid_until": valid_until})
-    after = DiscountRecord(before.tenant_id, before.position, before.label, before.percent,
-                           before.amount, before.valid_from, valid_until)
+    after = replace(before, valid_until=valid_until)
     record_audit(session, AuditRecord(actor, "discount.ended", "discount",
                                       f"{tenant_id}:{position}", tenant_id,
                                       before=_view(before), after=_view(after)))
@@ -146,7 +135,7 @@ def _reprice(session: Session, touched: dict[str, list], actor: Actor,
                                  allowed_by=Permission.MANAGE_DISCOUNTS))
 
 
-def _find(session: Session, tenant_id: str, position: int) -> DiscountRecord:
+def _find(session: Session, tenant_id: str, position: int) -> DiscountView:
     row = session.execute(text("""
         SELECT label, percent, amount_minor, currency, valid_from, valid_until
         FROM tenant_discounts WHERE tenant_id = :t AND position = :p
@@ -155,10 +144,10 @@ def _find(session: Session, tenant_id: str, position: int) -> DiscountRecord:
         raise InvalidInput("position", f"{tenant_id} has no discount number {position}")
     label, percent, amount_minor, currency, valid_from, valid_until = row
     amount = None if amount_minor is None else Money.from_minor_units(amount_minor, currency)
-    return DiscountRecord(tenant_id, position, label, percent, amount, valid_from, valid_until)
+    return DiscountView(position, label, percent, amount, valid_from, valid_until)
 
 
-def _view(discount: DiscountRecord) -> dict[str, object]:
+def _view(discount: DiscountView) -> dict[str, object]:
     return {"label": discount.label,
             "percent": None if discount.percent is None else str(discount.percent),
             "amount_minor": discount.amount.to_minor_units() if discount.amount else None,
