@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import io
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 from sqlalchemy.engine import URL
@@ -28,3 +29,26 @@ def committed_session(url: URL | str) -> Iterator[Session]:
             yield session
     finally:
         engine.dispose()
+
+
+CommandRun = Callable[..., tuple[int, str, str]]
+
+
+def command_in_process(main: Callable[[list[str]], int], url: URL, monkeypatch,
+                       capsys) -> CommandRun:
+    """`python -m db.<tool> ...` as `run(argv, stdin="")` -> (exit status, stdout, stderr), in
+    this process on `url`'s database. In-process because a child process pays Python,
+    SQLAlchemy and Alembic start-up on every call (tens of seconds for a few commands on a
+    busy machine)."""
+    import db.database
+
+    monkeypatch.setenv("DATABASE_URL", url.render_as_string(hide_password=False))
+    monkeypatch.setattr(db.database, "_engine", None)
+
+    def run(argv: list[str], stdin: str = "") -> tuple[int, str, str]:
+        monkeypatch.setattr("sys.stdin", io.StringIO(stdin))
+        code = main(argv)
+        captured = capsys.readouterr()
+        return code, captured.out, captured.err
+
+    return run

@@ -8,9 +8,8 @@ from decimal import Decimal
 
 import pytest
 
-import db.database
 from db.usage import main
-from tests.helpers import committed_session
+from tests.helpers import command_in_process, committed_session
 from tests.integration.factories import TB, add_plan, add_tenant
 
 HEADER = "tenant_id,event_id,metric,quantity,occurred_at\n"
@@ -18,15 +17,7 @@ HEADER = "tenant_id,event_id,metric,quantity,occurred_at\n"
 
 @pytest.fixture
 def usage_command(database_url, monkeypatch, capsys):
-    monkeypatch.setenv("DATABASE_URL", database_url.render_as_string(hide_password=False))
-    monkeypatch.setattr(db.database, "_engine", None)
-
-    def run(argv: list[str]) -> tuple[int, str, str]:
-        code = main(argv)
-        captured = capsys.readouterr()
-        return code, captured.out, captured.err
-
-    return run
+    return command_in_process(main, database_url, monkeypatch, capsys)
 
 
 def test_the_command_imports_a_file_and_prints_its_counts(usage_command, database_url,

@@ -9,27 +9,19 @@ from datetime import date
 import pytest
 from sqlalchemy import text
 
-import db.database
 from billing_core.periods import calendar_month
 from db.api_keys import hash_key, main
 from db.invoicing import generate_invoice
 from db.reading_pool import READERS
 from tests.actors import finance
+from tests.helpers import command_in_process
 from tests.integration.factories import add_plan, add_tenant
 
 
 @pytest.fixture
 def api_keys_command(api_url, monkeypatch, capsys):
     """`python -m db.api_keys ...` in this process on the API's database; (code, out, err)."""
-    monkeypatch.setenv("DATABASE_URL", api_url.render_as_string(hide_password=False))
-    monkeypatch.setattr(db.database, "_engine", None)
-
-    def run(argv: list[str]) -> tuple[int, str, str]:
-        code = main(argv)
-        captured = capsys.readouterr()
-        return code, captured.out, captured.err
-
-    return run
+    return command_in_process(main, api_url, monkeypatch, capsys)
 
 
 def test_a_key_is_printed_once_stored_as_a_hash_and_refused_once_revoked(api_keys_command,
