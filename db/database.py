@@ -69,11 +69,20 @@ def get_engine() -> Engine:
         return _engine
 
 
+CONNECT_TIMEOUT_SECONDS = 10
+"""A server that never answers (a dropped route, a firewall) becomes the screens' outage
+message after this long, not after the operating system's TCP timeout of minutes. A
+`connect_timeout` in `DATABASE_URL` wins."""
+
+
 def make_engine(url: str | URL, **engine_options: object) -> Engine:
     """An Engine on `url` whose sessions run in UTC (SPEC 2: instants are UTC)."""
     options: dict[str, object] = {"pool_pre_ping": True}
     options.update(engine_options)
-    engine = create_engine(url, connect_args={"options": "-c timezone=UTC"}, **options)
+    connect_args: dict[str, object] = {"options": "-c timezone=UTC"}
+    if "connect_timeout" not in make_url(url).query:
+        connect_args["connect_timeout"] = CONNECT_TIMEOUT_SECONDS
+    engine = create_engine(url, connect_args=connect_args, **options)
     event.listen(engine, "connect", _send_lists_in_binary)
     return engine
 
