@@ -45,9 +45,9 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any, BinaryIO, cast
 
 from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError
@@ -76,6 +76,9 @@ from db.repricing import reprice_drafts
 SORT_MEMORY = "256MB"
 """Memory of the sort that puts a batch in key order (`_STORE_EVENTS`): a million events sort
 in memory, ten million in a few runs on disk; the statement's own, set back after it."""
+SMALL_BATCH = 10_000
+"""A batch of at most this many events (an API call's most) is planned without statistics and
+sorted in the default memory."""
 CONFLICTS_KEPT = 100
 """How many conflicting lines an import's history row lists (all are counted)."""
 _COPY_CHUNK_ROWS = 8192
@@ -125,8 +128,16 @@ def import_usage_events(session: Session, events: Sequence[UsageEvent | Mapping[
     """The API's door: one batch of events, as decoded JSON objects (checked here, each bad
     one named by its position: "line 3, quantity: ...") or `UsageEvent`s; `results` has each
     event's outcome (stored / duplicate / conflict / late), in the order sent."""
-    return import_usage(session, event_rows(read_event_objects(events)), actor=actor,
-                        source=UsageSource.API, per_event=True)
+    lines = list(read_event_objects(events))
+    result = import_usage(session, event_rows(lines), actor=actor, source=UsageSource.API)
+    counts = result.counts
+    if counts.new == counts.received and not counts.late:
+        # Every event stored, none late: the answer is known without asking the database.
+        stored = EventOutcome.STORED
+        return replace(result, results=tuple(
+            EventResult(line_no, event.tenant_id, event.event_id, stored)
+            for line_no, event in cast(list[tuple[int, UsageEvent]], lines)))
+    return replace(result, results=_per_event_results(session, result.import_id))
 
 
 def import_usage_file(session: Session, stream: BinaryIO, name: str, size_bytes: int, *,
@@ -147,8 +158,7 @@ def import_usage_path(session: Session, path: Path, *, actor: Actor) -> UsageImp
 
 
 def import_usage(session: Session, rows: Iterable[UsageRow], *, actor: Actor,
-                 source: UsageSource, file_name: str | None = None,
-                 per_event: bool = False) -> UsageImportResult:
+                 source: UsageSource, file_name: str | None = None) -> UsageImportResult:
     """Store one batch of checked rows (`billing_core.usage_files`) in the caller's
     transaction (see the module's text); raises UsageBatchRefused, having stored nothing,
     when any line is bad."""
@@ -161,28 +171,28 @@ def import_usage(session: Session, rows: Iterable[UsageRow], *, actor: Actor,
         VALUES (:source, :file_name, :actor, :role) RETURNING import_id
     """), {"source": source.value, "file_name": file_name, "actor": actor.user_id,
            "role": actor.role.value}).scalar_one()
-    _create_new_days(session)
     duplicate, conflict_count = 0, 0
     conflicts: tuple[EventResult, ...] = ()
-    if _store_all_as_new(session, import_id):
+    if _store_all_as_new(session, import_id, received):
         # Every line stored: no line can be a duplicate or a conflict, nothing to compare.
         new = received
     elif _all_stored_unchanged(session, received):
         # The batch sent again: nothing to store, every line a duplicate.
         new, duplicate = 0, received
     else:
-        new = _store_new_events(session, import_id)
+        new = _store_new_events(session, import_id, received)
         duplicate, conflicts, conflict_count = _classify(session, import_id, new, source)
-    late = _settle_days(session, import_id)
+    late, covered = _settle_days(session, import_id)
     # Re-pricing is part of sending usage (SPEC 12), so a meter that may only send usage may
-    # cause it; the audit rows name the sender and the import.
-    repriced = reprice_drafts(session, _drafts_with_new_usage(session), actor=actor,
+    # cause it; the audit rows name the sender and the import. Most batches (a meter's
+    # current month) meet no invoice at all: then no draft to look for.
+    drafts = _drafts_with_new_usage(session) if covered else []
+    repriced = reprice_drafts(session, drafts, actor=actor,
                               cause=f"usage import #{import_id}",
                               allowed_by=Permission.SEND_USAGE)
     counts = ImportCounts(received, new, duplicate, conflict_count, late)
     _record(session, import_id, counts, conflicts, len(repriced), actor)
-    results = _per_event_results(session, import_id) if per_event else ()
-    return UsageImportResult(import_id, counts, conflicts, len(repriced), results)
+    return UsageImportResult(import_id, counts, conflicts, len(repriced))
 
 
 # --- 1. the batch into a temporary table, checked line by line ------------------------------
@@ -190,13 +200,7 @@ def import_usage(session: Session, rows: Iterable[UsageRow], *, actor: Actor,
 def _copy_incoming(session: Session, rows: Iterable[UsageRow], source: UsageSource) -> int:
     """COPY the good lines into `usage_incoming` while naming every bad one; returns how
     many events came. Once a line is bad nothing more is copied, but every line is read."""
-    session.execute(text("DROP TABLE IF EXISTS usage_incoming"))
-    session.execute(text("""
-        CREATE TEMP TABLE usage_incoming (
-            line_no bigint NOT NULL, tenant_id text NOT NULL, event_id text NOT NULL,
-            metric text NOT NULL, quantity bigint NOT NULL, occurred_at timestamptz NOT NULL
-        ) ON COMMIT DROP
-    """))
+    _empty_work_tables(session)
     problems: list[LineProblem] = []
     problem_count = 0
     received = 0
@@ -226,14 +230,56 @@ def _copy_incoming(session: Session, rows: Iterable[UsageRow], source: UsageSour
     if not received:
         raise UsageBatchRefused([LineProblem(1, None, "holds no events")], 1,
                                 _batch_name(source))
-    session.execute(text("ANALYZE usage_incoming"))
-    # Each tenant and metric once: what the checks and the locks need, a fraction of the lines.
-    session.execute(text("DROP TABLE IF EXISTS usage_incoming_pairs"))
-    session.execute(text("""
-        CREATE TEMP TABLE usage_incoming_pairs ON COMMIT DROP AS
-        SELECT DISTINCT tenant_id, metric FROM usage_incoming
-    """))
+    _note_pairs(session, received)
     return received
+
+
+def _note_pairs(session: Session, received: int) -> None:
+    """`usage_incoming_pairs`: each tenant and metric of the batch once, what the checks and
+    the locks need, a fraction of the lines."""
+    if received > SMALL_BATCH:
+        # Statistics for the plans of a big batch; a small one is planned well without them,
+        # and ANALYZE would make every cached plan of the work tables be planned again.
+        session.execute(text("ANALYZE usage_incoming"))
+    session.execute(text("""
+        INSERT INTO usage_incoming_pairs SELECT DISTINCT tenant_id, metric FROM usage_incoming
+    """))
+
+
+# The import's work tables. Temporary, made once per database connection and emptied at each
+# commit (ON COMMIT DELETE ROWS), not made and dropped per batch: for an API batch of 1,000
+# events, creating and dropping five tables cost more than storing the events, and a table made
+# again is a new table to each cached plan.
+_WORK_TABLES = """
+    CREATE TEMP TABLE IF NOT EXISTS usage_incoming (
+        line_no bigint NOT NULL, tenant_id text NOT NULL, event_id text NOT NULL,
+        metric text NOT NULL, quantity bigint NOT NULL, occurred_at timestamptz NOT NULL
+    ) ON COMMIT DELETE ROWS;
+    CREATE TEMP TABLE IF NOT EXISTS usage_incoming_pairs (
+        tenant_id text NOT NULL, metric text NOT NULL
+    ) ON COMMIT DELETE ROWS;
+    CREATE TEMP TABLE IF NOT EXISTS usage_new_days (
+        tenant_id text NOT NULL, metric text NOT NULL, used_on date NOT NULL,
+        quantity bigint NOT NULL, events bigint NOT NULL, late_usage_id bigint
+    ) ON COMMIT DELETE ROWS;
+    CREATE TEMP TABLE IF NOT EXISTS usage_covering (
+        tenant_id text NOT NULL, invoice_id bigint NOT NULL, period_start date NOT NULL,
+        period_end date NOT NULL, period_label text NOT NULL, status text NOT NULL,
+        number text, currency text NOT NULL
+    ) ON COMMIT DELETE ROWS;
+    CREATE TEMP TABLE IF NOT EXISTS usage_conflicting (
+        line_no bigint NOT NULL, tenant_id text NOT NULL, event_id text NOT NULL,
+        in_batch boolean NOT NULL
+    ) ON COMMIT DELETE ROWS;
+    DELETE FROM usage_incoming; DELETE FROM usage_incoming_pairs; DELETE FROM usage_new_days;
+    DELETE FROM usage_covering; DELETE FROM usage_conflicting
+"""
+
+
+def _empty_work_tables(session: Session) -> None:
+    """The work tables, made if this connection has none yet, and empty: they are empty at the
+    start of each transaction; the DELETEs are for a second import in the same transaction."""
+    session.connection().exec_driver_sql(_WORK_TABLES)
 
 
 def _batch_name(source: UsageSource) -> str:
@@ -300,18 +346,8 @@ def _lock_batch_tenants(session: Session) -> None:
 
 # --- 2. new, duplicate, conflict --------------------------------------------------------------
 
-def _create_new_days(session: Session) -> None:
-    """`usage_new_days`: the day totals (tenant, metric, day) of the events this batch stores."""
-    session.execute(text("DROP TABLE IF EXISTS usage_new_days"))
-    session.execute(text("""
-        CREATE TEMP TABLE usage_new_days (
-            tenant_id text NOT NULL, metric text NOT NULL, used_on date NOT NULL,
-            quantity bigint NOT NULL, events bigint NOT NULL, late_usage_id bigint
-        ) ON COMMIT DROP
-    """))
-
-
-# Insert the batch's events and put the day totals of those stored in `usage_new_days`; {}
+# Insert the batch's events and put the day totals (tenant, metric, day) of those stored in
+# `usage_new_days`; {}
 # is the conflict clause. In key order: the key's index then grows page by page instead of
 # at a random page a row, which once it outgrows the buffer cache is a page written out and
 # read back per row (10M events: 103 s in file order, 46 s sorted).
@@ -333,7 +369,7 @@ _STORE_EVENTS = """
 _UNIQUE_VIOLATION = "23505"
 
 
-def _store_all_as_new(session: Session, import_id: int) -> bool:
+def _store_all_as_new(session: Session, import_id: int, received: int) -> bool:
     """Store every line as a new event, or nothing (False) when any key is stored already.
 
     A plain INSERT, tried first because most batches are all new: `ON CONFLICT DO NOTHING`
@@ -342,7 +378,7 @@ def _store_all_as_new(session: Session, import_id: int) -> bool:
     and goes the other way (`_store_new_events`). The tenants are locked: no other import
     can store their events meanwhile."""
     try:
-        with session.begin_nested(), _sort_memory(session):
+        with session.begin_nested(), _sort_memory(session, received):
             session.execute(text(_STORE_EVENTS.format("")), {"import_id": import_id})
     except IntegrityError as error:
         diagnosis = getattr(error.orig, "diag", None)
@@ -354,8 +390,12 @@ def _store_all_as_new(session: Session, import_id: int) -> bool:
 
 
 @contextmanager
-def _sort_memory(session: Session) -> Iterator[None]:
-    """`SORT_MEMORY` for the statements inside, then the transaction's own setting again."""
+def _sort_memory(session: Session, rows: int) -> Iterator[None]:
+    """`SORT_MEMORY` for the statements inside, then the transaction's own setting again; a
+    batch of up to `SMALL_BATCH` rows sorts in the default memory (three round trips saved)."""
+    if rows <= SMALL_BATCH:
+        yield
+        return
     previous = session.execute(text("SELECT current_setting('work_mem')")).scalar_one()
     session.execute(text("SELECT set_config('work_mem', :memory, true)"),
                     {"memory": SORT_MEMORY})
@@ -369,7 +409,7 @@ def _all_stored_unchanged(session: Session, received: int) -> bool:
     # In key order, as `_STORE_EVENTS` stored them: the probes walk the index and the table
     # page after page instead of a random page each (10M events sent again, same session:
     # 33 s sorted, 62 s in file order).
-    with _sort_memory(session):
+    with _sort_memory(session, received):
         stored, changed = session.execute(text(f"""
             SELECT count(*), count(*) FILTER (
                 WHERE (e.metric, e.quantity_base_units, e.occurred_at)
@@ -380,9 +420,9 @@ def _all_stored_unchanged(session: Session, received: int) -> bool:
     return bool(stored == received and changed == 0)
 
 
-def _store_new_events(session: Session, import_id: int) -> int:
+def _store_new_events(session: Session, import_id: int, received: int) -> int:
     """Insert the events not stored yet (a batch mixing new and stored ones)."""
-    with _sort_memory(session):
+    with _sort_memory(session, received):
         session.execute(text(_STORE_EVENTS.format(
             "ON CONFLICT (tenant_id, event_id) DO NOTHING")), {"import_id": import_id})
     return int(session.execute(text(
@@ -393,9 +433,8 @@ def _classify(session: Session, import_id: int, new: int,
               source: UsageSource) -> tuple[int, tuple[EventResult, ...], int]:
     """(duplicates, the first conflicts, conflict count). Every line now has its stored event:
     one of this import (it or an identical line is the one stored) or an earlier one."""
-    session.execute(text("DROP TABLE IF EXISTS usage_conflicting"))
     session.execute(text(f"""
-        CREATE TEMP TABLE usage_conflicting ON COMMIT DROP AS
+        INSERT INTO usage_conflicting
         SELECT i.line_no, i.tenant_id, i.event_id, e.import_id = :import_id AS in_batch
         FROM usage_incoming i, {STORED_EVENT}
         WHERE (e.metric, e.quantity_base_units, e.occurred_at)
@@ -433,14 +472,14 @@ def _refuse_ids_sent_twice(session: Session, source: UsageSource) -> None:
 
 # --- 3 and 4. day totals, late usage, drafts ------------------------------------------------
 
-def _settle_days(session: Session, import_id: int) -> int:
-    """Put the new days on the late-usage list or into `usage_records`; returns late events.
+def _settle_days(session: Session, import_id: int) -> tuple[int, bool]:
+    """Put the new days on the late-usage list or into `usage_records`; returns the late
+    events, and whether any invoice covers a new day (`usage_covering`).
 
     Invoices covering the new days are locked first (tenants are held already): a draft
     cannot be finalized between this decision and the re-pricing."""
-    session.execute(text("DROP TABLE IF EXISTS usage_covering"))
-    session.execute(text("""
-        CREATE TEMP TABLE usage_covering ON COMMIT DROP AS
+    covering = session.connection().execute(text("""
+        INSERT INTO usage_covering
         WITH spans AS (
             SELECT tenant_id, min(used_on) AS first_day, max(used_on) AS last_day
             FROM usage_new_days GROUP BY tenant_id
@@ -452,8 +491,8 @@ def _settle_days(session: Session, import_id: int) -> int:
          AND i.period_end > s.first_day
         ORDER BY i.tenant_id, i.invoice_id
         FOR UPDATE OF i
-    """))
-    late_groups = session.execute(text("""
+    """)).rowcount
+    late_groups = [] if not covering else session.execute(text("""
         WITH day_periods AS (
             SELECT d.tenant_id, d.metric, d.used_on, d.quantity, d.events,
                    c.period_start, c.period_end, c.period_label, c.currency,
@@ -490,9 +529,11 @@ def _settle_days(session: Session, import_id: int) -> int:
         SELECT tenant_id, metric, used_on, quantity, :import_id FROM usage_new_days
         WHERE late_usage_id IS NULL ORDER BY tenant_id, metric, used_on
     """), {"import_id": import_id})
+    if not late_groups:
+        return 0, bool(covering)
     return int(session.execute(text(
         "SELECT coalesce(sum(events), 0) FROM usage_new_days WHERE late_usage_id IS NOT NULL"
-    )).scalar_one())
+    )).scalar_one()), True
 
 
 def _mark_late(session: Session, import_id: int, groups: Sequence[Any]) -> None:
