@@ -49,10 +49,10 @@ sys.path.insert(0, str(REPO_ROOT))
 sys.path.insert(0, str(REPO_ROOT / "bench"))
 
 import uvloop  # noqa: E402
-from bench_pages import scratch_database  # noqa: E402
 from sqlalchemy.engine import URL  # noqa: E402
 
 from api.door import Door  # noqa: E402
+from bench.scratch import scratch_database  # noqa: E402
 from billing_core.access import Role  # noqa: E402
 from billing_core.periods import calendar_month  # noqa: E402
 from billing_core.usage_events import check_event  # noqa: E402

