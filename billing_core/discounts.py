@@ -26,10 +26,10 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from billing_core.errors import CurrencyMismatch, InvalidInput
-from billing_core.lines import InvoiceLine, LineKind, describe_exact, priced_line
+from billing_core.lines import InvoiceLine, LineKind, priced_line
 from billing_core.money import (
     Money,
-    exact_quotient,
+    exact_percent,
     minor_units_text,
     money_from_minor,
     round_ratio,
@@ -184,20 +184,20 @@ def _in_spec_order(
     return percents, fixed
 
 
-def _explain_percent(
-    line: InvoiceLine, percent: Decimal, running: int, step: int
-) -> tuple[Decimal, str]:
+def _explain_percent(line: InvoiceLine, explain: tuple) -> tuple[Decimal, str]:
     """A percentage step's exact amount and sentence, written when first read."""
+    _, percent, running, step = explain
     currency = line.amount.currency
-    exact, is_exact = exact_quotient(money_from_minor(running, currency), percent, 100)
+    exact = exact_percent(running, currency, percent)  # always terminates: no "(repeating)"
     return exact.copy_negate(), (  # not -exact: unary minus would round to 28 digits
         f"{percent}% of {minor_units_text(running, currency)} = "
-        f"{describe_exact(exact, is_exact)} -> -{minor_units_text(step, currency)}"
+        f"{exact:f} -> -{minor_units_text(step, currency)}"
     )
 
 
-def _explain_fixed(line: InvoiceLine, offered: int, running: int) -> tuple[Decimal, str]:
+def _explain_fixed(line: InvoiceLine, explain: tuple) -> tuple[Decimal, str]:
     """A fixed step's exact amount (its own amount: nothing to divide) and sentence."""
+    _, offered, running = explain
     currency = line.amount.currency
     if offered <= running:
         return line.amount.amount, (

@@ -151,10 +151,9 @@ def price_invoice(
     return invoice
 
 
-def _explain_credit(
-    line: InvoiceLine, applied: Money, credit_balance: Money, balance_left: Money
-) -> tuple[Decimal, str]:
+def _explain_credit(line: InvoiceLine, explain: tuple) -> tuple[Decimal, str]:
     """The credit line's exact amount and sentence, worked out on first use."""
+    _, applied, credit_balance, balance_left = explain
     return applied.amount.copy_negate(), (
         f"{format_money(applied)} of the {format_money(credit_balance)} credit balance; "
         f"{format_money(balance_left)} stays on the balance"

@@ -18,9 +18,10 @@ from __future__ import annotations
 from dataclasses import FrozenInstanceError
 from decimal import Decimal
 from enum import StrEnum
+from typing import NoReturn
 
 from billing_core.errors import InvalidInput
-from billing_core.money import Money, minor_units_ratio, money_from_minor, round_ratio, to_decimal
+from billing_core.money import Money, money_from_minor, share_minor, to_decimal
 
 
 class LineKind(StrEnum):
@@ -47,16 +48,22 @@ class InvoiceLine:
     costs more than the cent. Once written they are kept.
     """
 
-    __slots__ = ("kind", "description", "amount", "quantity", "_exact", "_explanation", "_explain")
+    __slots__ = (
+        "_kind", "_description", "_amount", "_quantity", "_exact", "_explanation", "_explain"
+    )
     __match_args__ = ("kind", "description", "amount", "exact_amount", "explanation", "quantity")
 
-    kind: LineKind
-    description: str
-    amount: Money
-    quantity: int | None
+    # Private slots behind read-only properties, as in Money: a ``__setattr__`` that
+    # refuses would make every line set its slots through descriptors, twice the cost,
+    # and an invoice makes a line per rule. Assigning to or deleting a field raises
+    # FrozenInstanceError (``_read_only``); a slotted class takes no other attribute.
+    _kind: LineKind
+    _description: str
+    _amount: Money
+    _quantity: int | None
     _exact: Decimal
     _explanation: str
-    _explain: tuple | None  # (write, *facts) until the sentence is written
+    _explain: tuple | None  # (write, *facts) until the sentence is written; write(line, explain)
 
     def __init__(
         self,
@@ -75,36 +82,93 @@ class InvoiceLine:
         exact = to_decimal(exact_amount, "exact_amount")
         if quantity is not None and type(quantity) is not int:
             raise TypeError(f"quantity: expected an int, got {type(quantity).__name__}")
-        _set_kind(self, kind)
-        _set_description(self, description)
-        _set_amount(self, amount)
-        _set_quantity(self, quantity)
-        _set_exact(self, exact)
-        _set_explanation(self, explanation)
-        _set_explain(self, None)
+        self._kind = kind
+        self._description = description
+        self._amount = amount
+        self._quantity = quantity
+        self._exact = exact
+        self._explanation = explanation
+        self._explain = None
+
+    @property
+    def kind(self) -> LineKind:
+        return self._kind
+
+    @kind.setter
+    def kind(self, value: LineKind) -> None:
+        _refuse_assignment("kind")
+
+    @kind.deleter
+    def kind(self) -> None:
+        _refuse_deletion("kind")
+
+    @property
+    def description(self) -> str:
+        return self._description
+
+    @description.setter
+    def description(self, value: str) -> None:
+        _refuse_assignment("description")
+
+    @description.deleter
+    def description(self) -> None:
+        _refuse_deletion("description")
+
+    @property
+    def amount(self) -> Money:
+        """Rounded once to the minor unit."""
+        return self._amount
+
+    @amount.setter
+    def amount(self, value: Money) -> None:
+        _refuse_assignment("amount")
+
+    @amount.deleter
+    def amount(self) -> None:
+        _refuse_deletion("amount")
+
+    @property
+    def quantity(self) -> int | None:
+        """The counted thing behind the line (segment days, overage base units), or None."""
+        return self._quantity
+
+    @quantity.setter
+    def quantity(self, value: int | None) -> None:
+        _refuse_assignment("quantity")
+
+    @quantity.deleter
+    def quantity(self) -> None:
+        _refuse_deletion("quantity")
 
     @property
     def exact_amount(self) -> Decimal:
         """The unrounded amount behind ``amount`` (negative for discounts and credits)."""
         if self._explain is not None:
-            self._write_explanation()
+            _write_explanation(self)
         return self._exact
+
+    @exact_amount.setter
+    def exact_amount(self, value: Decimal) -> None:
+        _refuse_assignment("exact_amount")
+
+    @exact_amount.deleter
+    def exact_amount(self) -> None:
+        _refuse_deletion("exact_amount")
 
     @property
     def explanation(self) -> str:
         """The plain sentence that shows the arithmetic."""
         if self._explain is not None:
-            self._write_explanation()
+            _write_explanation(self)
         return self._explanation
 
-    def _write_explanation(self) -> None:
-        explain = self._explain
-        if explain is None:  # another thread got here first
-            return
-        exact, explanation = explain[0](self, *explain[1:])
-        _set_exact(self, exact)
-        _set_explanation(self, explanation)
-        _set_explain(self, None)
+    @explanation.setter
+    def explanation(self, value: str) -> None:
+        _refuse_assignment("explanation")
+
+    @explanation.deleter
+    def explanation(self) -> None:
+        _refuse_deletion("explanation")
 
     def _fields(self) -> tuple:
         return (
@@ -127,25 +191,28 @@ class InvoiceLine:
             f"explanation={self.explanation!r}, quantity={self.quantity!r})"
         )
 
-    def __setattr__(self, name: str, value: object) -> None:
-        raise FrozenInstanceError(f"cannot assign to field {name!r}")
-
-    def __delattr__(self, name: str) -> None:
-        raise FrozenInstanceError(f"cannot delete field {name!r}")
-
     def __reduce__(self) -> tuple:
         # Pickle and copy the written values, never the way to write them.
         return (InvoiceLine, self._fields())
 
 
-# A frozen class sets its own slots through their descriptors, as a frozen dataclass does.
-_set_kind = InvoiceLine.__dict__["kind"].__set__
-_set_description = InvoiceLine.__dict__["description"].__set__
-_set_amount = InvoiceLine.__dict__["amount"].__set__
-_set_quantity = InvoiceLine.__dict__["quantity"].__set__
-_set_exact = InvoiceLine.__dict__["_exact"].__set__
-_set_explanation = InvoiceLine.__dict__["_explanation"].__set__
-_set_explain = InvoiceLine.__dict__["_explain"].__set__
+_new = object.__new__
+
+
+def _refuse_assignment(name: str) -> NoReturn:
+    raise FrozenInstanceError(f"cannot assign to field {name!r}")
+
+
+def _refuse_deletion(name: str) -> NoReturn:
+    raise FrozenInstanceError(f"cannot delete field {name!r}")
+
+
+def _write_explanation(line: InvoiceLine) -> None:
+    explain = line._explain
+    if explain is None:  # another thread got here first
+        return
+    line._exact, line._explanation = explain[0](line, explain)
+    line._explain = None
 
 
 def priced_line(
@@ -153,18 +220,19 @@ def priced_line(
 ) -> InvoiceLine:
     """A line that a rule of billing_core has just priced, with its sentence still to write.
 
-    ``explain`` is ``(write, *facts)``: ``write(line, *facts)`` returns
-    ``(exact_amount, explanation)`` when either is first read. The facts are
+    ``explain`` is ``(write, *facts)``: ``write(line, explain)`` returns
+    ``(exact_amount, explanation)`` when either is first read (the writer
+    unpacks its own facts from the tuple: no slicing, no star-call per line). The facts are
     immutable values, so the answer is the same whenever it is asked. The
     arguments are not checked again: the rule made them (``amount`` is
     rounded, ``kind`` a LineKind).
     """
-    line = object.__new__(InvoiceLine)
-    _set_kind(line, kind)
-    _set_description(line, description)
-    _set_amount(line, amount)
-    _set_quantity(line, quantity)
-    _set_explain(line, explain)
+    line = _new(InvoiceLine)
+    line._kind = kind
+    line._description = description
+    line._amount = amount
+    line._quantity = quantity
+    line._explain = explain
     return line
 
 
@@ -178,8 +246,7 @@ def share_line(
     the line's quantity. SPEC 3: $1000.00 for 15 of 30 days is a line of $500.00
     and 50000. ``explain`` is as for ``priced_line``.
     """
-    numerator, denominator = minor_units_ratio(price)
-    minor = round_ratio(numerator * part, denominator * whole)
+    minor = share_minor(price, part, whole)
     amount = money_from_minor(minor, price.currency)
     return priced_line(kind, description, amount, part, explain), minor
 

@@ -281,25 +281,51 @@ class Money:
     An immutable value, compared and hashed by amount and currency.
     """
 
-    __slots__ = ("_coefficient", "_exponent", "currency")
+    __slots__ = ("_coefficient", "_exponent", "_currency")
     __match_args__ = ("amount", "currency")
 
+    # The fields are private slots behind read-only properties, not a ``__setattr__``
+    # that refuses: a refusing ``__setattr__`` makes every new Money set its slots through
+    # descriptors, twice the cost, and a priced invoice makes nine. Assigning to
+    # ``amount`` or ``currency`` still raises FrozenInstanceError, and a slotted class
+    # takes no other attribute.
     _coefficient: int
     _exponent: int
-    currency: str
+    _currency: str
 
     def __init__(self, amount: Decimal | int | str, currency: str) -> None:
         code = check_currency(currency)
         number = check_amount_fits(to_decimal(amount, "amount"), code)
         exponent = number.as_tuple().exponent
-        _set_coefficient(self, int(number.scaleb(-exponent, _WIDE)))  # type: ignore[operator]
-        _set_exponent(self, exponent)
-        _set_currency(self, code)
+        self._coefficient = int(number.scaleb(-exponent, _WIDE))  # type: ignore[operator]
+        self._exponent = exponent  # type: ignore[assignment]  # finite: to_decimal checked
+        self._currency = code
 
     @property
     def amount(self) -> Decimal:
         """The amount as a Decimal: ``Money("500.00", "USD").amount == Decimal("500.00")``."""
         return Decimal(self._coefficient).scaleb(self._exponent, _WIDE)
+
+    @amount.setter
+    def amount(self, value: Decimal) -> None:
+        raise FrozenInstanceError("cannot assign to field 'amount'")
+
+    @amount.deleter
+    def amount(self) -> None:
+        raise FrozenInstanceError("cannot delete field 'amount'")
+
+    @property
+    def currency(self) -> str:
+        """The ISO 4217 code: ``Money("500.00", "usd").currency == "USD"``."""
+        return self._currency
+
+    @currency.setter
+    def currency(self, value: str) -> None:
+        raise FrozenInstanceError("cannot assign to field 'currency'")
+
+    @currency.deleter
+    def currency(self) -> None:
+        raise FrozenInstanceError("cannot delete field 'currency'")
 
     # Construction -----------------------------------------------------------------------------
 
@@ -330,12 +356,12 @@ class Money:
 
         SPEC 3: ``(Money("1000.00", "USD") * 15 / 30).rounded()`` is $500.00.
         """
-        return money_from_minor(round_ratio(*minor_units_ratio(self)), self.currency)
+        return money_from_minor(round_ratio(*minor_units_ratio(self)), self._currency)
 
     @property
     def is_rounded(self) -> bool:
         """True when the amount has no digits below the currency's minor unit."""
-        below = _MINOR_EXPONENT[self.currency] - self._exponent  # decimals beyond the minor unit
+        below = _MINOR_EXPONENT[self._currency] - self._exponent  # decimals beyond the minor unit
         return below <= 0 or not self._coefficient % 10**below
 
     def to_minor_units(self) -> int:
@@ -344,12 +370,12 @@ class Money:
         Raises ``ValueError`` rather than rounding silently, so that rounding
         stays a visible, deliberate step.
         """
-        if self._exponent == _MINOR_EXPONENT[self.currency]:  # at the currency's scale already
+        if self._exponent == _MINOR_EXPONENT[self._currency]:  # at the currency's scale already
             return self._coefficient
         numerator, denominator = minor_units_ratio(self)
         if denominator != 1:
             raise ValueError(
-                f"{self.amount} {self.currency} has digits below the minor unit; round it first"
+                f"{self.amount} {self._currency} has digits below the minor unit; round it first"
             )
         return numerator
 
@@ -372,7 +398,7 @@ class Money:
         if type(other) is not Money:
             return NotImplemented
         mine, theirs, exponent = _aligned(self, other, "add")
-        return _money(mine + theirs, exponent, self.currency)
+        return _money(mine + theirs, exponent, self._currency)
 
     def __radd__(self, other: Any) -> Money:
         # sum() starts from the int 0; that and only that may be added to Money.
@@ -384,36 +410,36 @@ class Money:
         if type(other) is not Money:
             return NotImplemented
         mine, theirs, exponent = _aligned(self, other, "subtract")
-        return _money(mine - theirs, exponent, self.currency)
+        return _money(mine - theirs, exponent, self._currency)
 
     def __neg__(self) -> Money:
-        return _money(-self._coefficient, self._exponent, self.currency)
+        return _money(-self._coefficient, self._exponent, self._currency)
 
     def __pos__(self) -> Money:
         return self
 
     def __abs__(self) -> Money:
-        return _money(abs(self._coefficient), self._exponent, self.currency)
+        return _money(abs(self._coefficient), self._exponent, self._currency)
 
     def __mul__(self, factor: Decimal | int | str) -> Money:
         if isinstance(factor, Money):
             raise TypeError("cannot multiply Money by Money; multiply by a number instead")
         product = _EXACT.multiply(self.amount, to_decimal(factor, "factor"))
-        return _from_decimal(product, self.currency)
+        return _from_decimal(product, self._currency)
 
     __rmul__ = __mul__
 
     def __truediv__(self, divisor: Money | Decimal | int | str) -> Any:
         if type(divisor) is Money:
-            if divisor.currency != self.currency:
-                raise CurrencyMismatch(self.currency, divisor.currency, "divide")
+            if divisor._currency != self._currency:
+                raise CurrencyMismatch(self._currency, divisor._currency, "divide")
             if not divisor:
                 raise ZeroDivisionError("cannot divide by a zero amount")
             return _DIVIDE.divide(self.amount, divisor.amount)
         number = to_decimal(divisor, "divisor")  # type: ignore[arg-type]  # a Money subclass: refused
         if not number:
             raise ZeroDivisionError("cannot divide money by zero")
-        return _from_decimal(_DIVIDE.divide(self.amount, number), self.currency)
+        return _from_decimal(_DIVIDE.divide(self.amount, number), self._currency)
 
     def __rtruediv__(self, other: Any) -> Any:
         raise TypeError("cannot divide a number by Money")
@@ -423,7 +449,7 @@ class Money:
     def __eq__(self, other: object) -> bool:
         if type(other) is not Money:
             return NotImplemented
-        if self.currency != other.currency:
+        if self._currency != other._currency:
             return False
         if self._exponent == other._exponent:
             return self._coefficient == other._coefficient
@@ -431,7 +457,20 @@ class Money:
         return mine == theirs
 
     def __hash__(self) -> int:
-        return hash((self.amount, self.currency))  # equal amounts of another scale hash alike
+        # Equal amounts of another scale hash alike: the trailing zeros are taken off first.
+        coefficient, exponent = self._coefficient, self._exponent
+        if not coefficient:
+            return hash((0, self._currency))
+        while not coefficient % 10:
+            coefficient //= 10
+            exponent += 1
+        return hash((coefficient, exponent, self._currency))
+
+    @property
+    def decimals(self) -> int:
+        """How many decimals the amount is written with: 2 for ``Money("1000.00", "USD")``, 1 for
+        "1000.0", -3 for "1E+3". Equal amounts may differ in it; a sentence shows its own."""
+        return -self._exponent
 
     def __lt__(self, other: Money) -> bool:
         if type(other) is not Money:
@@ -461,32 +500,22 @@ class Money:
         return format_money(self)
 
     def __repr__(self) -> str:
-        return f"Money(amount={self.amount!r}, currency={self.currency!r})"
-
-    def __setattr__(self, name: str, value: object) -> None:
-        raise FrozenInstanceError(f"cannot assign to field {name!r}")
-
-    def __delattr__(self, name: str) -> None:
-        raise FrozenInstanceError(f"cannot delete field {name!r}")
+        return f"Money(amount={self.amount!r}, currency={self._currency!r})"
 
     def __reduce__(self) -> tuple:
-        return (Money, (self.amount, self.currency))
+        return (Money, (self.amount, self._currency))
 
 
 _new = object.__new__
-_set_coefficient = Money.__dict__["_coefficient"].__set__
-_set_exponent = Money.__dict__["_exponent"].__set__
-_set_currency = Money.__dict__["currency"].__set__
 
 
 def _money(coefficient: int, exponent: int, currency: str) -> Money:
     # The private constructor for results of Money's own arithmetic: the
     # currency is already checked and the amount worked out from checked ones.
-    # Setting the slots directly is how a frozen value initialises itself.
     money = _new(Money)
-    _set_coefficient(money, coefficient)
-    _set_exponent(money, exponent)
-    _set_currency(money, currency)
+    money._coefficient = coefficient
+    money._exponent = exponent
+    money._currency = currency
     return money
 
 
@@ -497,8 +526,8 @@ def _from_decimal(amount: Decimal, currency: str) -> Money:
 
 def _aligned(money: Money, other: Money, operation: str) -> tuple[int, int, int]:
     """Both coefficients at the finer exponent, and that exponent (same currency only)."""
-    if other.currency != money.currency:
-        raise CurrencyMismatch(money.currency, other.currency, operation)
+    if other._currency != money._currency:
+        raise CurrencyMismatch(money._currency, other._currency, operation)
     mine, theirs = money._exponent, other._exponent
     if mine == theirs:
         return money._coefficient, other._coefficient, mine
@@ -560,12 +589,26 @@ def minor_units_ratio(money: Money) -> tuple[int, int]:
     $500.00 -> (50000, 1), as for every rounded amount; a price per unit finer
     than the minor unit, $0.023, -> (23, 10). Every share starts here.
     """
-    shift = money._exponent - _MINOR_EXPONENT[money.currency]  # powers of ten left in it
+    shift = money._exponent - _MINOR_EXPONENT[money._currency]  # powers of ten left in it
     if shift >= 0:
         return money._coefficient * 10**shift, 1
     denominator = 10**-shift
     common = gcd(money._coefficient, denominator)
     return money._coefficient // common, denominator // common
+
+
+def share_minor(money: Money, part: int, whole: int) -> int:
+    """``money * part / whole`` in minor units, exactly, rounded once by ``round_ratio``.
+
+    SPEC 3: ``share_minor(Money("1000.00", "USD"), 15, 30)`` is 50000; one byte over
+    a 1 TB plan at $23.00, ``share_minor(Money("23.00", "USD"), 1, 10**12)``, is 0.
+    The rational is ``minor_units_ratio`` times ``part / whole``, not reduced: the
+    rounding does not need lowest terms.
+    """
+    shift = money._exponent - _MINOR_EXPONENT[money._currency]  # powers of ten left in it
+    if shift >= 0:
+        return round_ratio(money._coefficient * 10**shift * part, whole)
+    return round_ratio(money._coefficient * part, 10**-shift * whole)
 
 
 def money_from_minor(minor: int, currency: str) -> Money:
@@ -576,9 +619,9 @@ def money_from_minor(minor: int, currency: str) -> Money:
     ``Money.from_minor_units``, which also checks that a BIGINT holds it.
     """
     money = _new(Money)  # as _money does, without a second call: every line makes a few
-    _set_coefficient(money, minor)
-    _set_exponent(money, _MINOR_EXPONENT[currency])
-    _set_currency(money, currency)
+    money._coefficient = minor
+    money._exponent = _MINOR_EXPONENT[currency]
+    money._currency = currency
     return money
 
 
@@ -608,7 +651,7 @@ def exact_share(
     whole_numerator, whole_denominator = whole.as_integer_ratio()
     minor = round_ratio(numerator * part_numerator * whole_denominator,
                         denominator * part_denominator * whole_numerator)
-    return exact, money_from_minor(minor, money.currency), is_exact
+    return exact, money_from_minor(minor, money._currency), is_exact
 
 
 def exact_quotient(money: Money, part: Decimal | int, whole: Decimal | int) -> tuple[Decimal, bool]:
@@ -617,11 +660,26 @@ def exact_quotient(money: Money, part: Decimal | int, whole: Decimal | int) -> t
     For explanations of amounts already rounded elsewhere; ``part`` and
     ``whole`` must already be ints or Decimals and ``whole`` non-zero.
     """
-    numerator = _EXACT.multiply(money.amount, part)
+    if type(part) is int:  # at most 19 digits times 19: within _EXACT's 50, so no trap needed
+        numerator = Decimal(money._coefficient * part).scaleb(money._exponent, _WIDE)
+    else:
+        numerator = _EXACT.multiply(money.amount, part)
     exact = _DIVIDE.divide(numerator, whole)
     # The quotient terminated if multiplying back gives the numerator; the
     # wide context holds that product without rounding, so it cannot pretend.
     return exact, _WIDE.multiply(exact, whole) == numerator
+
+
+def exact_percent(minor: int, currency: str, percent: Decimal) -> Decimal:
+    """``percent`` % of ``minor`` minor units of ``currency``, exactly: 12% of 45678 USD cents is
+    ``Decimal("54.8136")``, as ``exact_quotient`` gives it.
+
+    Always exact: an amount has at most 19 digits and a percentage at most 30
+    (``billing_core.discounts.MAX_PERCENT_DIGITS``), so the product fits the 50
+    digits of ``_EXACT`` and dividing it by 100 only moves the point.
+    """
+    amount = Decimal(minor).scaleb(_MINOR_EXPONENT[currency], _WIDE)
+    return _DIVIDE.divide(_EXACT.multiply(amount, percent), 100)
 
 
 def rounding_adjustment(billable: Money, exact: Decimal) -> Decimal:
@@ -650,7 +708,7 @@ def format_money(money: Money) -> str:
 
     An exact, unrounded amount is rounded for display with ``ROUNDING_MODE``.
     """
-    code = money.currency
+    code = money._currency
     minor = money._coefficient if money._exponent == _MINOR_EXPONENT[code] else (
         round_ratio(*minor_units_ratio(money))
     )
@@ -659,16 +717,25 @@ def format_money(money: Money) -> str:
 
 def minor_units_text(minor: int, currency: str) -> str:
     """``format_money`` of ``minor`` minor units: 100000 USD -> "$1,000.00", -5000 -> "-$50.00"."""
-    sign = "-" if minor < 0 else ""
-    units, part = divmod(-minor if minor < 0 else minor, _MINOR_PER_UNIT[currency])
-    places = _PLACES[currency]
-    if places == 2:  # most currencies: a format the f-string knows at compile time
-        return f"{sign}{_PREFIX[currency]}{units:,}.{part:02d}"
-    if places:
-        return f"{sign}{_PREFIX[currency]}{units:,}.{part:0{places}d}"
-    return f"{sign}{_PREFIX[currency]}{units:,}"
+    # Every sentence of an invoice shows a few amounts, so this is written for speed: the
+    # currency's figures are read once from its row of ``_TEXT``, the minor digits are a
+    # string looked up by index, and only amounts of a thousand or more pay for grouping.
+    per_unit, prefix, minor_digits = _TEXT[currency]
+    if minor < 0:
+        units, part = divmod(-minor, per_unit)
+        prefix = "-" + prefix
+    else:
+        units, part = divmod(minor, per_unit)
+    if units < 1000:
+        return f"{prefix}{units}{minor_digits[part]}"
+    return f"{prefix}{units:,}{minor_digits[part]}"
 
 
-_MINOR_PER_UNIT = {code: 10**exp for code, exp in CURRENCY_EXPONENTS.items()}
-_PLACES = dict(CURRENCY_EXPONENTS)
-_PREFIX = {code: CURRENCY_SYMBOLS.get(code) or f"{code} " for code in CURRENCY_EXPONENTS}
+def _text_row(code: str, places: int) -> tuple[int, str, tuple[str, ...]]:
+    # (minor units per unit, what goes before the digits, ".00" to ".99" by minor part).
+    prefix = CURRENCY_SYMBOLS.get(code) or f"{code} "
+    minor_digits = tuple(f".{part:0{places}d}" for part in range(10**places)) if places else ("",)
+    return 10**places, prefix, minor_digits
+
+
+_TEXT = {code: _text_row(code, places) for code, places in CURRENCY_EXPONENTS.items()}

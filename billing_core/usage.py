@@ -155,8 +155,9 @@ def usage_line(plan: UsagePlan, used_base_units: int) -> tuple[InvoiceLine, int]
                       plan.base_units_per_unit, explain)
 
 
-def _explain_usage(line: InvoiceLine, plan: UsagePlan, extra: int) -> tuple[Decimal, str]:
+def _explain_usage(line: InvoiceLine, explain: tuple) -> tuple[Decimal, str]:
     """The exact amount and the sentence of a usage line, written when first read."""
+    _, plan, extra = explain
     per = plan.base_units_per_unit
     price = plan.price_per_unit
     exact, is_exact = exact_quotient(price, extra, per)
