@@ -143,8 +143,10 @@ class InvoiceLine:
     @property
     def exact_amount(self) -> Decimal:
         """The unrounded amount behind ``amount`` (negative for discounts and credits)."""
-        if self._explain is not None:
-            _write_explanation(self)
+        explain = self._explain
+        if explain is not None:  # written on first read (``priced_line``)
+            self._exact, self._explanation = explain[0](self, explain)
+            self._explain = None  # last: a thread that still sees the facts writes the same
         return self._exact
 
     @exact_amount.setter
@@ -158,8 +160,10 @@ class InvoiceLine:
     @property
     def explanation(self) -> str:
         """The plain sentence that shows the arithmetic."""
-        if self._explain is not None:
-            _write_explanation(self)
+        explain = self._explain
+        if explain is not None:  # as for ``exact_amount``
+            self._exact, self._explanation = explain[0](self, explain)
+            self._explain = None
         return self._explanation
 
     @explanation.setter
@@ -205,14 +209,6 @@ def _refuse_assignment(name: str) -> NoReturn:
 
 def _refuse_deletion(name: str) -> NoReturn:
     raise FrozenInstanceError(f"cannot delete field {name!r}")
-
-
-def _write_explanation(line: InvoiceLine) -> None:
-    explain = line._explain
-    if explain is None:  # another thread got here first
-        return
-    line._exact, line._explanation = explain[0](line, explain)
-    line._explain = None
 
 
 def priced_line(
