@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from playwright.sync_api import expect
+
 from tests.ui.screens import open_in_browser, wait_until_idle
 
 
@@ -19,4 +21,4 @@ def test_split_by_pasted_weights_shows_parts_and_a_chart(page):
     new_split.get_by_text("The parts add up to $1,000.00, exactly the total $1,000.00").wait_for()
     chart = new_split.locator(".js-plotly-plot").first
     chart.wait_for(state="visible")
-    assert chart.locator("text", has_text="$333.40").count() >= 1
+    expect(chart.locator("text", has_text="$333.40").first).to_be_attached()

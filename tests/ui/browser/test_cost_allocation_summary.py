@@ -8,6 +8,8 @@ import io
 import uuid
 from pathlib import Path
 
+from playwright.sync_api import expect
+
 from tests.actors import finance
 from tests.helpers import committed_session, usd
 from tests.ui.browser.harness import table_rows
@@ -29,7 +31,7 @@ def test_a_split_leads_with_share_and_amount_and_downloads_as_csv(page):
     assert table_rows(page)[1][:3] == ["Initech (ent-initech)", "33.34 %", "$333.40"]
     # One bar per tenant, and no waterfall of the one total.
     new_split.locator(".js-plotly-plot").first.wait_for(state="visible")
-    assert new_split.locator(".js-plotly-plot").count() == 1
+    expect(new_split.locator(".js-plotly-plot")).to_have_count(1)
     assert new_split.locator(".waterfall").count() == 0
     rounding = new_split.get_by_test_id("stExpander")
     assert not rounding.get_by_text("when two remainders are equal", exact=False).is_visible()
@@ -59,5 +61,5 @@ def test_a_manager_opens_on_saved_runs_with_their_trend(page, demo_database_url)
     runs.get_by_text("Across saved runs and months").wait_for()
     trend = runs.locator(".js-plotly-plot").filter(has_text="across saved runs")
     trend.wait_for(state="visible")
-    assert trend.locator(".scatterlayer .trace").count() == 2  # one line per tenant
-    assert trend.locator("text", has_text="Saved run").count() >= 1
+    expect(trend.locator(".scatterlayer .trace")).to_have_count(2)  # one line per tenant
+    expect(trend.locator("text", has_text="Saved run").first).to_be_attached()

@@ -12,6 +12,7 @@ import os
 from collections.abc import Iterator
 
 import pytest
+from playwright.sync_api import expect
 
 from ledgerline_ui.shell.outage import OUTAGE_MESSAGE, RETRY_KEY
 from tests.stoppable_database import (
@@ -55,7 +56,7 @@ def _assert_the_outage_message(page) -> None:
     wait_until_idle(page)
     errors = main.locator('[data-testid="stAlertContentError"] [data-testid="stMarkdownContainer"]')
     assert errors.all_inner_texts() == [OUTAGE_MESSAGE]
-    assert page.locator(f".st-key-{RETRY_KEY} button").is_visible()
+    expect(page.locator(f".st-key-{RETRY_KEY} button")).to_be_visible()
     assert not page.locator('[data-testid="stException"]').count()
     assert STREAMLIT_ERROR_BOX not in main.inner_text()
 

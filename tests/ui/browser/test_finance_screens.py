@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 
 import pytest
+from playwright.sync_api import expect
 
 from tests.ui.finance_data import NEWEST_MONTH, add_draft_invoice, add_flow_tenant, scalar
 from tests.ui.screens import open_in_browser, wait_until_idle
@@ -61,7 +62,7 @@ def test_finalize_an_invoice_after_confirming(page, demo_database_url):
                     t=tenant_id)
     page.get_by_text(f"Invoice {number} is finalized.").wait_for()
     page.get_by_role("heading", name=f"Invoice {number}").wait_for()
-    assert page.get_by_role("button", name="Finalize…").is_disabled()
+    expect(page.get_by_role("button", name="Finalize…")).to_be_disabled()
     page.get_by_role("button", name="Download PDF").wait_for()
 
 
