@@ -268,7 +268,9 @@ def main() -> None:
         results = time_pages(url, arguments.rounds)
         print_table(results, arguments.invoices, arguments.legacy_invoices)
         from db.database import get_engine
+        from db.jobs import stop_background_workers
 
+        stop_background_workers()  # the screens' job worker listens on the scratch database
         get_engine().dispose()  # let the scratch database be dropped
 
 
