@@ -20,7 +20,7 @@ from pathlib import Path
 
 from tests.ui.screens import REPO_ROOT
 
-WAIT_MS = 30_000
+WAIT_MS = 60_000
 STARTUP_SECONDS = 90
 SCRIPT_RUNS = (Path(__file__).with_name("script_runs.js")).read_text()
 

@@ -68,10 +68,13 @@ def test_a_refused_run_leaves_no_confirmation_box_behind(page, demo_database_url
     wait_until_idle(page)
     page.get_by_role("button", name="Run month end…").click()
     wait_until_idle(page)
-    with holding_month_end_lock(demo_database_url, "2023-03"):  # as a run under way does
+    # The lock is held until the refusal shows (as a run under way would hold it): a busy
+    # machine may check it only after the click's run has long been requested.
+    with holding_month_end_lock(demo_database_url, "2023-03"):
         page.get_by_role("button", name="Confirm: run month end 2023-03").click()
         wait_until_idle(page)
-    page.get_by_text("A month end run for 2023-03 is already in progress", exact=False).wait_for()
+        page.get_by_text("A month end run for 2023-03 is already in progress",
+                         exact=False).wait_for()
     assert not page.get_by_text("Run month end for 2023-03?").count()
     assert not page.get_by_role("button", name="Confirm: run month end 2023-03").count()
 
