@@ -22,12 +22,12 @@ def test_a_1500_credit_note_goes_to_a_second_finance_user_and_lands_on_the_invoi
     asking.get_by_role("button", name="Review credit note").click()
     wait_until_idle(asking)
     asking.get_by_text("$1,500.00 is above $1,000.00: a second finance user must approve "
-                       "it.", exact=False).wait_for(timeout=30_000)
+                       "it.", exact=False).wait_for()
     assert asking.get_by_role("button", name="Confirm credit note").count() == 0
     asking.get_by_role("button", name="Send credit note request").click()
     wait_until_idle(asking)
     asking.get_by_text("sent: it waits for a second finance user's approval",
-                       exact=False).wait_for(timeout=30_000)
+                       exact=False).wait_for()
     request_id = scalar(demo_database_url, "SELECT request_id FROM credit_requests "
                         "WHERE tenant_id = :t AND kind = 'credit_note'", t=tenant.tenant_id)
     assert scalar(demo_database_url, "SELECT count(*) FROM credit_notes WHERE tenant_id = :t",
@@ -36,23 +36,23 @@ def test_a_1500_credit_note_goes_to_a_second_finance_user_and_lands_on_the_invoi
     open_in_browser(approving, f"/Credits?tenant={tenant.tenant_id}", email="finance2@demo")
     approving.get_by_text(f"Request #{request_id} · {tenant.tenant_id} · credit note on "
                           f"{tenant.invoice_number} · $1,500.00",
-                          exact=True).wait_for(timeout=30_000)
+                          exact=True).wait_for()
     approving.get_by_role("button", name=f"Approve #{request_id}…").click()
     wait_until_idle(approving)
     # The review comes with the rerun the click starts; on a busy machine that run is slow.
     approving.get_by_role("button", name=f"Confirm: approve #{request_id}").click(timeout=60_000)
     wait_until_idle(approving)
     approving.get_by_text(f"Request #{request_id} approved. Credit note CN-",
-                          exact=False).wait_for(timeout=30_000)
+                          exact=False).wait_for()
     number = scalar(demo_database_url, "SELECT number FROM credit_notes WHERE tenant_id = :t "
                     "AND amount_minor = 150000", t=tenant.tenant_id)
 
     open_in_browser(approving, f"/Invoice?tenant={tenant.tenant_id}"
                                f"&invoice={tenant.invoice_id}", email="finance2@demo")
-    approving.get_by_role("heading", name="Credit notes").wait_for(timeout=30_000)
-    approving.get_by_text("Still creditable: $500.00.").wait_for(timeout=30_000)
+    approving.get_by_role("heading", name="Credit notes").wait_for()
+    approving.get_by_text("Still creditable: $500.00.").wait_for()
     approving.locator('[data-testid="stDataFrame"] table td').first.wait_for(
-        state="attached", timeout=30_000)
+        state="attached")
     cells = approving.evaluate("""() => Array.from(
         document.querySelectorAll('[data-testid="stDataFrame"] table td'),
         cell => cell.innerText)""")

@@ -20,13 +20,12 @@ def test_small_credits_that_add_up_go_to_a_second_finance_user(page, demo_databa
     page.get_by_text(
         f"This credit ($200.00) needs a second approver: $900.00 already credited to "
         f"{tenant.tenant_id} in the last 24 hours, this would make $1,100.00, above the "
-        "$1,000.00 limit.", exact=False).wait_for(timeout=30_000)
+        "$1,000.00 limit.", exact=False).wait_for()
     assert page.get_by_role("button", name="Confirm credit").count() == 0
 
     page.get_by_role("button", name="Send credit request").click()
     wait_until_idle(page)
-    page.get_by_text("sent: it waits for a finance user's approval", exact=False).wait_for(
-        timeout=30_000)
+    page.get_by_text("sent: it waits for a finance user's approval", exact=False).wait_for()
     assert scalar(demo_database_url, "SELECT count(*) FROM credit_requests WHERE tenant_id = :t "
                   "AND status = 'pending'", t=tenant.tenant_id) == 1
     assert scalar(demo_database_url, "SELECT count(*) FROM credits WHERE tenant_id = :t",

@@ -39,8 +39,7 @@ def test_a_crafted_reason_cannot_change_the_amount_finance_approves(open_page,
     wait_until_idle(asking)
     asking.get_by_role("button", name="Send credit request").click()
     wait_until_idle(asking)
-    asking.get_by_text("sent: it waits for a finance user's approval").wait_for(
-        timeout=30_000)
+    asking.get_by_text("sent: it waits for a finance user's approval").wait_for()
     request_id = scalar(demo_database_url, "SELECT request_id FROM credit_requests "
                         "WHERE tenant_id = :t", t=tenant.tenant_id)
 
@@ -53,9 +52,9 @@ def test_a_crafted_reason_cannot_change_the_amount_finance_approves(open_page,
     assert approving.locator(".katex").count() == 0
     assert not [url for url in fetched if "127.0.0.1:9/" in url]
     approving.get_by_text(f"Request #{request_id} · {tenant.tenant_id} · $9,000.00",
-                          exact=True).wait_for(timeout=30_000)
+                          exact=True).wait_for()
     approving.locator('[data-testid="stDataFrame"] table td').first.wait_for(
-        state="attached", timeout=30_000)
+        state="attached")
     row = next(cells for cells in table_rows(approving) if cells[:1] == [f"#{request_id}"])
     assert row[:7] == [f"#{request_id}", "Service credit", tenant.tenant_id, "", "$9,000.00",
                        "cs@demo (customer success)", CRAFTED]
@@ -65,6 +64,6 @@ def test_a_crafted_reason_cannot_change_the_amount_finance_approves(open_page,
     # The review comes with the rerun the click starts; on a busy machine that run is slow.
     approving.get_by_role("button", name=f"Confirm: approve #{request_id}").click(timeout=60_000)
     wait_until_idle(approving)
-    approving.get_by_text(f"Request #{request_id} approved.").wait_for(timeout=30_000)
+    approving.get_by_text(f"Request #{request_id} approved.").wait_for()
     assert scalar(demo_database_url, "SELECT amount_minor FROM credits WHERE tenant_id = :t",
                   t=tenant.tenant_id) == 900000

@@ -22,8 +22,8 @@ def test_every_response_says_it_may_not_be_framed(app_url, path):
 
 
 def test_a_page_of_another_site_cannot_show_the_app_in_a_frame(page, app_url):
-    with page.expect_console_message(lambda message: "frame-ancestors" in message.text,
-                                     timeout=30_000):  # Chromium says why it refused
+    # Chromium says why it refused.
+    with page.expect_console_message(lambda message: "frame-ancestors" in message.text):
         page.set_content(f'<iframe id="app" src="{app_url}/Invoices"></iframe>')
     framed = page.frame_locator("#app")
     expect(framed.locator('[data-testid="stMain"]')).to_have_count(0)

@@ -28,8 +28,7 @@ def test_the_umbrella_outage_credit_shows_beside_its_record_which_is_not_propose
     open_in_browser(page, "/Reconciliation")
     expect(page.get_by_role("tab", name=re.compile(
         r"^Service credits \(\d+ proposed, 1 already granted\)$"))).to_be_visible()
-    page.get_by_text("1 proposal left out: already granted.", exact=False).wait_for(
-        timeout=30_000)
+    page.get_by_text("1 proposal left out: already granted.", exact=False).wait_for()
     # The grids render one after another: wait for the left-out table's own cell, not any cell.
     page.locator('[data-testid="stDataFrame"] table td',
                  has_text="$200.00 service credit #").first.wait_for(state="attached",
@@ -44,7 +43,7 @@ def test_the_umbrella_outage_credit_shows_beside_its_record_which_is_not_propose
     # lists the others, never the umbrella's.
     tab = page.get_by_role("tab", name=re.compile(r"^Service credits")).inner_text()
     proposed = re.search(r"\((\d+) proposed", tab).group(1)
-    page.get_by_text(re.compile(rf"^All {proposed} proposals: ")).wait_for(timeout=30_000)
+    page.get_by_text(re.compile(rf"^All {proposed} proposals: ")).wait_for()
     page.wait_for_function("""() => Array.from(
         document.querySelectorAll('[data-testid="stDataFrame"] table tr'),
         row => row.querySelectorAll('td').length === 5
@@ -65,8 +64,7 @@ def test_a_file_bad_in_four_ways_is_refused_with_every_line_named(page):
     wait_until_idle(page)
     import_button.click()
     alert = page.get_by_test_id("stAlertContentError")
-    alert.get_by_text("legacy file: 4 bad lines, nothing imported", exact=False).wait_for(
-        timeout=30_000)
+    alert.get_by_text("legacy file: 4 bad lines, nothing imported", exact=False).wait_for()
     message = alert.inner_text()
     for named in ("line 2: billed_total: '6OO.00' is not a number",
                   "line 3: status: 'settled' is not one of draft, finalized, paid, void",
