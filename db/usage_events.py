@@ -15,7 +15,7 @@ check, once per tenant and metric of the batch, is also what stands for
 are not ten million trigger calls.
 
 A good batch, in the caller's transaction:
-1. locks its tenants (as `db.credit_ledger.lock_tenants` does, the documented order), so
+1. locks its tenants (`db.credit_ledger.lock_tenants_selected_by`, the documented order), so
    an import and the generation of a tenant's draft take turns: the draft is
    either generated after the events are stored, or re-priced by them;
 2. stores the new events and classifies every line against what is stored: the
@@ -71,6 +71,7 @@ from billing_core.usage_files import (
     read_usage_rows,
 )
 from db.audit import AuditRecord, record_audit
+from db.credit_ledger import lock_tenants_selected_by
 from db.repricing import reprice_drafts
 
 SORT_MEMORY = "256MB"
@@ -177,7 +178,7 @@ def import_usage(session: Session, rows: Iterable[UsageRow], *, actor: Actor,
     require(actor, Permission.SEND_USAGE)
     received = _copy_incoming(session, rows, source)
     _refuse_unknown_tenants_and_metrics(session, source)
-    _lock_batch_tenants(session)
+    lock_tenants_selected_by(session, "SELECT tenant_id FROM usage_incoming_pairs")
     import_id = session.execute(text("""
         INSERT INTO usage_imports (source, file_name, actor, actor_role)
         VALUES (:source, :file_name, :actor, :role) RETURNING import_id
@@ -343,17 +344,6 @@ def _tenant_problem(line_no: int, tenant_id: str, metric: str, known: bool,
                else "none of its plans meters usage")
     return LineProblem(line_no, "metric",
                        f"{metric!r} is not metered by any plan of {tenant_id} ({metered})")
-
-
-def _lock_batch_tenants(session: Session) -> None:
-    """`db.credit_ledger.lock_tenants` for the batch's tenants: the same lock in the same
-    tenant-id order, without sending a hundred thousand ids to the database and back."""
-    session.execute(text("""
-        SELECT count(*) FROM (
-            SELECT FROM tenants
-            WHERE tenant_id IN (SELECT tenant_id FROM usage_incoming_pairs)
-            ORDER BY tenant_id FOR NO KEY UPDATE) AS locked
-    """))
 
 
 # --- 2. new, duplicate, conflict --------------------------------------------------------------

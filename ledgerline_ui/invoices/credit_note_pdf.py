@@ -13,7 +13,7 @@ from billing_core.money import Money
 from db.reads.credits import CreditNoteView
 from db.reads.invoices import InvoiceDetail
 from ledgerline_ui.invoices.invoice_names import invoice_name
-from ledgerline_ui.invoices.invoice_pdf import latin1_text
+from ledgerline_ui.invoices.invoice_pdf import latin1_text, write_facts
 from ledgerline_ui.tables.formatting import iso_date, money, tenant_label
 
 
@@ -49,12 +49,7 @@ def credit_note_pdf(detail: InvoiceDetail, note: CreditNoteView) -> bytes:
         ("Reason", note.reason),
         ("Currency", currency),
     ]
-    for label, value in facts:
-        pdf.set_font("Helvetica", "B", 10)
-        pdf.cell(35, 6, latin1_text(label))
-        pdf.set_font("Helvetica", "", 10)
-        pdf.multi_cell(0, 6, latin1_text(value), new_x=XPos.LMARGIN, new_y=YPos.NEXT)
-    pdf.ln(4)
+    write_facts(pdf, facts)
     totals = [(f"Invoice {invoice_name(invoice)} total", money(invoice.total)),
               ("Earlier credit notes", money(-(credited - note.amount))),
               (f"This credit note {note.number}", money(-note.amount)),

@@ -96,12 +96,7 @@ def invoice_pdf(detail: InvoiceDetail) -> bytes:
         ("Status", f"paid on {iso_date(invoice.paid_at)}" if invoice.paid_at else invoice.status),
         ("Currency", invoice.total.currency),
     ]
-    for label, value in facts:
-        pdf.set_font("Helvetica", "B", 10)
-        pdf.cell(35, 6, latin1_text(label))
-        pdf.set_font("Helvetica", "", 10)
-        pdf.multi_cell(0, 6, latin1_text(value), new_x=XPos.LMARGIN, new_y=YPos.NEXT)
-    pdf.ln(4)
+    write_facts(pdf, facts)
 
     pdf.set_font("Helvetica", "", 9)
     notes: list[str] = []
@@ -160,6 +155,18 @@ def _credit_notes_section(pdf: FPDF, detail: InvoiceDetail) -> None:
     pdf.cell(pdf.epw - 35, 7, "Total after credit notes", align="R")
     pdf.cell(35, 7, latin1_text(money(detail.creditable_left)), align="R",
              new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+
+
+def write_facts(pdf: FPDF, facts: list[tuple[str, str]]) -> None:
+    """The document's head: a bold label and its value per line, then a gap."""
+    from fpdf.enums import XPos, YPos
+
+    for label, value in facts:
+        pdf.set_font("Helvetica", "B", 10)
+        pdf.cell(35, 6, latin1_text(label))
+        pdf.set_font("Helvetica", "", 10)
+        pdf.multi_cell(0, 6, latin1_text(value), new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+    pdf.ln(4)
 
 
 def _cell(value: str, notes: list[str]) -> str:

@@ -7,8 +7,6 @@ holding a stored key, or one key twice, goes another way. Each way must count th
 from __future__ import annotations
 
 import io
-from datetime import date
-from decimal import Decimal
 
 import pytest
 from sqlalchemy import text
@@ -17,17 +15,8 @@ from sqlalchemy.exc import DBAPIError, IntegrityError
 from billing_core.periods import calendar_month
 from db.invoicing import generate_invoice
 from db.usage_events import import_usage_file
-from tests.actors import finance
-from tests.integration.factories import TB, add_plan, add_tenant
-
-ACTOR = finance("finance@test")
-STORAGE_1TB = ("storage", "TB", "byte", TB, TB, Decimal("23.00"))
-HEADER = "tenant_id,event_id,metric,quantity,occurred_at\n"
-
-
-def _metered_tenant(session, tenant_id: str) -> str:
-    add_plan(session, "test-usage-storage-1tb", 0, usage=STORAGE_1TB)
-    return add_tenant(session, tenant_id, plans=[(date(2023, 12, 1), "test-usage-storage-1tb")])
+from tests.integration.factories import add_tenant
+from tests.integration.test_usage_events import ACTOR, HEADER, _metered_tenant
 
 
 def _import(session, *rows: str):
