@@ -27,7 +27,7 @@ import csv
 import io
 import json
 import re
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator
 from datetime import datetime
 from typing import Any, BinaryIO
 
@@ -208,44 +208,6 @@ def _json_lines(stream: Any) -> Iterator[ParsedLine]:
             yield LineProblem(line_no, None, "is not a JSON object (one event a line)")
             continue
         yield from _object_event(event, line_no)
-
-
-def plain_event_rows(objects: Sequence[object], longest_text: int) -> list[str] | None:
-    """The database rows (`event_row`) of events as an API receives them (decoded JSON
-    objects), when every one is plainly well-formed: exactly the five keys, texts of at most
-    `longest_text` characters (the caller's own limit) that `_PLAIN_CSV_LINE` takes, a JSON
-    integer within `check_quantity`'s bounds, a real instant. One regular expression an event
-    instead of `check_event`'s five checks, the texts passed on as they came. None as soon as
-    one is not: the caller then checks them one by one (`read_event_objects`) and names every
-    problem."""
-    plain = _PLAIN_CSV_LINE.fullmatch
-    parse_instant = datetime.fromisoformat
-    rows = []
-    for position, event in enumerate(objects, start=1):
-        if type(event) is not dict or len(event) != 5:
-            return None
-        try:
-            tenant_id, event_id, metric, quantity, occurred_at = (
-                event["tenant_id"], event["event_id"], event["metric"], event["quantity"],
-                event["occurred_at"])
-        except KeyError:
-            return None
-        if (type(tenant_id) is not str or type(event_id) is not str or type(metric) is not str
-                or type(occurred_at) is not str or type(quantity) is not int
-                or not 0 <= quantity <= MAX_BASE_UNITS
-                or max(len(tenant_id), len(event_id), len(metric), len(occurred_at))
-                > longest_text):
-            return None
-        line = f"{tenant_id},{event_id},{metric},{quantity},{occurred_at}"
-        match = plain(line)
-        if match is None:
-            return None
-        try:
-            parse_instant(match[2])
-        except ValueError:
-            return None
-        rows.append(f"{position},{line}\n")
-    return rows
 
 
 def read_event_objects(objects: Iterable[object]) -> Iterator[ParsedLine]:

@@ -47,7 +47,7 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any, BinaryIO, cast
 
 from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError
@@ -125,32 +125,20 @@ class UsageImportResult:
 
 
 def import_usage_events(session: Session, events: Sequence[UsageEvent | Mapping[str, Any]], *,
-                        actor: Actor, plain_rows: Sequence[str] | None = None
-                        ) -> UsageImportResult:
+                        actor: Actor) -> UsageImportResult:
     """The API's door: one batch of events, as decoded JSON objects (checked here, each bad
     one named by its position: "line 3, quantity: ...") or `UsageEvent`s; `results` has each
-    event's outcome (stored / duplicate / conflict / late), in the order sent. `plain_rows`:
-    the objects' rows as `billing_core.usage_files.plain_event_rows` gave them, when the
-    caller has them already (the API, reading its body): they are stored as they are."""
-    rows = plain_rows if plain_rows is not None else event_rows(read_event_objects(events))
-    result = import_usage(session, rows, actor=actor, source=UsageSource.API)
+    event's outcome (stored / duplicate / conflict / late), in the order sent."""
+    lines = list(read_event_objects(events))
+    result = import_usage(session, event_rows(lines), actor=actor, source=UsageSource.API)
     counts = result.counts
     if counts.new == counts.received and not counts.late:
         # Every event stored, none late: the answer is known without asking the database.
         stored = EventOutcome.STORED
         return replace(result, results=tuple(
-            EventResult(position, tenant_id, event_id, stored)
-            for position, (tenant_id, event_id) in enumerate(_sent_keys(events), start=1)))
+            EventResult(line_no, event.tenant_id, event.event_id, stored)
+            for line_no, event in cast(list[tuple[int, UsageEvent]], lines)))
     return replace(result, results=_per_event_results(session, result.import_id))
-
-
-def _sent_keys(events: Sequence[UsageEvent | Mapping[str, Any]]) -> Iterator[tuple[str, str]]:
-    """(tenant, event id) of each event of a batch that was stored (so each was well-formed)."""
-    for event in events:
-        if isinstance(event, UsageEvent):
-            yield event.tenant_id, event.event_id
-        else:
-            yield event["tenant_id"], event["event_id"]
 
 
 def import_usage_file(session: Session, stream: BinaryIO, name: str, size_bytes: int, *,

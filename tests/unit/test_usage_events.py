@@ -23,9 +23,6 @@ from billing_core.usage_events import (
 from billing_core.usage_files import (
     MAX_USAGE_FILE_BYTES,
     check_file_size,
-    event_rows,
-    plain_event_rows,
-    read_event_objects,
     read_usage_file,
     read_usage_rows,
 )
@@ -105,33 +102,6 @@ def test_the_rows_loaded_say_what_the_checked_events_say_on_the_fast_path_or_not
     assert loaded == [e for e in events if not isinstance(e, LineProblem)]
     assert [n for n, _ in loaded] == [2, 3, 4]
     assert loaded[1][1].event_id == 'e,2"'
-
-
-def _sent(event_id: str = "e1", **changed: object) -> dict[str, object]:
-    return {"tenant_id": "smb-wayne-tech", "event_id": event_id, "metric": "storage",
-            "quantity": 5, "occurred_at": "2024-01-31T23:59:59Z", **changed}
-
-
-def test_plain_api_events_load_as_their_checked_events_say():
-    sent = [_sent(), _sent("e2", quantity=9223372036854775807,
-                           occurred_at="2024-01-01T00:00:00.123456+00:00")]
-    rows = plain_event_rows(sent, 64)
-    assert rows is not None
-    loaded = [(int(n), check_event(*cells)) for n, *cells in csv.reader(rows)]
-    assert loaded == list(read_event_objects(sent))
-    assert len(rows) == len(list(event_rows(read_event_objects(sent))))
-
-
-@pytest.mark.parametrize("odd", [
-    _sent(quantity=True), _sent(quantity=5.0), _sent(quantity="5"), _sent(quantity=-1),
-    _sent(quantity=9223372036854775808), _sent(extra=1), _sent(tenant_id=7),
-    {k: v for k, v in _sent().items() if k != "metric"}, _sent(occurred_at="2024-02-30T00:00:00Z"),
-    _sent(occurred_at="2024-01-01T01:00:00+01:00"), _sent(occurred_at="2024-01-01T00:00:00"),
-    _sent("e,2"), _sent('e"2'), _sent("x" * 65), _sent(tenant_id="Smb"), ["not", "an object"]],
-    ids=lambda odd: repr(odd)[:40])
-def test_any_event_not_plain_sends_the_batch_the_checked_way(odd):
-    """The short way takes nothing the checks would take otherwise, or refuse: it gives up."""
-    assert plain_event_rows([_sent("e0"), odd], 64) is None
 
 
 def test_a_wrong_header_stops_the_file_at_line_1():

@@ -5,7 +5,6 @@ send usage (stored / duplicate / conflict / late). SPEC 3, 11, 12 and 13 example
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime
 from decimal import Decimal
 
 import pytest
@@ -135,31 +134,6 @@ def test_usage_events_answer_stored_duplicate_conflict_and_late(client, keys, fi
     lines = finance_http.get(f"/v1/invoices/{tenant}/{november.json()['invoice_id']}"
                              ).json()["lines"]
     assert [line["kind"] for line in lines] == ["recurring", "usage"]
-
-
-def test_a_plain_batch_and_a_checked_one_store_an_event_alike(client, keys, finance_http,
-                                                              api_db, plans):
-    """A batch of plain events goes the short way (`plain_event_rows`), one event in another
-    offset sends its batch the checked way: the same events sent both ways are duplicates."""
-    tenant = _new_tenant(finance_http)
-    finance_http.post(f"/v1/tenants/{tenant}/plan-changes",
-                      json={"starts_on": "2024-11-01", "plan_id": "flow-compute-600"})
-    meter = bearer(keys, "meter")
-    plain = [_event(tenant, "p-1", 5), _event(tenant, "p-2", 7)]
-    checked = [plain[0], {**plain[1], "occurred_at": "2024-11-05T11:00:00+01:00"}]
-
-    first = client.post("/v1/usage-events", headers=meter, json={"events": plain})
-    again = client.post("/v1/usage-events", headers=meter, json={"events": checked})
-    keyed = client.post("/v1/usage-events", headers={**meter, "Idempotency-Key": "k-1"},
-                        json={"events": [_event(tenant, "p-3", 1)]})
-
-    assert [r["outcome"] for r in first.json()["results"]] == ["stored", "stored"]
-    assert [r["outcome"] for r in again.json()["results"]] == ["duplicate", "duplicate"]
-    assert [r["outcome"] for r in keyed.json()["results"]] == ["stored"]
-    assert _rows(api_db, "SELECT event_id, quantity_base_units, occurred_at FROM usage_events "
-                          "WHERE tenant_id = :t ORDER BY 1", t=tenant)[:2] == [
-        ("p-1", 5, datetime(2024, 11, 5, 10, tzinfo=UTC)),
-        ("p-2", 7, datetime(2024, 11, 5, 10, tzinfo=UTC))]
 
 
 def test_a_bad_event_refuses_the_whole_batch_naming_each(client, keys, finance_http, api_db,
