@@ -46,7 +46,7 @@ from sqlalchemy import (
     ForeignKeyConstraint,
     Identity,
     Index,
-    LargeBinary,
+    Integer,
     MetaData,
     Numeric,
     SmallInteger,
@@ -79,7 +79,9 @@ NAMING_CONVENTION = {
 
 MinorUnits = Annotated[int, mapped_column(BigInteger)]
 CurrencyCode = Annotated[str, mapped_column(String(3))]
-TenantKey = Annotated[str, mapped_column(Text, primary_key=True)]
+OwningTenant = Annotated[str, mapped_column(ForeignKey("tenants.tenant_id"), primary_key=True)]
+"""The first part of a tenant-owned table's key: the row's tenant (SPEC 9)."""
+GeneratedId = Annotated[int, mapped_column(BigInteger, Identity(), primary_key=True)]
 CreatedAt = Annotated[datetime, mapped_column(DateTime(timezone=True), server_default=func.now())]
 Timestamp = Annotated[datetime, mapped_column(DateTime(timezone=True))]
 Exact = Annotated[Decimal, mapped_column(Numeric)]
@@ -107,7 +109,9 @@ def _check_in(column: str, words: Iterable[StrEnum], name: str) -> CheckConstrai
 
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
-    type_annotation_map = {dict[str, Any]: JSONB(none_as_null=True)}
+    # A string column is TEXT and a whole number BIGINT unless it says otherwise: PostgreSQL's
+    # TEXT has no length to outgrow, and ids, counts and base units outgrow 32 bits.
+    type_annotation_map = {str: Text, int: BigInteger, dict[str, Any]: JSONB(none_as_null=True)}
 
 
 class Tenant(Base):
@@ -120,8 +124,8 @@ class Tenant(Base):
         _currency_check(),
     )
 
-    tenant_id: Mapped[str] = mapped_column(Text, primary_key=True)
-    name: Mapped[str] = mapped_column(Text)
+    tenant_id: Mapped[str] = mapped_column(primary_key=True)
+    name: Mapped[str]
     currency: Mapped[CurrencyCode]
     billing_anchor_day: Mapped[int] = mapped_column(SmallInteger, server_default=text("1"))
     is_active: Mapped[bool] = mapped_column(server_default=text("true"))
@@ -157,20 +161,20 @@ class Plan(Base):
         Index("uq_plans_first_plan_id_version", "first_plan_id", "version", unique=True),
     )
 
-    plan_id: Mapped[str] = mapped_column(Text, primary_key=True)
-    name: Mapped[str] = mapped_column(Text)
+    plan_id: Mapped[str] = mapped_column(primary_key=True)
+    name: Mapped[str]
     currency: Mapped[CurrencyCode]
     recurring_price_minor: Mapped[MinorUnits]
-    usage_metric: Mapped[str | None] = mapped_column(Text)
-    usage_unit_name: Mapped[str | None] = mapped_column(Text)
-    usage_base_unit_name: Mapped[str | None] = mapped_column(Text)
-    usage_base_units_per_unit: Mapped[int | None] = mapped_column(BigInteger)
-    usage_included_base_units: Mapped[int | None] = mapped_column(BigInteger)
+    usage_metric: Mapped[str | None]
+    usage_unit_name: Mapped[str | None]
+    usage_base_unit_name: Mapped[str | None]
+    usage_base_units_per_unit: Mapped[int | None]
+    usage_included_base_units: Mapped[int | None]
     usage_price_per_unit: Mapped[Decimal | None] = mapped_column(Numeric(20, 10))
     # SPEC 11: prices never change (trigger `plans_prices_frozen`, 0010); a new price is a
     # new row, version n + 1, naming the plan's first version. `retired_at`: no new
     # subscriptions.
-    version: Mapped[int] = mapped_column(server_default=text("1"))
+    version: Mapped[int] = mapped_column(Integer, server_default=text("1"))
     first_plan_id: Mapped[str | None] = mapped_column(ForeignKey("plans.plan_id"))
     retired_at: Mapped[Timestamp | None]
 
@@ -182,7 +186,7 @@ class Subscription(Base):
 
     __tablename__ = "subscriptions"
 
-    tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.tenant_id"), primary_key=True)
+    tenant_id: Mapped[OwningTenant]
     starts_on: Mapped[date] = mapped_column(Date, primary_key=True)
     plan_id: Mapped[str | None] = mapped_column(ForeignKey("plans.plan_id"), index=True)
     created_at: Mapped[CreatedAt]
@@ -205,14 +209,14 @@ class TenantDiscount(Base):
         CheckConstraint("valid_until > valid_from", name="valid_range"),
     )
 
-    tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.tenant_id"), primary_key=True)
+    tenant_id: Mapped[OwningTenant]
     position: Mapped[int] = mapped_column(SmallInteger, primary_key=True)
-    label: Mapped[str] = mapped_column(Text)
+    label: Mapped[str]
     percent: Mapped[Decimal | None] = mapped_column(Numeric(9, 6))
-    amount_minor: Mapped[int | None] = mapped_column(BigInteger)
+    amount_minor: Mapped[int | None]
     currency: Mapped[str | None] = mapped_column(String(3))
-    valid_from: Mapped[date | None] = mapped_column(Date)
-    valid_until: Mapped[date | None] = mapped_column(Date)
+    valid_from: Mapped[date | None]
+    valid_until: Mapped[date | None]
 
 
 class UsageRecord(Base):
@@ -227,14 +231,14 @@ class UsageRecord(Base):
 
     # Every row's tenant exists: checked once per statement by a trigger (0015), not a
     # foreign key's check per row (an import writes millions of day rows).
-    tenant_id: Mapped[str] = mapped_column(Text, primary_key=True)
-    usage_id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
-    metric: Mapped[str] = mapped_column(Text)
-    used_on: Mapped[date] = mapped_column(Date)
-    quantity_base_units: Mapped[int] = mapped_column(BigInteger)
+    tenant_id: Mapped[str] = mapped_column(primary_key=True)
+    usage_id: Mapped[GeneratedId]
+    metric: Mapped[str]
+    used_on: Mapped[date]
+    quantity_base_units: Mapped[int]
     # The usage import whose events this day's total came from (`usage_imports`, 0011); NULL
     # for usage recorded directly (the demo data).
-    import_id: Mapped[int | None] = mapped_column(BigInteger)
+    import_id: Mapped[int | None]
 
 
 # --- metering (SPEC 12; docs/usage-events.md) -----------------------------------------------
@@ -251,17 +255,17 @@ class UsageImport(Base):
         CheckConstraint("late_count <= new_count", name="late_among_new"),
     )
 
-    import_id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
-    source: Mapped[str] = mapped_column(Text)
-    file_name: Mapped[str | None] = mapped_column(Text)
-    actor: Mapped[str] = mapped_column(Text)
-    actor_role: Mapped[str] = mapped_column(Text)
-    received_count: Mapped[int] = mapped_column(BigInteger, server_default=text("0"))
-    new_count: Mapped[int] = mapped_column(BigInteger, server_default=text("0"))
-    duplicate_count: Mapped[int] = mapped_column(BigInteger, server_default=text("0"))
-    conflict_count: Mapped[int] = mapped_column(BigInteger, server_default=text("0"))
-    late_count: Mapped[int] = mapped_column(BigInteger, server_default=text("0"))
-    repriced_count: Mapped[int] = mapped_column(BigInteger, server_default=text("0"))
+    import_id: Mapped[GeneratedId]
+    source: Mapped[str]
+    file_name: Mapped[str | None]
+    actor: Mapped[str]
+    actor_role: Mapped[str]
+    received_count: Mapped[int] = mapped_column(server_default=text("0"))
+    new_count: Mapped[int] = mapped_column(server_default=text("0"))
+    duplicate_count: Mapped[int] = mapped_column(server_default=text("0"))
+    conflict_count: Mapped[int] = mapped_column(server_default=text("0"))
+    late_count: Mapped[int] = mapped_column(server_default=text("0"))
+    repriced_count: Mapped[int] = mapped_column(server_default=text("0"))
     # The first conflicts (line, tenant, event id), for the import history; all are counted.
     conflicts: Mapped[list[Any]] = mapped_column(JSONB, server_default=text("'[]'::jsonb"))
     imported_at: Mapped[CreatedAt]
@@ -294,23 +298,23 @@ class LateUsage(Base):
               unique=True, postgresql_where=text(f"status = {_word(LateUsageStatus.OPEN)}")),
     )
 
-    tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.tenant_id"), primary_key=True)
-    late_usage_id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
-    metric: Mapped[str] = mapped_column(Text)
-    period_start: Mapped[date] = mapped_column(Date)
-    period_end: Mapped[date] = mapped_column(Date)
-    period_label: Mapped[str] = mapped_column(Text)
-    reason: Mapped[str] = mapped_column(Text)
-    event_count: Mapped[int] = mapped_column(BigInteger)
-    quantity_base_units: Mapped[int] = mapped_column(BigInteger)
+    tenant_id: Mapped[OwningTenant]
+    late_usage_id: Mapped[GeneratedId]
+    metric: Mapped[str]
+    period_start: Mapped[date]
+    period_end: Mapped[date]
+    period_label: Mapped[str]
+    reason: Mapped[str]
+    event_count: Mapped[int]
+    quantity_base_units: Mapped[int]
     currency: Mapped[CurrencyCode]
-    status: Mapped[str] = mapped_column(Text, server_default=text(_word(LateUsageStatus.OPEN)))
-    billed_invoice_id: Mapped[int | None] = mapped_column(BigInteger)
-    billed_minor: Mapped[int | None] = mapped_column(BigInteger)
+    status: Mapped[str] = mapped_column(server_default=text(_word(LateUsageStatus.OPEN)))
+    billed_invoice_id: Mapped[int | None]
+    billed_minor: Mapped[int | None]
     # The billed line's sentence, so re-pricing the draft can put the line back as it was.
-    billed_explanation: Mapped[str | None] = mapped_column(Text)
-    waive_reason: Mapped[str | None] = mapped_column(Text)
-    settled_by: Mapped[str | None] = mapped_column(Text)
+    billed_explanation: Mapped[str | None]
+    waive_reason: Mapped[str | None]
+    settled_by: Mapped[str | None]
     settled_at: Mapped[Timestamp | None]
     created_at: Mapped[CreatedAt]
 
@@ -327,13 +331,13 @@ class UsageEventRow(Base):
     # No foreign keys (0015): a batch of millions of events is checked as a batch by its one
     # writer, db.usage_events (tenants and metrics known, import row first, late-usage groups
     # it just wrote), and triggers keep the tenant, import and group from being deleted.
-    tenant_id: Mapped[str] = mapped_column(Text, primary_key=True)
-    event_id: Mapped[str] = mapped_column(Text, primary_key=True)
-    metric: Mapped[str] = mapped_column(Text)
-    quantity_base_units: Mapped[int] = mapped_column(BigInteger)
+    tenant_id: Mapped[str] = mapped_column(primary_key=True)
+    event_id: Mapped[str] = mapped_column(primary_key=True)
+    metric: Mapped[str]
+    quantity_base_units: Mapped[int]
     occurred_at: Mapped[Timestamp]
-    import_id: Mapped[int] = mapped_column(BigInteger)
-    late_usage_id: Mapped[int | None] = mapped_column(BigInteger)
+    import_id: Mapped[int]
+    late_usage_id: Mapped[int | None]
 
 
 NOT_VOID = f"status <> {_word(InvoiceStatus.VOID)}"
@@ -392,20 +396,20 @@ class Invoice(Base):
               "tenant_id", "invoice_id"),
     )
 
-    tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.tenant_id"), primary_key=True)
-    invoice_id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
-    period_start: Mapped[date] = mapped_column(Date)
-    period_end: Mapped[date] = mapped_column(Date)
-    period_label: Mapped[str] = mapped_column(Text)
-    status: Mapped[str] = mapped_column(Text, server_default=text(_word(InvoiceStatus.DRAFT)))
-    number: Mapped[str | None] = mapped_column(Text)
+    tenant_id: Mapped[OwningTenant]
+    invoice_id: Mapped[GeneratedId]
+    period_start: Mapped[date]
+    period_end: Mapped[date]
+    period_label: Mapped[str]
+    status: Mapped[str] = mapped_column(server_default=text(_word(InvoiceStatus.DRAFT)))
+    number: Mapped[str | None]
     currency: Mapped[CurrencyCode]
     subtotal_minor: Mapped[MinorUnits]
     discount_minor: Mapped[MinorUnits]
     credit_minor: Mapped[MinorUnits]
     total_minor: Mapped[MinorUnits]
-    unused_discount_minor: Mapped[int] = mapped_column(BigInteger, server_default=text("0"))
-    created_by: Mapped[str] = mapped_column(Text)
+    unused_discount_minor: Mapped[int] = mapped_column(server_default=text("0"))
+    created_by: Mapped[str]
     created_at: Mapped[CreatedAt]
     finalized_at: Mapped[Timestamp | None]
     paid_at: Mapped[Timestamp | None]
@@ -413,7 +417,7 @@ class Invoice(Base):
     # SPEC 13: when the draft was last priced, and its version (1 when generated, + 1 each
     # time `db.repricing` prices it again); finalizing names the version reviewed.
     priced_at: Mapped[CreatedAt]
-    price_version: Mapped[int] = mapped_column(server_default=text("1"))
+    price_version: Mapped[int] = mapped_column(Integer, server_default=text("1"))
 
 
 class InvoiceLine(Base):
@@ -428,14 +432,14 @@ class InvoiceLine(Base):
         _check_in("kind", LineKind, "kind_known"),
     )
 
-    tenant_id: Mapped[str] = mapped_column(Text, primary_key=True)
-    invoice_id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    tenant_id: Mapped[str] = mapped_column(primary_key=True)
+    invoice_id: Mapped[int] = mapped_column(primary_key=True)
     line_no: Mapped[int] = mapped_column(SmallInteger, primary_key=True)
-    kind: Mapped[str] = mapped_column(Text)
-    description: Mapped[str] = mapped_column(Text)
+    kind: Mapped[str]
+    description: Mapped[str]
     amount_minor: Mapped[MinorUnits]
     exact_amount: Mapped[Exact]
-    explanation: Mapped[str] = mapped_column(Text)
+    explanation: Mapped[str]
 
 
 class DocumentNumberCounter(Base):
@@ -451,9 +455,9 @@ class DocumentNumberCounter(Base):
         CheckConstraint("last_number >= 0", name="last_number_not_negative"),
     )
 
-    series: Mapped[str] = mapped_column(Text, primary_key=True)
+    series: Mapped[str] = mapped_column(primary_key=True)
     year: Mapped[int] = mapped_column(SmallInteger, primary_key=True)
-    last_number: Mapped[int] = mapped_column(BigInteger)
+    last_number: Mapped[int]
 
 
 class Credit(Base):
@@ -474,14 +478,14 @@ class Credit(Base):
                         name="applied_needs_invoice"),
     )
 
-    tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.tenant_id"), primary_key=True)
-    credit_id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    tenant_id: Mapped[OwningTenant]
+    credit_id: Mapped[GeneratedId]
     amount_minor: Mapped[MinorUnits]
     currency: Mapped[CurrencyCode]
-    reason: Mapped[str] = mapped_column(Text)
-    actor: Mapped[str] = mapped_column(Text)
-    idempotency_key: Mapped[str] = mapped_column(Text)
-    invoice_id: Mapped[int | None] = mapped_column(BigInteger)
+    reason: Mapped[str]
+    actor: Mapped[str]
+    idempotency_key: Mapped[str]
+    invoice_id: Mapped[int | None]
     applied_minor: Mapped[MinorUnits]
     to_balance_minor: Mapped[MinorUnits]
     created_at: Mapped[CreatedAt]
@@ -510,15 +514,15 @@ class CreditLedgerEntry(Base):
               postgresql_where=text(f"entry_kind = {_word(LedgerEntryKind.RETURNED_ON_VOID)}")),
     )
 
-    tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.tenant_id"), primary_key=True)
-    entry_id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
-    entry_kind: Mapped[str] = mapped_column(Text)
+    tenant_id: Mapped[OwningTenant]
+    entry_id: Mapped[GeneratedId]
+    entry_kind: Mapped[str]
     amount_minor: Mapped[MinorUnits]
     balance_after_minor: Mapped[MinorUnits]
     currency: Mapped[CurrencyCode]
-    credit_id: Mapped[int | None] = mapped_column(BigInteger)
-    invoice_id: Mapped[int | None] = mapped_column(BigInteger)
-    actor: Mapped[str] = mapped_column(Text)
+    credit_id: Mapped[int | None]
+    invoice_id: Mapped[int | None]
+    actor: Mapped[str]
     created_at: Mapped[CreatedAt]
 
 
@@ -537,15 +541,15 @@ class CreditNote(Base):
         CheckConstraint("amount_minor > 0", name="amount_positive"),
     )
 
-    tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.tenant_id"), primary_key=True)
-    credit_note_id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
-    invoice_id: Mapped[int] = mapped_column(BigInteger)
-    number: Mapped[str] = mapped_column(Text, unique=True)
+    tenant_id: Mapped[OwningTenant]
+    credit_note_id: Mapped[GeneratedId]
+    invoice_id: Mapped[int]
+    number: Mapped[str] = mapped_column(unique=True)
     amount_minor: Mapped[MinorUnits]
     currency: Mapped[CurrencyCode]
-    reason: Mapped[str] = mapped_column(Text)
-    actor: Mapped[str] = mapped_column(Text)
-    idempotency_key: Mapped[str] = mapped_column(Text)
+    reason: Mapped[str]
+    actor: Mapped[str]
+    idempotency_key: Mapped[str]
     created_at: Mapped[CreatedAt]
 
 
@@ -563,15 +567,15 @@ class AllocationRun(Base):
                         " AND period_end IS NOT NULL)", name="usage_run_names_metric_and_period"),
     )
 
-    run_id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
-    label: Mapped[str] = mapped_column(Text)
-    method: Mapped[str] = mapped_column(Text)
-    metric: Mapped[str | None] = mapped_column(Text)
-    period_start: Mapped[date | None] = mapped_column(Date)
-    period_end: Mapped[date | None] = mapped_column(Date)
+    run_id: Mapped[GeneratedId]
+    label: Mapped[str]
+    method: Mapped[str]
+    metric: Mapped[str | None]
+    period_start: Mapped[date | None]
+    period_end: Mapped[date | None]
     total_minor: Mapped[MinorUnits]
     currency: Mapped[CurrencyCode]
-    actor: Mapped[str] = mapped_column(Text)
+    actor: Mapped[str]
     created_at: Mapped[CreatedAt]
 
 
@@ -587,7 +591,7 @@ class AllocationShare(Base):
         CheckConstraint("amount_minor = floor_minor + extra_minor", name="amount_adds_up"),
     )
 
-    tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.tenant_id"), primary_key=True)
+    tenant_id: Mapped[OwningTenant]
     run_id: Mapped[int] = mapped_column(ForeignKey("allocation_runs.run_id"), primary_key=True,
                                         index=True)
     weight: Mapped[Exact]
@@ -606,17 +610,17 @@ class MonthEndRun(Base):
         _check_in("status", MonthEndRunStatus, "status_known"),
     )
 
-    run_id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
-    period_label: Mapped[str] = mapped_column(Text)
+    run_id: Mapped[GeneratedId]
+    period_label: Mapped[str]
     dry_run: Mapped[bool]
-    status: Mapped[str] = mapped_column(Text)
-    actor: Mapped[str] = mapped_column(Text)
-    tenants_in_scope: Mapped[int] = mapped_column(BigInteger)
-    tenants_done: Mapped[int] = mapped_column(BigInteger)
-    invoices_created: Mapped[int] = mapped_column(BigInteger)
-    already_present: Mapped[int] = mapped_column(BigInteger)
+    status: Mapped[str]
+    actor: Mapped[str]
+    tenants_in_scope: Mapped[int]
+    tenants_done: Mapped[int]
+    invoices_created: Mapped[int]
+    already_present: Mapped[int]
     skipped: Mapped[dict[str, Any]]
-    error: Mapped[str | None] = mapped_column(Text)
+    error: Mapped[str | None]
     started_at: Mapped[CreatedAt]
     finished_at: Mapped[Timestamp | None]
 
@@ -633,16 +637,16 @@ class AuditEntry(Base):
         Index("ix_audit_log_actor_time", "actor", "occurred_at"),
     )
 
-    audit_id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    audit_id: Mapped[GeneratedId]
     occurred_at: Mapped[datetime] = mapped_column(DateTime(timezone=True),
                                                   server_default=func.now())
-    actor: Mapped[str] = mapped_column(Text)
-    actor_role: Mapped[str | None] = mapped_column(Text)
+    actor: Mapped[str]
+    actor_role: Mapped[str | None]
     """The actor's role when the change was made (NULL only on rows older than roles)."""
-    action: Mapped[str] = mapped_column(Text)
-    tenant_id: Mapped[str | None] = mapped_column(Text)
-    entity: Mapped[str] = mapped_column(Text)
-    entity_id: Mapped[str] = mapped_column(Text)
+    action: Mapped[str]
+    tenant_id: Mapped[str | None]
+    entity: Mapped[str]
+    entity_id: Mapped[str]
     before: Mapped[dict[str, Any] | None]
     after: Mapped[dict[str, Any] | None]
 
@@ -661,11 +665,11 @@ class User(Base):
         CheckConstraint("email = lower(email) AND email LIKE '%_@_%'", name="email_lower_case"),
     )
 
-    user_id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
-    email: Mapped[str] = mapped_column(Text, unique=True)
-    display_name: Mapped[str] = mapped_column(Text)
-    role: Mapped[str] = mapped_column(Text)
-    password_hash: Mapped[str | None] = mapped_column(Text)
+    user_id: Mapped[GeneratedId]
+    email: Mapped[str] = mapped_column(unique=True)
+    display_name: Mapped[str]
+    role: Mapped[str]
+    password_hash: Mapped[str | None]
     is_active: Mapped[bool] = mapped_column(server_default=text("true"))
     created_at: Mapped[CreatedAt]
     last_sign_in_at: Mapped[Timestamp | None]
@@ -677,8 +681,8 @@ class SignInThrottle(Base):
 
     __tablename__ = "sign_in_throttle"
 
-    email: Mapped[str] = mapped_column(Text, primary_key=True)
-    failed_attempts: Mapped[int] = mapped_column(server_default=text("0"))
+    email: Mapped[str] = mapped_column(primary_key=True)
+    failed_attempts: Mapped[int] = mapped_column(Integer, server_default=text("0"))
     locked_until: Mapped[Timestamp | None]
     last_failed_at: Mapped[Timestamp | None]
 
@@ -702,12 +706,12 @@ class WebSession(Base):
         Index("ix_web_sessions_email", "email"),
     )
 
-    session_id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    session_id: Mapped[GeneratedId]
     email: Mapped[str] = mapped_column(
-        Text, ForeignKey("users.email", onupdate="CASCADE", ondelete="CASCADE"))
-    role: Mapped[str] = mapped_column(Text)
-    token_hash: Mapped[bytes | None] = mapped_column(LargeBinary, unique=True)
-    handoff_hash: Mapped[bytes | None] = mapped_column(LargeBinary, unique=True)
+        ForeignKey("users.email", onupdate="CASCADE", ondelete="CASCADE"))
+    role: Mapped[str]
+    token_hash: Mapped[bytes | None] = mapped_column(unique=True)
+    handoff_hash: Mapped[bytes | None] = mapped_column(unique=True)
     handoff_expires_at: Mapped[Timestamp | None]
     created_at: Mapped[CreatedAt]
     last_seen_at: Mapped[CreatedAt]
@@ -748,25 +752,24 @@ class CreditRequest(Base):
                         name="decided_iff_not_pending"),
     )
 
-    tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.tenant_id"), primary_key=True)
-    request_id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    tenant_id: Mapped[OwningTenant]
+    request_id: Mapped[GeneratedId]
     amount_minor: Mapped[MinorUnits]
     currency: Mapped[CurrencyCode]
-    reason: Mapped[str] = mapped_column(Text)
-    idempotency_key: Mapped[str] = mapped_column(Text)
-    requested_by: Mapped[str] = mapped_column(Text)
-    requested_by_role: Mapped[str] = mapped_column(Text)
+    reason: Mapped[str]
+    idempotency_key: Mapped[str]
+    requested_by: Mapped[str]
+    requested_by_role: Mapped[str]
     requested_at: Mapped[CreatedAt]
-    status: Mapped[str] = mapped_column(Text,
-                                        server_default=text(_word(CreditRequestStatus.PENDING)))
-    decided_by: Mapped[str | None] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(server_default=text(_word(CreditRequestStatus.PENDING)))
+    decided_by: Mapped[str | None]
     decided_at: Mapped[Timestamp | None]
-    decision_note: Mapped[str | None] = mapped_column(Text)
-    credit_id: Mapped[int | None] = mapped_column(BigInteger)
+    decision_note: Mapped[str | None]
+    credit_id: Mapped[int | None]
     kind: Mapped[str] = mapped_column(
-        Text, server_default=text(_word(CreditRequestKind.SERVICE_CREDIT)))
-    invoice_id: Mapped[int | None] = mapped_column(BigInteger)
-    credit_note_id: Mapped[int | None] = mapped_column(BigInteger)
+        server_default=text(_word(CreditRequestKind.SERVICE_CREDIT)))
+    invoice_id: Mapped[int | None]
+    credit_note_id: Mapped[int | None]
 
 
 # --- legacy reconciliation (docs/reconciliation.md) -----------------------------------------
@@ -776,11 +779,11 @@ class LegacyImport(Base):
 
     __tablename__ = "legacy_imports"
 
-    import_id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
-    file_name: Mapped[str] = mapped_column(Text)
-    actor: Mapped[str] = mapped_column(Text)
-    invoice_count: Mapped[int] = mapped_column(BigInteger)
-    allocation_count: Mapped[int] = mapped_column(BigInteger)
+    import_id: Mapped[GeneratedId]
+    file_name: Mapped[str]
+    actor: Mapped[str]
+    invoice_count: Mapped[int]
+    allocation_count: Mapped[int]
     imported_at: Mapped[CreatedAt]
 
 
@@ -807,21 +810,21 @@ class LegacyInvoice(Base):
         CheckConstraint("(voided_at IS NULL) = (voided_by IS NULL)", name="voided_by_with_at"),
     )
 
-    tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.tenant_id"), primary_key=True)
-    legacy_id: Mapped[str] = mapped_column(Text, primary_key=True)
+    tenant_id: Mapped[OwningTenant]
+    legacy_id: Mapped[str] = mapped_column(primary_key=True)
     import_id: Mapped[int] = mapped_column(ForeignKey("legacy_imports.import_id"), index=True)
-    line_no: Mapped[int] = mapped_column(BigInteger)
-    period_start: Mapped[date] = mapped_column(Date)
-    period_end: Mapped[date] = mapped_column(Date)
-    status: Mapped[str] = mapped_column(Text)
+    line_no: Mapped[int]
+    period_start: Mapped[date]
+    period_end: Mapped[date]
+    status: Mapped[str]
     currency: Mapped[CurrencyCode]
     plan_segments: Mapped[list[Any]] = mapped_column(JSONB)
     discounts: Mapped[list[Any]] = mapped_column(JSONB)
     credits: Mapped[list[Any]] = mapped_column(JSONB)
-    usage_metric: Mapped[str | None] = mapped_column(Text)
-    used_base_units: Mapped[int | None] = mapped_column(BigInteger)
-    included_base_units: Mapped[int | None] = mapped_column(BigInteger)
-    base_units_per_unit: Mapped[int | None] = mapped_column(BigInteger)
+    usage_metric: Mapped[str | None]
+    used_base_units: Mapped[int | None]
+    included_base_units: Mapped[int | None]
+    base_units_per_unit: Mapped[int | None]
     usage_price_per_unit: Mapped[Decimal | None] = mapped_column(Numeric)
     billed_recurring_minor: Mapped[MinorUnits]
     billed_usage_minor: Mapped[MinorUnits]
@@ -829,7 +832,7 @@ class LegacyInvoice(Base):
     billed_credit_minor: Mapped[MinorUnits]
     billed_total_minor: Mapped[MinorUnits]
     voided_at: Mapped[Timestamp | None]
-    voided_by: Mapped[str | None] = mapped_column(Text)
+    voided_by: Mapped[str | None]
 
 
 class LegacyAllocationShare(Base):
@@ -843,11 +846,11 @@ class LegacyAllocationShare(Base):
                         name="amounts_not_negative"),
     )
 
-    tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.tenant_id"), primary_key=True)
-    allocation_id: Mapped[str] = mapped_column(Text, primary_key=True)
+    tenant_id: Mapped[OwningTenant]
+    allocation_id: Mapped[str] = mapped_column(primary_key=True)
     import_id: Mapped[int] = mapped_column(ForeignKey("legacy_imports.import_id"), index=True)
-    line_no: Mapped[int] = mapped_column(BigInteger)
-    period_label: Mapped[str] = mapped_column(Text)
+    line_no: Mapped[int]
+    period_label: Mapped[str]
     currency: Mapped[CurrencyCode]
     weight: Mapped[Exact]
     total_minor: Mapped[MinorUnits]
@@ -873,16 +876,16 @@ class LegacyCorrection(Base):
                         name="credit_has_credit"),
     )
 
-    tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.tenant_id"), primary_key=True)
-    correction_id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
-    source: Mapped[str] = mapped_column(Text)
-    legacy_id: Mapped[str] = mapped_column(Text)
-    rule: Mapped[str] = mapped_column(Text)
-    kind: Mapped[str] = mapped_column(Text)
+    tenant_id: Mapped[OwningTenant]
+    correction_id: Mapped[GeneratedId]
+    source: Mapped[str]
+    legacy_id: Mapped[str]
+    rule: Mapped[str]
+    kind: Mapped[str]
     amount_minor: Mapped[MinorUnits]
     currency: Mapped[CurrencyCode]
-    credit_id: Mapped[int | None] = mapped_column(BigInteger)
-    actor: Mapped[str] = mapped_column(Text)
+    credit_id: Mapped[int | None]
+    actor: Mapped[str]
     created_at: Mapped[CreatedAt]
 
 
@@ -900,18 +903,18 @@ class LegacyDiscrepancyRow(Base):
         _currency_check(),
     )
 
-    tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.tenant_id"), primary_key=True)
-    source: Mapped[str] = mapped_column(Text, primary_key=True)
-    legacy_id: Mapped[str] = mapped_column(Text, primary_key=True)
-    rule: Mapped[str] = mapped_column(Text, primary_key=True)
-    position: Mapped[int] = mapped_column(BigInteger)
-    line_no: Mapped[int] = mapped_column(BigInteger)
-    period_label: Mapped[str] = mapped_column(Text)
+    tenant_id: Mapped[OwningTenant]
+    source: Mapped[str] = mapped_column(primary_key=True)
+    legacy_id: Mapped[str] = mapped_column(primary_key=True)
+    rule: Mapped[str] = mapped_column(primary_key=True)
+    position: Mapped[int]
+    line_no: Mapped[int]
+    period_label: Mapped[str]
     currency: Mapped[CurrencyCode]
     billed_minor: Mapped[MinorUnits]
     correct_minor: Mapped[MinorUnits]
     difference_minor: Mapped[MinorUnits]
-    explanation: Mapped[str] = mapped_column(Text)
+    explanation: Mapped[str]
 
 
 class AuditFilterChoice(Base):
@@ -925,9 +928,9 @@ class AuditFilterChoice(Base):
         CheckConstraint("kind IN ('actor', 'action')", name="kind_known"),
     )
 
-    choice_id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
-    kind: Mapped[str] = mapped_column(Text)
-    value: Mapped[str] = mapped_column(Text)
+    choice_id: Mapped[GeneratedId]
+    kind: Mapped[str]
+    value: Mapped[str]
 
 
 class ApiKey(Base):
@@ -947,14 +950,14 @@ class ApiKey(Base):
                         name="revoked_names_who"),
     )
 
-    api_key_id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
-    name: Mapped[str] = mapped_column(Text, unique=True)
-    role: Mapped[str] = mapped_column(Text)
-    key_hash: Mapped[str] = mapped_column(Text, unique=True)
+    api_key_id: Mapped[GeneratedId]
+    name: Mapped[str] = mapped_column(unique=True)
+    role: Mapped[str]
+    key_hash: Mapped[str] = mapped_column(unique=True)
     created_at: Mapped[CreatedAt]
-    created_by: Mapped[str] = mapped_column(Text)
+    created_by: Mapped[str]
     revoked_at: Mapped[Timestamp | None]
-    revoked_by: Mapped[str | None] = mapped_column(Text)
+    revoked_by: Mapped[str | None]
 
 
 class ApiIdempotencyKey(Base):
@@ -969,10 +972,10 @@ class ApiIdempotencyKey(Base):
     )
 
     api_key_id: Mapped[int] = mapped_column(ForeignKey("api_keys.api_key_id"), primary_key=True)
-    idempotency_key: Mapped[str] = mapped_column(Text, primary_key=True)
-    request: Mapped[str] = mapped_column(Text)
+    idempotency_key: Mapped[str] = mapped_column(primary_key=True)
+    request: Mapped[str]
     """"POST /v1/credits": what the key was first used for, for the refusal's message."""
-    fingerprint: Mapped[str] = mapped_column(Text)
-    response_status: Mapped[int | None]
-    response_body: Mapped[str | None] = mapped_column(Text)
+    fingerprint: Mapped[str]
+    response_status: Mapped[int | None] = mapped_column(Integer)
+    response_body: Mapped[str | None]
     created_at: Mapped[CreatedAt] = mapped_column(index=True)
