@@ -81,6 +81,7 @@ from billing_core.states import OPEN_STATUSES, InvoiceStatus
 from db.audit import AuditRecord, record_audit
 from db.credit_ledger import LedgerEntry, append_entries, lock_tenant, tenant_currency
 from db.document_numbers import next_document_number
+from db.draft_lines import append_line
 from db.errors import NotFound
 from db.four_eyes import given_alone, lock_giver
 
@@ -332,17 +333,9 @@ def _apply_to_invoice(session: Session, tenant_id: str, landing: CreditLanding, 
         raise ValueError("a credit landing on the balance has no invoice to store")
     before_total = invoice.total
     after_total = before_total - applied
-    session.execute(text("""
-        INSERT INTO invoice_lines (tenant_id, invoice_id, line_no, kind, description,
-                                   amount_minor, exact_amount, explanation)
-        SELECT :tenant_id, :invoice_id, coalesce(max(line_no), 0) + 1, :kind, :description,
-               :amount_minor, :exact_amount, :explanation
-        FROM invoice_lines WHERE tenant_id = :tenant_id AND invoice_id = :invoice_id
-    """), {"tenant_id": tenant_id, "invoice_id": invoice.invoice_id, "kind": LineKind.CREDIT,
-           "description": f"Service credit: {reason}",
-           "amount_minor": (-applied).to_minor_units(), "exact_amount": (-applied).amount,
-           "explanation": f"service credit #{credit_id}: {applied} off {before_total} "
-                          f"-> {after_total}"})
+    append_line(session, tenant_id, invoice.invoice_id, LineKind.CREDIT,
+                f"Service credit: {reason}", (-applied).to_minor_units(), (-applied).amount,
+                f"service credit #{credit_id}: {applied} off {before_total} -> {after_total}")
     after_credit_minor = session.execute(text("""
         UPDATE invoices SET credit_minor = credit_minor + :applied_minor,
                             total_minor = :total_minor

@@ -35,12 +35,13 @@ from sqlalchemy.orm import Session
 
 from billing_core.access import Actor, Permission, require
 from billing_core.errors import BillingError, InvalidInput
-from billing_core.lines import InvoiceLine
+from billing_core.lines import InvoiceLine, LineKind
 from billing_core.money import Money
 from billing_core.periods import Period
 from billing_core.usage_events import LateUsageStatus, late_usage_line
 from db.audit import AuditRecord, record_audit
 from db.credit_ledger import lock_tenant
+from db.draft_lines import append_line
 from db.errors import NotFound
 from db.pricing_inputs import load_pricing_inputs
 
@@ -126,15 +127,8 @@ def bill_late_usage(session: Session, tenant_id: str, late_usage_id: int, *,
         RETURNING price_version, total_minor
     """), {"amount": amount_minor, "tenant_id": tenant_id,
            "invoice_id": draft.invoice_id}).one()
-    session.execute(text("""
-        INSERT INTO invoice_lines (tenant_id, invoice_id, line_no, kind, description,
-                                   amount_minor, exact_amount, explanation)
-        SELECT :tenant_id, :invoice_id, coalesce(max(line_no), 0) + 1, :kind, :description,
-               :amount, :exact, :explanation
-        FROM invoice_lines WHERE tenant_id = :tenant_id AND invoice_id = :invoice_id
-    """), {"tenant_id": tenant_id, "invoice_id": draft.invoice_id, "kind": line.kind.value,
-           "description": line.description, "amount": amount_minor,
-           "exact": line.exact_amount, "explanation": line.explanation})
+    append_line(session, tenant_id, draft.invoice_id, line.kind, line.description, amount_minor,
+                line.exact_amount, line.explanation)
     settled = _settle(session, group, LateUsageStatus.BILLED, actor,
                       invoice_id=draft.invoice_id, billed_minor=amount_minor,
                       billed_explanation=line.explanation)
@@ -200,16 +194,8 @@ def _append_billed_line(session: Session, group: _Group, invoice_id: int,
                             total_minor = total_minor + :amount
         WHERE tenant_id = :tenant_id AND invoice_id = :invoice_id
     """), {"amount": amount, "tenant_id": group.tenant_id, "invoice_id": invoice_id})
-    session.execute(text("""
-        INSERT INTO invoice_lines (tenant_id, invoice_id, line_no, kind, description,
-                                   amount_minor, exact_amount, explanation)
-        SELECT :tenant_id, :invoice_id, coalesce(max(line_no), 0) + 1, 'usage', :description,
-               :amount, :exact, :explanation
-        FROM invoice_lines WHERE tenant_id = :tenant_id AND invoice_id = :invoice_id
-    """), {"tenant_id": group.tenant_id, "invoice_id": invoice_id,
-           "description": _description(group), "amount": amount,
-           "exact": Money.from_minor_units(amount, group.currency).amount,
-           "explanation": explanation})
+    append_line(session, group.tenant_id, invoice_id, LineKind.USAGE, _description(group), amount,
+                Money.from_minor_units(amount, group.currency).amount, explanation)
 
 
 def _description(group: _Group) -> str:
