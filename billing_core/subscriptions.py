@@ -33,6 +33,7 @@ from billing_core.states import InvoiceStatus
 TENANT_ID_PATTERN = re.compile(r"[a-z0-9]+(-[a-z0-9]+)*")
 """The tenants table's own CHECK (`ck_tenants_tenant_id_slug`), so refusals come before it."""
 PLAN_ID_PATTERN = re.compile(r"[a-z0-9]+([-_.][a-z0-9]+)*")
+MAX_ID_LENGTH = 63
 MAX_NAME_LENGTH = 200
 MAX_PERCENT_DECIMALS = 6  # the column is NUMERIC(9, 6)
 
@@ -60,20 +61,13 @@ class InvoicedPeriod:
 
 def check_tenant_id(tenant_id: object) -> str:
     """A readable slug: lower-case letters and digits in dash-separated words (`ent-new-co`)."""
-    text = _text(tenant_id, "tenant_id")
-    if not TENANT_ID_PATTERN.fullmatch(text) or len(text) > 63:
-        raise InvalidInput("tenant_id", f"{text!r} is not a tenant id: use lower-case letters "
-                                        "and digits in words joined by dashes, like ent-new-co")
-    return text
+    return _check_id(tenant_id, "tenant_id", TENANT_ID_PATTERN,
+                     "in words joined by dashes, like ent-new-co")
 
 
 def check_plan_id(plan_id: object) -> str:
     """Lower-case letters and digits joined by '-', '_' or '.' (`compute-1000`)."""
-    text = _text(plan_id, "plan_id")
-    if not PLAN_ID_PATTERN.fullmatch(text) or len(text) > 63:
-        raise InvalidInput("plan_id", f"{text!r} is not a plan id: use lower-case letters "
-                                      "and digits joined by dashes, like compute-1000")
-    return text
+    return _check_id(plan_id, "plan_id", PLAN_ID_PATTERN, "joined by dashes, like compute-1000")
 
 
 def check_name(name: object, field: str = "name") -> str:
@@ -183,6 +177,16 @@ def check_periods_open(tenant_id: str, field: str, touched: Iterable[InvoicedPer
         for invoiced in current:
             if invoiced.status != InvoiceStatus.DRAFT:
                 raise PeriodClosed(field, invoiced.period_label, tenant_id, invoiced.status)
+
+
+def _check_id(value: object, field: str, pattern: re.Pattern[str], how: str) -> str:
+    """An id of at most MAX_ID_LENGTH characters matching `pattern`; `how` says how to write
+    one, after "use lower-case letters and digits"."""
+    text = _text(value, field)
+    if not pattern.fullmatch(text) or len(text) > MAX_ID_LENGTH:
+        raise InvalidInput(field, f"{text!r} is not a {field.replace('_', ' ')}: use lower-case "
+                                  f"letters and digits {how}")
+    return text
 
 
 def _text(value: object, field: str) -> str:
