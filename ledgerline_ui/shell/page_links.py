@@ -46,6 +46,9 @@ SCREENS: tuple[Screen, ...] = (
     Screen("pages/9_Reconciliation.py", "Reconciliation", ":material/rule:",
            "The old billing system's invoices checked against the rules; credit what it "
            "overcharged."),
+    Screen("pages/10_Usage.py", "Usage", ":material/speed:",
+           "Import metered usage files, see every import, settle late usage, daily usage "
+           "against what is included."),
     Screen("pages/11_Tenants_and_plans.py", "Tenants and plans", ":material/manage_accounts:",
            "Find, create and edit tenants; the plan catalogue and its versions."),
 )

@@ -81,3 +81,9 @@ def test_billed_counts_finalized_and_paid_invoices_never_drafts(open_screen, dem
     assert metrics["Billed (finalized and paid)"] == (
         money(Money.from_minor_units(int(billed), "USD")) if billed else "none")
     assert metrics["Drafts (not billed yet)"] == money(Money.from_minor_units(int(drafts), "USD"))
+
+
+def test_every_page_file_is_one_of_the_screens_home_lists():
+    page_files = {f"pages/{path.name}" for path in (REPO_ROOT / "pages").glob("*.py")}
+
+    assert {screen.path for screen in SCREENS} == page_files
