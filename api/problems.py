@@ -18,7 +18,8 @@ What becomes which status is decided here once:
   `InvalidInput`, `CurrencyMismatch`, and a usage batch with bad events
   (`UsageBatchRefused`: `errors` names each, `events.2.quantity` for the third);
 - 409: any other `BillingError`: a state that forbids the change (already
-  finalized, a draft re-priced since it was reviewed), an idempotency key reused
+  finalized, a plan change or discount reaching into a finalized period (its `field`
+  named), a draft re-priced since it was reviewed), an idempotency key reused
   for another request, a credit that needs a second approver;
 - 500: anything else, "nothing was changed"; the trace goes to the server's log only.
 
@@ -41,6 +42,7 @@ from starlette.exceptions import HTTPException
 
 from billing_core.access import PermissionDenied
 from billing_core.errors import BillingError, CurrencyMismatch, InvalidInput
+from billing_core.subscriptions import PeriodClosed
 from billing_core.usage_events import LineProblem, UsageBatchRefused
 from db.errors import NotFound
 
@@ -74,6 +76,10 @@ def billing_error_status(error: BillingError) -> int:
         return 403
     if isinstance(error, NotFound):
         return 404
+    if isinstance(error, PeriodClosed):
+        # It names its field (the date reaching into the period), but the input is well formed:
+        # the period's state forbids it, as for any other change to a finalized invoice.
+        return 409
     if isinstance(error, InvalidInput | CurrencyMismatch):
         return 422
     return 409

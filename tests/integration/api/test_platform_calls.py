@@ -84,7 +84,7 @@ def test_a_mid_month_upgrade_previewed_then_made_then_finalized_as_reviewed(fina
 
     inside_finalized = http.post(f"/v1/tenants/{tenant}/plan-changes",
                                  json={"starts_on": "2024-11-20", "plan_id": "flow-compute-600"})
-    assert (inside_finalized.status_code, inside_finalized.json()["field"]) == (422, "starts_on")
+    assert (inside_finalized.status_code, inside_finalized.json()["field"]) == (409, "starts_on")
     assert "2024-11 is finalized for" in inside_finalized.json()["detail"]
     assert "credit note" in inside_finalized.json()["detail"]
     assert len(_rows(api_db, subscriptions, t=tenant)) == 2
