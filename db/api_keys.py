@@ -39,7 +39,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from billing_core.access import Actor, Permission, Role, require
 from billing_core.errors import InvalidInput
 from db.audit import AuditRecord, record_audit
-from db.command_line import run_with_database
+from db.command_line import command_parser, run_with_database
 
 KEY_PREFIX = "ll_"
 """Every key starts so, which lets secret scanners and people recognize one."""
@@ -155,11 +155,9 @@ def _checked_name(name: str) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m db.api_keys",
-                                     description="Manage the billing API's keys.")
+    parser, commands = command_parser("api_keys", "Manage the billing API's keys.")
     parser.add_argument("--actor", default="api-keys",
                         help="who the audit log names, acting as finance (default: api-keys)")
-    commands = parser.add_subparsers(dest="command", required=True)
     create = commands.add_parser("create", help="make a key; prints it alone on the last line")
     create.add_argument("--name", required=True)
     create.add_argument("--role", required=True, choices=[role.value for role in Role])

@@ -57,6 +57,7 @@ from billing_core.access import Actor, Permission, require
 from billing_core.month_end_runs import MonthEndRunStatus, check_run_move, statuses_moving_to
 from billing_core.periods import Period, calendar_month, monthly_period
 from db.audit import AuditRecord, record_audit
+from db.command_line import command_parser
 from db.errors import NotFound, RunInProgress
 from db.invoicing import GeneratedInvoice, GenerationResult, generate_invoice, generate_invoices
 
@@ -359,9 +360,7 @@ def main(argv: list[str] | None = None) -> int:
     from billing_core.errors import BillingError
     from db.database import database_url, make_engine, migrate_to_head
 
-    parser = argparse.ArgumentParser(prog="python -m db.month_end",
-                                     description="Month-end as a job (see db/month_end.py).")
-    commands = parser.add_subparsers(dest="command", required=True)
+    parser, commands = command_parser("month_end", "Month-end as a job (see db/month_end.py).")
     run = commands.add_parser("run", help="queue month-end for a month and follow it")
     run.add_argument("period", help="the month, YYYY-MM (e.g. 2024-12)")
     run.add_argument("--no-wait", action="store_true",

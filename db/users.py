@@ -68,7 +68,7 @@ from billing_core.access import (
     sign_in_wait_seconds,
 )
 from billing_core.errors import BillingError, InvalidInput
-from db.command_line import run_with_database
+from db.command_line import command_parser, run_with_database
 
 _hasher = PasswordHasher()
 # Verified against when the email is unknown, so both cases cost one argon2 verification.
@@ -275,9 +275,7 @@ def _seconds_left(left: timedelta) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m db.users",
-                                     description="Manage Ledgerline's local accounts.")
-    commands = parser.add_subparsers(dest="command", required=True)
+    parser, commands = command_parser("users", "Manage Ledgerline's local accounts.")
     create = commands.add_parser("create", help="add a user")
     create.add_argument("--email", required=True)
     create.add_argument("--role", required=True, choices=[role.value for role in PERSON_ROLES])
