@@ -10,7 +10,10 @@ its days) is written to a temporary folder, then:
    identically seeded database, in the same run; the import's rate / COPY's rate
    (goal >= 1/3);
 3. the same file imported again, every event a duplicate: events/s (goal >= 500,000),
-   and no invoice changed;
+   and no invoice changed. The same bytes are known by their digest (a repeat of the
+   first import, nothing read into the database), so the same events in other bytes
+   (the lines in reverse order) are imported again too: each line found a duplicate by
+   its key, the rate of a file that is not a copy;
 4. month-end for January for every tenant, on a copy of the seeded database whose
    usage is recorded as before events (one `usage_records` row per tenant with the
    same January total, so the same usage lines) and on the database holding the
@@ -18,9 +21,12 @@ its days) is written to a temporary folder, then:
    with events within 10 % of without).
 
 It uses scratch databases of its own: on DATABASE_URL's server when set (created and
-dropped), else on an embedded server in a temporary folder.
+dropped, the server as it is configured), else on an embedded server in a temporary folder
+with a production server's settings (`bench.scratch.PRODUCTION_SETTINGS`, docs/deployment.md;
+`--server-defaults`: PostgreSQL's own). The settings are printed with the figures.
 
     python bench/bench_usage.py [--events 10000000] [--tenants 100000] [--no-month-end]
+                                [--server-defaults]
 """
 
 from __future__ import annotations
@@ -44,7 +50,13 @@ from bench.bench_month_end import (  # noqa: E402
     _ServerCpu,
     _version,
 )
-from bench.scratch import bench_server, create_database, drop_database  # noqa: E402
+from bench.scratch import (  # noqa: E402
+    PRODUCTION_SETTINGS,
+    bench_server,
+    create_database,
+    drop_database,
+    server_settings,
+)
 from db.database import make_engine, migrate_to_head  # noqa: E402
 from db.month_end import run_month_end  # noqa: E402
 from tests.actors import finance  # noqa: E402
@@ -59,9 +71,11 @@ def main() -> None:
     parser.add_argument("--tenants", type=int, default=100_000)
     parser.add_argument("--no-month-end", action="store_true",
                         help="skip the month-end comparison (part 4)")
+    parser.add_argument("--server-defaults", action="store_true",
+                        help="the embedded server with PostgreSQL's default settings")
     args = parser.parse_args()
 
-    server, cleanup = bench_server()
+    server, cleanup = bench_server(None if args.server_defaults else PRODUCTION_SETTINGS)
     names = {role: f"ledgerline_bench_{role}_{uuid.uuid4().hex[:8]}"
              for role in ("seed", "events", "copy", "no_events")}
     folder = Path(tempfile.mkdtemp(prefix="ledgerline-bench-usage-"))
@@ -71,12 +85,15 @@ def main() -> None:
         _seed(seed, args.tenants)
         print(f"{args.events:,} events for {args.tenants:,} tenants; server: {_version(seed)}; "
               f"{os.cpu_count()} cores")
+        print(f"server settings: {server_settings(seed)}")
         seed.dispose()
         dbs = {role: create_database(server, name, template=names["seed"])
                for role, name in names.items() if role != "seed"}
         path = folder / "usage.csv"
+        reordered = folder / "usage-reversed.csv"
         started = time.perf_counter()
         monthly = _write_file(path, args.events, args.tenants)
+        _write_file(reordered, args.events, args.tenants, reverse=True)
         _record_usage_as_today(dbs["no_events"], monthly)
         print(f"file: {path.stat().st_size / 1e6:,.0f} MB written in "
               f"{time.perf_counter() - started:.1f} s")
@@ -97,7 +114,13 @@ def main() -> None:
         print(f"re-import:     {again['seconds']:8.2f} s "
               f"{args.events / again['seconds']:12,.0f} events/s  (goal >= 500,000); "
               f"{again['counts']}; peak memory {again['max_rss_mb']:,.0f} MB; invoices "
-              f"{'unchanged' if unchanged else 'CHANGED'}; {_load()}")
+              f"{'unchanged' if unchanged else 'CHANGED'}; {again['repeats']}; {_load()}")
+        other = _import_in_own_process(dbs["events"].url, reordered)
+        unchanged = _invoice_fingerprint(dbs["events"]) == invoices_before
+        print(f"  same events, lines reversed: {other['seconds']:8.2f} s "
+              f"{args.events / other['seconds']:12,.0f} events/s; {other['counts']}; peak "
+              f"memory {other['max_rss_mb']:,.0f} MB; invoices "
+              f"{'unchanged' if unchanged else 'CHANGED'}; {other['repeats']}; {_load()}")
 
         if not args.no_month_end:
             # What autovacuum does after a big import (the baseline's rows got the same):
@@ -153,13 +176,14 @@ def _tenant(number: int) -> str:
     return f"bench-{number:06d}"
 
 
-def _write_file(path: Path, events: int, tenants: int) -> list[int]:
-    """Write the events; returns each tenant's January total (base units)."""
+def _write_file(path: Path, events: int, tenants: int, reverse: bool = False) -> list[int]:
+    """Write the events (`reverse`: the same lines, last first); returns each tenant's January
+    total (base units)."""
     monthly = [0] * tenants
     with path.open("w") as out:
         out.write("tenant_id,event_id,metric,quantity,occurred_at\n")
         batch = []
-        for n in range(events):
+        for n in range(events - 1, -1, -1) if reverse else range(events):
             quantity = (n % 997 + 1) * GB // 50
             monthly[n % tenants] += quantity
             batch.append(f"{_tenant(n % tenants)},evt-{n:010d},storage,{quantity},"
@@ -209,7 +233,13 @@ def _import(url: str, path: str, results: multiprocessing.Queue) -> None:
             result = import_usage_path(session, Path(path), actor=finance("bench"))
         seconds = time.perf_counter() - started
         counts = result.counts
+        with engine.connect() as connection:
+            repeats = connection.execute(text(
+                "SELECT repeats_import_id FROM usage_imports WHERE import_id = :i"),
+                {"i": result.import_id}).scalar_one()
         results.put({
+            "repeats": (f"a repeat of import #{repeats} (same bytes)" if repeats
+                        else "read event by event"),
             "seconds": seconds,
             "counts": (f"{counts.new:,} new, {counts.duplicate:,} duplicates, "
                        f"{counts.conflict:,} conflicts, {counts.late:,} late"),

@@ -47,6 +47,7 @@ from sqlalchemy import (
     Identity,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     Numeric,
     SmallInteger,
@@ -55,7 +56,7 @@ from sqlalchemy import (
     func,
     text,
 )
-from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from billing_core.access import PERSON_ROLES, Role
@@ -253,6 +254,8 @@ class UsageImport(Base):
         CheckConstraint("received_count = new_count + duplicate_count + conflict_count",
                         name="counts_add_up"),
         CheckConstraint("late_count <= new_count", name="late_among_new"),
+        Index("ix_usage_imports_file_sha256", "file_sha256",
+              postgresql_where=text("file_sha256 IS NOT NULL")),
     )
 
     import_id: Mapped[GeneratedId]
@@ -268,6 +271,11 @@ class UsageImport(Base):
     repriced_count: Mapped[int] = mapped_column(server_default=text("0"))
     # The first conflicts (line, tenant, event id), for the import history; all are counted.
     conflicts: Mapped[list[Any]] = mapped_column(JSONB, server_default=text("'[]'::jsonb"))
+    # A file's SHA-256 and its 'tenant_id metric' pairs; an import that found the same bytes
+    # imported already names the import it repeats (0017, docs/usage-events.md).
+    file_sha256: Mapped[bytes | None] = mapped_column(LargeBinary)
+    tenant_metrics: Mapped[list[str] | None] = mapped_column(ARRAY(Text))
+    repeats_import_id: Mapped[int | None] = mapped_column(ForeignKey("usage_imports.import_id"))
     imported_at: Mapped[CreatedAt]
 
 

@@ -38,10 +38,16 @@ A good batch, in the caller's transaction:
 
 Two imports of overlapping events at once: the tenant locks make the second
 wait for the first, and the key makes any event stored once regardless.
+
+A file whose bytes (SHA-256) an earlier import took without a conflict is every line a
+duplicate (stored events never change: 0017), as long as its tenants' plans still meter
+its metrics: it is recorded as a repeat of that import, with the counts the way above
+would give, and its events are not read into the database (`_repeat_of`).
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -143,11 +149,19 @@ def import_usage_events(session: Session, events: Sequence[UsageEvent | Mapping[
 
 def import_usage_file(session: Session, stream: BinaryIO, name: str, size_bytes: int, *,
                       actor: Actor, source: UsageSource = UsageSource.FILE) -> UsageImportResult:
-    """A CSV or JSON Lines file, refused by its `size_bytes` before anything is read."""
+    """A CSV or JSON Lines file, refused by its `size_bytes` before anything is read.
+
+    The same bytes imported before (`_repeat_of`) are every one a duplicate: nothing of them
+    is read into the database. Any other file goes event by event (`import_usage`)."""
     require(actor, Permission.SEND_USAGE)
     check_file_size(size_bytes)
+    digest = _file_digest(stream)
+    if digest is not None:
+        repeated = _repeat_of(session, digest, actor=actor, source=source, file_name=name)
+        if repeated is not None:
+            return repeated
     return import_usage(session, read_usage_rows(stream, name), actor=actor, source=source,
-                        file_name=name)
+                        file_name=name, file_sha256=digest)
 
 
 def import_usage_path(session: Session, path: Path, *, actor: Actor) -> UsageImportResult:
@@ -159,19 +173,26 @@ def import_usage_path(session: Session, path: Path, *, actor: Actor) -> UsageImp
 
 
 def import_usage(session: Session, rows: Iterable[UsageRow], *, actor: Actor,
-                 source: UsageSource, file_name: str | None = None) -> UsageImportResult:
+                 source: UsageSource, file_name: str | None = None,
+                 file_sha256: bytes | None = None) -> UsageImportResult:
     """Store one batch of checked rows (`billing_core.usage_files`) in the caller's
     transaction (see the module's text); raises UsageBatchRefused, having stored nothing,
-    when any line is bad."""
+    when any line is bad. A file's `file_sha256` is recorded with its tenants and metrics,
+    so that the same bytes sent again are known (`_repeat_of`)."""
     require(actor, Permission.SEND_USAGE)
     received = _copy_incoming(session, rows, source)
     _refuse_unknown_tenants_and_metrics(session, source)
     lock_tenants_selected_by(session, "SELECT tenant_id FROM usage_incoming_pairs")
     import_id = session.execute(text("""
-        INSERT INTO usage_imports (source, file_name, actor, actor_role)
-        VALUES (:source, :file_name, :actor, :role) RETURNING import_id
+        INSERT INTO usage_imports (source, file_name, actor, actor_role, file_sha256,
+                                   tenant_metrics)
+        SELECT :source, :file_name, :actor, :role, CAST(:digest AS bytea),
+               CASE WHEN CAST(:digest AS bytea) IS NOT NULL THEN
+                   (SELECT array_agg(tenant_id || ' ' || metric) FROM usage_incoming_pairs)
+               END
+        RETURNING import_id
     """), {"source": source.value, "file_name": file_name, "actor": actor.user_id,
-           "role": actor.role.value}).scalar_one()
+           "role": actor.role.value, "digest": file_sha256}).scalar_one()
     duplicate, conflict_count = 0, 0
     conflicts: tuple[EventResult, ...] = ()
     if _store_all_as_new(session, import_id, received):
@@ -194,6 +215,57 @@ def import_usage(session: Session, rows: Iterable[UsageRow], *, actor: Actor,
     counts = ImportCounts(received, new, duplicate, conflict_count, late)
     _record(session, import_id, counts, conflicts, len(repriced), actor)
     return UsageImportResult(import_id, counts, conflicts, len(repriced))
+
+
+# --- 0. a file sent again, byte for byte --------------------------------------------------
+
+def _file_digest(stream: BinaryIO) -> bytes | None:
+    """The SHA-256 of the stream's bytes from where it stands, which it is then put back to;
+    None for a stream that cannot go back (it is read once, by the import)."""
+    if not stream.seekable():
+        return None
+    start = stream.tell()
+    digest = hashlib.sha256()
+    while chunk := stream.read(1 << 20):
+        digest.update(chunk)
+    stream.seek(start)
+    return digest.digest()
+
+
+def _repeat_of(session: Session, digest: bytes, *, actor: Actor, source: UsageSource,
+               file_name: str) -> UsageImportResult | None:
+    """The import of a file whose bytes an earlier import took without a conflict, as the
+    event-by-event way would end it: every line a duplicate, nothing stored, no draft
+    re-priced; its history row names the import it repeats. None when there is no such
+    import, or when one of the file's tenants no longer has a plan metering its metric
+    (the event-by-event way names those lines).
+
+    Sound because that earlier import, committed (or this transaction's own), left every
+    line's event stored with the line's content, and stored events are never deleted or
+    changed (trigger `usage_events_kept`, 0017)."""
+    earlier = session.execute(text("""
+        SELECT o.import_id, o.received_count FROM usage_imports o
+        WHERE o.file_sha256 = :digest AND o.repeats_import_id IS NULL AND o.conflict_count = 0
+          AND NOT EXISTS (
+              SELECT FROM unnest(o.tenant_metrics) AS m(pair)
+              WHERE NOT EXISTS (
+                  SELECT FROM subscriptions s JOIN plans p ON p.plan_id = s.plan_id
+                  WHERE s.tenant_id = split_part(m.pair, ' ', 1)
+                    AND p.usage_metric = split_part(m.pair, ' ', 2)))
+        ORDER BY o.import_id LIMIT 1
+    """), {"digest": digest}).first()
+    if earlier is None:
+        return None
+    repeats, received = earlier
+    import_id = session.execute(text("""
+        INSERT INTO usage_imports (source, file_name, actor, actor_role, file_sha256,
+                                   repeats_import_id)
+        VALUES (:source, :file_name, :actor, :role, :digest, :repeats) RETURNING import_id
+    """), {"source": source.value, "file_name": file_name, "actor": actor.user_id,
+           "role": actor.role.value, "digest": digest, "repeats": repeats}).scalar_one()
+    counts = ImportCounts(received, 0, received, 0, 0)
+    _record(session, import_id, counts, (), 0, actor, repeats=repeats)
+    return UsageImportResult(import_id, counts, (), 0)
 
 
 # --- 1. the batch into a temporary table, checked line by line ------------------------------
@@ -562,7 +634,8 @@ def _drafts_with_new_usage(session: Session) -> list[tuple[str, Period]]:
 # --- 5. the record ---------------------------------------------------------------------------
 
 def _record(session: Session, import_id: int, counts: ImportCounts,
-            conflicts: Sequence[EventResult], repriced: int, actor: Actor) -> None:
+            conflicts: Sequence[EventResult], repriced: int, actor: Actor,
+            repeats: int | None = None) -> None:
     conflict_rows = [{"line": c.line_no, "tenant_id": c.tenant_id, "event_id": c.event_id}
                      for c in conflicts]
     session.execute(text("""
@@ -574,11 +647,13 @@ def _record(session: Session, import_id: int, counts: ImportCounts,
     """), {"received": counts.received, "new": counts.new, "duplicate": counts.duplicate,
            "conflict": counts.conflict, "late": counts.late, "repriced": repriced,
            "conflicts": _json(conflict_rows), "import_id": import_id})
-    record_audit(session, AuditRecord(
-        actor, "usage.imported", "usage_import", str(import_id),
-        after={"received": counts.received, "new": counts.new,
-               "duplicate": counts.duplicate, "conflict": counts.conflict,
-               "late": counts.late, "drafts_repriced": repriced}))
+    after: dict[str, object] = {
+        "received": counts.received, "new": counts.new, "duplicate": counts.duplicate,
+        "conflict": counts.conflict, "late": counts.late, "drafts_repriced": repriced}
+    if repeats is not None:
+        after["repeats_import"] = repeats
+    record_audit(session, AuditRecord(actor, "usage.imported", "usage_import", str(import_id),
+                                      after=after))
 
 
 def _json(values: object) -> str:
