@@ -21,11 +21,11 @@ Every refusal names the field and the problem, so a file's bad line reads
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
 from typing import NamedTuple
 
+from billing_core import legacy_csv
 from billing_core.errors import BillingError, InvalidInput
 from billing_core.lines import InvoiceLine, LineKind
 from billing_core.money import Money, format_money, money_from_minor
@@ -78,24 +78,23 @@ class UsageEvent(NamedTuple):
 
 
 def check_tenant_id(value: object) -> str:
-    if not isinstance(value, str) or not _TENANT_ID.match(value):
-        raise InvalidInput("tenant_id", f"{_shown(value)} is not a tenant id (lower-case "
-                                        "letters and digits joined by single hyphens)")
-    return value
+    return _matching(value, _TENANT_ID, "tenant_id", "a tenant id (lower-case letters and "
+                                                     "digits joined by single hyphens)")
 
 
 def check_event_id(value: object) -> str:
-    if not isinstance(value, str) or not _EVENT_ID.match(value):
-        raise InvalidInput("event_id", f"{_shown(value)} is not an event id (1 to "
-                                       f"{MAX_EVENT_ID_CHARS} printable ASCII characters, "
-                                       "no spaces)")
-    return value
+    return _matching(value, _EVENT_ID, "event_id", f"an event id (1 to {MAX_EVENT_ID_CHARS} "
+                                                   "printable ASCII characters, no spaces)")
 
 
 def check_metric(value: object) -> str:
-    if not isinstance(value, str) or not _METRIC.match(value):
-        raise InvalidInput("metric", f"{_shown(value)} is not a metric name (a lower-case "
-                                     "letter, then letters, digits or _; at most 63)")
+    return _matching(value, _METRIC, "metric", "a metric name (a lower-case letter, then "
+                                               "letters, digits or _; at most 63)")
+
+
+def _matching(value: object, pattern: re.Pattern[str], field: str, what: str) -> str:
+    if not isinstance(value, str) or not pattern.match(value):
+        raise InvalidInput(field, f"{_shown(value)} is not {what}")
     return value
 
 
@@ -160,19 +159,19 @@ MAX_PROBLEMS_LISTED = 200
 """A refused file names this many bad lines, then says how many more there were."""
 
 
-@dataclass(frozen=True, slots=True)
-class LineProblem:
-    """What is wrong with one line (or one event of an API batch: its position)."""
+class LineProblem(legacy_csv.LineProblem):
+    """What is wrong with one line (or one event of an API batch: its position): the line,
+    the field (None when the whole line is wrong) and the problem, as a legacy file's line
+    problem; its message reads "line 1,234, quantity: ..."."""
 
-    line_no: int
-    field: str | None
-    problem: str
+    __slots__ = ()
+
+    @property
+    def line_no(self) -> int:
+        return self.line
 
     def __str__(self) -> str:
-        where = f"line {self.line_no:,}"
-        if self.field:
-            return f"{where}, {self.field}: {self.problem}"
-        return f"{where}: {self.problem}"
+        return f"line {self.line:,}{', ' if self.field else ': '}{self.reason}"
 
 
 class UsageBatchRefused(BillingError):
