@@ -30,6 +30,7 @@ from billing_core.lines import InvoiceLine, LineKind, priced_line
 from billing_core.money import (
     Money,
     exact_percent,
+    minor_units_decimal,
     minor_units_text,
     money_from_minor,
     round_ratio,
@@ -137,29 +138,15 @@ def discount_steps(
         percent = discount.percent
         numerator, denominator = percent.as_integer_ratio()
         step = round_ratio(running * numerator, denominator * 100)
-        steps.append(
-            priced_line(
-                LineKind.DISCOUNT,
-                discount.label,
-                money_from_minor(-step, currency),
-                None,
-                (_explain_percent, percent, running, step),
-            )
-        )
+        steps.append(priced_line(LineKind.DISCOUNT, discount.label, -step, currency, None,
+                                 (_explain_percent, percent, running, step)))
         running -= step
     unused = 0
     for fixed_off in fixed:
         offered = fixed_off.amount.to_minor_units()  # a FixedOff is rounded
-        used = min(offered, running)
-        steps.append(
-            priced_line(
-                LineKind.DISCOUNT,
-                fixed_off.label,
-                money_from_minor(-used, currency),
-                None,
-                (_explain_fixed, offered, running),
-            )
-        )
+        used = offered if offered < running else running
+        steps.append(priced_line(LineKind.DISCOUNT, fixed_off.label, -used, currency, None,
+                                 (_explain_fixed, offered, running)))
         unused += offered - used
         running -= used
     return steps, running, unused
@@ -187,7 +174,7 @@ def _in_spec_order(
 def _explain_percent(line: InvoiceLine, explain: tuple) -> tuple[Decimal, str]:
     """A percentage step's exact amount and sentence, written when first read."""
     _, percent, running, step = explain
-    currency = line.amount.currency
+    currency = line.currency
     exact = exact_percent(running, currency, percent)  # always terminates: no "(repeating)"
     return exact.copy_negate(), (  # not -exact: unary minus would round to 28 digits
         f"{percent}% of {minor_units_text(running, currency)} = "
@@ -198,12 +185,13 @@ def _explain_percent(line: InvoiceLine, explain: tuple) -> tuple[Decimal, str]:
 def _explain_fixed(line: InvoiceLine, explain: tuple) -> tuple[Decimal, str]:
     """A fixed step's exact amount (its own amount: nothing to divide) and sentence."""
     _, offered, running = explain
-    currency = line.amount.currency
+    currency = line.currency
+    exact = minor_units_decimal(line.amount_minor, currency)
     if offered <= running:
-        return line.amount.amount, (
+        return exact, (
             f"{minor_units_text(offered, currency)} off {minor_units_text(running, currency)}"
         )
-    return line.amount.amount, (
+    return exact, (
         f"{minor_units_text(offered, currency)} offered, only "
         f"{minor_units_text(running, currency)} used so the total stays at zero; "
         f"{minor_units_text(offered - running, currency)} unused"

@@ -15,13 +15,12 @@ invoices all make them; ``billing_core.invoices`` re-exports both names.
 
 from __future__ import annotations
 
-from dataclasses import FrozenInstanceError
 from decimal import Decimal
 from enum import StrEnum
-from typing import NoReturn
+from operator import attrgetter
 
 from billing_core.errors import InvalidInput
-from billing_core.money import Money, money_from_minor, share_minor, to_decimal
+from billing_core.money import FieldValue, Money, money_from_minor, read_only, to_decimal
 
 
 class LineKind(StrEnum):
@@ -31,7 +30,27 @@ class LineKind(StrEnum):
     CREDIT = "credit"
 
 
-class InvoiceLine:
+def _written(line: InvoiceLine) -> None:
+    # A priced line's exact amount and sentence, written on the first read of either.
+    explain = line._explain
+    if explain is not None:
+        line._exact, line._explanation = explain[0](line, explain)
+        line._explain = None  # last: a thread that still sees the facts writes the same
+
+
+def _read_exact_amount(line: InvoiceLine) -> Decimal:
+    if line._explain is not None:
+        _written(line)
+    return line._exact
+
+
+def _read_explanation(line: InvoiceLine) -> str:
+    if line._explain is not None:
+        _written(line)
+    return line._explanation
+
+
+class InvoiceLine(FieldValue):
     """``InvoiceLine(kind, description, amount, exact_amount, explanation, quantity=None)``.
 
     ``amount`` is rounded once to the minor unit; ``exact_amount`` is the
@@ -42,24 +61,25 @@ class InvoiceLine:
     Decimal("500"), "15 of 30 days x $1,000.00 = ... -> $500.00", 15)``.
 
     An immutable value with the fields above, compared and hashed by them like
-    a frozen dataclass. A line that a rule of ``billing_core`` prices
-    (``priced_line``) writes its exact amount and sentence when they are first
-    read: a preview prices many more lines than anyone reads, and the sentence
-    costs more than the cent. Once written they are kept.
+    a frozen dataclass. The amount is kept as what the rules add up, whole
+    minor units (``amount_minor``) beside the ``currency``; ``amount`` is that
+    as Money. A line that a rule of ``billing_core`` prices (``priced_line``)
+    writes its exact amount and sentence when they are first read: a preview
+    prices many more lines than anyone reads, and the sentence costs more than
+    the cent. Once written they are kept.
     """
 
     __slots__ = (
-        "_kind", "_description", "_amount", "_quantity", "_exact", "_explanation", "_explain"
+        "_kind", "_description", "_minor", "_currency", "_quantity", "_exact", "_explanation",
+        "_explain",
     )
     __match_args__ = ("kind", "description", "amount", "exact_amount", "explanation", "quantity")
+    FIELDS = __match_args__
 
-    # Private slots behind read-only properties, as in Money: a ``__setattr__`` that
-    # refuses would make every line set its slots through descriptors, twice the cost,
-    # and an invoice makes a line per rule. Assigning to or deleting a field raises
-    # FrozenInstanceError (``_read_only``); a slotted class takes no other attribute.
     _kind: LineKind
     _description: str
-    _amount: Money
+    _minor: int
+    _currency: str
     _quantity: int | None
     _exact: Decimal
     _explanation: str
@@ -84,167 +104,61 @@ class InvoiceLine:
             raise TypeError(f"quantity: expected an int, got {type(quantity).__name__}")
         self._kind = kind
         self._description = description
-        self._amount = amount
+        self._minor = amount.to_minor_units()
+        self._currency = amount.currency
         self._quantity = quantity
         self._exact = exact
         self._explanation = explanation
         self._explain = None
 
-    @property
-    def kind(self) -> LineKind:
-        return self._kind
-
-    @kind.setter
-    def kind(self, value: LineKind) -> None:
-        _refuse_assignment("kind")
-
-    @kind.deleter
-    def kind(self) -> None:
-        _refuse_deletion("kind")
-
-    @property
-    def description(self) -> str:
-        return self._description
-
-    @description.setter
-    def description(self, value: str) -> None:
-        _refuse_assignment("description")
-
-    @description.deleter
-    def description(self) -> None:
-        _refuse_deletion("description")
-
-    @property
-    def amount(self) -> Money:
-        """Rounded once to the minor unit."""
-        return self._amount
-
-    @amount.setter
-    def amount(self, value: Money) -> None:
-        _refuse_assignment("amount")
-
-    @amount.deleter
-    def amount(self) -> None:
-        _refuse_deletion("amount")
-
-    @property
-    def quantity(self) -> int | None:
-        """The counted thing behind the line (segment days, overage base units), or None."""
-        return self._quantity
-
-    @quantity.setter
-    def quantity(self, value: int | None) -> None:
-        _refuse_assignment("quantity")
-
-    @quantity.deleter
-    def quantity(self) -> None:
-        _refuse_deletion("quantity")
-
-    @property
-    def exact_amount(self) -> Decimal:
-        """The unrounded amount behind ``amount`` (negative for discounts and credits)."""
-        explain = self._explain
-        if explain is not None:  # written on first read (``priced_line``)
-            self._exact, self._explanation = explain[0](self, explain)
-            self._explain = None  # last: a thread that still sees the facts writes the same
-        return self._exact
-
-    @exact_amount.setter
-    def exact_amount(self, value: Decimal) -> None:
-        _refuse_assignment("exact_amount")
-
-    @exact_amount.deleter
-    def exact_amount(self) -> None:
-        _refuse_deletion("exact_amount")
-
-    @property
-    def explanation(self) -> str:
-        """The plain sentence that shows the arithmetic."""
-        explain = self._explain
-        if explain is not None:  # as for ``exact_amount``
-            self._exact, self._explanation = explain[0](self, explain)
-            self._explain = None
-        return self._explanation
-
-    @explanation.setter
-    def explanation(self, value: str) -> None:
-        _refuse_assignment("explanation")
-
-    @explanation.deleter
-    def explanation(self) -> None:
-        _refuse_deletion("explanation")
-
-    def _fields(self) -> tuple:
-        return (
-            self.kind, self.description, self.amount, self.exact_amount, self.explanation,
-            self.quantity,
-        )
-
-    def __eq__(self, other: object) -> bool:
-        if type(other) is InvoiceLine:
-            return self._fields() == other._fields()
-        return NotImplemented
-
-    def __hash__(self) -> int:
-        return hash(self._fields())
-
-    def __repr__(self) -> str:
-        return (
-            f"InvoiceLine(kind={self.kind!r}, description={self.description!r}, "
-            f"amount={self.amount!r}, exact_amount={self.exact_amount!r}, "
-            f"explanation={self.explanation!r}, quantity={self.quantity!r})"
-        )
-
-    def __reduce__(self) -> tuple:
-        # Pickle and copy the written values, never the way to write them.
-        return (InvoiceLine, self._fields())
+    kind: LineKind = read_only("kind", attrgetter("_kind"), "recurring, usage, discount or credit")
+    description: str = read_only("description", attrgetter("_description"), "What is billed.")
+    amount: Money = read_only(
+        "amount", lambda line: money_from_minor(line._minor, line._currency),
+        "Rounded once to the minor unit.",
+    )
+    amount_minor: int = read_only(
+        "amount_minor", attrgetter("_minor"), "``amount`` in minor units: $500.00 -> 50000."
+    )
+    currency: str = read_only("currency", attrgetter("_currency"), "The amount's currency.")
+    quantity: int | None = read_only(
+        "quantity", attrgetter("_quantity"),
+        "The counted thing behind the line (segment days, overage base units), or None.",
+    )
+    exact_amount: Decimal = read_only(
+        "exact_amount", _read_exact_amount,
+        "The unrounded amount behind ``amount`` (negative for discounts and credits).",
+    )
+    explanation: str = read_only(
+        "explanation", _read_explanation, "The plain sentence that shows the arithmetic."
+    )
 
 
 _new = object.__new__
 
 
-def _refuse_assignment(name: str) -> NoReturn:
-    raise FrozenInstanceError(f"cannot assign to field {name!r}")
-
-
-def _refuse_deletion(name: str) -> NoReturn:
-    raise FrozenInstanceError(f"cannot delete field {name!r}")
-
-
 def priced_line(
-    kind: LineKind, description: str, amount: Money, quantity: int | None, explain: tuple
+    kind: LineKind, description: str, minor: int, currency: str, quantity: int | None,
+    explain: tuple,
 ) -> InvoiceLine:
     """A line that a rule of billing_core has just priced, with its sentence still to write.
 
-    ``explain`` is ``(write, *facts)``: ``write(line, explain)`` returns
+    ``minor`` is the amount in minor units of ``currency``, rounded once by the
+    rule. ``explain`` is ``(write, *facts)``: ``write(line, explain)`` returns
     ``(exact_amount, explanation)`` when either is first read (the writer
-    unpacks its own facts from the tuple: no slicing, no star-call per line). The facts are
-    immutable values, so the answer is the same whenever it is asked. The
-    arguments are not checked again: the rule made them (``amount`` is
-    rounded, ``kind`` a LineKind).
+    unpacks its own facts from the tuple: no slicing, no star-call per line).
+    The facts are immutable values, so the answer is the same whenever it is
+    asked. The arguments are not checked again: the rule made them (``kind``
+    is a LineKind, ``currency`` a checked code).
     """
     line = _new(InvoiceLine)
     line._kind = kind
     line._description = description
-    line._amount = amount
+    line._minor = minor
+    line._currency = currency
     line._quantity = quantity
     line._explain = explain
     return line
-
-
-def share_line(
-    kind: LineKind, description: str, price: Money, part: int, whole: int, explain: tuple
-) -> tuple[InvoiceLine, int]:
-    """The line billing ``price * part / whole``, exactly, rounded once, and its minor units.
-
-    The rule behind proration (``part`` of ``whole`` days of a period) and usage
-    (``part`` overage base units of a billing unit of ``whole``), so ``part`` is
-    the line's quantity. SPEC 3: $1000.00 for 15 of 30 days is a line of $500.00
-    and 50000. ``explain`` is as for ``priced_line``.
-    """
-    minor = share_minor(price, part, whole)
-    amount = money_from_minor(minor, price.currency)
-    return priced_line(kind, description, amount, part, explain), minor
 
 
 def describe_exact(value: Decimal, is_exact: bool) -> str:

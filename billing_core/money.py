@@ -51,9 +51,11 @@ that stores it in minor units (``MAX_MINOR_UNITS``).
 from __future__ import annotations
 
 import decimal
+from collections.abc import Callable
 from dataclasses import FrozenInstanceError
 from decimal import Decimal
 from math import gcd
+from operator import attrgetter
 from types import MappingProxyType
 from typing import Any
 
@@ -252,6 +254,58 @@ def _too_large(field: str, shown: str, currency: str, positive: bool) -> Invalid
 _LARGEST = {code: Decimal(MAX_MINOR_UNITS).scaleb(-exp) for code, exp in CURRENCY_EXPONENTS.items()}
 
 
+def read_only(name: str, read: Callable[[Any], Any], doc: str) -> Any:
+    """A field of an immutable slotted value: read through ``read``, never assigned or deleted.
+
+    Assigning or deleting raises FrozenInstanceError, as on a frozen dataclass.
+    A frozen dataclass refuses through ``__setattr__``, which makes every new
+    value set its slots through ``object.__setattr__`` at twice the cost, and
+    pricing an invoice makes a dozen values; behind this property the value's
+    own module sets plain private slots. Typed ``Any`` so that the class
+    declares the field's type (``currency: str = read_only(...)``).
+    """
+
+    def refuse_assignment(value: object, given: object) -> None:
+        raise FrozenInstanceError(f"cannot assign to field {name!r}")
+
+    def refuse_deletion(value: object) -> None:
+        raise FrozenInstanceError(f"cannot delete field {name!r}")
+
+    return property(read, refuse_assignment, refuse_deletion, doc)
+
+
+class FieldValue:
+    """The base of billing_core's slotted immutable values (a line, a priced invoice).
+
+    A subclass names its public fields in ``FIELDS``, in its constructor's
+    order; it is then compared, hashed, shown and pickled by them, as a frozen
+    dataclass is. Its fields are ``read_only``.
+    """
+
+    __slots__ = ()
+    FIELDS: tuple[str, ...] = ()
+
+    def _fields(self) -> tuple:
+        return tuple(getattr(self, name) for name in self.FIELDS)
+
+    def __eq__(self, other: object) -> bool:
+        if type(other) is type(self):
+            return self._fields() == other._fields()  # type: ignore[attr-defined]
+        return NotImplemented
+
+    def __hash__(self) -> int:
+        return hash(self._fields())
+
+    def __repr__(self) -> str:
+        shown = ", ".join(f"{name}={value!r}" for name, value in zip(
+            self.FIELDS, self._fields(), strict=True))
+        return f"{type(self).__name__}({shown})"
+
+    def __reduce__(self) -> tuple:
+        # Pickle and copy the values, never how they were worked out.
+        return (type(self), self._fields())
+
+
 def check_currency(currency: str, field: str = "currency") -> str:
     """Return the upper-case ISO 4217 code, or raise InvalidInput naming ``field``."""
     if type(currency) is str:
@@ -284,11 +338,7 @@ class Money:
     __slots__ = ("_coefficient", "_exponent", "_currency")
     __match_args__ = ("amount", "currency")
 
-    # The fields are private slots behind read-only properties, not a ``__setattr__``
-    # that refuses: a refusing ``__setattr__`` makes every new Money set its slots through
-    # descriptors, twice the cost, and a priced invoice makes nine. Assigning to
-    # ``amount`` or ``currency`` still raises FrozenInstanceError, and a slotted class
-    # takes no other attribute.
+    # Private slots behind ``read_only`` fields; a slotted class takes no other attribute.
     _coefficient: int
     _exponent: int
     _currency: str
@@ -301,31 +351,14 @@ class Money:
         self._exponent = exponent  # type: ignore[assignment]  # finite: to_decimal checked
         self._currency = code
 
-    @property
-    def amount(self) -> Decimal:
-        """The amount as a Decimal: ``Money("500.00", "USD").amount == Decimal("500.00")``."""
-        return Decimal(self._coefficient).scaleb(self._exponent, _WIDE)
-
-    @amount.setter
-    def amount(self, value: Decimal) -> None:
-        raise FrozenInstanceError("cannot assign to field 'amount'")
-
-    @amount.deleter
-    def amount(self) -> None:
-        raise FrozenInstanceError("cannot delete field 'amount'")
-
-    @property
-    def currency(self) -> str:
-        """The ISO 4217 code: ``Money("500.00", "usd").currency == "USD"``."""
-        return self._currency
-
-    @currency.setter
-    def currency(self, value: str) -> None:
-        raise FrozenInstanceError("cannot assign to field 'currency'")
-
-    @currency.deleter
-    def currency(self) -> None:
-        raise FrozenInstanceError("cannot delete field 'currency'")
+    amount: Decimal = read_only(
+        "amount", lambda money: Decimal(money._coefficient).scaleb(money._exponent, _WIDE),
+        """The amount as a Decimal: ``Money("500.00", "USD").amount == Decimal("500.00")``.""",
+    )
+    currency: str = read_only(
+        "currency", attrgetter("_currency"),
+        """The ISO 4217 code: ``Money("500.00", "usd").currency == "USD"``.""",
+    )
 
     # Construction -----------------------------------------------------------------------------
 
@@ -678,8 +711,12 @@ def exact_percent(minor: int, currency: str, percent: Decimal) -> Decimal:
     (``billing_core.discounts.MAX_PERCENT_DIGITS``), so the product fits the 50
     digits of ``_EXACT`` and dividing it by 100 only moves the point.
     """
-    amount = Decimal(minor).scaleb(_MINOR_EXPONENT[currency], _WIDE)
-    return _DIVIDE.divide(_EXACT.multiply(amount, percent), 100)
+    return _DIVIDE.divide(_EXACT.multiply(minor_units_decimal(minor, currency), percent), 100)
+
+
+def minor_units_decimal(minor: int, currency: str) -> Decimal:
+    """``minor`` minor units of ``currency`` as a Decimal at its scale: 5000 USD -> 50.00."""
+    return Decimal(minor).scaleb(_MINOR_EXPONENT[currency], _WIDE)
 
 
 def rounding_adjustment(billable: Money, exact: Decimal) -> Decimal:

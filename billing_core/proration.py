@@ -35,44 +35,56 @@ from operator import itemgetter
 from typing import TypeVar
 
 from billing_core.errors import CurrencyMismatch, InvalidInput
-from billing_core.lines import InvoiceLine, LineKind, describe_exact, share_line
-from billing_core.money import Money, exact_quotient, format_money
+from billing_core.lines import InvoiceLine, LineKind, describe_exact, priced_line
+from billing_core.money import Money, exact_quotient, format_money, minor_units_text, share_minor
 from billing_core.periods import Period, _require_date, period_start_instant, require_aware_utc
 
 
+class _InForce:
+    # The checks a plan change of either grain makes, in one place: its start by the
+    # subclass's ``_checked_start``, then a named plan and a price that is Money, not negative.
+    __slots__ = ()
+    plan: str
+    price: Money
+
+    def __post_init__(self) -> None:
+        self._checked_start()
+        if not isinstance(self.plan, str) or not self.plan.strip():
+            raise InvalidInput("plan", "needs a name")
+        if type(self.price) is not Money:
+            raise TypeError(f"price: expected Money, got {type(self.price).__name__}")
+        if self.price.is_negative:
+            raise InvalidInput("price", f"{self.price} is negative")
+
+    def _checked_start(self) -> None:
+        raise NotImplementedError
+
+
 @dataclass(frozen=True, slots=True)
-class PlanChange:
-    """``PlanChange(starts_on, plan, price)``: in force from ``starts_on`` until the next change."""
+class PlanChange(_InForce):
+    """``PlanChange(starts_on, plan, price)``: in force from ``starts_on`` until the next change.
+
+    The day of the change belongs to this plan (SPEC 3).
+    """
 
     starts_on: date
     plan: str
     price: Money
 
-    def __post_init__(self) -> None:
+    def _checked_start(self) -> None:
         _require_date(self.starts_on, "starts_on")
-        _check_plan(self.plan, self.price)
 
 
 @dataclass(frozen=True, slots=True)
-class TimedPlanChange:
+class TimedPlanChange(_InForce):
     """A plan in force from the aware instant ``starts_at`` (kept in UTC), for seconds."""
 
     starts_at: datetime
     plan: str
     price: Money
 
-    def __post_init__(self) -> None:
+    def _checked_start(self) -> None:
         object.__setattr__(self, "starts_at", require_aware_utc(self.starts_at, "starts_at"))
-        _check_plan(self.plan, self.price)
-
-
-def _check_plan(plan: str, price: Money) -> None:
-    if not isinstance(plan, str) or not plan.strip():
-        raise InvalidInput("plan", "needs a name")
-    if type(price) is not Money:
-        raise TypeError(f"price: expected Money, got {type(price).__name__}")
-    if price.is_negative:
-        raise InvalidInput("price", f"{price} is negative")
 
 
 _Change = TypeVar("_Change", PlanChange, TimedPlanChange)
@@ -90,39 +102,44 @@ def _spans(
     """
     offsets.sort(key=_first)
     spans: list[tuple[_Change, int, int]] = []
-    last = len(offsets) - 1
-    for index, (offset, change) in enumerate(offsets):
-        end = total
-        if index < last:
-            following, successor = offsets[index + 1]
-            _check_neighbours(offset, change, following, successor, describe_start)
-            end = min(following, total)
-        start = max(offset, 0)
-        if start >= end:
-            continue  # over before the period starts, or starting after it ends
-        if spans and _same_plan(spans[-1][0], change):
-            # An unchanged plan is one segment: it must cost exactly its price.
-            spans[-1] = (spans[-1][0], spans[-1][1], end)
-        else:
-            spans.append((change, start, end))
+    before: _Change | None = None
+    start_before = 0
+    for offset, change in offsets:
+        if before is not None:
+            if (change.price.currency != before.price.currency
+                    or offset == start_before):
+                _refuse_neighbours(before, change, describe_start)
+            _add_span(spans, before, start_before, offset if offset < total else total)
+        before, start_before = change, offset
+    if before is not None:
+        _add_span(spans, before, start_before, total)
     return spans
 
 
-def _same_plan(before: _Change, change: _Change) -> bool:
-    return before.plan == change.plan and before.price == change.price
+def _add_span(spans: list[tuple[_Change, int, int]], change: _Change, start: int, end: int) -> None:
+    # ``change`` in force from ``start`` until ``end``, cut to the period (which starts at 0).
+    if start < 0:
+        start = 0
+    if start >= end:
+        return  # over before the period starts, or starting after it ends
+    if spans:
+        last = spans[-1][0]
+        if last.plan == change.plan and last.price == change.price:
+            # An unchanged plan is one segment: it must cost exactly its price.
+            spans[-1] = (last, spans[-1][1], end)
+            return
+    spans.append((change, start, end))
 
 
-def _check_neighbours(
-    start_before: int, before: _Change, start: int, change: _Change,
-    describe_start: Callable[[_Change], object],
+def _refuse_neighbours(
+    before: _Change, change: _Change, describe_start: Callable[[_Change], object]
 ) -> None:
     """One currency for every plan, and one plan per start (``change`` follows ``before``)."""
     if change.price.currency != before.price.currency:
         raise CurrencyMismatch(before.price.currency, change.price.currency, "prorate")
-    if start == start_before:
-        raise InvalidInput(
-            "plan_changes", f"two plan changes start at {describe_start(change)}; keep one"
-        )
+    raise InvalidInput(
+        "plan_changes", f"two plan changes start at {describe_start(change)}; keep one"
+    )
 
 
 _first = itemgetter(0)
@@ -139,15 +156,22 @@ def segments(plan_changes: Sequence[PlanChange], period: Period) -> list[tuple[P
     November 2024 -> ``[($600 plan, [11-01, 11-16)), ($1000 plan, [11-16, 12-01))]``.
     """
     start = period.start
-    spans = _spans(
-        [((change.starts_on - start).days, change) for change in plan_changes],
-        period.days,
-        _starts_on,
-    )
+    spans = _day_spans(plan_changes, period)
     return [
         (change, Period(start + timedelta(days=lo), start + timedelta(days=hi)))
         for change, lo, hi in spans
     ]
+
+
+def _day_spans(
+    plan_changes: Sequence[PlanChange], period: Period
+) -> list[tuple[PlanChange, int, int]]:
+    origin = period.start.toordinal()
+    return _spans(
+        [(change.starts_on.toordinal() - origin, change) for change in plan_changes],
+        period.days,
+        _starts_on,
+    )
 
 
 def prorate(plan_changes: Sequence[PlanChange], period: Period) -> list[InvoiceLine]:
@@ -170,23 +194,10 @@ def prorate_into(
     # ``lines`` and returning the sum of the new lines in minor units, so the
     # invoice adds integers rather than Decimals.
     start = period.start
-    period_days = period.days
-    origin = start.toordinal()
-    spans = _spans(
-        [(change.starts_on.toordinal() - origin, change) for change in plan_changes],
-        period_days,
-        _starts_on,
+    return _bill_spans(
+        _day_spans(plan_changes, period), period.days, "days",
+        lambda change, lo: change.starts_on if lo else start, lines,
     )
-    total_minor = 0
-    for change, lo, hi in spans:
-        used = hi - lo
-        price = change.price
-        explain = (_explain_segment, price, used, period_days, "days",
-                   change.starts_on if lo else start)
-        line, minor = share_line(LineKind.RECURRING, change.plan, price, used, period_days, explain)
-        lines.append(line)
-        total_minor += minor
-    return total_minor
 
 
 def prorate_by_seconds(
@@ -208,33 +219,43 @@ def prorate_by_seconds(
         delta = change.starts_at - origin
         # Whole seconds by integer arithmetic (timedelta.total_seconds() is a float).
         offsets.append((delta.days * 86_400 + delta.seconds, change))
-    spans = _spans(offsets, period_seconds, _starts_at)
-    return [
-        _segment_line(
-            change, hi - lo, period_seconds, "seconds", (origin + timedelta(seconds=lo)).isoformat()
-        )[0]
-        for change, lo, hi in spans
-    ]
+    lines: list[InvoiceLine] = []
+    _bill_spans(
+        _spans(offsets, period_seconds, _starts_at), period_seconds, "seconds",
+        lambda change, lo: (origin + timedelta(seconds=lo)).isoformat(), lines,
+    )
+    return lines
 
 
 def _starts_at(change: TimedPlanChange) -> str:
     return change.starts_at.isoformat()
 
 
-def _segment_line(
-    change: PlanChange | TimedPlanChange, used: int, whole: int, unit: str, since: object
-) -> tuple[InvoiceLine, int]:
-    """The recurring line for ``used`` of ``whole`` days (or seconds) from ``since``, and its
-    amount in minor units: ``price * used / whole``, exactly, rounded once."""
-    explain = (_explain_segment, change.price, used, whole, unit, since)
-    return share_line(LineKind.RECURRING, change.plan, change.price, used, whole, explain)
+def _bill_spans(
+    spans: list[tuple[_Change, int, int]], whole: int, unit: str,
+    since: Callable[[_Change, int], object], lines: list[InvoiceLine],
+) -> int:
+    """A recurring line per span, ``price * used / whole``, exactly, rounded once, appended to
+    ``lines``; returns their sum in minor units. ``since(change, start)`` is the span's first
+    day (or second) as its sentence names it."""
+    total = 0
+    for change, lo, hi in spans:
+        used = hi - lo
+        price = change.price
+        minor = share_minor(price, used, whole)
+        lines.append(priced_line(
+            LineKind.RECURRING, change.plan, minor, price.currency, used,
+            (_explain_segment, price, used, whole, unit, since(change, lo), minor),
+        ))
+        total += minor
+    return total
 
 
 def _explain_segment(line: InvoiceLine, explain: tuple) -> tuple[Decimal, str]:
     """The exact amount and the sentence of a recurring line, written when first read."""
-    _, price, used, whole, unit, since = explain
+    _, price, used, whole, unit, since, billed = explain
     # ``decimals``: equal prices of another scale (1000.0, 1000.00) keep their own digits.
-    return _segment_sentence(price, price.decimals, line.amount, used, whole, unit, since)
+    return _segment_sentence(price, price.decimals, billed, used, whole, unit, since)
 
 
 # Every tenant on a plan whose segment starts the same day gets the same
@@ -243,15 +264,16 @@ def _explain_segment(line: InvoiceLine, explain: tuple) -> tuple[Decimal, str]:
 # sentence made ran at 46,000 invoices/s with it and 35,900/s without (same run, best of 3).
 @lru_cache(maxsize=4096)
 def _segment_sentence(
-    price: Money, decimals: int, billed: Money, used: int, whole: int, unit: str, since: object
+    price: Money, decimals: int, billed: int, used: int, whole: int, unit: str, since: object
 ) -> tuple[Decimal, str]:
+    currency = price.currency
     head = f"{used:,} of {whole:,} {unit} from {since} x {format_money(price)} ="
     if used == whole:
         # An unchanged plan costs exactly its price: nothing to divide.
-        return price.amount, f"{head} full price -> {format_money(billed)}"
+        return price.amount, f"{head} full price -> {minor_units_text(billed, currency)}"
     exact, is_exact = exact_quotient(price, used, whole)
     # The price's own digits (1000.0 or 1000.00): the exact amount has as many decimals.
     return exact, (
         f"{head} {price.amount} x {used:,} / {whole:,} = {describe_exact(exact, is_exact)} "
-        f"-> {format_money(billed)}"
+        f"-> {minor_units_text(billed, currency)}"
     )

@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from decimal import Context, Decimal, Inexact, localcontext
 
 from billing_core.errors import InvalidInput
-from billing_core.lines import InvoiceLine, LineKind, describe_exact, share_line
+from billing_core.lines import InvoiceLine, LineKind, describe_exact, priced_line
 from billing_core.money import (
     CURRENCY_SYMBOLS,
     MAX_DIGITS,
@@ -36,6 +36,8 @@ from billing_core.money import (
     Money,
     exact_quotient,
     format_money,
+    minor_units_text,
+    share_minor,
     to_decimal,
 )
 from billing_core.money_text import plain_digits
@@ -139,35 +141,37 @@ def price_usage(plan: UsagePlan, used_base_units: int) -> InvoiceLine | None:
     SPEC 6: one byte over a 1 TB plan at $23.00/TB is exactly $0.000000000023,
     a line of $0.00 with quantity 1.
     """
-    priced = usage_line(plan, used_base_units)
-    return None if priced is None else priced[0]
-
-
-def usage_line(plan: UsagePlan, used_base_units: int) -> tuple[InvoiceLine, int] | None:
-    # Private to billing_core (price_invoice): ``price_usage`` with the line's
-    # amount in minor units beside it.
-    _require_count(used_base_units, "used_base_units")
+    if type(used_base_units) is not int or used_base_units < 0:
+        _require_count(used_base_units, "used_base_units")
     extra = used_base_units - plan.included_base_units
     if extra <= 0:
         return None
-    explain = (_explain_usage, plan, extra)
-    return share_line(LineKind.USAGE, f"{plan.metric} overage", plan.price_per_unit, extra,
-                      plan.base_units_per_unit, explain)
+    price = plan.price_per_unit
+    minor = share_minor(price, extra, plan.base_units_per_unit)
+    return priced_line(LineKind.USAGE, f"{plan.metric} overage", minor, price.currency, extra,
+                       (_explain_usage, plan, extra, minor))
+
+
+def usage_line(plan: UsagePlan, used_base_units: int) -> tuple[InvoiceLine, int] | None:
+    # Private to billing_core (late usage): ``price_usage`` with the line's amount in
+    # minor units beside it.
+    line = price_usage(plan, used_base_units)
+    return None if line is None else (line, line.amount_minor)
 
 
 def _explain_usage(line: InvoiceLine, explain: tuple) -> tuple[Decimal, str]:
     """The exact amount and the sentence of a usage line, written when first read."""
-    _, plan, extra = explain
+    _, plan, extra, billed = explain
     per = plan.base_units_per_unit
     price = plan.price_per_unit
     exact, is_exact = exact_quotient(price, extra, per)
     base = plan.base_unit_name
-    used_base_units = plan.included_base_units + extra
+    included = plan.included_base_units
     return exact, (
-        f"used {used_base_units:,} {base}s, included {plan.included_base_units:,}: "
+        f"used {included + extra:,} {base}s, included {included:,}: "
         f"overage {extra:,} {base}{'' if extra == 1 else 's'} x {unit_price_text(price)} per "
         f"{plan.unit_name} ({per:,} {base}s) = {describe_exact(exact, is_exact)} "
-        f"-> {format_money(line.amount)}"
+        f"-> {minor_units_text(billed, price.currency)}"
     )
 
 
