@@ -98,11 +98,13 @@ def main() -> None:
         print(f"file: {path.stat().st_size / 1e6:,.0f} MB written in "
               f"{time.perf_counter() - started:.1f} s")
 
+        wal_before = _wal(dbs["events"])
         imported = _import_in_own_process(dbs["events"].url, path)
         import_rate = args.events / imported["seconds"]
         print(f"import:        {imported['seconds']:8.2f} s {import_rate:12,.0f} events/s  "
               f"(goal >= 200,000); {imported['counts']}; peak memory "
               f"{imported['max_rss_mb']:,.0f} MB (goal < 500, flat from 1M to 10M); {_load()}")
+        print(f"  import's WAL and checkpoints: {_wal(dbs['events'], wal_before)}")
         copy_seconds = _raw_copy(dbs["copy"], path)
         copy_rate = args.events / copy_seconds
         print(f"raw COPY:      {copy_seconds:8.2f} s {copy_rate:12,.0f} events/s  {_load()}")
@@ -149,6 +151,23 @@ def _load() -> str:
     """The load average beside each figure: other work on the machine moves every figure."""
     one, five, _ = os.getloadavg()
     return f"load {one:.1f} / {five:.1f}"
+
+
+def _wal(engine: Engine, since: str | None = None) -> str:
+    """The server's WAL position, checkpoints so far; with `since` (an earlier answer), how
+    much WAL and how many checkpoints came in between."""
+    with engine.connect() as connection:
+        lsn, checkpoints = connection.execute(text(
+            "SELECT pg_current_wal_lsn()::text, num_timed + num_requested "
+            "FROM pg_stat_checkpointer")).one()
+        if since is None:
+            return f"{lsn} {checkpoints}"
+        lsn_before, checkpoints_before = since.split()
+        wal = connection.execute(text("SELECT pg_wal_lsn_diff(CAST(:a AS pg_lsn), "
+                                      "CAST(:b AS pg_lsn))"), {"a": lsn, "b": lsn_before}
+                                 ).scalar_one()
+    return (f"{float(wal) / 1e9:.2f} GB of WAL, "
+            f"{checkpoints - int(checkpoints_before)} checkpoints")
 
 
 def _seed(engine: Engine, count: int) -> None:
