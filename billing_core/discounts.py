@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from billing_core.errors import CurrencyMismatch, InvalidInput
-from billing_core.lines import InvoiceLine, LineKind, priced_line
+from billing_core.lines import InvoiceLine, LineKind, describe_exact, priced_line
 from billing_core.money import (
     Money,
     exact_percent,
@@ -131,16 +131,26 @@ def discount_steps(
     if subtotal < 0:
         shown = minor_units_text(subtotal, currency)
         raise InvalidInput("subtotal", f"{shown} is negative; there is nothing to discount")
-    percents, fixed = _in_spec_order(discounts, currency)
     steps: list[InvoiceLine] = []
     running = subtotal
-    for discount in percents:
-        percent = discount.percent
-        numerator, denominator = percent.as_integer_ratio()
-        step = round_ratio(running * numerator, denominator * 100)
-        steps.append(priced_line(LineKind.DISCOUNT, discount.label, -step, currency, None,
-                                 (_explain_percent, percent, running, step)))
-        running -= step
+    # SPEC 4's order: each percentage as it is listed, compounding; the fixed amounts after
+    # them all, in their listed order.
+    fixed: list[FixedOff] = []
+    for discount in discounts:
+        if type(discount) is PercentOff:
+            percent = discount.percent
+            numerator, denominator = percent.as_integer_ratio()
+            step = round_ratio(running * numerator, denominator * 100)
+            steps.append(priced_line(LineKind.DISCOUNT, discount.label, -step, currency, None,
+                                     (_explain_percent, percent, running, step)))
+            running -= step
+        elif type(discount) is FixedOff:
+            if discount.amount.currency != currency:
+                raise CurrencyMismatch(currency, discount.amount.currency, "discount")
+            fixed.append(discount)
+        else:
+            kind = type(discount).__name__
+            raise TypeError(f"discounts: expected PercentOff or FixedOff, got {kind}")
     unused = 0
     for fixed_off in fixed:
         offered = fixed_off.amount.to_minor_units()  # a FixedOff is rounded
@@ -152,33 +162,14 @@ def discount_steps(
     return steps, running, unused
 
 
-def _in_spec_order(
-    discounts: Iterable[PercentOff | FixedOff], currency: str
-) -> tuple[list[PercentOff], list[FixedOff]]:
-    """The percentages, then the fixed amounts, each in the order listed (SPEC 4)."""
-    percents: list[PercentOff] = []
-    fixed: list[FixedOff] = []
-    for discount in discounts:
-        if type(discount) is PercentOff:
-            percents.append(discount)
-        elif type(discount) is FixedOff:
-            if discount.amount.currency != currency:
-                raise CurrencyMismatch(currency, discount.amount.currency, "discount")
-            fixed.append(discount)
-        else:
-            kind = type(discount).__name__
-            raise TypeError(f"discounts: expected PercentOff or FixedOff, got {kind}")
-    return percents, fixed
-
-
 def _explain_percent(line: InvoiceLine, explain: tuple) -> tuple[Decimal, str]:
     """A percentage step's exact amount and sentence, written when first read."""
     _, percent, running, step = explain
     currency = line.currency
     exact = exact_percent(running, currency, percent)  # always terminates: no "(repeating)"
     return exact.copy_negate(), (  # not -exact: unary minus would round to 28 digits
-        f"{percent}% of {minor_units_text(running, currency)} = "
-        f"{exact:f} -> -{minor_units_text(step, currency)}"
+        f"{percent!s}% of {minor_units_text(running, currency)} = "
+        f"{describe_exact(exact)} -> -{minor_units_text(step, currency)}"
     )
 
 

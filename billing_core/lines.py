@@ -15,9 +15,11 @@ invoices all make them; ``billing_core.invoices`` re-exports both names.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from decimal import Decimal
 from enum import StrEnum
 from operator import attrgetter
+from typing import Any
 
 from billing_core.errors import InvalidInput
 from billing_core.money import FieldValue, Money, money_from_minor, read_only, to_decimal
@@ -30,24 +32,17 @@ class LineKind(StrEnum):
     CREDIT = "credit"
 
 
-def _written(line: InvoiceLine) -> None:
-    # A priced line's exact amount and sentence, written on the first read of either.
-    explain = line._explain
-    if explain is not None:
-        line._exact, line._explanation = explain[0](line, explain)
-        line._explain = None  # last: a thread that still sees the facts writes the same
+def _written(read: Callable[[InvoiceLine], object]) -> Callable[[InvoiceLine], Any]:
+    # The exact amount or the sentence of a line (``read`` from its slot), both written on
+    # the first read of either while the line still holds its facts (``priced_line``).
+    def read_written(line: InvoiceLine) -> object:
+        explain = line._explain
+        if explain is not None:
+            line._exact, line._explanation = explain[0](line, explain)
+            line._explain = None  # last: a thread that still sees the facts writes the same
+        return read(line)
 
-
-def _read_exact_amount(line: InvoiceLine) -> Decimal:
-    if line._explain is not None:
-        _written(line)
-    return line._exact
-
-
-def _read_explanation(line: InvoiceLine) -> str:
-    if line._explain is not None:
-        _written(line)
-    return line._explanation
+    return read_written
 
 
 class InvoiceLine(FieldValue):
@@ -126,11 +121,12 @@ class InvoiceLine(FieldValue):
         "The counted thing behind the line (segment days, overage base units), or None.",
     )
     exact_amount: Decimal = read_only(
-        "exact_amount", _read_exact_amount,
+        "exact_amount", _written(attrgetter("_exact")),
         "The unrounded amount behind ``amount`` (negative for discounts and credits).",
     )
     explanation: str = read_only(
-        "explanation", _read_explanation, "The plain sentence that shows the arithmetic."
+        "explanation", _written(attrgetter("_explanation")),
+        "The plain sentence that shows the arithmetic.",
     )
 
 
@@ -161,9 +157,11 @@ def priced_line(
     return line
 
 
-def describe_exact(value: Decimal, is_exact: bool) -> str:
+def describe_exact(value: Decimal, is_exact: bool = True) -> str:
     """The exact value for an explanation: "500.00", or "322.580645161290... (repeating)"."""
-    text = format(value, "f")
+    text = str(value)  # plain digits unless the exponent would show: then format "f", slower
+    if "E" in text:
+        text = format(value, "f")
     if is_exact:
         return text
     head, _, tail = text.partition(".")

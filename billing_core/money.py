@@ -490,14 +490,16 @@ class Money:
         return mine == theirs
 
     def __hash__(self) -> int:
-        # Equal amounts of another scale hash alike: the trailing zeros are taken off first.
-        coefficient, exponent = self._coefficient, self._exponent
-        if not coefficient:
-            return hash((0, self._currency))
-        while not coefficient % 10:
+        # Equal amounts of another scale hash alike: hashed as minor units, the trailing
+        # zeros of a finer scale taken off (an amount at its currency's scale has none to take).
+        coefficient = self._coefficient
+        shift = self._exponent - _MINOR_EXPONENT[self._currency]
+        if shift > 0:
+            return hash((coefficient * 10**shift, 0, self._currency))
+        while shift and not coefficient % 10:
             coefficient //= 10
-            exponent += 1
-        return hash((coefficient, exponent, self._currency))
+            shift += 1
+        return hash((coefficient, shift, self._currency))
 
     @property
     def decimals(self) -> int:
@@ -571,6 +573,9 @@ def _aligned(money: Money, other: Money, operation: str) -> tuple[int, int, int]
 
 _MINOR_EXPONENT = {code: -exp for code, exp in CURRENCY_EXPONENTS.items()}
 _ZEROS = {code: _money(0, exponent, code) for code, exponent in _MINOR_EXPONENT.items()}
+_HUNDRED_UNITS = {  # a hundred units in minor units, written with the currency's places (1.00E+4)
+    code: Decimal((0, (1, 0, 0), places)) for code, places in CURRENCY_EXPONENTS.items()
+}
 
 # Rounding: exact rationals to whole minor units ----------------------------------------------
 
@@ -711,7 +716,10 @@ def exact_percent(minor: int, currency: str, percent: Decimal) -> Decimal:
     (``billing_core.discounts.MAX_PERCENT_DIGITS``), so the product fits the 50
     digits of ``_EXACT`` and dividing it by 100 only moves the point.
     """
-    return _DIVIDE.divide(_EXACT.multiply(minor_units_decimal(minor, currency), percent), 100)
+    # ``minor * percent`` over 100 minor units per hundred: the divisor is written with the
+    # currency's places as its exponent (USD: 1.00E+4), so the quotient has the very digits
+    # of ``amount * percent / 100``, one Decimal step fewer.
+    return _DIVIDE.divide(_EXACT.multiply(Decimal(minor), percent), _HUNDRED_UNITS[currency])
 
 
 def minor_units_decimal(minor: int, currency: str) -> Decimal:
@@ -755,17 +763,22 @@ def format_money(money: Money) -> str:
 def minor_units_text(minor: int, currency: str) -> str:
     """``format_money`` of ``minor`` minor units: 100000 USD -> "$1,000.00", -5000 -> "-$50.00"."""
     # Every sentence of an invoice shows a few amounts, so this is written for speed: the
-    # currency's figures are read once from its row of ``_TEXT``, the minor digits are a
-    # string looked up by index, and only amounts of a thousand or more pay for grouping.
-    per_unit, prefix, minor_digits = _TEXT[currency]
+    # currency's figures are read once from its row of ``_TEXT``, and the minor digits and
+    # the last group of three are strings looked up by index (Python's "," grouping costs
+    # as much as the rest of the call; below a million it is one lookup).
     if minor < 0:
-        units, part = divmod(-minor, per_unit)
-        prefix = "-" + prefix
-    else:
-        units, part = divmod(minor, per_unit)
+        return "-" + minor_units_text(-minor, currency)
+    per_unit, prefix, minor_digits = _TEXT[currency]
+    units, part = divmod(minor, per_unit)
     if units < 1000:
         return f"{prefix}{units}{minor_digits[part]}"
+    if units < 1_000_000:
+        thousands, units = divmod(units, 1000)
+        return f"{prefix}{thousands},{_THREE_DIGITS[units]}{minor_digits[part]}"
     return f"{prefix}{units:,}{minor_digits[part]}"
+
+
+_THREE_DIGITS = tuple(f"{group:03d}" for group in range(1000))
 
 
 def _text_row(code: str, places: int) -> tuple[int, str, tuple[str, ...]]:

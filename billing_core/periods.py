@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import calendar
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import MAXYEAR, MINYEAR, UTC, date, datetime, timedelta
 
 from billing_core.errors import InvalidInput
@@ -51,6 +51,8 @@ class Period:
 
     start: date
     end: date
+    # Worked out once: every line of every invoice of the period divides by it.
+    days: int = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         _require_date(self.start, "start")
@@ -59,10 +61,7 @@ class Period:
             raise InvalidInput(
                 "period", f"ends on {self.end} which is not after its start {self.start}"
             )
-
-    @property
-    def days(self) -> int:
-        return (self.end - self.start).days
+        object.__setattr__(self, "days", (self.end - self.start).days)
 
     @property
     def last_day(self) -> date:

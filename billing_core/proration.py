@@ -274,6 +274,6 @@ def _segment_sentence(
     exact, is_exact = exact_quotient(price, used, whole)
     # The price's own digits (1000.0 or 1000.00): the exact amount has as many decimals.
     return exact, (
-        f"{head} {price.amount} x {used:,} / {whole:,} = {describe_exact(exact, is_exact)} "
+        f"{head} {price.amount!s} x {used:,} / {whole:,} = {describe_exact(exact, is_exact)} "
         f"-> {minor_units_text(billed, currency)}"
     )
