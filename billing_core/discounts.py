@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from billing_core.errors import CurrencyMismatch, InvalidInput
-from billing_core.lines import InvoiceLine, LineKind, describe_exact, priced_line
+from billing_core.lines import DISCOUNT, InvoiceLine, describe_exact, priced_line
 from billing_core.money import (
     Money,
     exact_percent,
@@ -141,7 +141,7 @@ def discount_steps(
             percent = discount.percent
             numerator, denominator = percent.as_integer_ratio()
             step = round_ratio(running * numerator, denominator * 100)
-            steps.append(priced_line(LineKind.DISCOUNT, discount.label, -step, currency, None,
+            steps.append(priced_line(DISCOUNT, discount.label, -step, currency, None,
                                      (_explain_percent, percent, running, step)))
             running -= step
         elif type(discount) is FixedOff:
@@ -155,7 +155,7 @@ def discount_steps(
     for fixed_off in fixed:
         offered = fixed_off.amount.to_minor_units()  # a FixedOff is rounded
         used = offered if offered < running else running
-        steps.append(priced_line(LineKind.DISCOUNT, fixed_off.label, -used, currency, None,
+        steps.append(priced_line(DISCOUNT, fixed_off.label, -used, currency, None,
                                  (_explain_fixed, offered, running)))
         unused += offered - used
         running -= used

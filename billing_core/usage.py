@@ -24,11 +24,11 @@ A quantity typed or imported as text becomes a count through
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Context, Decimal, Inexact, localcontext
 
 from billing_core.errors import InvalidInput
-from billing_core.lines import InvoiceLine, LineKind, describe_exact, priced_line
+from billing_core.lines import USAGE, InvoiceLine, describe_exact, priced_line
 from billing_core.money import (
     CURRENCY_SYMBOLS,
     MAX_DIGITS,
@@ -78,6 +78,10 @@ class UsagePlan:
     included_base_units: int
     price_per_unit: Money
     base_unit_name: str = "unit"
+    # The words of a usage sentence that are the plan's own ("bytes, included 1,000: overage",
+    # "x $23.00 per TB (1,000,000,000,000 bytes) ="), written once: month-end prices every
+    # tenant on a plan with the one UsagePlan it loaded, so each sentence only adds its counts.
+    _sentence_parts: tuple[str, str] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         if _require_count(self.base_units_per_unit, "base_units_per_unit") == 0:
@@ -89,10 +93,16 @@ class UsagePlan:
             )
         if self.price_per_unit.is_negative:
             raise InvalidInput("price_per_unit", f"{self.price_per_unit} is negative")
-        for field in ("metric", "unit_name", "base_unit_name"):
-            value = getattr(self, field)
+        for name in ("metric", "unit_name", "base_unit_name"):
+            value = getattr(self, name)
             if not isinstance(value, str) or not value.strip():
-                raise InvalidInput(field, "needs a name")
+                raise InvalidInput(name, "needs a name")
+        base = self.base_unit_name
+        object.__setattr__(self, "_sentence_parts", (
+            f"{base}s, included {self.included_base_units:,}: overage",
+            f"x {unit_price_text(self.price_per_unit)} per {self.unit_name} "
+            f"({self.base_units_per_unit:,} {base}s) =",
+        ))
 
 
 def to_base_units(
@@ -148,7 +158,7 @@ def price_usage(plan: UsagePlan, used_base_units: int) -> InvoiceLine | None:
         return None
     price = plan.price_per_unit
     minor = share_minor(price, extra, plan.base_units_per_unit)
-    return priced_line(LineKind.USAGE, f"{plan.metric} overage", minor, price.currency, extra,
+    return priced_line(USAGE, f"{plan.metric} overage", minor, price.currency, extra,
                        (_explain_usage, plan, extra, minor))
 
 
@@ -162,15 +172,13 @@ def usage_line(plan: UsagePlan, used_base_units: int) -> tuple[InvoiceLine, int]
 def _explain_usage(line: InvoiceLine, explain: tuple) -> tuple[Decimal, str]:
     """The exact amount and the sentence of a usage line, written when first read."""
     _, plan, extra, billed = explain
-    per = plan.base_units_per_unit
     price = plan.price_per_unit
-    exact, is_exact = exact_quotient(price, extra, per)
+    exact, is_exact = exact_quotient(price, extra, plan.base_units_per_unit)
     base = plan.base_unit_name
-    included = plan.included_base_units
+    counted, rate = plan._sentence_parts
     return exact, (
-        f"used {included + extra:,} {base}s, included {included:,}: "
-        f"overage {extra:,} {base}{'' if extra == 1 else 's'} x {unit_price_text(price)} per "
-        f"{plan.unit_name} ({per:,} {base}s) = {describe_exact(exact, is_exact)} "
+        f"used {plan.included_base_units + extra:,} {counted} {extra:,} "
+        f"{base}{'' if extra == 1 else 's'} {rate} {describe_exact(exact, is_exact)} "
         f"-> {minor_units_text(billed, price.currency)}"
     )
 
