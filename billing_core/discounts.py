@@ -142,7 +142,7 @@ def discount_steps(
             numerator, denominator = percent.as_integer_ratio()
             step = round_ratio(running * numerator, denominator * 100)
             steps.append(priced_line(DISCOUNT, discount.label, -step, currency, None,
-                                     (_explain_percent, percent, running, step)))
+                                     (_explain_percent, percent, running, step, currency)))
             running -= step
         elif type(discount) is FixedOff:
             if discount.amount.currency != currency:
@@ -156,7 +156,7 @@ def discount_steps(
         offered = fixed_off.amount.to_minor_units()  # a FixedOff is rounded
         used = offered if offered < running else running
         steps.append(priced_line(DISCOUNT, fixed_off.label, -used, currency, None,
-                                 (_explain_fixed, offered, running)))
+                                 (_explain_fixed, offered, running, currency)))
         unused += offered - used
         running -= used
     return steps, running, unused
@@ -164,8 +164,7 @@ def discount_steps(
 
 def _explain_percent(line: InvoiceLine, explain: tuple) -> tuple[Decimal, str]:
     """A percentage step's exact amount and sentence, written when first read."""
-    _, percent, running, step = explain
-    currency = line.currency
+    _, percent, running, step, currency = explain
     exact = exact_percent(running, currency, percent)  # always terminates: no "(repeating)"
     return exact.copy_negate(), (  # not -exact: unary minus would round to 28 digits
         f"{percent!s}% of {minor_units_text(running, currency)} = "
@@ -175,9 +174,8 @@ def _explain_percent(line: InvoiceLine, explain: tuple) -> tuple[Decimal, str]:
 
 def _explain_fixed(line: InvoiceLine, explain: tuple) -> tuple[Decimal, str]:
     """A fixed step's exact amount (its own amount: nothing to divide) and sentence."""
-    _, offered, running = explain
-    currency = line.currency
-    exact = minor_units_decimal(line.amount_minor, currency)
+    _, offered, running, currency = explain
+    exact = minor_units_decimal(-min(offered, running), currency)
     if offered <= running:
         return exact, (
             f"{minor_units_text(offered, currency)} off {minor_units_text(running, currency)}"

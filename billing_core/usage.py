@@ -78,10 +78,11 @@ class UsagePlan:
     included_base_units: int
     price_per_unit: Money
     base_unit_name: str = "unit"
-    # The words of a usage sentence that are the plan's own ("bytes, included 1,000: overage",
-    # "x $23.00 per TB (1,000,000,000,000 bytes) ="), written once: month-end prices every
-    # tenant on a plan with the one UsagePlan it loaded, so each sentence only adds its counts.
-    _sentence_parts: tuple[str, str] = field(init=False, repr=False, compare=False)
+    # The words of a usage line that are the plan's own (its description "storage overage";
+    # in its sentence "bytes, included 1,000: overage" and "x $23.00 per TB (1,000,000,000,000
+    # bytes) ="), written once: month-end prices every tenant on a plan with the one UsagePlan
+    # it loaded, so each line only adds its counts.
+    _words: tuple[str, str, str] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         if _require_count(self.base_units_per_unit, "base_units_per_unit") == 0:
@@ -98,7 +99,8 @@ class UsagePlan:
             if not isinstance(value, str) or not value.strip():
                 raise InvalidInput(name, "needs a name")
         base = self.base_unit_name
-        object.__setattr__(self, "_sentence_parts", (
+        object.__setattr__(self, "_words", (
+            f"{self.metric} overage",
             f"{base}s, included {self.included_base_units:,}: overage",
             f"x {unit_price_text(self.price_per_unit)} per {self.unit_name} "
             f"({self.base_units_per_unit:,} {base}s) =",
@@ -158,7 +160,7 @@ def price_usage(plan: UsagePlan, used_base_units: int) -> InvoiceLine | None:
         return None
     price = plan.price_per_unit
     minor = share_minor(price, extra, plan.base_units_per_unit)
-    return priced_line(USAGE, f"{plan.metric} overage", minor, price.currency, extra,
+    return priced_line(USAGE, plan._words[0], minor, price.currency, extra,
                        (_explain_usage, plan, extra, minor))
 
 
@@ -175,7 +177,7 @@ def _explain_usage(line: InvoiceLine, explain: tuple) -> tuple[Decimal, str]:
     price = plan.price_per_unit
     exact, is_exact = exact_quotient(price, extra, plan.base_units_per_unit)
     base = plan.base_unit_name
-    counted, rate = plan._sentence_parts
+    _, counted, rate = plan._words
     return exact, (
         f"used {plan.included_base_units + extra:,} {counted} {extra:,} "
         f"{base}{'' if extra == 1 else 's'} {rate} {describe_exact(exact, is_exact)} "
