@@ -37,10 +37,10 @@ __all__ = ["InvoiceLine", "LineKind", "PricedInvoice", "price_invoice"]
 
 
 def _money_field(name: str, doc: str) -> Money:
-    # A total kept in minor units (``<name>_minor``), read as Money.
-    slot = f"_{name}"
-    return read_only(  # type: ignore[no-any-return]
-        name, lambda invoice: money_from_minor(getattr(invoice, slot), invoice._currency), doc
+    # A total the invoice keeps in minor units (slot ``_<name>``), read as Money.
+    minor = attrgetter(f"_{name}")
+    return read_only(
+        name, lambda invoice: money_from_minor(minor(invoice), invoice._currency), doc
     )
 
 
@@ -61,10 +61,11 @@ class PricedInvoice(FieldValue):
     read as Money.
     """
 
-    FIELDS = (
+    __match_args__ = (
         "period", "currency", "lines", "subtotal", "discount_total", "credit_applied", "total",
         "unused_fixed_discount", "credit_balance_left",
     )
+    FIELDS = __match_args__
     __slots__ = (
         "_period", "_currency", "_lines", "_subtotal", "_discount_total", "_credit_applied",
         "_total", "_unused_fixed_discount", "_credit_balance_left",
