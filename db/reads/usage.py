@@ -26,6 +26,8 @@ class UsageImportRow:
     conflict: int
     late: int
     repriced: int
+    repeats_import_id: int | None
+    """The earlier import of the very same bytes, when this one is that file sent again."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,7 +73,7 @@ def usage_imports(session: Session, limit: int = 50) -> list[UsageImportRow]:
     """The latest imports first."""
     rows = session.execute(text("""
         SELECT import_id, imported_at, source, file_name, actor, received_count, new_count,
-               duplicate_count, conflict_count, late_count, repriced_count
+               duplicate_count, conflict_count, late_count, repriced_count, repeats_import_id
         FROM usage_imports ORDER BY import_id DESC LIMIT :limit
     """), {"limit": limit})
     return [UsageImportRow(*row) for row in rows]

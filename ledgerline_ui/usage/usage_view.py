@@ -26,12 +26,14 @@ _STATUS_LABELS = {LateUsageStatus.OPEN: "Open", LateUsageStatus.BILLED: "Billed"
 
 
 def import_history_table(rows: Sequence[UsageImportRow]) -> pd.DataFrame:
-    """One import a row, newest first: where from, who, and what became of its events."""
-    columns = ["Import", "When (UTC)", "Source", "File", "By", "Received", "New", "Duplicates",
-               "Conflicts", "Late", "Drafts re-priced"]
+    """One import a row, newest first: where from, who, and what became of its events; a file
+    sent again byte for byte names the import it repeats."""
+    columns = ["Import", "When (UTC)", "Source", "File", "Same file as", "By", "Received", "New",
+               "Duplicates", "Conflicts", "Late", "Drafts re-priced"]
     return pd.DataFrame([{
         "Import": f"#{row.import_id}", "When (UTC)": f"{row.imported_at:%Y-%m-%d %H:%M}",
         "Source": _SOURCE_LABELS.get(row.source, row.source), "File": row.file_name or "",
+        "Same file as": "" if row.repeats_import_id is None else f"#{row.repeats_import_id}",
         "By": row.actor, "Received": f"{row.received:,}", "New": f"{row.new:,}",
         "Duplicates": f"{row.duplicate:,}", "Conflicts": f"{row.conflict:,}",
         "Late": f"{row.late:,}", "Drafts re-priced": f"{row.repriced:,}",

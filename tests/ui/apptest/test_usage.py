@@ -51,6 +51,8 @@ def test_an_imported_file_shows_its_counts_and_is_first_in_the_history(
     assert list(history.iloc[0][["File", "Received", "New", "Duplicates", "Conflicts"]]) == [
         "march.csv", "3", "0", "3", "0"]
     assert list(history.iloc[1][["File", "New", "Duplicates"]]) == ["march.csv", "3", "0"]
+    assert history.iloc[0]["Same file as"] == history.iloc[1]["Import"]
+    assert history.iloc[1]["Same file as"] == ""
     assert scalar(demo_database_url, "SELECT count(*) FROM usage_events WHERE tenant_id = :t",
                   t=tenant) == 3
 
