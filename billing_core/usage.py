@@ -164,13 +164,6 @@ def price_usage(plan: UsagePlan, used_base_units: int) -> InvoiceLine | None:
                        (_explain_usage, plan, extra, minor))
 
 
-def usage_line(plan: UsagePlan, used_base_units: int) -> tuple[InvoiceLine, int] | None:
-    # Private to billing_core (late usage): ``price_usage`` with the line's amount in
-    # minor units beside it.
-    line = price_usage(plan, used_base_units)
-    return None if line is None else (line, line.amount_minor)
-
-
 def _explain_usage(line: InvoiceLine, explain: tuple) -> tuple[Decimal, str]:
     """The exact amount and the sentence of a usage line, written when first read."""
     _, plan, extra, billed = explain

@@ -29,7 +29,7 @@ from billing_core import legacy_csv
 from billing_core.errors import BillingError, InvalidInput
 from billing_core.lines import InvoiceLine, LineKind
 from billing_core.money import Money, format_money, money_from_minor
-from billing_core.usage import MAX_BASE_UNITS, UsagePlan, quantity_text, usage_line
+from billing_core.usage import MAX_BASE_UNITS, UsagePlan, price_usage, quantity_text
 
 EVENT_FIELDS = ("tenant_id", "event_id", "metric", "quantity", "occurred_at")
 """The fields of an event, in the order of a CSV file's header (docs/usage-events.md)."""
@@ -218,8 +218,8 @@ def late_usage_line(period_label: str, plan: UsagePlan, used_on_invoice: int,
         if count < 0:
             raise InvalidInput(name, f"{count:,} is negative")
     used = used_on_invoice + late_billed_before + late_now
-    priced = usage_line(plan, used)
-    owed_minor = 0 if priced is None else priced[1]
+    owed_line = price_usage(plan, used)
+    owed_minor = 0 if owed_line is None else owed_line.amount_minor
     charged_minor = already_charged.to_minor_units()
     amount_minor = max(0, owed_minor - charged_minor)
     currency = plan.price_per_unit.currency

@@ -247,7 +247,7 @@ def _insert_lines(session: Session, invoice_ids: Mapping[str, int],
         ("tenant_id", "invoice_id", "line_no", "kind", "description", "amount_minor",
          "exact_amount", "explanation"),
         ((tenant_id, invoice_id, line_no, line.kind.value, line.description,
-          line.amount.to_minor_units(), line.exact_amount, line.explanation)
+          line.amount_minor, line.exact_amount, line.explanation)
          for tenant_id, invoice_id in invoice_ids.items()
          for line_no, line in enumerate(priced[tenant_id].lines, start=1)),
     )

@@ -118,7 +118,7 @@ def bill_late_usage(session: Session, tenant_id: str, late_usage_id: int, *,
     if draft is None:
         raise NoDraftToBillOn(tenant_id, group.period_label)
     line = _late_line(session, group)
-    amount_minor = line.amount.to_minor_units()
+    amount_minor = line.amount_minor
     versions = session.execute(text("""
         UPDATE invoices SET subtotal_minor = subtotal_minor + :amount,
                             total_minor = total_minor + :amount,

@@ -205,7 +205,7 @@ def _write_chunk(session: Session, changed: Sequence[tuple[_Draft, RepricedBreak
         ("tenant_id", "invoice_id", "line_no", "kind", "description", "amount_minor",
          "exact_amount", "explanation"),
         ((draft.tenant_id, draft.invoice_id, line_no, line.kind.value, line.description,
-          line.amount.to_minor_units(), line.exact_amount, line.explanation)
+          line.amount_minor, line.exact_amount, line.explanation)
          for draft, breakdown in changed
          for line_no, line in enumerate(breakdown.lines, start=1)))
     return versions
@@ -272,7 +272,7 @@ def _stored_totals(draft: _Draft) -> tuple[int, int, int, int]:
 
 
 def _key(line: InvoiceLine) -> _LineKey:
-    return (line.kind.value, line.description, line.amount.to_minor_units(),
+    return (line.kind.value, line.description, line.amount_minor,
             line.exact_amount)
 
 

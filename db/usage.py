@@ -9,23 +9,18 @@ embedded one, migrated first.
 
 from __future__ import annotations
 
-import argparse
 import sys
 from pathlib import Path
 
+from sqlalchemy.orm import Session, sessionmaker
+
 from billing_core.access import Actor, Role
-from billing_core.errors import BillingError
+from db.command_line import command_parser, run_with_database
 from db.usage_events import UsageImportResult, import_usage_path
 
 
 def main(argv: list[str] | None = None) -> int:
-    from sqlalchemy.orm import Session
-
-    from db.database import database_url, make_engine, migrate_to_head
-
-    parser = argparse.ArgumentParser(prog="python -m db.usage",
-                                     description="Usage events (see docs/usage-events.md).")
-    commands = parser.add_subparsers(dest="command", required=True)
+    parser, commands = command_parser("usage", "Usage events (see docs/usage-events.md).")
     run = commands.add_parser("import", help="import a CSV or JSON Lines file of usage events")
     run.add_argument("file", type=Path, help="the file (.csv, .jsonl)")
     run.add_argument("--actor", default="usage-import",
@@ -35,20 +30,12 @@ def main(argv: list[str] | None = None) -> int:
         print(f"file: {args.file} is not a file", file=sys.stderr)
         return 2
 
-    engine = make_engine(database_url())
-    try:
-        migrate_to_head(engine)
-        try:
-            with Session(engine) as session, session.begin():
-                result = import_usage_path(session, args.file,
-                                           actor=Actor(args.actor, Role.FINANCE))
-        except BillingError as refused:
-            print(refused, file=sys.stderr)
-            return 2
+    def import_file(sessions: sessionmaker[Session]) -> None:
+        with sessions.begin() as session:
+            result = import_usage_path(session, args.file, actor=Actor(args.actor, Role.FINANCE))
         print(summary(result))
-        return 0
-    finally:
-        engine.dispose()
+
+    return run_with_database(import_file)
 
 
 def summary(result: UsageImportResult) -> str:
