@@ -51,9 +51,11 @@ def test_a_1500_credit_note_goes_to_a_second_finance_user_and_lands_on_the_invoi
                                f"&invoice={tenant.invoice_id}", email="finance2@demo")
     approving.get_by_role("heading", name="Credit notes").wait_for()
     approving.get_by_text("Still creditable: $500.00.").wait_for()
-    approving.locator('[data-testid="stDataFrame"] table td').first.wait_for(
-        state="attached")
-    cells = approving.evaluate("""() => Array.from(
+    # The screen draws several tables (timeline, credit notes), not all in the same instant:
+    # wait until the credit notes' table holds the note, then read it.
+    cells_script = """() => Array.from(
         document.querySelectorAll('[data-testid="stDataFrame"] table td'),
-        cell => cell.innerText)""")
+        cell => cell.innerText)"""
+    approving.wait_for_function(f"(number) => ({cells_script})().includes(number)", arg=number)
+    cells = approving.evaluate(cells_script)
     assert number in cells and "$1,500.00" in cells
