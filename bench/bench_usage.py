@@ -43,6 +43,7 @@ from pathlib import Path
 
 from sqlalchemy import Engine, text
 from sqlalchemy.engine import URL
+from sqlalchemy.orm import Session
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
@@ -59,6 +60,7 @@ from bench.scratch import (  # noqa: E402
 )
 from db.database import make_engine, migrate_to_head  # noqa: E402
 from db.month_end import run_month_end  # noqa: E402
+from db.usage_days import roll_up_pending_days  # noqa: E402
 from tests.actors import finance  # noqa: E402
 
 GB = 10**9
@@ -113,6 +115,7 @@ def main() -> None:
         _import_again(dbs["events"], path, "re-import:    ", args.events,
                       goal="  (goal >= 500,000)")
         _import_again(dbs["events"], reordered, "  same events, lines reversed:", args.events)
+        _roll_up(dbs["events"])
 
         if not args.no_month_end:
             # What autovacuum does within minutes of a big import, done before the clock, not
@@ -297,6 +300,18 @@ def _import_again(engine: Engine, path: Path, label: str, events: int, goal: str
     print(f"{label} {again['seconds']:8.2f} s {events / again['seconds']:12,.0f} events/s"
           f"{goal}; {again['counts']}; peak memory {again['max_rss_mb']:,.0f} MB; invoices "
           f"{'unchanged' if unchanged else 'CHANGED'}; {again['repeats']}; {_load()}")
+
+
+def _roll_up(engine: Engine) -> None:
+    """The day totals of the import, written by the job that follows a straight import
+    (db.usage_days): its own cost, after the import's clock."""
+    server_cpu = _ServerCpu(engine)
+    started = time.perf_counter()
+    with Session(engine) as session, session.begin():
+        rolled = roll_up_pending_days(session)
+    seconds = time.perf_counter() - started
+    print(f"roll-up job:   {seconds:8.2f} s for {rolled.imports:,} import(s), "
+          f"{rolled.days:,} day rows; server CPU {server_cpu.seconds()}; {_load()}")
 
 
 def _invoice_fingerprint(engine: Engine) -> tuple[object, ...]:

@@ -56,7 +56,7 @@ def allocate_by_usage(session: Session, label: str, total: Money, metric: str, p
     if not isinstance(metric, str) or not metric.strip():
         raise InvalidInput("metric", "is empty")
     rows = session.execute(text("""
-        SELECT tenant_id, sum(quantity_base_units)::bigint FROM usage_records
+        SELECT tenant_id, sum(quantity_base_units)::bigint FROM usage_days
         WHERE metric = :metric AND used_on >= :period_start AND used_on < :period_end
         GROUP BY tenant_id ORDER BY tenant_id
     """), {"metric": metric, "period_start": period.start, "period_end": period.end}).all()

@@ -39,13 +39,16 @@ from procrastinate import App, JobContext, PsycopgConnector, exceptions
 from procrastinate.jobs import Status
 from psycopg.conninfo import make_conninfo
 from sqlalchemy.engine import URL
+from sqlalchemy.orm import Session
 
 from billing_core.access import Actor, Role
 from db.database import make_engine
 from db.month_end import run_month_end
+from db.usage_days import roll_up_pending_days
 
 MONTH_END_TASK = "month_end"
 RETRY_STALLED_TASK = "retry_stalled_jobs"
+ROLL_UP_TASK = "roll_up_usage_days"
 ENGINE = "engine"
 """The job context's key for the worker's Engine."""
 STALLED_AFTER_SECONDS = 30.0
@@ -80,6 +83,9 @@ def job_app(url: URL) -> App:
     retry_stalled = app.task(name=RETRY_STALLED_TASK, queueing_lock=RETRY_STALLED_TASK,
                              pass_context=True)(_retry_stalled_jobs)
     app.periodic(cron="* * * * *", periodic_id=RETRY_STALLED_TASK)(retry_stalled)
+    roll_up = app.task(name=ROLL_UP_TASK, queueing_lock=ROLL_UP_TASK,
+                       pass_context=True)(_roll_up_usage_days)
+    app.periodic(cron="* * * * *", periodic_id=ROLL_UP_TASK)(roll_up)
     return app
 
 
@@ -180,6 +186,14 @@ def _month_end(context: JobContext, period_label: str, actor_id: str, actor_role
     """Run month-end (db.month_end.run_month_end) as the actor who asked for it."""
     run_month_end(context.additional_context[ENGINE], period_label,
                   actor=Actor(actor_id, Role(actor_role)), batch_size=batch_size)
+
+
+def _roll_up_usage_days(context: JobContext, timestamp: int) -> None:
+    """Every minute: the day totals of usage stored the straight way (db.usage_days)."""
+    with Session(context.additional_context[ENGINE]) as session, session.begin():
+        rolled = roll_up_pending_days(session)
+    if rolled.imports:
+        _log.info("usage days rolled up: %s imports, %s day rows", rolled.imports, rolled.days)
 
 
 async def _retry_stalled_jobs(context: JobContext, timestamp: int) -> None:

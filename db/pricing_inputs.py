@@ -161,7 +161,7 @@ def _usage_sums(session: Session, tenant_ids: Sequence[str],
     # A sum of integer base units (a count, not money); bigint keeps it an int.
     rows = session.execute(text("""
         SELECT tenant_id, metric, sum(quantity_base_units)::bigint
-        FROM usage_records
+        FROM usage_days
         WHERE tenant_id = ANY(:tenant_ids) AND used_on >= :period_start AND used_on < :period_end
         GROUP BY tenant_id, metric
     """), {"tenant_ids": list(tenant_ids), "period_start": period.start,

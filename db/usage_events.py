@@ -4,6 +4,12 @@ Three doors lead here, and they all call `import_usage`: a file uploaded on the
 Usage screen (`import_usage_file`), the command `python -m db.usage import FILE`
 (`db.usage`), and the billing API (`import_usage_events`, per-event results).
 
+A batch is first tried the straight way (`db.usage_straight`): one COPY into
+`usage_events`, its day totals rolled up later (`db.usage_days`). That fits a batch of new
+events, for metered tenants and metrics, in days no invoice covers, which is what a meter
+sends nearly always. Any other batch (or one the straight way cannot read twice) goes the
+way described here, which writes its day totals at once.
+
 A batch is all or nothing. Its events are checked one by one as they stream in
 (`billing_core.usage_files.read_usage_rows`: `check_event`'s rules) and copied into a
 temporary table;
@@ -49,7 +55,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -79,6 +85,7 @@ from billing_core.usage_files import (
 from db.audit import AuditRecord, record_audit
 from db.credit_ledger import lock_tenants_selected_by
 from db.repricing import reprice_drafts
+from db.usage_straight import LentStream, StraightImport, store_straight
 
 SORT_MEMORY = "256MB"
 """Memory of the sort that puts a batch in key order (`_STORE_EVENTS`): a million events sort
@@ -136,7 +143,8 @@ def import_usage_events(session: Session, events: Sequence[UsageEvent | Mapping[
     one named by its position: "line 3, quantity: ...") or `UsageEvent`s; `results` has each
     event's outcome (stored / duplicate / conflict / late), in the order sent."""
     lines = list(read_event_objects(events))
-    result = import_usage(session, event_rows(lines), actor=actor, source=UsageSource.API)
+    result = import_usage(session, event_rows(lines), actor=actor, source=UsageSource.API,
+                          read_again=lambda: event_rows(lines))
     counts = result.counts
     if counts.new == counts.received and not counts.late:
         # Every event stored, none late: the answer is known without asking the database.
@@ -160,8 +168,18 @@ def import_usage_file(session: Session, stream: BinaryIO, name: str, size_bytes:
         repeated = _repeat_of(session, digest, actor=actor, source=source, file_name=name)
         if repeated is not None:
             return repeated
-    return import_usage(session, read_usage_rows(stream, name), actor=actor, source=source,
-                        file_name=name, file_sha256=digest)
+    if not stream.seekable():
+        return import_usage(session, read_usage_rows(stream, name), actor=actor,
+                            source=source, file_name=name)
+    start = stream.tell()
+
+    def read_again() -> Iterator[UsageRow]:
+        stream.seek(start)
+        return read_usage_rows(stream, name)
+
+    return import_usage(session, read_usage_rows(LentStream.reader(stream), name), actor=actor,
+                        source=source, file_name=name, file_sha256=digest,
+                        read_again=read_again)
 
 
 def import_usage_path(session: Session, path: Path, *, actor: Actor) -> UsageImportResult:
@@ -174,12 +192,26 @@ def import_usage_path(session: Session, path: Path, *, actor: Actor) -> UsageImp
 
 def import_usage(session: Session, rows: Iterable[UsageRow], *, actor: Actor,
                  source: UsageSource, file_name: str | None = None,
-                 file_sha256: bytes | None = None) -> UsageImportResult:
+                 file_sha256: bytes | None = None,
+                 read_again: Callable[[], Iterable[UsageRow]] | None = None
+                 ) -> UsageImportResult:
     """Store one batch of checked rows (`billing_core.usage_files`) in the caller's
     transaction (see the module's text); raises UsageBatchRefused, having stored nothing,
     when any line is bad. A file's `file_sha256` is recorded with its tenants and metrics,
-    so that the same bytes sent again are known (`_repeat_of`)."""
+    so that the same bytes sent again are known (`_repeat_of`).
+
+    With `read_again` (the same rows from the start), the batch is first tried the straight
+    way (`db.usage_straight`); when that does not fit, it is read again and goes the way
+    described above."""
     require(actor, Permission.SEND_USAGE)
+    if read_again is not None:
+        stored = store_straight(session, rows, StraightImport(
+            source, file_name, file_sha256, actor, _batch_name(source)))
+        if stored is not None:
+            counts = ImportCounts(stored.received, stored.received, 0, 0, 0)
+            _record(session, stored.import_id, counts, (), 0, actor)
+            return UsageImportResult(stored.import_id, counts, (), 0)
+        rows = read_again()
     received = _copy_incoming(session, rows, source)
     _refuse_unknown_tenants_and_metrics(session, source)
     lock_tenants_selected_by(session, "SELECT tenant_id FROM usage_incoming_pairs")

@@ -186,7 +186,7 @@ def _run(row) -> AllocationRunView:
 def usage_metrics(session: Session) -> list[str]:
     """Every metric with stored usage (for the allocation screen's metric picker)."""
     return list(session.execute(text(
-        "SELECT DISTINCT metric FROM usage_records ORDER BY metric")).scalars())
+        "SELECT DISTINCT metric FROM usage_days ORDER BY metric")).scalars())
 
 
 def usage_weights(session: Session, metric: str, period_start: date,
@@ -197,7 +197,7 @@ def usage_weights(session: Session, metric: str, period_start: date,
     run, so a screen can show the split before it is saved. Tenants without usage are absent.
     """
     rows = session.execute(text("""
-        SELECT tenant_id, sum(quantity_base_units)::bigint FROM usage_records
+        SELECT tenant_id, sum(quantity_base_units)::bigint FROM usage_days
         WHERE metric = :metric AND used_on >= :period_start AND used_on < :period_end
         GROUP BY tenant_id ORDER BY tenant_id
     """), {"metric": metric, "period_start": period_start, "period_end": period_end})

@@ -172,7 +172,7 @@ def _usage_by_month(session: Session, tenant_id: str,
     rows = session.execute(text("""
         SELECT date_trunc('month', used_on)::date AS month, metric,
                sum(quantity_base_units)::bigint AS used
-        FROM usage_records WHERE tenant_id = :tenant_id
+        FROM usage_days WHERE tenant_id = :tenant_id
         GROUP BY 1, 2 ORDER BY 1 DESC, 2
     """), {"tenant_id": tenant_id})
     months = []

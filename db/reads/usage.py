@@ -115,7 +115,7 @@ def daily_usage(session: Session, tenant_id: str, period: Period) -> list[DailyU
         ORDER BY s.starts_on DESC LIMIT 1
     """), {"tenant_id": tenant_id, "last_day": period.last_day}).first()
     rows = session.execute(text("""
-        SELECT metric, used_on, sum(quantity_base_units)::bigint FROM usage_records
+        SELECT metric, used_on, sum(quantity_base_units)::bigint FROM usage_days
         WHERE tenant_id = :tenant_id AND used_on >= :start AND used_on < :end
         GROUP BY metric, used_on ORDER BY metric, used_on
     """), {"tenant_id": tenant_id, "start": period.start, "end": period.end}).all()

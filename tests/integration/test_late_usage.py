@@ -74,7 +74,7 @@ def test_a_late_event_is_listed_with_its_reason_and_never_added_to_its_invoice(
     assert after == before
     # the late event is not in January's day totals (a regenerated January would not bill it)
     assert session.execute(text("""
-        SELECT sum(quantity_base_units) FROM usage_records
+        SELECT sum(quantity_base_units) FROM usage_days
         WHERE tenant_id = :t AND used_on < '2024-02-01'"""), {"t": tenant}).scalar_one() == TB
 
 

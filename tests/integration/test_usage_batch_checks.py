@@ -37,7 +37,7 @@ def _stored(session, tenant_id: str) -> list[tuple]:
 
 def _day_total(session, tenant_id: str) -> int:
     return session.execute(text(
-        "SELECT coalesce(sum(quantity_base_units), 0) FROM usage_records WHERE tenant_id = :t"),
+        "SELECT coalesce(sum(quantity_base_units), 0) FROM usage_days WHERE tenant_id = :t"),
         {"t": tenant_id}).scalar_one()
 
 

@@ -67,7 +67,7 @@ def test_two_processes_importing_overlapping_files_store_every_event_once(
     with committed_session(url) as session:
         stored, events_total, days_total = session.execute(text("""
             SELECT count(*), sum(quantity_base_units),
-                   (SELECT sum(quantity_base_units) FROM usage_records
+                   (SELECT sum(quantity_base_units) FROM usage_days
                     WHERE tenant_id = ANY(:tenants))
             FROM usage_events WHERE tenant_id = ANY(:tenants)
         """), {"tenants": tenants}).one()

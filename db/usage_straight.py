@@ -1,0 +1,286 @@
+"""The straight way of storing a usage batch: one COPY into `usage_events`, day totals later.
+
+Nearly every batch a meter sends is all new events, for tenants and metrics that are
+metered, in days no invoice covers yet (its current month). Such a batch needs none of the
+import's comparing (`db.usage_events`): no event can be a duplicate or a conflict, none is
+late, no draft is re-priced. So it is tried first, in a savepoint:
+
+1. the batch's import row, then its rows COPYed straight into `usage_events` with the
+   import's id, while the rows are read (the tenants and metrics, and the first and last
+   day, noted on the way); a bad line stops the copying and the batch is refused, naming
+   every bad line, as the other way refuses it;
+2. the tenants and metrics checked (each tenant exists, one of its plans meters the metric);
+3. the tenants locked, in the documented order (`db.credit_ledger`), then no invoice of
+   theirs may cover a day from the batch's first to its last;
+4. the import marked `days_pending`: its day totals are not in `usage_records` yet. Every
+   reader of usage reads `usage_days`, which adds those events as they are, until the
+   roll-up (`db.usage_days`) writes their totals.
+
+Anything else gives the way up (None), the savepoint rolled back, nothing of it kept:
+a key stored already or sent twice (the COPY fails on it; the first COPY is small, so a
+batch sent again fails early), a tenant or metric that does not pass (the other way names
+the lines), an invoice covering the batch's days (late usage, drafts to re-price), or a
+lock another transaction holds for longer than `LOCK_WAIT` (another import storing the same
+keys, a draft being generated). The caller then reads the batch again and takes the other
+way, which waits for its locks in the documented order. This way never waits long holding
+keys of its own, so it never deadlocks with the other way.
+
+Measured (10M events, 100,000 tenants, issue 14): a raw COPY of the file into
+`usage_events` took 37.9 s of the server's time; the other way 100-120 s.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from queue import Queue
+from typing import Any, BinaryIO, NoReturn
+
+from psycopg import errors
+from psycopg.copy import QueuedLibpqWriter
+from sqlalchemy import text
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.orm import Session
+
+from billing_core.access import Actor
+from billing_core.usage_events import (
+    MAX_PROBLEMS_LISTED,
+    LineProblem,
+    UsageBatchRefused,
+    UsageSource,
+)
+from billing_core.usage_files import UsageRow
+from db.credit_ledger import lock_tenants_selected_by
+
+LOCK_WAIT = "100ms"
+"""How long the straight way waits for a lock (a key another transaction is storing, a tenant
+it holds) before it gives up and the batch takes the other way, which waits its turn."""
+FIRST_COPY_ROWS = 10_000
+"""The rows of the first COPY: a batch sent again fails on its first key, and the rest of the
+file is not sent for nothing."""
+_CHUNK_ROWS = 8192
+QUEUED_CHUNKS = 8
+"""COPY chunks (of `_CHUNK_ROWS` rows, about 0.6 MB) waiting to be sent, at most."""
+_GIVE_UP = (errors.UniqueViolation, errors.LockNotAvailable, errors.DeadlockDetected)
+
+_PAIRS_TABLE = """
+    CREATE TEMP TABLE IF NOT EXISTS usage_straight_pairs (
+        tenant_id text NOT NULL, metric text NOT NULL
+    ) ON COMMIT DELETE ROWS;
+    DELETE FROM usage_straight_pairs
+"""
+
+
+@dataclass(frozen=True, slots=True)
+class StraightImport:
+    """What the import row records: where the batch came from and who sent it."""
+
+    source: UsageSource
+    file_name: str | None
+    file_sha256: bytes | None
+    actor: Actor
+    batch_name: str
+
+
+@dataclass(frozen=True, slots=True)
+class StoredStraight:
+    import_id: int
+    received: int
+
+
+@dataclass(slots=True)
+class _Seen:
+    """The batch's tenants and metrics, and its first and last day, noted as it is read."""
+
+    pairs: set[tuple[str, str]]
+    first_day: str = "9999-12-31"
+    last_day: str = "0000-01-01"
+    received: int = 0
+
+
+class _NotStraight(Exception):
+    """The batch does not fit the straight way; the savepoint is rolled back."""
+
+
+def store_straight(session: Session, rows: Iterable[UsageRow],
+                   batch: StraightImport) -> StoredStraight | None:
+    """Store the batch the straight way (see the module's text), or None having stored
+    nothing; raises UsageBatchRefused when a line is bad."""
+    waits = session.execute(text("SELECT current_setting('lock_timeout')")).scalar_one()
+    try:
+        with session.begin_nested():
+            session.execute(text("SELECT set_config('lock_timeout', :wait, true)"),
+                            {"wait": LOCK_WAIT})
+            stored = _store(session, rows, batch)
+            session.execute(text("SELECT set_config('lock_timeout', :wait, true)"),
+                            {"wait": waits})
+            return stored
+    except (_NotStraight, *_GIVE_UP):
+        return None
+    except DBAPIError as error:
+        if isinstance(error.orig, _GIVE_UP):
+            return None
+        raise
+
+
+def _store(session: Session, rows: Iterable[UsageRow], batch: StraightImport) -> StoredStraight:
+    import_id = session.execute(text("""
+        INSERT INTO usage_imports (source, file_name, actor, actor_role, file_sha256,
+                                   days_pending)
+        VALUES (:source, :file_name, :actor, :role, :digest, true) RETURNING import_id
+    """), {"source": batch.source.value, "file_name": batch.file_name,
+           "actor": batch.actor.user_id, "role": batch.actor.role.value,
+           "digest": batch.file_sha256}).scalar_one()
+    seen = _Seen(set())
+    received = _copy_events(session, rows, import_id, seen, batch.batch_name)
+    _note_pairs(session, seen.pairs)
+    if not session.execute(text("""
+        SELECT NOT EXISTS (
+            SELECT FROM usage_straight_pairs i
+            WHERE NOT EXISTS (SELECT FROM subscriptions s JOIN plans p ON p.plan_id = s.plan_id
+                              WHERE s.tenant_id = i.tenant_id AND p.usage_metric = i.metric))
+    """)).scalar_one():
+        raise _NotStraight("a tenant or metric the other way names")
+    lock_tenants_selected_by(session, "SELECT tenant_id FROM usage_straight_pairs")
+    if session.execute(text("""
+        SELECT EXISTS (
+            SELECT FROM invoices i
+            WHERE i.tenant_id IN (SELECT tenant_id FROM usage_straight_pairs)
+              AND i.period_start <= CAST(:last_day AS date)
+              AND i.period_end > CAST(:first_day AS date))
+    """), {"first_day": seen.first_day, "last_day": seen.last_day}).scalar_one():
+        raise _NotStraight("an invoice covers the batch's days")
+    if batch.file_sha256 is not None:
+        session.execute(text("""
+            UPDATE usage_imports SET tenant_metrics = (
+                SELECT array_agg(tenant_id || ' ' || metric) FROM usage_straight_pairs)
+            WHERE import_id = :import_id
+        """), {"import_id": import_id})
+    return StoredStraight(import_id, received)
+
+
+def _copy_events(session: Session, rows: Iterable[UsageRow], import_id: int, seen: _Seen,
+                 batch_name: str) -> int:
+    """COPY the rows into `usage_events`; returns how many events came. At the first bad
+    line the copying stops, the rest is read for every other bad one, and the batch is
+    refused."""
+    driver_connection = session.connection().connection.driver_connection
+    if driver_connection is None:
+        raise RuntimeError("the session's connection was closed before COPY")
+    statement = ("COPY usage_events (tenant_id, event_id, metric, quantity_base_units, "
+                 "occurred_at, import_id) FROM STDIN (FORMAT csv)")
+    remaining = iter(rows)
+    limit: int | None = FIRST_COPY_ROWS
+    with driver_connection.cursor() as cursor:
+        while True:
+            with cursor.copy(statement, writer=_SendingAside(cursor)) as copy:
+                stopped = _copy_rows(copy, remaining, f",{import_id}\n", seen, limit)
+            if stopped is not _CUT_SHORT:
+                break
+            limit = None
+    if isinstance(stopped, LineProblem):
+        _refuse(stopped, remaining, seen.received, batch_name)
+    if not seen.received:
+        raise UsageBatchRefused([LineProblem(1, None, "holds no events")], 1, batch_name)
+    return seen.received
+
+
+_CUT_SHORT = object()
+
+
+def _copy_rows(copy: Any, rows: Iterator[UsageRow], suffix: str, seen: _Seen,
+               limit: int | None) -> LineProblem | object | None:
+    """Write rows to the COPY until they end (None), `limit` events in all (`_CUT_SHORT`),
+    or a bad line (the LineProblem), noting each event's tenant, metric and day."""
+    pairs = seen.pairs
+    first_day, last_day, received = seen.first_day, seen.last_day, seen.received
+    chunk: list[str] = []
+    stopped: LineProblem | object | None = None
+    for row in rows:
+        if isinstance(row, LineProblem):
+            stopped = row
+            break
+        received += 1
+        # `line_no,tenant_id,event_id,metric,quantity,occurred_at\n`: only the event id may
+        # hold a comma (quoted), so the tenant is the second cell and the metric and the
+        # instant are counted from the end.
+        line_no, tenant_id, rest = row.split(",", 2)
+        _, metric, _, occurred_at = rest.rsplit(",", 3)
+        pairs.add((tenant_id, metric))
+        day = occurred_at[:10]
+        if day < first_day:
+            first_day = day
+        if day > last_day:
+            last_day = day
+        chunk.append(row[len(line_no) + 1:-1] + suffix)
+        if len(chunk) >= _CHUNK_ROWS:
+            copy.write("".join(chunk))
+            chunk.clear()
+        if received == limit:
+            stopped = _CUT_SHORT
+            break
+    if chunk and not isinstance(stopped, LineProblem):
+        copy.write("".join(chunk))
+    seen.first_day, seen.last_day, seen.received = first_day, last_day, received
+    return stopped
+
+
+def _refuse(first: LineProblem, rest: Iterator[UsageRow], received: int,
+            batch_name: str) -> NoReturn:
+    """Refuse the batch, naming `first` and every bad line after it."""
+    problems = [first]
+    problem_count = 1
+    for row in rest:
+        if isinstance(row, LineProblem):
+            problem_count += 1
+            if len(problems) < MAX_PROBLEMS_LISTED:
+                problems.append(row)
+    raise UsageBatchRefused(problems, problem_count, batch_name)
+
+
+def _note_pairs(session: Session, pairs: set[tuple[str, str]]) -> None:
+    connection = session.connection()
+    connection.exec_driver_sql(_PAIRS_TABLE)
+    driver_connection = connection.connection.driver_connection
+    if driver_connection is None:
+        raise RuntimeError("the session's connection was closed before COPY")
+    with driver_connection.cursor() as cursor, cursor.copy(
+            "COPY usage_straight_pairs (tenant_id, metric) FROM STDIN") as copy:
+        for pair in pairs:
+            copy.write_row(pair)
+
+
+class _SendingAside(QueuedLibpqWriter):
+    """psycopg's writer that sends COPY data from a thread of its own, so the rows are read
+    and checked while the server stores the ones before (10M events: 50.8 s sending on this
+    thread, 47.7 s aside), with a queue of `QUEUED_CHUNKS` chunks instead of psycopg's 1,024:
+    reading outpaces the server, and the file would pile up in memory."""
+
+    def __init__(self, cursor: Any) -> None:
+        super().__init__(cursor)
+        # psycopg's own attribute, made in its __init__ with the larger bound
+        self._queue = Queue(maxsize=QUEUED_CHUNKS)  # type: ignore[assignment]
+
+
+class LentStream(io.RawIOBase):
+    """A caller's stream lent to a reader: closing it (as a text wrapper does when it is done)
+    leaves the caller's stream open, to be read again from where it stood."""
+
+    def __init__(self, stream: BinaryIO) -> None:
+        super().__init__()
+        self._stream: Any = stream
+
+    @classmethod
+    def reader(cls, stream: BinaryIO) -> io.BufferedReader:
+        return io.BufferedReader(cls(stream), 1 << 20)
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        if hasattr(self._stream, "readinto"):
+            return int(self._stream.readinto(buffer))
+        data = self._stream.read(len(buffer))
+        buffer[:len(data)] = data
+        return len(data)

@@ -1,0 +1,168 @@
+"""The straight way of storing usage (db.usage_straight) and the roll-up of its day totals
+(db.usage_days), on real PostgreSQL: which batches take it, which give it up, and that every
+reader counts each event once before, during and after the roll-up."""
+
+from __future__ import annotations
+
+import io
+import threading
+import time
+from datetime import date
+
+from sqlalchemy import text
+
+from billing_core.periods import calendar_month
+from db.credit_ledger import lock_tenant
+from db.invoicing import generate_invoice
+from db.usage_days import roll_up_pending_days
+from db.usage_events import import_usage_file
+from tests.helpers import committed_session
+from tests.integration.factories import TB
+from tests.integration.test_usage_events import ACTOR, HEADER, _metered_tenant, _overage_lines
+
+WAIT_LIMIT_S = 60
+
+
+def _import(session, *rows: str):
+    data = (HEADER + "".join(f"{row}\n" for row in rows)).encode()
+    return import_usage_file(session, io.BytesIO(data), "usage.csv", len(data), actor=ACTOR)
+
+
+def _pending(session, import_id: int) -> bool:
+    return session.execute(text("SELECT days_pending FROM usage_imports WHERE import_id = :i"),
+                           {"i": import_id}).scalar_one()
+
+
+def _records(session, tenant_id: str) -> list[tuple]:
+    return [tuple(row) for row in session.execute(text("""
+        SELECT used_on, quantity_base_units FROM usage_records WHERE tenant_id = :t
+        ORDER BY used_on"""), {"t": tenant_id})]
+
+
+def _days(session, tenant_id: str) -> list[tuple]:
+    return [tuple(row) for row in session.execute(text("""
+        SELECT used_on, sum(quantity_base_units) FROM usage_days WHERE tenant_id = :t
+        GROUP BY used_on ORDER BY used_on"""), {"t": tenant_id})]
+
+
+def test_an_all_new_batch_is_stored_straight_priced_at_once_and_rolled_up_later(
+        session, new_tenant_id):
+    tenant = _metered_tenant(session, new_tenant_id("straight"))
+
+    result = _import(session, f"{tenant},e1,storage,{TB // 2},2024-01-05T10:00:00Z",
+                     f"{tenant},e2,storage,{TB // 2},2024-01-05T23:59:59Z",
+                     f"{tenant},e3,storage,1,2024-01-31T23:59:59Z")
+
+    assert result.counts.new == 3 and _pending(session, result.import_id)
+    assert _records(session, tenant) == []
+    assert _days(session, tenant) == [(date(2024, 1, 5), TB), (date(2024, 1, 31), 1)]
+    # One byte above the included 1 TB: the draft's overage line counts the pending events.
+    invoice_id = generate_invoice(session, tenant, calendar_month("2024-01"),
+                                  actor=ACTOR).invoice_id
+    assert len(_overage_lines(session, tenant, invoice_id)) == 1
+
+    rolled = roll_up_pending_days(session)
+
+    assert rolled.imports >= 1 and not _pending(session, result.import_id)
+    assert _records(session, tenant) == [(date(2024, 1, 5), TB), (date(2024, 1, 31), 1)]
+    assert _days(session, tenant) == [(date(2024, 1, 5), TB), (date(2024, 1, 31), 1)]
+    assert roll_up_pending_days(session).imports == 0
+
+
+def test_a_batch_for_days_an_invoice_covers_goes_the_other_way_and_re_prices_the_draft(
+        session, new_tenant_id):
+    tenant = _metered_tenant(session, new_tenant_id("straight"))
+    generate_invoice(session, tenant, calendar_month("2024-01"), actor=ACTOR)
+
+    result = _import(session, f"{tenant},e1,storage,{TB + 1},2024-01-05T10:00:00Z")
+
+    assert not _pending(session, result.import_id)
+    assert result.repriced_drafts == 1
+    assert _records(session, tenant) == [(date(2024, 1, 5), TB + 1)]
+
+
+def test_a_batch_holding_a_stored_key_is_read_again_and_counted_the_other_way(
+        session, new_tenant_id):
+    tenant = _metered_tenant(session, new_tenant_id("straight"))
+    first = _import(session, f"{tenant},e1,storage,7,2024-01-05T00:00:00Z")
+
+    second = _import(session, f"{tenant},e2,storage,5,2024-01-06T00:00:00Z",
+                     f"{tenant},e1,storage,7,2024-01-05T00:00:00Z")
+
+    assert _pending(session, first.import_id) and not _pending(session, second.import_id)
+    counts = second.counts
+    assert (counts.received, counts.new, counts.duplicate, counts.conflict) == (2, 1, 1, 0)
+    assert _days(session, tenant) == [(date(2024, 1, 5), 7), (date(2024, 1, 6), 5)]
+
+
+def test_an_unknown_tenant_is_named_by_its_line_after_the_straight_way_gives_up(
+        session, new_tenant_id):
+    tenant = _metered_tenant(session, new_tenant_id("straight"))
+    stranger = new_tenant_id("nobody")
+
+    try:
+        _import(session, f"{tenant},e1,storage,7,2024-01-05T00:00:00Z",
+                f"{stranger},e2,storage,5,2024-01-06T00:00:00Z")
+    except Exception as refused:  # noqa: BLE001 - the message is what is checked
+        assert "line 3" in str(refused) and stranger in str(refused)
+    else:
+        raise AssertionError("the file was not refused")
+    assert session.execute(text("SELECT count(*) FROM usage_events WHERE tenant_id = :t"),
+                           {"t": tenant}).scalar_one() == 0
+
+
+def test_a_tenant_another_transaction_holds_makes_the_batch_wait_its_turn_the_other_way(
+        database_url, new_tenant_id):
+    with committed_session(database_url) as session:
+        tenant = _metered_tenant(session, new_tenant_id("straight"))
+    outcome: dict[str, object] = {}
+
+    def import_while_held() -> None:
+        with committed_session(database_url) as session:
+            outcome["result"] = _import(session, f"{tenant},e1,storage,7,2024-01-05T00:00:00Z")
+
+    with committed_session(database_url) as holder:
+        lock_tenant(holder, tenant)
+        importer = threading.Thread(target=import_while_held)
+        importer.start()
+        # The import gave the straight way up and waits, in the other way, for the tenant.
+        _wait_until(lambda: _waiting_for_a_lock(holder), "the import to wait for the tenant")
+    importer.join(timeout=WAIT_LIMIT_S)
+
+    result = outcome["result"]
+    with committed_session(database_url) as session:
+        assert not _pending(session, result.import_id)  # type: ignore[attr-defined]
+        assert _records(session, tenant) == [(date(2024, 1, 5), 7)]
+
+
+def test_readers_count_each_event_once_while_the_roll_up_commits(database_url, new_tenant_id):
+    with committed_session(database_url) as session:
+        tenant = _metered_tenant(session, new_tenant_id("straight"))
+        _import(session, f"{tenant},e1,storage,7,2024-01-05T00:00:00Z",
+                f"{tenant},e2,storage,5,2024-01-05T01:00:00Z")
+
+    with committed_session(database_url) as rolling, committed_session(database_url) as reader:
+        roll_up_pending_days(rolling)
+        assert _days(reader, tenant) == [(date(2024, 1, 5), 12)]  # before the commit
+    with committed_session(database_url) as reader:
+        assert _days(reader, tenant) == [(date(2024, 1, 5), 12)]
+        assert _records(reader, tenant) == [(date(2024, 1, 5), 12)]
+
+
+def _waiting_for_a_lock(session) -> bool:
+    """Whether an import waits for tenants the other way (the straight way's own wait, on
+    `usage_straight_pairs`, ends after `LOCK_WAIT`)."""
+    session.execute(text("SELECT pg_stat_clear_snapshot()"))  # a fresh look each time
+    return bool(session.execute(text("""
+        SELECT EXISTS (SELECT FROM pg_stat_activity
+                       WHERE datname = current_database() AND wait_event_type = 'Lock'
+                         AND query LIKE '%usage_incoming_pairs%FOR NO KEY UPDATE%')
+    """)).scalar_one())
+
+
+def _wait_until(condition, what: str) -> None:
+    deadline = time.monotonic() + WAIT_LIMIT_S
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"waited {WAIT_LIMIT_S} s for {what}")
+        time.sleep(0.05)  # between two looks at the condition
