@@ -338,6 +338,9 @@ class UsageEventRow(Base):
     __tablename__ = "usage_events"
     __table_args__ = (
         CheckConstraint("quantity_base_units >= 0", name="quantity_not_negative"),
+        # Each import's events, for the roll-up of their day totals (0018, db.usage_days).
+        Index("ix_usage_events_import", "import_id", postgresql_using="brin",
+              postgresql_with={"autosummarize": "on"}),
     )
 
     # No foreign keys (0015): a batch of millions of events is checked as a batch by its one

@@ -60,6 +60,7 @@ from db.audit import AuditRecord, record_audit
 from db.command_line import command_parser
 from db.errors import NotFound, RunInProgress
 from db.invoicing import GeneratedInvoice, GenerationResult, generate_invoice, generate_invoices
+from db.usage_days import roll_up_pending_days
 
 ProgressCallback = Callable[[int, int], None]
 
@@ -99,6 +100,10 @@ def run_month_end(engine: Engine, period_label: str, *, actor: Actor, batch_size
     with engine.connect() as lock_connection:
         _take_run_lock(lock_connection, month.label)
         try:
+            # Usage stored the straight way is read from its events until rolled up; month-end
+            # prices every tenant, so it rolls them up first and sums day rows only.
+            with Session(engine) as session, session.begin():
+                roll_up_pending_days(session)
             return _run_batches(engine, month, actor, batch_size, workers, False, on_progress)
         finally:
             lock_connection.execute(text("SELECT pg_advisory_unlock(hashtext(:key))"),

@@ -14,6 +14,7 @@ from sqlalchemy import text
 from billing_core.periods import calendar_month
 from db.credit_ledger import lock_tenant
 from db.invoicing import generate_invoice
+from db.month_end import run_month_end
 from db.usage_days import roll_up_pending_days
 from db.usage_events import import_usage_file
 from tests.helpers import committed_session
@@ -166,3 +167,20 @@ def _wait_until(condition, what: str) -> None:
         if time.monotonic() > deadline:
             raise AssertionError(f"waited {WAIT_LIMIT_S} s for {what}")
         time.sleep(0.05)  # between two looks at the condition
+
+
+def test_month_end_rolls_up_pending_days_before_it_prices(fresh_engine, new_tenant_id):
+    url = fresh_engine.url
+    with committed_session(url) as session:
+        tenant = _metered_tenant(session, new_tenant_id("straight"))
+        imported = _import(session, f"{tenant},e1,storage,{TB + 1},2024-01-05T00:00:00Z")
+        assert _pending(session, imported.import_id)
+
+    run_month_end(fresh_engine, "2024-01", actor=ACTOR, batch_size=500)
+
+    with committed_session(url) as session:
+        assert not _pending(session, imported.import_id)
+        assert _records(session, tenant) == [(date(2024, 1, 5), TB + 1)]
+        invoice_id = session.execute(text(
+            "SELECT invoice_id FROM invoices WHERE tenant_id = :t"), {"t": tenant}).scalar_one()
+        assert len(_overage_lines(session, tenant, invoice_id)) == 1
