@@ -32,6 +32,7 @@ Measured (10M events, 100,000 tenants, issue 14): a raw COPY of the file into
 from __future__ import annotations
 
 import io
+import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from queue import Queue
@@ -217,6 +218,10 @@ def _copy_rows(copy: Any, rows: Iterator[UsageRow], suffix: str, seen: _Seen,
         if len(chunk) >= _CHUNK_ROWS:
             copy.write("".join(chunk))
             chunk.clear()
+            # Let the sending thread take the interpreter now, not at the next switch (up to
+            # 5 ms later), while the server runs out of rows: 10M events, 47.7 s without this
+            # yield, 43.0 s with it.
+            time.sleep(0)
         if received == limit:
             stopped = _CUT_SHORT
             break

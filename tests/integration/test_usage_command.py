@@ -7,6 +7,7 @@ from datetime import date
 from decimal import Decimal
 
 import pytest
+from sqlalchemy import text
 
 from db.usage import main
 from tests.helpers import command_in_process, committed_session
@@ -45,3 +46,23 @@ def test_the_command_imports_a_file_and_prints_its_counts(usage_command, databas
     code, out, err = usage_command(["import", str(bad)])
     assert (code, out) == (2, "")
     assert "line 1, quantity: -1 is negative; send whole base units (0 or more)" in err
+
+
+def test_the_roll_up_command_writes_pending_day_totals(usage_command, database_url,
+                                                       new_tenant_id, tmp_path):
+    tenant = new_tenant_id("cli")
+    with committed_session(database_url) as session:
+        add_plan(session, "test-cli-storage", 0,
+                 usage=("storage", "TB", "byte", TB, TB, Decimal("23.00")))
+        add_tenant(session, tenant, plans=[(date(2024, 1, 1), "test-cli-storage")])
+    path = tmp_path / "usage.csv"
+    path.write_text(HEADER + f"{tenant},r1,storage,5,2024-01-02T00:00:00Z\n")
+    assert usage_command(["import", str(path)])[0] == 0
+
+    code, out, _ = usage_command(["roll-up"])
+
+    assert code == 0 and out.startswith("Usage days rolled up: ")
+    with committed_session(database_url) as session:
+        assert session.execute(text(
+            "SELECT used_on, quantity_base_units FROM usage_records WHERE tenant_id = :t"),
+            {"t": tenant}).all() == [(date(2024, 1, 2), 5)]

@@ -184,3 +184,26 @@ def test_month_end_rolls_up_pending_days_before_it_prices(fresh_engine, new_tena
         invoice_id = session.execute(text(
             "SELECT invoice_id FROM invoices WHERE tenant_id = :t"), {"t": tenant}).scalar_one()
         assert len(_overage_lines(session, tenant, invoice_id)) == 1
+
+
+def test_an_event_id_holding_commas_and_quotes_is_stored_straight_as_sent(
+        session, new_tenant_id):
+    tenant = _metered_tenant(session, new_tenant_id("straight"))
+
+    result = _import(session, f'{tenant},"a,b""c""",storage,7,2024-01-05T00:00:00Z')
+
+    assert _pending(session, result.import_id)
+    assert session.execute(text(
+        "SELECT event_id, metric, quantity_base_units FROM usage_events WHERE tenant_id = :t"),
+        {"t": tenant}).one() == ('a,b"c"', "storage", 7)
+
+
+def test_a_json_lines_file_is_stored_straight(session, new_tenant_id):
+    tenant = _metered_tenant(session, new_tenant_id("straight"))
+    data = (f'{{"tenant_id": "{tenant}", "event_id": "j1", "metric": "storage", '
+            f'"quantity": 9, "occurred_at": "2024-01-07T12:00:00+02:00"}}\n').encode()
+
+    result = import_usage_file(session, io.BytesIO(data), "usage.jsonl", len(data), actor=ACTOR)
+
+    assert _pending(session, result.import_id)
+    assert _days(session, tenant) == [(date(2024, 1, 7), 9)]
