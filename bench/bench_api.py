@@ -361,25 +361,21 @@ def bench_usage(url: URL, server_pid: int, port: int, key: str, clients: int,
 def database_floor(url: URL, batches: Iterator[int], clients: int, seconds: float) -> Figure:
     """The least database work any import does for the same batches: COPY the events into
     `usage_events` (their key), one transaction per batch, nothing checked, classified or
-    audited, the rows built before the clock. The straight way (db.usage_straight) does this
-    and its checks; the day totals follow in the roll-up job. It bounds what the endpoint can
-    reach on this machine, whatever the code around it."""
+    audited. The straight way (db.usage_straight) does this and its checks; the day totals
+    follow in the roll-up job. It bounds what the endpoint can reach on this machine, whatever
+    the code around it."""
     engine = make_engine(url, pool_size=clients)
     with engine.begin() as connection:
         import_id = connection.exec_driver_sql(
             "INSERT INTO usage_imports (source, actor, actor_role) "
             "VALUES ('api', 'bench-floor@test', 'finance') RETURNING import_id").scalar_one()
-    prepared = [
-        "".join(f"{e['tenant_id']},{e['event_id']},{e['metric']},{e['quantity']},"
-                f"{e['occurred_at']},{import_id}\n" for e in usage_events(next(batches)))
-        for _ in range(int(seconds * 300))]
     batch_lock = threading.Lock()
 
     def copy_batch() -> None:
         with batch_lock:
-            if not prepared:
-                raise RuntimeError("database floor: more batches were sent than prepared")
-            rows = prepared.pop()
+            batch_number = next(batches)
+        rows = "".join(f"{e['tenant_id']},{e['event_id']},{e['metric']},{e['quantity']},"
+                       f"{e['occurred_at']},{import_id}\n" for e in usage_events(batch_number))
         connection = engine.raw_connection()
         try:
             cursor = connection.driver_connection.cursor()  # type: ignore[union-attr]

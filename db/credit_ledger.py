@@ -32,7 +32,7 @@ same transaction.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from sqlalchemy import text
@@ -58,15 +58,16 @@ def lock_tenants(session: Session, tenant_ids: Iterable[str]) -> dict[str, str]:
     return dict(rows.all())
 
 
-def lock_tenants_selected_by(session: Session, tenant_ids_query: str) -> None:
-    """`lock_tenants` for the tenants a SQL query selects (`SELECT tenant_id FROM ...`): the
-    same lock in the same order, for sets too large to send to the database and back (a
+def lock_tenants_selected_by(session: Session, tenant_ids_query: str,
+                             parameters: Mapping[str, object] | None = None) -> None:
+    """`lock_tenants` for the tenants a SQL query selects (`SELECT tenant_id FROM ...`, with
+    its `parameters`): the same lock in the same order, for sets too large to send back (a
     usage import of 100,000 tenants)."""
     session.execute(text(f"""
         SELECT count(*) FROM (
             SELECT FROM tenants WHERE tenant_id IN ({tenant_ids_query})
             ORDER BY tenant_id FOR NO KEY UPDATE) AS locked
-    """))
+    """), dict(parameters or {}))
 
 
 def lock_tenant(session: Session, tenant_id: str) -> str:

@@ -54,9 +54,13 @@ from billing_core.usage_events import (
 from billing_core.usage_files import UsageRow
 from db.credit_ledger import lock_tenants_selected_by
 
-LOCK_WAIT = "100ms"
+LOCK_WAIT = "500ms"
 """How long the straight way waits for a lock (a key another transaction is storing, a tenant
-it holds) before it gives up and the batch takes the other way, which waits its turn."""
+it holds) before it gives up and the batch takes the other way, which waits its turn. Under
+PostgreSQL's `deadlock_timeout` (1 s), so that where this way and the other wait for each
+other, this way gives up before the server would pick which one to fail. Long enough for
+the batches of other senders holding the same tenants to commit (giving up costs the batch
+all its work again)."""
 FIRST_COPY_ROWS = 10_000
 """The rows of the first COPY: a batch sent again fails on its first key, and the rest of the
 file is not sent for nothing."""
@@ -65,12 +69,7 @@ QUEUED_CHUNKS = 8
 """COPY chunks (of `_CHUNK_ROWS` rows, about 0.6 MB) waiting to be sent, at most."""
 _GIVE_UP = (errors.UniqueViolation, errors.LockNotAvailable, errors.DeadlockDetected)
 
-_PAIRS_TABLE = """
-    CREATE TEMP TABLE IF NOT EXISTS usage_straight_pairs (
-        tenant_id text NOT NULL, metric text NOT NULL
-    ) ON COMMIT DELETE ROWS;
-    DELETE FROM usage_straight_pairs
-"""
+_PAIRS = "unnest(CAST(:tenants AS text[]), CAST(:metrics AS text[])) AS i(tenant_id, metric)"
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,15 +107,12 @@ def store_straight(session: Session, rows: Iterable[UsageRow],
                    batch: StraightImport) -> StoredStraight | None:
     """Store the batch the straight way (see the module's text), or None having stored
     nothing; raises UsageBatchRefused when a line is bad."""
-    waits = session.execute(text("SELECT current_setting('lock_timeout')")).scalar_one()
     try:
         with session.begin_nested():
-            session.execute(text("SELECT set_config('lock_timeout', :wait, true)"),
-                            {"wait": LOCK_WAIT})
-            stored = _store(session, rows, batch)
-            session.execute(text("SELECT set_config('lock_timeout', :wait, true)"),
-                            {"wait": waits})
-            return stored
+            waits = session.execute(text(
+                "SELECT current_setting('lock_timeout'), set_config('lock_timeout', :wait, true)"
+            ), {"wait": LOCK_WAIT}).scalar_one()
+            return _store(session, rows, batch, waits)
     except (_NotStraight, *_GIVE_UP):
         return None
     except DBAPIError as error:
@@ -125,7 +121,10 @@ def store_straight(session: Session, rows: Iterable[UsageRow],
         raise
 
 
-def _store(session: Session, rows: Iterable[UsageRow], batch: StraightImport) -> StoredStraight:
+def _store(session: Session, rows: Iterable[UsageRow], batch: StraightImport,
+           waits: str) -> StoredStraight:
+    """The steps of the module's text; `waits` is the transaction's own lock_timeout, set
+    back at the end."""
     import_id = session.execute(text("""
         INSERT INTO usage_imports (source, file_name, actor, actor_role, file_sha256,
                                    days_pending)
@@ -135,29 +134,36 @@ def _store(session: Session, rows: Iterable[UsageRow], batch: StraightImport) ->
            "digest": batch.file_sha256}).scalar_one()
     seen = _Seen(set())
     received = _copy_events(session, rows, import_id, seen, batch.batch_name)
-    _note_pairs(session, seen.pairs)
-    if not session.execute(text("""
+    # The batch's tenant and metric pairs travel as two arrays: a few round trips and no
+    # temporary table for an API batch, 100,000 pairs as easily for a file.
+    pairs = {"tenants": [tenant for tenant, _ in seen.pairs],
+             "metrics": [metric for _, metric in seen.pairs]}
+    if not session.execute(text(f"""
         SELECT NOT EXISTS (
-            SELECT FROM usage_straight_pairs i
-            WHERE NOT EXISTS (SELECT FROM subscriptions s JOIN plans p ON p.plan_id = s.plan_id
-                              WHERE s.tenant_id = i.tenant_id AND p.usage_metric = i.metric))
-    """)).scalar_one():
+            SELECT FROM {_PAIRS} WHERE NOT EXISTS (
+                SELECT FROM subscriptions s JOIN plans p ON p.plan_id = s.plan_id
+                WHERE s.tenant_id = i.tenant_id AND p.usage_metric = i.metric))
+    """), pairs).scalar_one():
         raise _NotStraight("a tenant or metric the other way names")
-    lock_tenants_selected_by(session, "SELECT tenant_id FROM usage_straight_pairs")
-    if session.execute(text("""
+    lock_tenants_selected_by(session, f"SELECT i.tenant_id FROM {_PAIRS}", pairs)
+    # After the locks, in a statement of its own: it must see a draft committed while this
+    # import waited for them.
+    if session.execute(text(f"""
         SELECT EXISTS (
-            SELECT FROM invoices i
-            WHERE i.tenant_id IN (SELECT tenant_id FROM usage_straight_pairs)
-              AND i.period_start <= CAST(:last_day AS date)
-              AND i.period_end > CAST(:first_day AS date))
-    """), {"first_day": seen.first_day, "last_day": seen.last_day}).scalar_one():
+            SELECT FROM invoices v
+            WHERE v.tenant_id IN (SELECT i.tenant_id FROM {_PAIRS})
+              AND v.period_start <= CAST(:last_day AS date)
+              AND v.period_end > CAST(:first_day AS date)),
+            set_config('lock_timeout', :waits, true)
+    """), {**pairs, "first_day": seen.first_day, "last_day": seen.last_day,
+           "waits": waits}).scalar_one():
         raise _NotStraight("an invoice covers the batch's days")
     if batch.file_sha256 is not None:
-        session.execute(text("""
+        session.execute(text(f"""
             UPDATE usage_imports SET tenant_metrics = (
-                SELECT array_agg(tenant_id || ' ' || metric) FROM usage_straight_pairs)
+                SELECT array_agg(i.tenant_id || ' ' || i.metric) FROM {_PAIRS})
             WHERE import_id = :import_id
-        """), {"import_id": import_id})
+        """), {**pairs, "import_id": import_id})
     return StoredStraight(import_id, received)
 
 
@@ -242,18 +248,6 @@ def _refuse(first: LineProblem, rest: Iterator[UsageRow], received: int,
             if len(problems) < MAX_PROBLEMS_LISTED:
                 problems.append(row)
     raise UsageBatchRefused(problems, problem_count, batch_name)
-
-
-def _note_pairs(session: Session, pairs: set[tuple[str, str]]) -> None:
-    connection = session.connection()
-    connection.exec_driver_sql(_PAIRS_TABLE)
-    driver_connection = connection.connection.driver_connection
-    if driver_connection is None:
-        raise RuntimeError("the session's connection was closed before COPY")
-    with driver_connection.cursor() as cursor, cursor.copy(
-            "COPY usage_straight_pairs (tenant_id, metric) FROM STDIN") as copy:
-        for pair in pairs:
-            copy.write_row(pair)
 
 
 class _SendingAside(QueuedLibpqWriter):
