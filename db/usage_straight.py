@@ -69,7 +69,11 @@ QUEUED_CHUNKS = 8
 """COPY chunks (of `_CHUNK_ROWS` rows, about 0.6 MB) waiting to be sent, at most."""
 _GIVE_UP = (errors.UniqueViolation, errors.LockNotAvailable, errors.DeadlockDetected)
 
-_PAIRS = "unnest(CAST(:tenants AS text[]), CAST(:metrics AS text[])) AS i(tenant_id, metric)"
+_PAIRS = """(SELECT split_part(pair, ' ', 1) AS tenant_id, split_part(pair, ' ', 2) AS metric
+            FROM string_to_table(CAST(:pairs AS text), E'\\n') AS pair) AS i"""
+"""The batch's pairs, sent as one text of `tenant_id metric` lines (neither holds a space or a
+line break): one parameter, where two arrays of a thousand strings each cost psycopg more to
+send than the statements cost the server."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -134,10 +138,9 @@ def _store(session: Session, rows: Iterable[UsageRow], batch: StraightImport,
            "digest": batch.file_sha256}).scalar_one()
     seen = _Seen(set())
     received = _copy_events(session, rows, import_id, seen, batch.batch_name)
-    # The batch's tenant and metric pairs travel as two arrays: a few round trips and no
-    # temporary table for an API batch, 100,000 pairs as easily for a file.
-    pairs = {"tenants": [tenant for tenant, _ in seen.pairs],
-             "metrics": [metric for _, metric in seen.pairs]}
+    # The batch's tenant and metric pairs travel as a parameter (`_PAIRS`): a few round trips
+    # and no temporary table for an API batch, 100,000 pairs as easily for a file.
+    pairs = {"pairs": "\n".join(f"{tenant} {metric}" for tenant, metric in seen.pairs)}
     if not session.execute(text(f"""
         SELECT NOT EXISTS (
             SELECT FROM {_PAIRS} WHERE NOT EXISTS (
@@ -159,9 +162,9 @@ def _store(session: Session, rows: Iterable[UsageRow], batch: StraightImport,
            "waits": waits}).scalar_one():
         raise _NotStraight("an invoice covers the batch's days")
     if batch.file_sha256 is not None:
-        session.execute(text(f"""
-            UPDATE usage_imports SET tenant_metrics = (
-                SELECT array_agg(i.tenant_id || ' ' || i.metric) FROM {_PAIRS})
+        session.execute(text("""
+            UPDATE usage_imports
+            SET tenant_metrics = string_to_array(CAST(:pairs AS text), E'\\n')
             WHERE import_id = :import_id
         """), {**pairs, "import_id": import_id})
     return StoredStraight(import_id, received)
