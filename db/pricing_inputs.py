@@ -34,6 +34,7 @@ from billing_core.periods import Period
 from billing_core.proration import PlanChange
 from billing_core.usage import UsagePlan
 from db.credit_ledger import credit_balances_minor
+from db.usage_days import usage_days_read_by_pricing
 
 
 @dataclass(frozen=True, slots=True)
@@ -159,9 +160,9 @@ def _plan_terms(session: Session, plan_ids: set[str]) -> dict[str, _PlanTerms]:
 def _usage_sums(session: Session, tenant_ids: Sequence[str],
                 period: Period) -> dict[tuple[str, str], int]:
     # A sum of integer base units (a count, not money); bigint keeps it an int.
-    rows = session.execute(text("""
+    rows = session.execute(text(f"""
         SELECT tenant_id, metric, sum(quantity_base_units)::bigint
-        FROM usage_days
+        FROM {usage_days_read_by_pricing(session)}
         WHERE tenant_id = ANY(:tenant_ids) AND used_on >= :period_start AND used_on < :period_end
         GROUP BY tenant_id, metric
     """), {"tenant_ids": list(tenant_ids), "period_start": period.start,

@@ -19,6 +19,21 @@ ROLL_UP_MEMORY = "256MB"
 """The aggregation's memory: ten million events' totals by day group in memory."""
 
 
+def usage_days_read_by_pricing(session: Session) -> str:
+    """What pricing reads usage from: `usage_days`, or `usage_records` alone while no import
+    is pending (month-end, which rolls them up first), where the view's second half is empty
+    but costs its plan: 5,000 tenants' month, 55 ms through the view against 35 ms.
+
+    Two statements, and still exact where it matters: whatever pricing writes, it prices
+    tenants it has locked (`db.credit_ledger.lock_tenants`), and every import holds its
+    tenants' locks until it commits, so no import of theirs can commit between this answer
+    and the read. A dry run (month-end's preview) locks nothing: an import committing in that
+    instant is counted or not, as it would be a moment earlier or later."""
+    pending = session.execute(text(
+        "SELECT EXISTS (SELECT FROM usage_imports WHERE days_pending)")).scalar_one()
+    return "usage_days" if pending else "usage_records"
+
+
 @dataclass(frozen=True, slots=True)
 class RolledUp:
     imports: int
