@@ -334,8 +334,8 @@ def _month_ends(server: URL, names: dict[str, str], dbs: dict[str, Engine],
     for role, database in (("no_events", "no_events"), ("events", "events"),
                            ("events", "events_again"), ("no_events", "no_events_again")):
         rates[role].append(_month_end(dbs[database], tenants))
-        print(f"month-end {'with the events' if role == 'events' else 'without events '}: "
-              f"{rates[role][-1]:10,.0f} invoices/s  {_load()}")
+        label = "with the events" if role == "events" else "without events"
+        print(f"month-end {label + ':':16s} {rates[role][-1]:10,.0f} invoices/s  {_load()}")
     seconds = {role: sum(tenants / rate for rate in found) for role, found in rates.items()}
     print(f"month-end with events / without (one usage record a tenant), both runs: "
           f"{seconds['no_events'] / seconds['events']:.1%}  (goal >= 90 %)")
