@@ -14,6 +14,7 @@ from sqlalchemy import text
 from billing_core.periods import calendar_month
 from db.credit_ledger import lock_tenant
 from db.invoicing import generate_invoice
+from db.jobs import ROLL_UP_TASK, defer, run_worker
 from db.month_end import run_month_end
 from db.usage_days import roll_up_pending_days
 from db.usage_events import import_usage_file
@@ -207,3 +208,18 @@ def test_a_json_lines_file_is_stored_straight(session, new_tenant_id):
 
     assert _pending(session, result.import_id)
     assert _days(session, tenant) == [(date(2024, 1, 7), 9)]
+
+
+def test_the_job_worker_rolls_up_pending_days(fresh_engine, new_tenant_id):
+    url = fresh_engine.url
+    with committed_session(url) as session:
+        tenant = _metered_tenant(session, new_tenant_id("straight"))
+        imported = _import(session, f"{tenant},e1,storage,7,2024-01-05T00:00:00Z")
+    # What the periodic task defers every minute, deferred now (its argument: the minute).
+    defer(url, ROLL_UP_TASK, queueing_lock=ROLL_UP_TASK, timestamp=0)
+
+    run_worker(url, wait=False)
+
+    with committed_session(url) as session:
+        assert not _pending(session, imported.import_id)
+        assert _records(session, tenant) == [(date(2024, 1, 5), 7)]
