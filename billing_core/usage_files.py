@@ -29,13 +29,15 @@ import json
 import re
 from collections.abc import Iterable, Iterator
 from datetime import datetime
-from typing import Any, BinaryIO
+from typing import Any, BinaryIO, NoReturn
 
 from billing_core.errors import InvalidInput
 from billing_core.usage import MAX_BASE_UNITS
 from billing_core.usage_events import (
     EVENT_FIELDS,
+    MAX_PROBLEMS_LISTED,
     LineProblem,
+    UsageBatchRefused,
     UsageEvent,
     UsageFileTooLarge,
     check_event,
@@ -59,6 +61,19 @@ _PLAIN_CSV_LINE = re.compile(
     r"[a-z0-9]+(?:-[a-z0-9]+)*,[!#-+\--~]{1,128},[a-z][a-z0-9_]{0,62},([0-9]{1,19}),"
     r"([0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(?:\.[0-9]{1,6})?(?:Z|\+00:00))")
 _LONGEST_QUANTITY_DIGITS = len(str(MAX_BASE_UNITS))
+
+
+def refuse_batch(first: LineProblem, rest: Iterable[UsageRow], batch_name: str) -> NoReturn:
+    """Refuse the batch (UsageBatchRefused) at its first bad line, naming it and every bad line
+    of the rows after it (up to `MAX_PROBLEMS_LISTED`, then how many more)."""
+    problems = [first]
+    problem_count = 1
+    for row in rest:
+        if isinstance(row, LineProblem):
+            problem_count += 1
+            if len(problems) < MAX_PROBLEMS_LISTED:
+                problems.append(row)
+    raise UsageBatchRefused(problems, problem_count, batch_name)
 
 
 def check_file_size(size_bytes: int, limit_bytes: int = MAX_USAGE_FILE_BYTES) -> None:

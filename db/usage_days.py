@@ -15,6 +15,8 @@ from dataclasses import dataclass
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
+from db.bulk import work_memory
+
 ROLL_UP_MEMORY = "256MB"
 """The aggregation's memory: ten million events' totals by day group in memory."""
 
@@ -49,19 +51,17 @@ def roll_up_pending_days(session: Session) -> RolledUp:
     """)).scalars())
     if not pending:
         return RolledUp(0, 0)
-    previous = session.execute(text("SELECT current_setting('work_mem')")).scalar_one()
-    session.execute(text("SELECT set_config('work_mem', :memory, true)"),
-                    {"memory": ROLL_UP_MEMORY})
-    days = session.connection().execute(text("""
-        INSERT INTO usage_records (tenant_id, metric, used_on, quantity_base_units, import_id)
-        SELECT tenant_id, metric, (occurred_at AT TIME ZONE 'UTC')::date,
-               sum(quantity_base_units), import_id
-        FROM usage_events
-        WHERE import_id = ANY(:pending) AND late_usage_id IS NULL
-        GROUP BY import_id, tenant_id, metric, 3
-        ORDER BY tenant_id, metric, 3
-    """), {"pending": pending}).rowcount
-    session.execute(text("SELECT set_config('work_mem', :memory, true)"), {"memory": previous})
+    with work_memory(session, ROLL_UP_MEMORY):
+        days = session.connection().execute(text("""
+            INSERT INTO usage_records (tenant_id, metric, used_on, quantity_base_units,
+                                       import_id)
+            SELECT tenant_id, metric, (occurred_at AT TIME ZONE 'UTC')::date,
+                   sum(quantity_base_units), import_id
+            FROM usage_events
+            WHERE import_id = ANY(:pending) AND late_usage_id IS NULL
+            GROUP BY import_id, tenant_id, metric, 3
+            ORDER BY tenant_id, metric, 3
+        """), {"pending": pending}).rowcount
     session.execute(text(
         "UPDATE usage_imports SET days_pending = false WHERE import_id = ANY(:pending)"),
         {"pending": pending})

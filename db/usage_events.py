@@ -54,6 +54,7 @@ would give, and its events are not read into the database (`_repeat_of`).
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -81,11 +82,13 @@ from billing_core.usage_files import (
     event_rows,
     read_event_objects,
     read_usage_rows,
+    refuse_batch,
 )
 from db.audit import AuditRecord, record_audit
+from db.bulk import copy_from_stdin, work_memory
 from db.credit_ledger import lock_tenants_selected_by
 from db.repricing import reprice_drafts
-from db.usage_straight import LentStream, StraightImport, store_straight
+from db.usage_straight import StraightImport, store_straight
 
 SORT_MEMORY = "256MB"
 """Memory of the sort that puts a batch in key order (`_STORE_EVENTS`): a million events sort
@@ -168,18 +171,20 @@ def import_usage_file(session: Session, stream: BinaryIO, name: str, size_bytes:
         repeated = _repeat_of(session, digest, actor=actor, source=source, file_name=name)
         if repeated is not None:
             return repeated
-    if not stream.seekable():
-        return import_usage(session, read_usage_rows(stream, name), actor=actor,
-                            source=source, file_name=name)
-    start = stream.tell()
+    reader: BinaryIO = stream
+    read_again = None
+    if stream.seekable():
+        # Read first through a lent stream (closing it leaves `stream` open), so that a batch
+        # the straight way does not fit is read again from where it started.
+        start = stream.tell()
+        reader = _LentStream.reader(stream)
 
-    def read_again() -> Iterator[UsageRow]:
-        stream.seek(start)
-        return read_usage_rows(stream, name)
+        def read_again() -> Iterator[UsageRow]:
+            stream.seek(start)
+            return read_usage_rows(stream, name)
 
-    return import_usage(session, read_usage_rows(LentStream.reader(stream), name), actor=actor,
-                        source=source, file_name=name, file_sha256=digest,
-                        read_again=read_again)
+    return import_usage(session, read_usage_rows(reader, name), actor=actor, source=source,
+                        file_name=name, file_sha256=digest, read_again=read_again)
 
 
 def import_usage_path(session: Session, path: Path, *, actor: Actor) -> UsageImportResult:
@@ -303,35 +308,27 @@ def _repeat_of(session: Session, digest: bytes, *, actor: Actor, source: UsageSo
 # --- 1. the batch into a temporary table, checked line by line ------------------------------
 
 def _copy_incoming(session: Session, rows: Iterable[UsageRow], source: UsageSource) -> int:
-    """COPY the good lines into `usage_incoming` while naming every bad one; returns how
-    many events came. Once a line is bad nothing more is copied, but every line is read."""
+    """COPY the lines into `usage_incoming`; returns how many events came. At the first bad
+    line the copying stops, and the batch is refused naming every bad line (`refuse_batch`)."""
     _empty_work_tables(session)
-    problems: list[LineProblem] = []
-    problem_count = 0
     received = 0
-    driver_connection = session.connection().connection.driver_connection
-    if driver_connection is None:
-        raise RuntimeError("the session's connection was closed before COPY")
-    with driver_connection.cursor() as cursor, cursor.copy(
-            "COPY usage_incoming FROM STDIN (FORMAT csv)") as copy:
+    remaining = iter(rows)
+    first_problem: LineProblem | None = None
+    with copy_from_stdin(session, "COPY usage_incoming FROM STDIN (FORMAT csv)") as copy:
         chunk: list[str] = []
-        for row in rows:
+        for row in remaining:
             if isinstance(row, LineProblem):
-                problem_count += 1
-                if len(problems) < MAX_PROBLEMS_LISTED:
-                    problems.append(row)
-                continue
+                first_problem = row
+                break
             received += 1
-            if problem_count:
-                continue
             chunk.append(row)
             if len(chunk) >= _COPY_CHUNK_ROWS:
                 copy.write("".join(chunk))
                 chunk.clear()
-        if chunk and not problem_count:
+        if chunk and first_problem is None:
             copy.write("".join(chunk))
-    if problem_count:
-        raise UsageBatchRefused(problems, problem_count, _batch_name(source))
+    if first_problem is not None:
+        refuse_batch(first_problem, remaining, _batch_name(source))
     if not received:
         raise UsageBatchRefused([LineProblem(1, None, "holds no events")], 1,
                                 _batch_name(source))
@@ -490,11 +487,8 @@ def _sort_memory(session: Session, rows: int) -> Iterator[None]:
     if rows <= SMALL_BATCH:
         yield
         return
-    previous = session.execute(text("SELECT current_setting('work_mem')")).scalar_one()
-    session.execute(text("SELECT set_config('work_mem', :memory, true)"),
-                    {"memory": SORT_MEMORY})
-    yield
-    session.execute(text("SELECT set_config('work_mem', :memory, true)"), {"memory": previous})
+    with work_memory(session, SORT_MEMORY):
+        yield
 
 
 def _all_stored_unchanged(session: Session, received: int) -> bool:
@@ -708,3 +702,25 @@ def _per_event_results(session: Session, import_id: int) -> tuple[EventResult, .
     return tuple(EventResult(line_no, tenant_id, event_id, EventOutcome(outcome))
                  for line_no, tenant_id, event_id, outcome in rows)
 
+
+class _LentStream(io.RawIOBase):
+    """A caller's stream lent to a reader: closing it (as a text wrapper does when it is done)
+    leaves the caller's stream open, to be read again from where it stood."""
+
+    def __init__(self, stream: BinaryIO) -> None:
+        super().__init__()
+        self._stream: Any = stream
+
+    @classmethod
+    def reader(cls, stream: BinaryIO) -> io.BufferedReader:
+        return io.BufferedReader(cls(stream), 1 << 20)
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        if hasattr(self._stream, "readinto"):
+            return int(self._stream.readinto(buffer))
+        data = self._stream.read(len(buffer))
+        buffer[:len(data)] = data
+        return len(data)

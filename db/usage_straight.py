@@ -31,27 +31,19 @@ of the file into `usage_events` 37.5 s, this way 43.3 s, the other way 100-120 s
 
 from __future__ import annotations
 
-import io
 import time
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
-from queue import Queue
-from typing import Any, BinaryIO, NoReturn
+from dataclasses import dataclass, field
 
-from psycopg import errors
-from psycopg.copy import QueuedLibpqWriter
+from psycopg import Copy, errors
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
 from billing_core.access import Actor
-from billing_core.usage_events import (
-    MAX_PROBLEMS_LISTED,
-    LineProblem,
-    UsageBatchRefused,
-    UsageSource,
-)
-from billing_core.usage_files import UsageRow
+from billing_core.usage_events import LineProblem, UsageBatchRefused, UsageSource
+from billing_core.usage_files import UsageRow, refuse_batch
+from db.bulk import copy_from_stdin
 from db.credit_ledger import lock_tenants_selected_by
 
 LOCK_WAIT = "500ms"
@@ -65,10 +57,9 @@ FIRST_COPY_ROWS = 10_000
 """The rows of the first COPY: a batch sent again fails on its first key, and the rest of the
 file is not sent for nothing."""
 _CHUNK_ROWS = 1024
-"""Rows a COPY write carries, and how often the reader yields to the sender (`_copy_rows`):
-10M events took 44.0 s in chunks of 8,192 rows, 39.8 s of 2,048, 38.8 s of 512."""
-QUEUED_CHUNKS = 32
-"""COPY chunks (about 75 kB each) waiting to be sent, at most."""
+"""Rows a COPY write carries (about 75 kB), and how often the reader yields to the writer
+thread (`_copy_rows`): 10M events took 44.0 s in chunks of 8,192 rows, 39.8 s of 2,048,
+38.8 s of 512 (`db.bulk` sends them from its writer thread, at most 32 chunks ahead)."""
 _GIVE_UP = (errors.UniqueViolation, errors.LockNotAvailable, errors.DeadlockDetected)
 
 _PAIRS = """(SELECT split_part(pair, ' ', 1) AS tenant_id, split_part(pair, ' ', 2) AS metric
@@ -99,7 +90,7 @@ class StoredStraight:
 class _Seen:
     """The batch's tenants and metrics, and its first and last day, noted as it is read."""
 
-    pairs: set[tuple[str, str]]
+    pairs: set[tuple[str, str]] = field(default_factory=set)
     first_day: str = "9999-12-31"
     last_day: str = "0000-01-01"
     received: int = 0
@@ -138,7 +129,7 @@ def _store(session: Session, rows: Iterable[UsageRow], batch: StraightImport,
     """), {"source": batch.source.value, "file_name": batch.file_name,
            "actor": batch.actor.user_id, "role": batch.actor.role.value,
            "digest": batch.file_sha256}).scalar_one()
-    seen = _Seen(set())
+    seen = _Seen()
     received = _copy_events(session, rows, import_id, seen, batch.batch_name)
     # The batch's tenant and metric pairs travel as a parameter (`_PAIRS`): a few round trips
     # and no temporary table for an API batch, 100,000 pairs as easily for a file.
@@ -175,43 +166,35 @@ def _store(session: Session, rows: Iterable[UsageRow], batch: StraightImport,
 def _copy_events(session: Session, rows: Iterable[UsageRow], import_id: int, seen: _Seen,
                  batch_name: str) -> int:
     """COPY the rows into `usage_events`; returns how many events came. At the first bad
-    line the copying stops, the rest is read for every other bad one, and the batch is
-    refused."""
-    driver_connection = session.connection().connection.driver_connection
-    if driver_connection is None:
-        raise RuntimeError("the session's connection was closed before COPY")
+    line the copying stops and the batch is refused, naming every bad line."""
     statement = ("COPY usage_events (tenant_id, event_id, metric, quantity_base_units, "
                  "occurred_at, import_id) FROM STDIN (FORMAT csv)")
     remaining = iter(rows)
     limit: int | None = FIRST_COPY_ROWS
-    with driver_connection.cursor() as cursor:
-        while True:
-            with cursor.copy(statement, writer=_SendingAside(cursor)) as copy:
-                stopped = _copy_rows(copy, remaining, f",{import_id}\n", seen, limit)
-            if stopped is not _CUT_SHORT:
-                break
-            limit = None
-    if isinstance(stopped, LineProblem):
-        _refuse(stopped, remaining, seen.received, batch_name)
+    while True:
+        with copy_from_stdin(session, statement) as copy:
+            problem = _copy_rows(copy, remaining, f",{import_id}\n", seen, limit)
+        if problem is not None or limit is None or seen.received < limit:
+            break
+        limit = None  # the first COPY took its rows: the second takes the rest
+    if problem is not None:
+        refuse_batch(problem, remaining, batch_name)
     if not seen.received:
         raise UsageBatchRefused([LineProblem(1, None, "holds no events")], 1, batch_name)
     return seen.received
 
 
-_CUT_SHORT = object()
-
-
-def _copy_rows(copy: Any, rows: Iterator[UsageRow], suffix: str, seen: _Seen,
-               limit: int | None) -> LineProblem | object | None:
-    """Write rows to the COPY until they end (None), `limit` events in all (`_CUT_SHORT`),
-    or a bad line (the LineProblem), noting each event's tenant, metric and day."""
+def _copy_rows(copy: Copy, rows: Iterator[UsageRow], suffix: str, seen: _Seen,
+               limit: int | None) -> LineProblem | None:
+    """Write rows to the COPY until they end, `limit` events in all, or a bad line (returned),
+    noting each event's tenant, metric and day."""
     pairs = seen.pairs
     first_day, last_day, received = seen.first_day, seen.last_day, seen.received
     chunk: list[str] = []
-    stopped: LineProblem | object | None = None
+    problem: LineProblem | None = None
     for row in rows:
         if isinstance(row, LineProblem):
-            stopped = row
+            problem = row
             break
         received += 1
         # `line_no,tenant_id,event_id,metric,quantity,occurred_at\n`: only the event id may
@@ -229,62 +212,13 @@ def _copy_rows(copy: Any, rows: Iterator[UsageRow], suffix: str, seen: _Seen,
         if len(chunk) >= _CHUNK_ROWS:
             copy.write("".join(chunk))
             chunk.clear()
-            # Let the sending thread take the interpreter now, not at the next switch (up to
+            # Let the writer thread take the interpreter now, not at the next switch (up to
             # 5 ms later), while the server runs out of rows: 10M events in chunks of 8,192
             # rows, 47.7 s without this yield, 43.0 s with it.
             time.sleep(0)
         if received == limit:
-            stopped = _CUT_SHORT
             break
-    if chunk and not isinstance(stopped, LineProblem):
+    if chunk and problem is None:
         copy.write("".join(chunk))
     seen.first_day, seen.last_day, seen.received = first_day, last_day, received
-    return stopped
-
-
-def _refuse(first: LineProblem, rest: Iterator[UsageRow], received: int,
-            batch_name: str) -> NoReturn:
-    """Refuse the batch, naming `first` and every bad line after it."""
-    problems = [first]
-    problem_count = 1
-    for row in rest:
-        if isinstance(row, LineProblem):
-            problem_count += 1
-            if len(problems) < MAX_PROBLEMS_LISTED:
-                problems.append(row)
-    raise UsageBatchRefused(problems, problem_count, batch_name)
-
-
-class _SendingAside(QueuedLibpqWriter):
-    """psycopg's writer that sends COPY data from a thread of its own, so the rows are read
-    and checked while the server stores the ones before (10M events: 50.8 s sending on this
-    thread, 47.7 s aside), with a queue of `QUEUED_CHUNKS` chunks instead of psycopg's 1,024:
-    reading can outpace the server, and the file would pile up in memory."""
-
-    def __init__(self, cursor: Any) -> None:
-        super().__init__(cursor)
-        # psycopg's own attribute, made in its __init__ with the larger bound
-        self._queue = Queue(maxsize=QUEUED_CHUNKS)  # type: ignore[assignment]
-
-
-class LentStream(io.RawIOBase):
-    """A caller's stream lent to a reader: closing it (as a text wrapper does when it is done)
-    leaves the caller's stream open, to be read again from where it stood."""
-
-    def __init__(self, stream: BinaryIO) -> None:
-        super().__init__()
-        self._stream: Any = stream
-
-    @classmethod
-    def reader(cls, stream: BinaryIO) -> io.BufferedReader:
-        return io.BufferedReader(cls(stream), 1 << 20)
-
-    def readable(self) -> bool:
-        return True
-
-    def readinto(self, buffer: Any) -> int:
-        if hasattr(self._stream, "readinto"):
-            return int(self._stream.readinto(buffer))
-        data = self._stream.read(len(buffer))
-        buffer[:len(data)] = data
-        return len(data)
+    return problem

@@ -21,13 +21,17 @@ def usage_command(database_url, monkeypatch, capsys):
     return command_in_process(main, database_url, monkeypatch, capsys)
 
 
-def test_the_command_imports_a_file_and_prints_its_counts(usage_command, database_url,
-                                                          new_tenant_id, tmp_path):
-    tenant = new_tenant_id("cli")
+def _metered_tenant(database_url, tenant: str) -> str:
     with committed_session(database_url) as session:
         add_plan(session, "test-cli-storage", 0,
                  usage=("storage", "TB", "byte", TB, TB, Decimal("23.00")))
         add_tenant(session, tenant, plans=[(date(2024, 1, 1), "test-cli-storage")])
+    return tenant
+
+
+def test_the_command_imports_a_file_and_prints_its_counts(usage_command, database_url,
+                                                          new_tenant_id, tmp_path):
+    tenant = _metered_tenant(database_url, new_tenant_id("cli"))
     good = tmp_path / "usage.csv"
     good.write_text(HEADER + f"{tenant},c1,storage,5,2024-01-02T00:00:00Z\n"
                              f"{tenant},c2,storage,6,2024-01-02T00:00:00Z\n")
@@ -50,11 +54,7 @@ def test_the_command_imports_a_file_and_prints_its_counts(usage_command, databas
 
 def test_the_roll_up_command_writes_pending_day_totals(usage_command, database_url,
                                                        new_tenant_id, tmp_path):
-    tenant = new_tenant_id("cli")
-    with committed_session(database_url) as session:
-        add_plan(session, "test-cli-storage", 0,
-                 usage=("storage", "TB", "byte", TB, TB, Decimal("23.00")))
-        add_tenant(session, tenant, plans=[(date(2024, 1, 1), "test-cli-storage")])
+    tenant = _metered_tenant(database_url, new_tenant_id("cli"))
     path = tmp_path / "usage.csv"
     path.write_text(HEADER + f"{tenant},r1,storage,5,2024-01-02T00:00:00Z\n")
     assert usage_command(["import", str(path)])[0] == 0

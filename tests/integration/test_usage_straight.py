@@ -20,14 +20,10 @@ from db.usage_days import roll_up_pending_days
 from db.usage_events import import_usage_file
 from tests.helpers import committed_session
 from tests.integration.factories import TB
-from tests.integration.test_usage_events import ACTOR, HEADER, _metered_tenant, _overage_lines
+from tests.integration.test_usage_batch_checks import _import
+from tests.integration.test_usage_events import ACTOR, _metered_tenant, _overage_lines
 
 WAIT_LIMIT_S = 60
-
-
-def _import(session, *rows: str):
-    data = (HEADER + "".join(f"{row}\n" for row in rows)).encode()
-    return import_usage_file(session, io.BytesIO(data), "usage.csv", len(data), actor=ACTOR)
 
 
 def _pending(session, import_id: int) -> bool:
