@@ -21,7 +21,7 @@ from typing import Any
 import uvicorn
 
 from api.app import serving_app
-from api.invoice_lane import InvoiceLane
+from api.usage_lane import UsageLane
 from db.database import ensure_ready
 
 SERVER_OPTIONS: dict[str, Any] = {
@@ -32,7 +32,7 @@ SERVER_OPTIONS: dict[str, Any] = {
 }
 
 
-def serve_app() -> InvoiceLane:
+def serve_app() -> UsageLane:
     """The app on the process's own Engine (uvicorn calls this in every worker)."""
     return serving_app(ensure_ready())
 

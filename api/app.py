@@ -13,6 +13,7 @@ from api.door import Door
 from api.invoice_lane import InvoiceLane
 from api.problems import install_problem_handlers
 from api.routes import credits, invoices, tenants, usage
+from api.usage_lane import UsageLane
 from db.database import make_sessionmaker
 from db.reading_pool import reading_pool
 
@@ -48,7 +49,8 @@ def create_app(engine: Engine) -> FastAPI:
     return app
 
 
-def serving_app(engine: Engine) -> InvoiceLane:
-    """What uvicorn serves: the invoice lane in front of the app (`api.invoice_lane`)."""
+def serving_app(engine: Engine) -> UsageLane:
+    """What uvicorn serves: the usage lane (`api.usage_lane`) and the invoice lane
+    (`api.invoice_lane`) in front of the app."""
     app = create_app(engine)
-    return InvoiceLane(app, app.state.door)
+    return UsageLane(InvoiceLane(app, app.state.door), app.state.door)

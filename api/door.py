@@ -92,20 +92,34 @@ class Door:
                body: str = "") -> Response:
         """Run `operation` for an allowed holder in one transaction; with `idempotency_key`,
         at most once per key and `request` ("POST /v1/credits") + `body` (canonical JSON)."""
+        answer, replayed = self.answer_change(
+            None if credentials is None else credentials.credentials, permission, operation,
+            idempotency_key=idempotency_key, request=request, body=body)
+        return Response(answer.body, status_code=answer.status, media_type="application/json",
+                        headers={REPLAYED: "true"} if replayed else None)
+
+    def answer_change(self, key: str | None, permission: Permission,
+                      operation: Callable[[Session, Actor], Answer], *,
+                      idempotency_key: str | None = None, request: str = "",
+                      body: str = "") -> tuple[StoredResponse, bool]:
+        """`change` for the holder of `key` (the Bearer token, None when none was sent): the
+        answer, and whether it is the first answer to the same request sent again."""
         with self.sessions.begin() as session:
-            holder = self._admit(session, credentials, permission)
+            holder = _allow(key_holder(session, _sent_key(key)), permission)
             if idempotency_key is None:
                 status, payload = operation(session, holder.actor)
-                return json_response(status, payload)
-            fingerprint = hashlib.sha256(f"{request}\n{body}".encode()).hexdigest()
-            first = claim(session, holder.api_key_id, idempotency_key, request, fingerprint)
-            if first is not None:
-                return Response(first.body, status_code=first.status,
-                                media_type="application/json", headers={REPLAYED: "true"})
-            status, payload = operation(session, holder.actor)
-            answer = StoredResponse(status, json_body(payload))
-            remember(session, holder.api_key_id, idempotency_key, answer)
-        return Response(answer.body, status_code=answer.status, media_type="application/json")
+            else:
+                fingerprint = hashlib.sha256(f"{request}\n{body}".encode()).hexdigest()
+                first = claim(session, holder.api_key_id, idempotency_key, request,
+                              fingerprint)
+                if first is not None:
+                    return first, True
+                status, payload = operation(session, holder.actor)
+                answer = StoredResponse(status, json_body(payload))
+                remember(session, holder.api_key_id, idempotency_key, answer)
+                return answer, False
+        # Written after the commit: the locks the operation took are not held for it.
+        return StoredResponse(status, json_body(payload)), False
 
     def dry_run(self, credentials: HTTPAuthorizationCredentials | None,
                 permission: Permission, operation: Callable[[Session, Actor], Answer]) -> Response:

@@ -20,13 +20,7 @@ import re
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from api.door import Door
-from api.problems import (
-    Unauthenticated,
-    billing_problem,
-    unauthenticated_problem,
-    unexpected_problem,
-)
-from billing_core.errors import BillingError
+from api.problems import problem_of
 
 _PATH = re.compile(r"/v1/invoices/([^/]+)/([0-9]{1,18})")
 """What FastAPI's `/v1/invoices/{tenant}/{invoice_id}` matches with an int id (18 digits always
@@ -47,19 +41,18 @@ class InvoiceLane:
             return
         try:
             body = await self.door.read_invoice(bearer_token(scope), match[1], int(match[2]))
-        except Unauthenticated as error:
-            await unauthenticated_problem(error)(scope, receive, send)
-            return
-        except BillingError as error:
-            await billing_problem(error)(scope, receive, send)
-            return
         except Exception as error:
-            await unexpected_problem("GET", scope["path"], error)(scope, receive, send)
+            await problem_of(error, "GET", scope["path"])(scope, receive, send)
             return
-        await send({"type": "http.response.start", "status": 200,
-                    "headers": [(b"content-type", b"application/json"),
-                                (b"content-length", str(len(body)).encode())]})
-        await send({"type": "http.response.body", "body": body})
+        await send_json(send, 200, body)
+
+
+async def send_json(send: Send, status: int, body: bytes,
+                    headers: tuple[tuple[bytes, bytes], ...] = ()) -> None:
+    await send({"type": "http.response.start", "status": status,
+                "headers": [(b"content-type", b"application/json"),
+                            (b"content-length", str(len(body)).encode()), *headers]})
+    await send({"type": "http.response.body", "body": body})
 
 
 def bearer_token(scope: Scope) -> str | None:

@@ -104,6 +104,16 @@ def unexpected_problem(method: str, path: str, error: Exception) -> Response:
                         "and tell the billing team if it keeps happening.")
 
 
+def problem_of(error: Exception, method: str, path: str) -> Response:
+    """What a lane ahead of FastAPI (`api.invoice_lane`, `api.usage_lane`) answers for an
+    error, as the handlers below answer it inside FastAPI."""
+    if isinstance(error, Unauthenticated):
+        return unauthenticated_problem(error)
+    if isinstance(error, BillingError):
+        return billing_problem(error)
+    return unexpected_problem(method, path, error)
+
+
 def install_problem_handlers(app: FastAPI) -> None:
     @app.exception_handler(Unauthenticated)
     async def unauthenticated(_request: Request, error: Unauthenticated) -> Response:

@@ -14,10 +14,14 @@ answer to its model.
 
 from __future__ import annotations
 
+import json
+from collections.abc import Mapping, Sequence
 from datetime import date, datetime
 from typing import Annotated, Any
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
+
+from billing_core.usage_events import EVENT_FIELDS
 
 
 def _money_text(value: Any) -> Any:
@@ -82,8 +86,12 @@ class PlanChangeIn(Strict):
                                 description="The plan from that day; null cancels.")
 
 
+MAX_ID_CHARS = 200
+"""The longest tenant id a request may name (the usage lane takes only what this allows)."""
+
+
 class UsageEventIn(Strict):
-    tenant_id: Annotated[str, Field(max_length=200, examples=["smb-wayne-tech"])]
+    tenant_id: Annotated[str, Field(max_length=MAX_ID_CHARS, examples=["smb-wayne-tech"])]
     event_id: Annotated[str, Field(max_length=200, examples=["evt_01HV8J6Q"])]
     metric: Annotated[str, Field(max_length=100, examples=["storage"])]
     quantity: Annotated[int, Field(description="Whole base units (bytes, requests, ...), >= 0.")]
@@ -96,6 +104,14 @@ MAX_USAGE_BATCH = 10_000
 
 class UsageBatchIn(Strict):
     events: Annotated[list[UsageEventIn], Field(min_length=1, max_length=MAX_USAGE_BATCH)]
+
+
+def canonical_usage_batch(events: Sequence[Mapping[str, object]]) -> str:
+    """A batch as its idempotency fingerprint reads it, whichever way it came in (the route,
+    `api.usage_lane`): the events' fields in order, no spaces."""
+    return json.dumps({"events": [{field: event[field] for field in EVENT_FIELDS}
+                                  for event in events]},
+                      ensure_ascii=False, separators=(",", ":"))
 
 
 # --- answers (documentation; `api.views` builds them) -------------------------------------

@@ -17,8 +17,10 @@ Blank lines are skipped. Line numbers count from 1, the header included.
 
 The database loads events as CSV rows `line_no,tenant_id,event_id,metric,quantity,
 occurred_at` (`read_usage_rows`, `event_rows`). A plainly well-formed CSV line becomes its
-row after one regular expression and one timestamp parse, its text passed on as it came;
-only the other lines (quotes, other offsets, anything wrong) go through `check_event`.
+row after one regular expression and one timestamp parse, its text passed on as it came, and
+so does a plainly well-formed event object (a JSON Lines line, an API batch's event:
+`plain_event_row`); only the others (quotes, other offsets, a quantity sent as text,
+anything wrong) go through `check_event`.
 """
 
 from __future__ import annotations
@@ -98,7 +100,7 @@ def read_usage_rows(stream: BinaryIO, name: str = "") -> Iterator[UsageRow]:
     """`read_usage_file`'s lines, each good one as its database row (`event_row`)."""
     buffered: Any = stream if hasattr(stream, "peek") else io.BufferedReader(stream)  # type: ignore[arg-type]
     if _is_json_lines(buffered, name):
-        return event_rows(_json_lines(buffered))
+        return _json_rows(buffered)
     return _csv_rows(buffered)
 
 
@@ -211,28 +213,90 @@ def _cells_event(row: list[str], line_no: int) -> Iterator[ParsedLine]:
 
 
 def _json_lines(stream: Any) -> Iterator[ParsedLine]:
+    for line in _json_objects(stream):
+        if isinstance(line, LineProblem):
+            yield line
+        else:
+            yield from _object_event(line[1], line[0])
+
+
+def _json_rows(stream: Any) -> Iterator[UsageRow]:
+    for line in _json_objects(stream):
+        if isinstance(line, LineProblem):
+            yield line
+        else:
+            yield from _object_rows(line[1], line[0])
+
+
+def _json_objects(stream: Any) -> Iterator[tuple[int, object] | LineProblem]:
     for line_no, raw in enumerate(stream, start=1):
         if not raw.strip():
             continue
         try:
-            event = json.loads(raw)
+            yield line_no, json.loads(raw)
         except UnicodeDecodeError:
             yield LineProblem(line_no, None, "is not UTF-8 text")
-            continue
         except ValueError:
             yield LineProblem(line_no, None, "is not a JSON object (one event a line)")
-            continue
-        yield from _object_event(event, line_no)
 
 
-def read_event_objects(objects: Iterable[object]) -> Iterator[ParsedLine]:
+def event_object_rows(objects: Iterable[object]) -> Iterator[UsageRow]:
     """Events as an API receives them (decoded JSON objects, or `UsageEvent`s already
-    checked), numbered from 1 in the order sent: `(position, event)` or a `LineProblem`."""
-    for position, value in enumerate(objects, start=1):
-        if isinstance(value, UsageEvent):
-            yield position, value
+    checked), numbered from 1 in the order
+    sent, each as its row (`plain_event_row`, else through `check_event`) or its problem."""
+    for position, event in enumerate(objects, start=1):
+        if isinstance(event, UsageEvent):
+            yield event_row(position, event)
         else:
-            yield from _object_event(value, position)
+            yield from _object_rows(event, position)
+
+
+def _object_rows(event: object, line_no: int) -> Iterator[UsageRow]:
+    row = plain_event_row(event, line_no)
+    if row is not None:
+        yield row
+    else:
+        yield from event_rows(_object_event(event, line_no))
+
+
+def plain_rows(objects: Iterable[object]) -> list[str] | None:
+    """Every event's row when each is plain (`plain_event_row`), else None."""
+    rows = []
+    for position, event in enumerate(objects, start=1):
+        row = plain_event_row(event, position)
+        if row is None:
+            return None
+        rows.append(row)
+    return rows
+
+
+def plain_event_row(event: object, line_no: int) -> str | None:
+    """The row of a plainly well-formed event object, or None: exactly the five fields, four
+    texts and an integer quantity that make a plain CSV line (`_PLAIN_CSV_LINE`, one
+    regular expression), and a real instant. None says nothing about the event: it goes
+    through `check_event`, which names what is wrong, if anything."""
+    if type(event) is not dict or len(event) != 5:
+        return None
+    try:
+        quantity = event["quantity"]
+        line = (f"{event['tenant_id']},{event['event_id']},{event['metric']},{quantity},"
+                f"{event['occurred_at']}")
+    except KeyError:
+        return None
+    # Only texts make the line: a number or a list printed into it must not pass for one.
+    if type(quantity) is not int or not (type(event["tenant_id"]) is type(event["event_id"])
+                                         is type(event["metric"])
+                                         is type(event["occurred_at"]) is str):
+        return None
+    match = _PLAIN_CSV_LINE.fullmatch(line)
+    if match is None or not (len(match[1]) < _LONGEST_QUANTITY_DIGITS
+                             or quantity <= MAX_BASE_UNITS):
+        return None
+    try:
+        datetime.fromisoformat(match[2])
+    except ValueError:
+        return None
+    return f"{line_no},{line}\n"
 
 
 def _object_event(event: object, line_no: int) -> Iterator[ParsedLine]:

@@ -60,7 +60,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any, BinaryIO, cast
+from typing import Any, BinaryIO, NamedTuple
 
 from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError
@@ -79,8 +79,7 @@ from billing_core.usage_events import (
 from billing_core.usage_files import (
     UsageRow,
     check_file_size,
-    event_rows,
-    read_event_objects,
+    event_object_rows,
     read_usage_rows,
     refuse_batch,
 )
@@ -121,9 +120,9 @@ class ImportCounts:
     late: int
 
 
-@dataclass(frozen=True, slots=True)
-class EventResult:
-    """What became of the event on `line_no` (an API batch: its position, from 1)."""
+class EventResult(NamedTuple):
+    """What became of the event on `line_no` (an API batch: its position, from 1). (A tuple:
+    an API batch all stored answers a thousand of them.)"""
 
     line_no: int
     tenant_id: str
@@ -141,21 +140,26 @@ class UsageImportResult:
 
 
 def import_usage_events(session: Session, events: Sequence[UsageEvent | Mapping[str, Any]], *,
-                        actor: Actor) -> UsageImportResult:
+                        actor: Actor, rows: Sequence[str] | None = None) -> UsageImportResult:
     """The API's door: one batch of events, as decoded JSON objects (checked here, each bad
     one named by its position: "line 3, quantity: ...") or `UsageEvent`s; `results` has each
-    event's outcome (stored / duplicate / conflict / late), in the order sent."""
-    lines = list(read_event_objects(events))
-    result = import_usage(session, event_rows(lines), actor=actor, source=UsageSource.API,
-                          read_again=lambda: event_rows(lines))
+    event's outcome (stored / duplicate / conflict / late), in the order sent. `rows`: the
+    events' rows when the caller has made them already (`plain_rows`)."""
+    batch = list(event_object_rows(events)) if rows is None else rows
+    result = import_usage(session, iter(batch), actor=actor, source=UsageSource.API,
+                          read_again=lambda: iter(batch))
     counts = result.counts
     if counts.new == counts.received and not counts.late:
         # Every event stored, none late: the answer is known without asking the database.
-        stored = EventOutcome.STORED
         return replace(result, results=tuple(
-            EventResult(line_no, event.tenant_id, event.event_id, stored)
-            for line_no, event in cast(list[tuple[int, UsageEvent]], lines)))
+            _stored(position, event) for position, event in enumerate(events, start=1)))
     return replace(result, results=_per_event_results(session, result.import_id))
+
+
+def _stored(position: int, event: UsageEvent | Mapping[str, Any]) -> EventResult:
+    if isinstance(event, UsageEvent):
+        return EventResult(position, event.tenant_id, event.event_id, EventOutcome.STORED)
+    return EventResult(position, event["tenant_id"], event["event_id"], EventOutcome.STORED)
 
 
 def import_usage_file(session: Session, stream: BinaryIO, name: str, size_bytes: int, *,

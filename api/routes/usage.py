@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from api.door import Answer
 from api.routes.common import Credentials, door_of
-from api.schemas import UsageBatchIn, UsageBatchOut
+from api.schemas import UsageBatchIn, UsageBatchOut, canonical_usage_batch
 from api.views import usage_batch
 from billing_core.access import Actor, Permission
 from billing_core.errors import InvalidInput
@@ -25,7 +25,8 @@ router = APIRouter(prefix="/v1/usage-events", tags=["usage"])
 def send(body: UsageBatchIn, request: Request, credentials: Credentials,
          idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key")] = None
          ) -> Response:
-    """Store a batch of usage events in one transaction, all or nothing: any bad event refuses
+    """Store a batch of usage events in one transaction, all or nothing (a batch of plain
+    events is served the same way ahead of this route: `api.usage_lane`): any bad event refuses
     the batch (422, every bad event named by its position). Sending an event again is a
     duplicate, never counted twice; the same id with other content is a conflict, reported and
     never written over; an event for a finalized period is late (kept for finance)."""
@@ -36,7 +37,8 @@ def send(body: UsageBatchIn, request: Request, credentials: Credentials,
     return door_of(request).change(
         credentials, Permission.SEND_USAGE, operation, idempotency_key=idempotency_key,
         request=f"POST {request.url.path}",
-        body=body.model_dump_json() if idempotency_key is not None else "")
+        body=canonical_usage_batch([event.model_dump() for event in body.events])
+        if idempotency_key is not None else "")
 
 
 def _checked(body: UsageBatchIn) -> list[UsageEvent]:

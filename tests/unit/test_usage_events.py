@@ -9,11 +9,14 @@ from datetime import UTC, datetime
 from decimal import Decimal
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from billing_core.errors import InvalidInput
 from billing_core.money import Money
 from billing_core.usage import BYTES_PER_TB, UsagePlan
 from billing_core.usage_events import (
+    EVENT_FIELDS,
     LineProblem,
     UsageBatchRefused,
     UsageFileTooLarge,
@@ -23,6 +26,9 @@ from billing_core.usage_events import (
 from billing_core.usage_files import (
     MAX_USAGE_FILE_BYTES,
     check_file_size,
+    event_object_rows,
+    plain_event_row,
+    plain_rows,
     read_usage_file,
     read_usage_rows,
 )
@@ -156,3 +162,73 @@ def test_late_usage_charges_the_period_with_it_minus_what_was_charged(
     assert line.quantity == late
     assert line.exact_amount == Decimal(amount)
     assert f"already charged ${charged}" in line.explanation
+
+
+_FIELD_VALUES = {
+    "tenant_id": ["t", "acme-1", "Acme", "a--b", "a,b", "x" * 201, "", 7, None],
+    "event_id": ["e1", "e,1", 'e"1', "e\\1", "", " e", "é", "x" * 129, 1],
+    "metric": ["storage", "Storage", "s" * 64, "api_calls", "1x", ["storage"]],
+    "quantity": [0, 5, -1, 2**63 - 1, 2**63, True, 5.0, "5", "-5", None],
+    "occurred_at": ["2024-01-01T00:00:00Z", "2024-01-31T23:59:59.123456+00:00",
+                    "2024-01-01T01:00:00+02:00", "2024-01-01T00:00:00",
+                    "2024-02-30T00:00:00Z", "2024-01-01T00:00:00.1234567Z",
+                    "2024-01-01 00:00:00Z", 1704067200],
+}
+
+
+@st.composite
+def _event_objects(draw) -> object:
+    """Objects near an event: each field often plain (the first two values), else odd."""
+    event = {field: draw(st.sampled_from(values[:2]) | st.sampled_from(values))
+             for field, values in _FIELD_VALUES.items()}
+    if draw(st.booleans()) and draw(st.booleans()):
+        del event[draw(st.sampled_from(EVENT_FIELDS))]
+    if draw(st.booleans()) and draw(st.booleans()):
+        event["extra"] = 1
+    return event
+
+
+@given(_event_objects())
+@settings(max_examples=400, deadline=None)
+def test_an_event_object_is_loaded_as_check_event_reads_it_on_the_plain_path_or_not(event):
+    _assert_loaded_as_checked(event)
+
+
+@pytest.mark.parametrize(("field", "value"), [
+    (field, value) for field, values in _FIELD_VALUES.items() for value in values])
+def test_each_odd_field_alone_is_loaded_as_check_event_reads_it(field, value):
+    plain = {field: values[0] for field, values in _FIELD_VALUES.items()}
+    _assert_loaded_as_checked({**plain, field: value})
+
+
+@pytest.mark.parametrize("missing", EVENT_FIELDS)
+def test_a_plain_event_but_for_a_missing_or_an_extra_field_is_no_row(missing):
+    plain = {field: values[0] for field, values in _FIELD_VALUES.items()}
+    _assert_loaded_as_checked({**plain, "extra": 1})
+    _assert_loaded_as_checked({field: plain[field] for field in EVENT_FIELDS if field != missing})
+
+
+def _assert_loaded_as_checked(event: dict[str, object]) -> None:
+    [row] = event_object_rows([event])
+    if sorted(event) != sorted(EVENT_FIELDS):
+        assert isinstance(row, LineProblem) and plain_event_row(event, 1) is None
+        return
+    try:
+        checked = check_event(*(event[field] for field in EVENT_FIELDS))
+    except InvalidInput as wrong:
+        assert row == LineProblem(1, wrong.field, wrong.problem)
+        assert plain_event_row(event, 1) is None
+        return
+    [[line_no, *cells]] = csv.reader([row])
+    assert (int(line_no), check_event(*cells)) == (1, checked)
+    if plain_event_row(event, 1) is not None:  # the plain path: the texts as they came
+        assert row == (f"1,{event['tenant_id']},{event['event_id']},{event['metric']},"
+                       f"{event['quantity']},{event['occurred_at']}\n")
+
+
+def test_plain_rows_are_every_rows_or_none():
+    plain = {"tenant_id": "t", "event_id": "e1", "metric": "storage", "quantity": 5,
+             "occurred_at": "2024-01-01T00:00:00Z"}
+    assert plain_rows([plain, {**plain, "event_id": "e2"}]) == [
+        "1,t,e1,storage,5,2024-01-01T00:00:00Z\n", "2,t,e2,storage,5,2024-01-01T00:00:00Z\n"]
+    assert plain_rows([plain, {**plain, "quantity": "5"}]) is None

@@ -4,6 +4,7 @@ send usage (stored / duplicate / conflict / late). SPEC 3, 11, 12 and 13 example
 
 from __future__ import annotations
 
+import json
 import uuid
 from decimal import Decimal
 
@@ -177,3 +178,59 @@ def test_a_month_means_the_tenants_billing_period_starting_in_it(finance_http, p
     assert made.status_code == 201, made.text
     invoice = finance_http.get(f"/v1/invoices/{tenant}/{made.json()['invoice_id']}").json()
     assert (invoice["period_start"], invoice["period_end"]) == ("2024-01-15", "2024-02-15")
+
+
+def _chunked(body: dict):
+    """The body sent without a length (chunked): the usage lane leaves it to the route."""
+    yield json.dumps(body).encode()
+
+
+def test_a_plain_batch_is_answered_alike_ahead_of_fastapi_and_through_it(client, keys,
+                                                                           finance_http, api_db,
+                                                                           plans):
+    tenant = _new_tenant(finance_http, "smb-lane")
+    finance_http.post(f"/v1/tenants/{tenant}/plan-changes",
+                      json={"starts_on": "2024-11-01", "plan_id": "flow-compute-600"})
+    meter = {**bearer(keys, "meter"), "Content-Type": "application/json"}
+    batch = {"events": [_event(tenant, "lane-1", 5), _event(tenant, "lane-2", 7)]}
+
+    by_lane = client.post("/v1/usage-events", headers=meter, json=batch)
+    by_route = client.post("/v1/usage-events", headers=meter, content=_chunked(batch))
+    unknown = {"events": [_event(tenant, "lane-3", 1), _event("ent-nobody-here", "lane-4", 1)]}
+    refused_by_lane = client.post("/v1/usage-events", headers=meter, json=unknown)
+    refused_by_route = client.post("/v1/usage-events", headers=meter, content=_chunked(unknown))
+
+    assert by_lane.status_code == by_route.status_code == 200, by_lane.text
+    first, again = by_lane.json(), by_route.json()
+    assert first["import_id"] != again["import_id"]
+    assert [r["outcome"] for r in first["results"]] == ["stored", "stored"]
+    assert {**again, "import_id": 0} == {
+        **first, "import_id": 0, "counts": {"received": 2, "new": 0, "duplicate": 2,
+                                            "conflict": 0, "late": 0},
+        "results": [{**r, "outcome": "duplicate"} for r in first["results"]]}
+    assert refused_by_lane.status_code == refused_by_route.status_code == 422
+    assert refused_by_lane.json() == refused_by_route.json()
+    assert refused_by_lane.json()["field"] == "events.1.tenant_id"
+
+
+def test_an_idempotency_key_holds_whichever_way_the_batch_came(client, keys, finance_http,
+                                                               api_db, plans):
+    tenant = _new_tenant(finance_http, "smb-lane-key")
+    finance_http.post(f"/v1/tenants/{tenant}/plan-changes",
+                      json={"starts_on": "2024-11-01", "plan_id": "flow-compute-600"})
+    headers = {**bearer(keys, "meter"), "Content-Type": "application/json",
+               "Idempotency-Key": f"meter-batch-{tenant}"}
+    batch = {"events": [_event(tenant, "k-1", 5)]}
+
+    first = client.post("/v1/usage-events", headers=headers, json=batch)
+    again = client.post("/v1/usage-events", headers=headers, content=_chunked(batch))
+    other = client.post("/v1/usage-events", headers=headers,
+                        json={"events": [_event(tenant, "k-2", 5)]})
+
+    assert first.status_code == 200 and "idempotent-replayed" not in first.headers
+    assert (again.status_code, again.content) == (200, first.content)
+    assert again.headers["idempotent-replayed"] == "true"
+    assert other.status_code == 409, other.text
+    assert _rows(api_db, "SELECT count(*) FROM usage_imports i WHERE EXISTS (SELECT FROM "
+                         "usage_events e WHERE e.import_id = i.import_id AND e.tenant_id = :t)",
+                 t=tenant) == [(1,)]
