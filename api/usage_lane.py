@@ -19,10 +19,10 @@ and names what is wrong, as before.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+import orjson
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -81,9 +81,11 @@ class UsageLane:
 def _plain_batch(body: bytes) -> tuple[list[Mapping[str, Any]], list[str]] | None:
     """The events and their rows when the body is `{"events": [...]}` of plain events the
     route's schema takes (`api.schemas.UsageBatchIn`); else None."""
+    # orjson: half the time of json.loads. What it refuses (not JSON, not UTF-8, NaN, a number
+    # beyond 64 bits) goes to the route, which reads it with json as before.
     try:
-        decoded = json.loads(body)
-    except ValueError:  # not JSON, or not UTF-8: the route says which
+        decoded = orjson.loads(body)
+    except orjson.JSONDecodeError:
         return None
     if type(decoded) is not dict or len(decoded) != 1:
         return None

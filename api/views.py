@@ -119,9 +119,10 @@ def usage_batch(result: UsageImportResult) -> dict[str, Any]:
                        "duplicate": counts.duplicate, "conflict": counts.conflict,
                        "late": counts.late},
             "repriced_drafts": result.repriced_drafts,
-            "results": [{"position": event.line_no, "tenant_id": event.tenant_id,
-                         "event_id": event.event_id, "outcome": str(event.outcome)}
-                        for event in result.results]}
+            # The outcome as it is: a StrEnum is its text to JSON.
+            "results": [{"position": line_no, "tenant_id": tenant_id, "event_id": event_id,
+                         "outcome": outcome}
+                        for line_no, tenant_id, event_id, outcome in result.results]}
 
 
 def encode_cursor(cursor: InvoiceCursor) -> str:

@@ -278,16 +278,16 @@ def plain_event_row(event: object, line_no: int) -> str | None:
     if type(event) is not dict or len(event) != 5:
         return None
     try:
-        quantity = event["quantity"]
-        line = (f"{event['tenant_id']},{event['event_id']},{event['metric']},{quantity},"
-                f"{event['occurred_at']}")
+        tenant_id, event_id, metric, quantity, occurred_at = (
+            event["tenant_id"], event["event_id"], event["metric"], event["quantity"],
+            event["occurred_at"])
     except KeyError:
         return None
     # Only texts make the line: a number or a list printed into it must not pass for one.
-    if type(quantity) is not int or not (type(event["tenant_id"]) is type(event["event_id"])
-                                         is type(event["metric"])
-                                         is type(event["occurred_at"]) is str):
+    if type(quantity) is not int or not (type(tenant_id) is type(event_id) is type(metric)
+                                         is type(occurred_at) is str):
         return None
+    line = f"{tenant_id},{event_id},{metric},{quantity},{occurred_at}"
     match = _PLAIN_CSV_LINE.fullmatch(line)
     if match is None or not (len(match[1]) < _LONGEST_QUANTITY_DIGITS
                              or quantity <= MAX_BASE_UNITS):

@@ -151,15 +151,17 @@ def import_usage_events(session: Session, events: Sequence[UsageEvent | Mapping[
     counts = result.counts
     if counts.new == counts.received and not counts.late:
         # Every event stored, none late: the answer is known without asking the database.
+        stored = EventOutcome.STORED
         return replace(result, results=tuple(
-            _stored(position, event) for position, event in enumerate(events, start=1)))
+            EventResult(position, *_key(event), stored)
+            for position, event in enumerate(events, start=1)))
     return replace(result, results=_per_event_results(session, result.import_id))
 
 
-def _stored(position: int, event: UsageEvent | Mapping[str, Any]) -> EventResult:
+def _key(event: UsageEvent | Mapping[str, Any]) -> tuple[str, str]:
     if isinstance(event, UsageEvent):
-        return EventResult(position, event.tenant_id, event.event_id, EventOutcome.STORED)
-    return EventResult(position, event["tenant_id"], event["event_id"], EventOutcome.STORED)
+        return event.tenant_id, event.event_id
+    return event["tenant_id"], event["event_id"]
 
 
 def import_usage_file(session: Session, stream: BinaryIO, name: str, size_bytes: int, *,

@@ -100,10 +100,11 @@ def test_a_plain_batch_is_answered_by_the_door_as_the_route_asks_it():
     (json.dumps([EVENT]).encode(), {}),
     (b'{"events": [', {}),
     (b"\xff\xfe", {}),
+    (_body([EVENT]).replace(b"5", b"NaN", 1), {}),                    # json reads it, orjson not
     (_body([EVENT]), {"Content-Type": "text/plain"}),
     ([_body([EVENT])[:9], _body([EVENT])[9:]], {}),                   # chunked: no length
 ], ids=["text quantity", "no offset", "long tenant", "extra field", "no events", "too many",
-        "extra key", "a list", "not JSON", "not UTF-8", "not JSON by its type", "chunked"])
+        "extra key", "a list", "not JSON", "not UTF-8", "NaN", "not JSON by its type", "chunked"])
 def test_anything_else_goes_on_with_its_body_as_it_came(content, headers):
     door = _Door()
     answer = _post(door, content, headers)
