@@ -52,7 +52,7 @@ import uvloop  # noqa: E402
 from sqlalchemy.engine import URL  # noqa: E402
 
 from api.door import Door  # noqa: E402
-from bench.scratch import scratch_database  # noqa: E402
+from bench.scratch import PRODUCTION_SETTINGS, scratch_database  # noqa: E402
 from billing_core.access import Role  # noqa: E402
 from billing_core.periods import calendar_month  # noqa: E402
 from db.api_keys import create_api_key  # noqa: E402
@@ -412,8 +412,10 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=None,
                         help="API server processes (default: python -m api's)")
     parser.add_argument("--only", choices=("get", "usage"), help="measure one figure only")
+    parser.add_argument("--server-defaults", action="store_true",
+                        help="the embedded server with PostgreSQL's default settings")
     args = parser.parse_args()
-    with scratch_database() as url:
+    with scratch_database(settings=None if args.server_defaults else PRODUCTION_SETTINGS) as url:
         invoice_id, key = prepare(url)
         server, port = serve(url, args.workers)
         try:

@@ -98,9 +98,11 @@ def drop_database(server: URL, name: str) -> None:
 
 
 @contextmanager
-def scratch_database(prefix: str = "ledgerline_bench") -> Iterator[URL]:
-    """A new, empty database on the bench server; dropped (and the server stopped) after."""
-    server, cleanup = bench_server()
+def scratch_database(prefix: str = "ledgerline_bench",
+                     settings: Mapping[str, str] | None = None) -> Iterator[URL]:
+    """A new, empty database on the bench server (`settings`: see `bench_server`); dropped
+    (and the server stopped) after."""
+    server, cleanup = bench_server(settings)
     name = f"{prefix}_{uuid.uuid4().hex[:8]}"
     try:
         create_database(server, name).dispose()

@@ -59,15 +59,18 @@ def lock_tenants(session: Session, tenant_ids: Iterable[str]) -> dict[str, str]:
 
 
 def lock_tenants_selected_by(session: Session, tenant_ids_query: str,
-                             parameters: Mapping[str, object] | None = None) -> None:
+                             parameters: Mapping[str, object] | None = None, *,
+                             asking: str = "NULL") -> object:
     """`lock_tenants` for the tenants a SQL query selects (`SELECT tenant_id FROM ...`, with
     its `parameters`): the same lock in the same order, for sets too large to send back (a
-    usage import of 100,000 tenants)."""
-    session.execute(text(f"""
-        SELECT count(*) FROM (
-            SELECT FROM tenants WHERE tenant_id IN ({tenant_ids_query})
-            ORDER BY tenant_id FOR NO KEY UPDATE) AS locked
-    """), dict(parameters or {}))
+    usage import of 100,000 tenants). `asking`: an SQL expression the same statement answers
+    (one round trip where a caller has a question beside the lock), returned."""
+    return session.execute(text(f"""
+        SELECT ({asking}), (
+            SELECT count(*) FROM (
+                SELECT FROM tenants WHERE tenant_id IN ({tenant_ids_query})
+                ORDER BY tenant_id FOR NO KEY UPDATE) AS locked)
+    """), dict(parameters or {})).one()[0]
 
 
 def lock_tenant(session: Session, tenant_id: str) -> str:

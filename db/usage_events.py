@@ -220,7 +220,7 @@ def import_usage(session: Session, rows: Iterable[UsageRow], *, actor: Actor,
             source, file_name, file_sha256, actor, _batch_name(source)))
         if stored is not None:
             counts = ImportCounts(stored.received, stored.received, 0, 0, 0)
-            _record(session, stored.import_id, counts, (), 0, actor)
+            _audit_import(session, stored.import_id, counts, 0, actor)  # its row has its counts
             return UsageImportResult(stored.import_id, counts, (), 0)
         rows = read_again()
     received = _copy_incoming(session, rows, source)
@@ -679,6 +679,11 @@ def _record(session: Session, import_id: int, counts: ImportCounts,
     """), {"received": counts.received, "new": counts.new, "duplicate": counts.duplicate,
            "conflict": counts.conflict, "late": counts.late, "repriced": repriced,
            "conflicts": _json(conflict_rows), "import_id": import_id})
+    _audit_import(session, import_id, counts, repriced, actor, repeats)
+
+
+def _audit_import(session: Session, import_id: int, counts: ImportCounts, repriced: int,
+                  actor: Actor, repeats: int | None = None) -> None:
     after: dict[str, object] = {
         "received": counts.received, "new": counts.new, "duplicate": counts.duplicate,
         "conflict": counts.conflict, "late": counts.late, "drafts_repriced": repriced}

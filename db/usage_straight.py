@@ -5,16 +5,18 @@ metered, in days no invoice covers yet (its current month). Such a batch needs n
 import's comparing (`db.usage_events`): no event can be a duplicate or a conflict, none is
 late, no draft is re-priced. So it is tried first, in a savepoint:
 
-1. the batch's import row, then its rows COPYed straight into `usage_events` with the
-   import's id, while the rows are read (the tenants and metrics, and the first and last
-   day, noted on the way); a bad line stops the copying and the batch is refused, naming
-   every bad line, as the other way refuses it;
-2. the tenants and metrics checked (each tenant exists, one of its plans meters the metric);
-3. the tenants locked, in the documented order (`db.credit_ledger`), then no invoice of
-   theirs may cover a day from the batch's first to its last;
-4. the import marked `days_pending`: its day totals are not in `usage_records` yet. Every
-   reader of usage reads `usage_days`, which adds those events as they are, until the
-   roll-up (`db.usage_days`) writes their totals.
+1. the rows COPYed straight into `usage_events` under a new import id, while they are read
+   (the tenants and metrics, and the first and last day, noted on the way); a bad line
+   stops the copying and the batch is refused, naming every bad line, as the other way
+   refuses it;
+2. the tenants locked, in the documented order (`db.credit_ledger`), and in the same
+   statement the tenants and metrics checked (each tenant exists, one of its plans meters
+   the metric);
+3. the import's row written, with its counts and marked `days_pending`, only if no invoice
+   of those tenants covers a day from the batch's first to its last (a statement after
+   the locks). Its day totals are not in `usage_records` yet: every reader of usage reads
+   `usage_days`, which adds those events as they are, until the roll-up (`db.usage_days`)
+   writes their totals.
 
 Anything else gives the way up (None), the savepoint rolled back, nothing of it kept:
 a key stored already or sent twice (the COPY fails on it; the first COPY is small, so a
@@ -106,10 +108,7 @@ def store_straight(session: Session, rows: Iterable[UsageRow],
     nothing; raises UsageBatchRefused when a line is bad."""
     try:
         with session.begin_nested():
-            waits = session.execute(text(
-                "SELECT current_setting('lock_timeout'), set_config('lock_timeout', :wait, true)"
-            ), {"wait": LOCK_WAIT}).scalar_one()
-            return _store(session, rows, batch, waits)
+            return _store(session, rows, batch)
     except (_NotStraight, *_GIVE_UP):
         return None
     except DBAPIError as error:
@@ -118,48 +117,50 @@ def store_straight(session: Session, rows: Iterable[UsageRow],
         raise
 
 
-def _store(session: Session, rows: Iterable[UsageRow], batch: StraightImport,
-           waits: str) -> StoredStraight:
-    """The steps of the module's text; `waits` is the transaction's own lock_timeout, set
-    back at the end."""
-    import_id = session.execute(text("""
-        INSERT INTO usage_imports (source, file_name, actor, actor_role, file_sha256,
-                                   days_pending)
-        VALUES (:source, :file_name, :actor, :role, :digest, true) RETURNING import_id
-    """), {"source": batch.source.value, "file_name": batch.file_name,
-           "actor": batch.actor.user_id, "role": batch.actor.role.value,
-           "digest": batch.file_sha256}).scalar_one()
+def _store(session: Session, rows: Iterable[UsageRow], batch: StraightImport) -> StoredStraight:
+    """The steps of the module's text, in four statements and the COPY (an API batch's every
+    round trip costs both processes about as much as a hundred of its events)."""
+    # The import's id comes first, for the COPY; its row is written last, with its counts,
+    # and only when no invoice covers the batch's days (step 3): one row, written once.
+    import_id, waits = session.execute(text("""
+        SELECT nextval(pg_get_serial_sequence('usage_imports', 'import_id')),
+               current_setting('lock_timeout'), set_config('lock_timeout', :wait, true)
+    """), {"wait": LOCK_WAIT}).one()[:2]
     seen = _Seen()
     received = _copy_events(session, rows, import_id, seen, batch.batch_name)
     # The batch's tenant and metric pairs travel as a parameter (`_PAIRS`): a few round trips
     # and no temporary table for an API batch, 100,000 pairs as easily for a file.
     pairs = {"pairs": "\n".join(f"{tenant} {metric}" for tenant, metric in seen.pairs)}
-    if not session.execute(text(f"""
-        SELECT NOT EXISTS (
+    metered = lock_tenants_selected_by(session, f"SELECT i.tenant_id FROM {_PAIRS}", pairs,
+                                       asking=f"""
+        NOT EXISTS (
             SELECT FROM {_PAIRS} WHERE NOT EXISTS (
                 SELECT FROM subscriptions s JOIN plans p ON p.plan_id = s.plan_id
-                WHERE s.tenant_id = i.tenant_id AND p.usage_metric = i.metric))
-    """), pairs).scalar_one():
+                WHERE s.tenant_id = i.tenant_id AND p.usage_metric = i.metric))""")
+    if not metered:
         raise _NotStraight("a tenant or metric the other way names")
-    lock_tenants_selected_by(session, f"SELECT i.tenant_id FROM {_PAIRS}", pairs)
     # After the locks, in a statement of its own: it must see a draft committed while this
     # import waited for them.
     if session.execute(text(f"""
-        SELECT EXISTS (
+        INSERT INTO usage_imports (import_id, source, file_name, actor, actor_role, file_sha256,
+                                   tenant_metrics, days_pending, received_count, new_count)
+        SELECT :import_id, :source, :file_name, :actor, :role, CAST(:digest AS bytea),
+               CASE WHEN CAST(:digest AS bytea) IS NOT NULL THEN
+                   string_to_array(CAST(:pairs AS text), E'\\n')
+               END,
+               true, :received, :received
+        WHERE NOT EXISTS (
             SELECT FROM invoices v
             WHERE v.tenant_id IN (SELECT i.tenant_id FROM {_PAIRS})
               AND v.period_start <= CAST(:last_day AS date)
-              AND v.period_end > CAST(:first_day AS date)),
-            set_config('lock_timeout', :waits, true)
-    """), {**pairs, "first_day": seen.first_day, "last_day": seen.last_day,
-           "waits": waits}).scalar_one():
+              AND v.period_end > CAST(:first_day AS date))
+        RETURNING set_config('lock_timeout', :waits, true)
+    """), {**pairs, "import_id": import_id, "source": batch.source.value,
+           "file_name": batch.file_name, "actor": batch.actor.user_id,
+           "role": batch.actor.role.value, "digest": batch.file_sha256, "received": received,
+           "first_day": seen.first_day, "last_day": seen.last_day,
+           "waits": waits}).first() is None:
         raise _NotStraight("an invoice covers the batch's days")
-    if batch.file_sha256 is not None:
-        session.execute(text("""
-            UPDATE usage_imports
-            SET tenant_metrics = string_to_array(CAST(:pairs AS text), E'\\n')
-            WHERE import_id = :import_id
-        """), {**pairs, "import_id": import_id})
     return StoredStraight(import_id, received)
 
 

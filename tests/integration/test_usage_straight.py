@@ -52,6 +52,14 @@ def test_an_all_new_batch_is_stored_straight_priced_at_once_and_rolled_up_later(
                      f"{tenant},e3,storage,1,2024-01-31T23:59:59Z")
 
     assert result.counts.new == 3 and _pending(session, result.import_id)
+    assert session.execute(text("""
+        SELECT received_count, new_count, duplicate_count, conflict_count, late_count,
+               repriced_count, conflicts, u.actor, a.after
+        FROM usage_imports u JOIN audit_log a ON a.entity = 'usage_import'
+                                           AND a.entity_id = CAST(import_id AS text)
+        WHERE import_id = :i"""), {"i": result.import_id}).one() == (
+        3, 3, 0, 0, 0, 0, [], ACTOR.user_id, {"received": 3, "new": 3, "duplicate": 0,
+                                              "conflict": 0, "late": 0, "drafts_repriced": 0})
     assert _records(session, tenant) == []
     assert _days(session, tenant) == [(date(2024, 1, 5), TB), (date(2024, 1, 31), 1)]
     # One byte above the included 1 TB: the draft's overage line counts the pending events.
