@@ -284,21 +284,31 @@ def server_side(server_pid: int, url: URL) -> Serving:
     return Serving((server_pid, *workers), str(url.database))
 
 
+EXITED_BACKENDS = 0
+"""The snapshot's key for the CPU of backends that have ended (an overflow connection closed
+between the two looks): the postmaster's reaped children, counted with the database."""
+
+
 def cpu_snapshot(serving: Serving) -> dict[int, float]:
-    """CPU seconds so far of each serving process."""
+    """CPU seconds so far of each serving process, and of the backends that have ended."""
     pids, database = serving.pids, serving.database
     import psutil
 
-    processes = [psutil.Process(pid) for pid in pids] + [
-        p for p in psutil.process_iter(["name", "cmdline"])
-        if p.info["name"] == "postgres" and database in " ".join(p.info["cmdline"] or [])]
+    backends = [p for p in psutil.process_iter(["name", "cmdline"])
+                if p.info["name"] == "postgres" and database in " ".join(p.info["cmdline"] or [])]
     snapshot = {}
-    for process in processes:
+    for process in [psutil.Process(pid) for pid in pids] + backends:
         try:
             times = process.cpu_times()
             snapshot[process.pid] = times.user + times.system
         except psutil.NoSuchProcess:
             pass
+    try:
+        reaped = psutil.Process(backends[0].ppid()).cpu_times() if backends else None
+    except (psutil.NoSuchProcess, psutil.AccessDenied):
+        reaped = None
+    if reaped is not None:
+        snapshot[EXITED_BACKENDS] = reaped.children_user + reaped.children_system
     return snapshot
 
 
