@@ -19,6 +19,11 @@ TOO_LARGE = (f"The body is larger than {MAX_BODY_BYTES:,} bytes, the most this A
              "send fewer events per batch.")
 
 
+def declared_over_limit(content_length: str | bytes) -> bool:
+    """A declared `Content-Length` that is no length, or above the limit."""
+    return not content_length.isdigit() or int(content_length) > MAX_BODY_BYTES
+
+
 class BodyTooLarge(HTTPException):
     """Raised while the body is read: FastAPI passes an HTTPException on as it is."""
 
@@ -37,7 +42,7 @@ class BodyLimit:
             await self.app(scope, receive, send)
             return
         declared = dict(scope["headers"]).get(b"content-length")
-        if declared is not None and (not declared.isdigit() or int(declared) > MAX_BODY_BYTES):
+        if declared is not None and declared_over_limit(declared):
             response = problem(413, TOO_LARGE, field="body", headers={"Connection": "close"})
             await response(scope, receive, send)
             return

@@ -73,7 +73,7 @@ class Door:
         trips (reads that must agree with each other are one statement)."""
         with self.sessions() as session:
             session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
-            self._admit(session, credentials, permission)
+            self._admit(session, _key_of(credentials), permission)
             yield session
 
     async def read_invoice(self, key: str | None, tenant_id: str, invoice_id: int) -> bytes:
@@ -95,7 +95,7 @@ class Door:
         """Run `operation` for an allowed holder in one transaction; with `idempotency_key`,
         at most once per key and `request` ("POST /v1/credits") + `body` (canonical JSON)."""
         answer, replayed = self.answer_change(
-            None if credentials is None else credentials.credentials, permission, operation,
+            _key_of(credentials), permission, operation,
             idempotency_key=idempotency_key, request=request, body=body)
         return Response(answer.body, status_code=answer.status, media_type="application/json",
                         headers={REPLAYED: "true"} if replayed else None)
@@ -107,7 +107,7 @@ class Door:
         """`change` for the holder of `key` (the Bearer token, None when none was sent): the
         answer, and whether it is the first answer to the same request sent again."""
         with self.sessions.begin() as session:
-            holder = _allow(key_holder(session, _sent_key(key)), permission)
+            holder = self._admit(session, key, permission)
             if idempotency_key is None:
                 status, payload = operation(session, holder.actor)
             else:
@@ -128,17 +128,19 @@ class Door:
         """Run `operation` (a preview) for an allowed holder in a transaction that is always
         rolled back: it takes the real operation's locks and refusals, and saves nothing."""
         with self.sessions() as session:
-            holder = self._admit(session, credentials, permission)
+            holder = self._admit(session, _key_of(credentials), permission)
             try:
                 status, payload = operation(session, holder.actor)
             finally:
                 session.rollback()
         return json_response(status, payload)
 
-    def _admit(self, session: Session, credentials: HTTPAuthorizationCredentials | None,
-               permission: Permission) -> KeyHolder:
-        key = None if credentials is None else credentials.credentials
+    def _admit(self, session: Session, key: str | None, permission: Permission) -> KeyHolder:
         return _allow(key_holder(session, _sent_key(key)), permission)
+
+
+def _key_of(credentials: HTTPAuthorizationCredentials | None) -> str | None:
+    return None if credentials is None else credentials.credentials
 
 
 def _sent_key(key: str | None) -> str:

@@ -27,7 +27,7 @@ from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from api.body_limit import MAX_BODY_BYTES
+from api.body_limit import declared_over_limit
 from api.door import REPLAYED, Answer, Door
 from api.invoice_lane import bearer_token, send_json
 from api.problems import problem_of
@@ -101,8 +101,8 @@ def _plain_batch(body: bytes) -> tuple[list[Mapping[str, Any]], list[str]] | Non
 def _declared_json_within_limit(headers: Sequence[tuple[bytes, bytes]]) -> bool:
     declared = _header(headers, b"content-length")
     media_type = (_header(headers, b"content-type") or "").partition(";")[0].strip().lower()
-    return (media_type == "application/json" and declared is not None and declared.isdigit()
-            and int(declared) <= MAX_BODY_BYTES)
+    return (media_type == "application/json" and declared is not None
+            and not declared_over_limit(declared))
 
 
 def _header(headers: Sequence[tuple[bytes, bytes]], name: bytes) -> str | None:

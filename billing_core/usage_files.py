@@ -29,9 +29,9 @@ import csv
 import io
 import json
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from datetime import datetime
-from typing import Any, BinaryIO, NoReturn
+from typing import Any, BinaryIO, NoReturn, TypeVar
 
 from billing_core.errors import InvalidInput
 from billing_core.usage import MAX_BASE_UNITS
@@ -55,6 +55,7 @@ _JSON_SUFFIXES = (".jsonl", ".ndjson", ".json")
 ParsedLine = tuple[int, UsageEvent] | LineProblem
 UsageRow = str | LineProblem
 """A good line as the CSV row the database loads (ending in a newline), or its problem."""
+Parsed = TypeVar("Parsed", ParsedLine, UsageRow)
 
 # What `check_event` accepts, minus what a CSV row or PostgreSQL would read otherwise: no quote
 # or comma in the event id (they need CSV quoting), the instant's offset Z or +00:00 (Python
@@ -213,31 +214,28 @@ def _cells_event(row: list[str], line_no: int) -> Iterator[ParsedLine]:
 
 
 def _json_lines(stream: Any) -> Iterator[ParsedLine]:
-    for line in _json_objects(stream):
-        if isinstance(line, LineProblem):
-            yield line
-        else:
-            yield from _object_event(line[1], line[0])
+    return _each_json_object(stream, _object_event)
 
 
 def _json_rows(stream: Any) -> Iterator[UsageRow]:
-    for line in _json_objects(stream):
-        if isinstance(line, LineProblem):
-            yield line
-        else:
-            yield from _object_rows(line[1], line[0])
+    return _each_json_object(stream, _object_rows)
 
 
-def _json_objects(stream: Any) -> Iterator[tuple[int, object] | LineProblem]:
+def _each_json_object(stream: Any, read: Callable[[object, int], Iterator[Parsed]]
+                      ) -> Iterator[Parsed | LineProblem]:
+    """`read(object, line_no)` for each line's decoded object, or the line's problem."""
     for line_no, raw in enumerate(stream, start=1):
         if not raw.strip():
             continue
         try:
-            yield line_no, json.loads(raw)
+            event = json.loads(raw)
         except UnicodeDecodeError:
             yield LineProblem(line_no, None, "is not UTF-8 text")
+            continue
         except ValueError:
             yield LineProblem(line_no, None, "is not a JSON object (one event a line)")
+            continue
+        yield from read(event, line_no)
 
 
 def event_object_rows(objects: Iterable[object]) -> Iterator[UsageRow]:
