@@ -4,7 +4,7 @@ A meter's batch of 1,000 events cost the API process about 23 ms of CPU through 
 half of that was the body read three times over: pydantic's 1,000 objects (the route's
 schema), `check_event` on each, then each event printed as the CSV row the database loads.
 This ASGI app (uvicorn serves it in front of the invoice lane, `api.app.serving_app`) takes a
-batch whose every event is plain (`billing_core.usage_files.plain_rows`: exactly the five
+batch whose every event is plain (`billing_core.plain_batch`: exactly the five
 fields, texts and a whole-number quantity, each in the form a meter sends) from the decoded
 JSON straight to its rows, and stores them through the same door and operation as the route
 (`Door.answer_change`, `db.usage_events.import_usage_events`): the same key lookup and
@@ -34,7 +34,7 @@ from api.problems import problem_of
 from api.schemas import MAX_ID_CHARS, MAX_USAGE_BATCH, canonical_usage_batch
 from api.views import usage_batch
 from billing_core.access import Actor, Permission
-from billing_core.usage_files import plain_rows
+from billing_core.plain_batch import PlainBatch, plain_batch
 from db.usage_events import import_usage_events
 
 PATH = "/v1/usage-events"
@@ -59,12 +59,12 @@ class UsageLane:
         if batch is None:
             await self.app(scope, _replaying(body, receive), send)
             return
-        events, rows = batch
+        events, plain = batch
         idempotency_key = _header(scope["headers"], b"idempotency-key")
 
         def operation(session: Session, actor: Actor) -> Answer:
             return 200, usage_batch(import_usage_events(session, events, actor=actor,
-                                                        rows=rows))
+                                                        plain=plain))
 
         try:
             answer, replayed = await run_in_threadpool(
@@ -78,8 +78,8 @@ class UsageLane:
                         ((REPLAYED.lower().encode(), b"true"),) if replayed else ())
 
 
-def _plain_batch(body: bytes) -> tuple[list[Mapping[str, Any]], list[str]] | None:
-    """The events and their rows when the body is `{"events": [...]}` of plain events the
+def _plain_batch(body: bytes) -> tuple[list[Mapping[str, Any]], PlainBatch] | None:
+    """The events, and the same by column, when the body is `{"events": [...]}` of plain events the
     route's schema takes (`api.schemas.UsageBatchIn`); else None."""
     # orjson: half the time of json.loads. What it refuses (not JSON, not UTF-8, NaN, a number
     # beyond 64 bits) goes to the route, which reads it with json as before.
@@ -92,10 +92,10 @@ def _plain_batch(body: bytes) -> tuple[list[Mapping[str, Any]], list[str]] | Non
     events = decoded.get("events")
     if type(events) is not list or not 1 <= len(events) <= MAX_USAGE_BATCH:
         return None
-    rows = plain_rows(events)
-    if rows is None or any(len(event["tenant_id"]) > MAX_ID_CHARS for event in events):
+    plain = plain_batch(events)
+    if plain is None or max(map(len, plain.tenant_ids)) > MAX_ID_CHARS:
         return None
-    return events, rows
+    return events, plain
 
 
 def _declared_json_within_limit(headers: Sequence[tuple[bytes, bytes]]) -> bool:

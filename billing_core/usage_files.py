@@ -60,7 +60,7 @@ Parsed = TypeVar("Parsed", ParsedLine, UsageRow)
 # What `check_event` accepts, minus what a CSV row or PostgreSQL would read otherwise: no quote
 # or comma in the event id (they need CSV quoting), the instant's offset Z or +00:00 (Python
 # accepts offsets PostgreSQL refuses), at most microseconds (Python would cut, PostgreSQL round).
-_PLAIN_CSV_LINE = re.compile(
+PLAIN_CSV_LINE = re.compile(
     r"[a-z0-9]+(?:-[a-z0-9]+)*,[!#-+\--~]{1,128},[a-z][a-z0-9_]{0,62},([0-9]{1,19}),"
     r"([0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(?:\.[0-9]{1,6})?(?:Z|\+00:00))")
 _LONGEST_QUANTITY_DIGITS = len(str(MAX_BASE_UNITS))
@@ -149,7 +149,7 @@ def _csv_lines(stream: Any) -> Iterator[ParsedLine]:
 
 
 def _csv_rows(stream: Any) -> Iterator[UsageRow]:
-    """`_csv_lines` as rows, a plain line passed on as it came (see `_PLAIN_CSV_LINE`)."""
+    """`_csv_lines` as rows, a plain line passed on as it came (see `PLAIN_CSV_LINE`)."""
     text = io.TextIOWrapper(stream, encoding="utf-8-sig", newline="")
     line_no = 1
     try:
@@ -162,7 +162,7 @@ def _csv_rows(stream: Any) -> Iterator[UsageRow]:
         if problem is not None:
             yield problem
             return
-        plain = _PLAIN_CSV_LINE.fullmatch
+        plain = PLAIN_CSV_LINE.fullmatch
         parse_instant = datetime.fromisoformat
         for line_no, line in enumerate(text, start=2):
             line = line.rstrip("\r\n")
@@ -270,7 +270,7 @@ def plain_rows(objects: Iterable[object]) -> list[str] | None:
 
 def plain_event_row(event: object, line_no: int) -> str | None:
     """The row of a plainly well-formed event object, or None: exactly the five fields, four
-    texts and an integer quantity that make a plain CSV line (`_PLAIN_CSV_LINE`, one
+    texts and an integer quantity that make a plain CSV line (`PLAIN_CSV_LINE`, one
     regular expression), and a real instant. None says nothing about the event: it goes
     through `check_event`, which names what is wrong, if anything."""
     if type(event) is not dict or len(event) != 5:
@@ -286,7 +286,7 @@ def plain_event_row(event: object, line_no: int) -> str | None:
                                          is type(occurred_at) is str):
         return None
     line = f"{tenant_id},{event_id},{metric},{quantity},{occurred_at}"
-    match = _PLAIN_CSV_LINE.fullmatch(line)
+    match = PLAIN_CSV_LINE.fullmatch(line)
     if match is None or not (len(match[1]) < _LONGEST_QUANTITY_DIGITS
                              or quantity <= MAX_BASE_UNITS):
         return None

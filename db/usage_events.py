@@ -59,6 +59,7 @@ import json
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
+from itertools import count, repeat
 from pathlib import Path
 from typing import Any, BinaryIO, NamedTuple
 
@@ -68,6 +69,7 @@ from sqlalchemy.orm import Session
 
 from billing_core.access import Actor, Permission, require
 from billing_core.periods import Period
+from billing_core.plain_batch import PlainBatch
 from billing_core.usage_events import (
     MAX_PROBLEMS_LISTED,
     EventOutcome,
@@ -140,21 +142,25 @@ class UsageImportResult:
 
 
 def import_usage_events(session: Session, events: Sequence[UsageEvent | Mapping[str, Any]], *,
-                        actor: Actor, rows: Sequence[str] | None = None) -> UsageImportResult:
+                        actor: Actor, plain: PlainBatch | None = None) -> UsageImportResult:
     """The API's door: one batch of events, as decoded JSON objects (checked here, each bad
     one named by its position: "line 3, quantity: ...") or `UsageEvent`s; `results` has each
-    event's outcome (stored / duplicate / conflict / late), in the order sent. `rows`: the
-    events' rows when the caller has made them already (`plain_rows`)."""
-    batch = list(event_object_rows(events)) if rows is None else rows
-    result = import_usage(session, iter(batch), actor=actor, source=UsageSource.API,
-                          read_again=lambda: iter(batch))
+    event's outcome (stored / duplicate / conflict / late), in the order sent. `plain`: the
+    same events by column, when the caller has found them all plain (`plain_batch`)."""
+    if plain is None:
+        batch = list(event_object_rows(events))
+        result = import_usage(session, iter(batch), actor=actor, source=UsageSource.API,
+                              read_again=lambda: iter(batch))
+    else:
+        result = import_usage(session, plain, actor=actor, source=UsageSource.API,
+                              read_again=plain.rows)
     counts = result.counts
     if counts.new == counts.received and not counts.late:
         # Every event stored, none late: the answer is known without asking the database.
-        stored = EventOutcome.STORED
+        keys = ((plain.tenant_ids, plain.event_ids) if plain is not None
+                else zip(*map(_key, events), strict=True))
         return replace(result, results=tuple(
-            EventResult(position, *_key(event), stored)
-            for position, event in enumerate(events, start=1)))
+            map(EventResult, count(1), *keys, repeat(EventOutcome.STORED))))
     return replace(result, results=_per_event_results(session, result.import_id))
 
 
@@ -201,7 +207,7 @@ def import_usage_path(session: Session, path: Path, *, actor: Actor) -> UsageImp
                                  source=UsageSource.COMMAND)
 
 
-def import_usage(session: Session, rows: Iterable[UsageRow], *, actor: Actor,
+def import_usage(session: Session, rows: Iterable[UsageRow] | PlainBatch, *, actor: Actor,
                  source: UsageSource, file_name: str | None = None,
                  file_sha256: bytes | None = None,
                  read_again: Callable[[], Iterable[UsageRow]] | None = None
@@ -213,7 +219,7 @@ def import_usage(session: Session, rows: Iterable[UsageRow], *, actor: Actor,
 
     With `read_again` (the same rows from the start), the batch is first tried the straight
     way (`db.usage_straight`); when that does not fit, it is read again and goes the way
-    described above."""
+    described above. A `PlainBatch` (an API batch) goes only with its `read_again`."""
     require(actor, Permission.SEND_USAGE)
     if read_again is not None:
         stored = store_straight(session, rows, StraightImport(
@@ -223,6 +229,8 @@ def import_usage(session: Session, rows: Iterable[UsageRow], *, actor: Actor,
             _audit_import(session, stored.import_id, counts, 0, actor)  # its row has its counts
             return UsageImportResult(stored.import_id, counts, (), 0)
         rows = read_again()
+    elif isinstance(rows, PlainBatch):
+        rows = rows.rows()
     received = _copy_incoming(session, rows, source)
     _refuse_unknown_tenants_and_metrics(session, source)
     lock_tenants_selected_by(session, "SELECT tenant_id FROM usage_incoming_pairs")

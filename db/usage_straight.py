@@ -43,6 +43,7 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
 from billing_core.access import Actor
+from billing_core.plain_batch import PlainBatch
 from billing_core.usage_events import LineProblem, UsageBatchRefused, UsageSource
 from billing_core.usage_files import UsageRow, refuse_batch
 from db.bulk import copy_from_stdin
@@ -102,10 +103,10 @@ class _NotStraight(Exception):
     """The batch does not fit the straight way; the savepoint is rolled back."""
 
 
-def store_straight(session: Session, rows: Iterable[UsageRow],
+def store_straight(session: Session, rows: Iterable[UsageRow] | PlainBatch,
                    batch: StraightImport) -> StoredStraight | None:
     """Store the batch the straight way (see the module's text), or None having stored
-    nothing; raises UsageBatchRefused when a line is bad."""
+    nothing; raises UsageBatchRefused when a line is bad (a `PlainBatch` has none)."""
     try:
         with session.begin_nested():
             return _store(session, rows, batch)
@@ -117,7 +118,8 @@ def store_straight(session: Session, rows: Iterable[UsageRow],
         raise
 
 
-def _store(session: Session, rows: Iterable[UsageRow], batch: StraightImport) -> StoredStraight:
+def _store(session: Session, rows: Iterable[UsageRow] | PlainBatch,
+           batch: StraightImport) -> StoredStraight:
     """The steps of the module's text, in four statements and the COPY (an API batch's every
     round trip costs both processes about as much as a hundred of its events)."""
     # The import's id comes first, for the COPY; its row is written last, with its counts,
@@ -126,8 +128,12 @@ def _store(session: Session, rows: Iterable[UsageRow], batch: StraightImport) ->
         SELECT nextval(pg_get_serial_sequence('usage_imports', 'import_id')),
                current_setting('lock_timeout'), set_config('lock_timeout', :wait, true)
     """), {"wait": LOCK_WAIT}).one()[:2]
-    seen = _Seen()
-    received = _copy_events(session, rows, import_id, seen, batch.batch_name)
+    if isinstance(rows, PlainBatch):
+        seen = _copy_plain(session, rows, import_id)
+    else:
+        seen = _Seen()
+        _copy_events(session, rows, import_id, seen, batch.batch_name)
+    received = seen.received
     # The batch's tenant and metric pairs travel as a parameter (`_PAIRS`): a few round trips
     # and no temporary table for an API batch, 100,000 pairs as easily for a file.
     pairs = {"pairs": "\n".join(f"{tenant} {metric}" for tenant, metric in seen.pairs)}
@@ -164,16 +170,25 @@ def _store(session: Session, rows: Iterable[UsageRow], batch: StraightImport) ->
     return StoredStraight(import_id, received)
 
 
+_COPY_EVENTS = ("COPY usage_events (tenant_id, event_id, metric, quantity_base_units, "
+                "occurred_at, import_id) FROM STDIN (FORMAT csv)")
+
+
+def _copy_plain(session: Session, plain: PlainBatch, import_id: int) -> _Seen:
+    """COPY a plain batch in one write: its lines, its pairs and days known already."""
+    with copy_from_stdin(session, _COPY_EVENTS) as copy:
+        copy.write(plain.copy_text(f",{import_id}\n"))
+    return _Seen(set(plain.pairs), plain.first_day, plain.last_day, len(plain))
+
+
 def _copy_events(session: Session, rows: Iterable[UsageRow], import_id: int, seen: _Seen,
                  batch_name: str) -> int:
     """COPY the rows into `usage_events`; returns how many events came. At the first bad
     line the copying stops and the batch is refused, naming every bad line."""
-    statement = ("COPY usage_events (tenant_id, event_id, metric, quantity_base_units, "
-                 "occurred_at, import_id) FROM STDIN (FORMAT csv)")
     remaining = iter(rows)
     limit: int | None = FIRST_COPY_ROWS
     while True:
-        with copy_from_stdin(session, statement) as copy:
+        with copy_from_stdin(session, _COPY_EVENTS) as copy:
             problem = _copy_rows(copy, remaining, f",{import_id}\n", seen, limit)
         if problem is not None or limit is None or seen.received < limit:
             break

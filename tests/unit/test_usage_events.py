@@ -14,7 +14,8 @@ from hypothesis import strategies as st
 
 from billing_core.errors import InvalidInput
 from billing_core.money import Money
-from billing_core.usage import BYTES_PER_TB, UsagePlan
+from billing_core.plain_batch import plain_batch
+from billing_core.usage import BYTES_PER_TB, MAX_BASE_UNITS, UsagePlan
 from billing_core.usage_events import (
     EVENT_FIELDS,
     LineProblem,
@@ -232,3 +233,42 @@ def test_plain_rows_are_every_rows_or_none():
     assert plain_rows([plain, {**plain, "event_id": "e2"}]) == [
         "1,t,e1,storage,5,2024-01-01T00:00:00Z\n", "2,t,e2,storage,5,2024-01-01T00:00:00Z\n"]
     assert plain_rows([plain, {**plain, "quantity": "5"}]) is None
+
+
+_PLAIN_VALUES = {
+    "tenant_id": st.sampled_from(["t", "acme-1", "a" * 200]),
+    "event_id": st.sampled_from(["e1", "e2", "x" * 128, "#~!"]),
+    "metric": st.sampled_from(["storage", "s" * 63]),
+    "quantity": st.integers(0, MAX_BASE_UNITS),
+    "occurred_at": st.sampled_from(["2024-01-01T00:00:00Z", "2024-01-31T23:59:59.123456+00:00",
+                                    "2023-12-31T23:00:00Z", "2024-02-29T12:00:00.5Z"]),
+}
+
+
+@given(st.lists(st.fixed_dictionaries(_PLAIN_VALUES) | _event_objects(), min_size=1, max_size=6))
+@settings(max_examples=400, deadline=None)
+def test_a_batch_by_column_is_plain_exactly_when_each_event_is(events):
+    rows = plain_rows(events)
+    batch = plain_batch(events)
+    assert (batch is None) == (rows is None)
+    if batch is not None:
+        assert list(batch.rows()) == rows
+        assert batch.copy_text(",9\n") == "".join(row.split(",", 1)[1][:-1] + ",9\n"
+                                                  for row in rows)
+        assert batch.tenant_ids == tuple(event["tenant_id"] for event in events)
+        assert batch.event_ids == tuple(event["event_id"] for event in events)
+        assert batch.pairs == {(event["tenant_id"], event["metric"]) for event in events}
+        days = [event["occurred_at"][:10] for event in events]
+        assert (batch.first_day, batch.last_day) == (min(days), max(days))
+
+
+@pytest.mark.parametrize("odd", [
+    {"quantity": MAX_BASE_UNITS + 1}, {"quantity": -1}, {"quantity": True},
+    {"occurred_at": "2024-02-30T00:00:00Z"}, {"event_id": "e\n1"}, {"tenant_id": "t\nt"},
+    {"metric": 5}, {"extra": 1},
+])
+def test_one_odd_event_makes_the_batch_not_plain(odd):
+    plain = {"tenant_id": "t", "event_id": "e1", "metric": "storage", "quantity": 5,
+             "occurred_at": "2024-01-01T00:00:00Z"}
+    assert plain_batch([plain, plain]) is not None
+    assert plain_batch([plain, {**plain, **odd}]) is None
