@@ -56,7 +56,7 @@ from sqlalchemy import (
     func,
     text,
 )
-from sqlalchemy.dialects.postgresql import ARRAY, JSONB
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB, UUID
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from billing_core.access import PERSON_ROLES, Role
@@ -281,6 +281,18 @@ class UsageImport(Base):
     # Stored the straight way, its day totals not rolled up into usage_records yet (0018,
     # db.usage_days); the view usage_days reads its events meanwhile.
     days_pending: Mapped[bool] = mapped_column(server_default=text("false"))
+
+
+class MeteringVersion(Base):
+    """One row: a random version of which plans meter which metrics for which tenants, replaced
+    by every statement that changes that (0019); `db.metered_pairs` keeps its answers by it."""
+
+    __tablename__ = "metering_version"
+    __table_args__ = (CheckConstraint("one_row", name="one_row"),)
+
+    one_row: Mapped[bool] = mapped_column(primary_key=True, server_default=text("true"))
+    version: Mapped[str] = mapped_column(UUID(as_uuid=False),
+                                         server_default=text("gen_random_uuid()"))
 
 
 class LateUsage(Base):

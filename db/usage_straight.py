@@ -47,7 +47,8 @@ from billing_core.plain_batch import PlainBatch
 from billing_core.usage_events import LineProblem, UsageBatchRefused, UsageSource
 from billing_core.usage_files import UsageRow, refuse_batch
 from db.bulk import copy_from_stdin
-from db.credit_ledger import lock_tenants_selected_by
+from db.credit_ledger import share_usage_buckets_selected_by
+from db.metered_pairs import METERED
 
 LOCK_WAIT = "500ms"
 """How long the straight way waits for a lock (a key another transaction is storing, a tenant
@@ -65,8 +66,13 @@ thread (`_copy_rows`): 10M events took 44.0 s in chunks of 8,192 rows, 39.8 s of
 38.8 s of 512 (`db.bulk` sends them from its writer thread, at most 32 chunks ahead)."""
 _GIVE_UP = (errors.UniqueViolation, errors.LockNotAvailable, errors.DeadlockDetected)
 
-_PAIRS = """(SELECT split_part(pair, ' ', 1) AS tenant_id, split_part(pair, ' ', 2) AS metric
-            FROM string_to_table(CAST(:pairs AS text), E'\\n') AS pair) AS i"""
+
+def _pairs_in(parameter: str) -> str:
+    return f"""(SELECT split_part(pair, ' ', 1) AS tenant_id, split_part(pair, ' ', 2) AS metric
+                FROM string_to_table(CAST(:{parameter} AS text), E'\\n') AS pair) AS i"""
+
+
+_PAIRS = _pairs_in("pairs")
 """The batch's pairs, sent as one text of `tenant_id metric` lines (neither holds a space or a
 line break): one parameter, where two arrays of a thousand strings each cost psycopg more to
 send than the statements cost the server."""
@@ -124,10 +130,11 @@ def _store(session: Session, rows: Iterable[UsageRow] | PlainBatch,
     round trip costs both processes about as much as a hundred of its events)."""
     # The import's id comes first, for the COPY; its row is written last, with its counts,
     # and only when no invoice covers the batch's days (step 3): one row, written once.
-    import_id, waits = session.execute(text("""
+    import_id, waits, _, metering = session.execute(text("""
         SELECT nextval(pg_get_serial_sequence('usage_imports', 'import_id')),
-               current_setting('lock_timeout'), set_config('lock_timeout', :wait, true)
-    """), {"wait": LOCK_WAIT}).one()[:2]
+               current_setting('lock_timeout'), set_config('lock_timeout', :wait, true),
+               (SELECT version FROM metering_version)
+    """), {"wait": LOCK_WAIT}).one()
     if isinstance(rows, PlainBatch):
         seen = _copy_plain(session, rows, import_id)
     else:
@@ -135,18 +142,22 @@ def _store(session: Session, rows: Iterable[UsageRow] | PlainBatch,
         _copy_events(session, rows, import_id, seen, batch.batch_name)
     received = seen.received
     # The batch's tenant and metric pairs travel as a parameter (`_PAIRS`): a few round trips
-    # and no temporary table for an API batch, 100,000 pairs as easily for a file.
-    pairs = {"pairs": "\n".join(f"{tenant} {metric}" for tenant, metric in seen.pairs)}
-    metered = lock_tenants_selected_by(session, f"SELECT i.tenant_id FROM {_PAIRS}", pairs,
-                                       asking=f"""
+    # and no temporary table for an API batch, 100,000 pairs as easily for a file. Only the
+    # pairs not known metered under the version just read are asked (`db.metered_pairs`).
+    pairs = {"pairs": _lines(seen.pairs)}
+    unknown = seen.pairs - METERED.known(metering)
+    metered = share_usage_buckets_selected_by(
+        session, f"SELECT i.tenant_id FROM {_PAIRS}", {**pairs, "unknown": _lines(unknown)},
+        asking=f"""
         NOT EXISTS (
-            SELECT FROM {_PAIRS} WHERE NOT EXISTS (
+            SELECT FROM {_pairs_in("unknown")} WHERE NOT EXISTS (
                 SELECT FROM subscriptions s JOIN plans p ON p.plan_id = s.plan_id
                 WHERE s.tenant_id = i.tenant_id AND p.usage_metric = i.metric))""")
     if not metered:
         raise _NotStraight("a tenant or metric the other way names")
-    # After the locks, in a statement of its own: it must see a draft committed while this
-    # import waited for them.
+    # After the buckets, in a statement of its own: it must see an invoice committed while
+    # this import waited for them; and the metering version read first, unchanged since (the
+    # pairs known by it still metered).
     if session.execute(text(f"""
         INSERT INTO usage_imports (import_id, source, file_name, actor, actor_role, file_sha256,
                                    tenant_metrics, days_pending, received_count, new_count)
@@ -160,18 +171,25 @@ def _store(session: Session, rows: Iterable[UsageRow] | PlainBatch,
             WHERE v.tenant_id IN (SELECT i.tenant_id FROM {_PAIRS})
               AND v.period_start <= CAST(:last_day AS date)
               AND v.period_end > CAST(:first_day AS date))
+          AND (SELECT version FROM metering_version)
+              IS NOT DISTINCT FROM CAST(:metering AS uuid)
         RETURNING set_config('lock_timeout', :waits, true)
     """), {**pairs, "import_id": import_id, "source": batch.source.value,
            "file_name": batch.file_name, "actor": batch.actor.user_id,
            "role": batch.actor.role.value, "digest": batch.file_sha256, "received": received,
-           "first_day": seen.first_day, "last_day": seen.last_day,
+           "first_day": seen.first_day, "last_day": seen.last_day, "metering": metering,
            "waits": waits}).first() is None:
-        raise _NotStraight("an invoice covers the batch's days")
+        raise _NotStraight("an invoice covers the batch's days, or metering changed")
+    METERED.learn(metering, unknown)
     return StoredStraight(import_id, received)
 
 
 _COPY_EVENTS = ("COPY usage_events (tenant_id, event_id, metric, quantity_base_units, "
                 "occurred_at, import_id) FROM STDIN (FORMAT csv)")
+
+
+def _lines(pairs: Iterable[tuple[str, str]]) -> str:
+    return "\n".join(f"{tenant} {metric}" for tenant, metric in pairs)
 
 
 def _copy_plain(session: Session, plain: PlainBatch, import_id: int) -> _Seen:

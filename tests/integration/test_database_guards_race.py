@@ -288,7 +288,8 @@ GUARDED_FROM_TRUNCATE = (
 )
 # Nothing here holds money: TRUNCATE of tenants cascades into guarded tables and is refused.
 NOT_GUARDED = ("tenants", "users", "sign_in_throttle", "month_end_runs", "api_keys",
-               "api_idempotency_keys", "audit_filter_choices", "web_sessions")
+               "api_idempotency_keys", "audit_filter_choices", "web_sessions",
+               "metering_version")
 
 
 @pytest.mark.parametrize("table", GUARDED_FROM_TRUNCATE)

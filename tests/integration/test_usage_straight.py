@@ -9,17 +9,19 @@ import threading
 import time
 from datetime import date
 
+import pytest
 from sqlalchemy import text
 
 from billing_core.periods import calendar_month
-from db.credit_ledger import lock_tenant
+from billing_core.usage_events import UsageBatchRefused
+from db.credit_ledger import hold_usage_buckets, lock_tenant
 from db.invoicing import generate_invoice
 from db.jobs import ROLL_UP_TASK, defer, run_worker
 from db.month_end import run_month_end
 from db.usage_days import roll_up_pending_days
 from db.usage_events import import_usage_file
 from tests.helpers import committed_session
-from tests.integration.factories import TB
+from tests.integration.factories import TB, add_plan
 from tests.integration.test_usage_batch_checks import _import
 from tests.integration.test_usage_events import ACTOR, _metered_tenant, _overage_lines
 
@@ -117,7 +119,7 @@ def test_an_unknown_tenant_is_named_by_its_line_after_the_straight_way_gives_up(
                            {"t": tenant}).scalar_one() == 0
 
 
-def test_a_tenant_another_transaction_holds_makes_the_batch_wait_its_turn_the_other_way(
+def test_a_tenant_whose_invoice_is_being_generated_makes_the_batch_wait_its_turn_the_other_way(
         database_url, new_tenant_id):
     with committed_session(database_url) as session:
         tenant = _metered_tenant(session, new_tenant_id("straight"))
@@ -128,7 +130,9 @@ def test_a_tenant_another_transaction_holds_makes_the_batch_wait_its_turn_the_ot
             outcome["result"] = _import(session, f"{tenant},e1,storage,7,2024-01-05T00:00:00Z")
 
     with committed_session(database_url) as holder:
+        # What generating an invoice takes (db.invoicing), before it reads the usage.
         lock_tenant(holder, tenant)
+        hold_usage_buckets(holder, [tenant])
         importer = threading.Thread(target=import_while_held)
         importer.start()
         # The import gave the straight way up and waits, in the other way, for the tenant.
@@ -139,6 +143,21 @@ def test_a_tenant_another_transaction_holds_makes_the_batch_wait_its_turn_the_ot
     with committed_session(database_url) as session:
         assert not _pending(session, result.import_id)  # type: ignore[attr-defined]
         assert _records(session, tenant) == [(date(2024, 1, 5), 7)]
+
+
+def test_a_tenant_locked_for_anything_but_an_invoice_is_still_stored_straight(
+        database_url, new_tenant_id):
+    """A credit or a plan change holds the tenant's row, not its usage: a meter's batch does
+    not wait for it."""
+    with committed_session(database_url) as session:
+        tenant = _metered_tenant(session, new_tenant_id("straight"))
+
+    with committed_session(database_url) as holder:
+        lock_tenant(holder, tenant)
+        with committed_session(database_url) as session:
+            result = _import(session, f"{tenant},e1,storage,7,2024-01-05T00:00:00Z")
+    with committed_session(database_url) as session:
+        assert _pending(session, result.import_id)
 
 
 def test_readers_count_each_event_once_while_the_roll_up_commits(database_url, new_tenant_id):
@@ -227,3 +246,42 @@ def test_the_job_worker_rolls_up_pending_days(fresh_engine, new_tenant_id):
     with committed_session(url) as session:
         assert not _pending(session, imported.import_id)
         assert _records(session, tenant) == [(date(2024, 1, 5), 7)]
+
+
+def test_a_pair_that_stops_being_metered_is_refused_though_this_process_found_it_metered(
+        session, new_tenant_id):
+    tenant = _metered_tenant(session, new_tenant_id("straight"))
+    first = _import(session, f"{tenant},e1,storage,7,2024-01-05T00:00:00Z")
+    assert _pending(session, first.import_id)  # stored straight: the pair is known metered
+    add_plan(session, "test-usage-flat", 0)
+    session.execute(text("UPDATE subscriptions SET plan_id = 'test-usage-flat' "
+                         "WHERE tenant_id = :t"), {"t": tenant})
+
+    with pytest.raises(UsageBatchRefused) as refused:
+        _import(session, f"{tenant},e2,storage,7,2024-01-06T00:00:00Z")
+    assert "storage" in str(refused.value)
+
+
+@pytest.mark.parametrize("change", [
+    "INSERT INTO subscriptions (tenant_id, starts_on, plan_id) "
+    "VALUES (:t, '2024-06-01', 'test-usage-storage-1tb')",
+    "UPDATE subscriptions SET starts_on = '2023-11-01' WHERE tenant_id = :t",
+    "DELETE FROM subscriptions WHERE tenant_id = :t",
+])
+def test_every_change_of_subscriptions_gives_metering_a_new_version(session, new_tenant_id,
+                                                                     change):
+    tenant = _metered_tenant(session, new_tenant_id("straight"))
+    before = _metering_version(session)
+    session.execute(text(change), {"t": tenant})
+    assert _metering_version(session) != before
+
+
+def test_deleting_a_plan_gives_metering_a_new_version(session):
+    add_plan(session, "test-usage-unused", 0)
+    before = _metering_version(session)
+    session.execute(text("DELETE FROM plans WHERE plan_id = 'test-usage-unused'"))
+    assert _metering_version(session) != before
+
+
+def _metering_version(session) -> str:
+    return session.execute(text("SELECT version FROM metering_version")).scalar_one()
