@@ -9,21 +9,23 @@ late, no draft is re-priced. So it is tried first, in a savepoint:
    (the tenants and metrics, and the first and last day, noted on the way); a bad line
    stops the copying and the batch is refused, naming every bad line, as the other way
    refuses it;
-2. the tenants locked, in the documented order (`db.credit_ledger`), and in the same
-   statement the tenants and metrics checked (each tenant exists, one of its plans meters
-   the metric);
+2. the tenants' usage buckets shared (`db.credit_ledger.share_usage_buckets_selected_by`:
+   64 advisory locks at most, which many imports share at once, and which whatever creates
+   an invoice holds alone), and in the same statement the tenants and metrics checked (each
+   tenant exists, one of its plans meters the metric), but only the pairs this process has
+   not found metered under the metering version read first (`db.metered_pairs`, 0019);
 3. the import's row written, with its counts and marked `days_pending`, only if no invoice
-   of those tenants covers a day from the batch's first to its last (a statement after
-   the locks). Its day totals are not in `usage_records` yet: every reader of usage reads
+   of those tenants covers a day from the batch's first to its last, and the metering
+   version is still the one read first (a statement after the buckets). Its day totals are not in `usage_records` yet: every reader of usage reads
    `usage_days`, which adds those events as they are, until the roll-up (`db.usage_days`)
    writes their totals.
 
 Anything else gives the way up (None), the savepoint rolled back, nothing of it kept:
 a key stored already or sent twice (the COPY fails on it; the first COPY is small, so a
 batch sent again fails early), a tenant or metric that does not pass (the other way names
-the lines), an invoice covering the batch's days (late usage, drafts to re-price), or a
-lock another transaction holds for longer than `LOCK_WAIT` (another import storing the same
-keys, a draft being generated). The caller then reads the batch again and takes the other
+the lines), an invoice covering the batch's days (late usage, drafts to re-price), metering
+changed meanwhile, or a lock another transaction holds for longer than `LOCK_WAIT` (another
+import storing the same keys, an invoice being generated). The caller then reads the batch again and takes the other
 way, which waits for its locks in the documented order. This way never waits long holding
 keys of its own, so it never deadlocks with the other way.
 
