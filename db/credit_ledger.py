@@ -21,12 +21,9 @@ be written while it is held. The database backs the arithmetic
 
 Lock order, so that no two transactions ever wait for each other in a circle:
 the giver (`db.four_eyes.lock_giver`), then the tenants in tenant-id order,
-then their usage buckets (`hold_usage_buckets`), then invoices. `lock_tenants`
-takes a whole set in that order in one statement (month-end locks thousands of
-tenants at once), whatever order it is given; a transaction needing several
-tenants takes them in one call. A usage import stored the straight way
-(`db.usage_straight`) locks no tenant: it shares their usage buckets, after its
-events' keys, waiting at most `LOCK_WAIT` for them.
+then invoices. `lock_tenants` takes a whole set in that order in one statement
+(month-end locks thousands of tenants at once), whatever order it is given;
+a transaction needing several tenants takes them in one call.
 
 Every function takes the caller's session and never commits. Appends write
 their audit rows (`credit_balance.added`, `.consumed`, `.returned`) in the
@@ -74,43 +71,6 @@ def lock_tenants_selected_by(session: Session, tenant_ids_query: str,
                 SELECT FROM tenants WHERE tenant_id IN ({tenant_ids_query})
                 ORDER BY tenant_id FOR NO KEY UPDATE) AS locked)
     """), dict(parameters or {})).one()[0]
-
-
-USAGE_BUCKETS = 64
-"""Tenants' usage is held in this many buckets (advisory locks, by a hash of the tenant id):
-few enough that a batch of any size takes at most 64 locks (a lock each for a batch's 1,000
-tenants would fill PostgreSQL's lock table, 6,400 locks at its defaults, at a few batches)."""
-_BUCKETS_OF = f"""SELECT DISTINCT hashtext(tenant_id) & {USAGE_BUCKETS - 1} AS bucket
-                  FROM ({{tenant_ids_query}}) AS held ORDER BY bucket"""
-
-
-def hold_usage_buckets(session: Session, tenant_ids: Iterable[str]) -> None:
-    """Keep the usage of the tenants' buckets out until the transaction ends: no import the
-    straight way (`db.usage_straight`, which shares the buckets) stores events of theirs from
-    now on, and those storing some have committed. Taken by whatever creates an invoice, after
-    the tenants' rows, before reading their usage: an invoice covers days whose usage the
-    straight way must then leave to the other way (late usage, drafts re-priced)."""
-    query = _BUCKETS_OF.format(
-        tenant_ids_query="SELECT unnest(CAST(:tenant_ids AS text[])) AS tenant_id")
-    session.execute(text(f"""
-        SELECT count(pg_advisory_xact_lock(hashtext('ledgerline.tenant_usage'), bucket))
-        FROM ({query}) AS buckets
-    """), {"tenant_ids": list(tenant_ids)})
-
-
-def share_usage_buckets_selected_by(session: Session, tenant_ids_query: str,
-                                    parameters: Mapping[str, object], *,
-                                    asking: str = "NULL") -> object:
-    """Share the usage buckets of the tenants a SQL query selects until the transaction ends
-    (many imports at once; `hold_usage_buckets` waits for them all). In bucket order, as
-    `hold_usage_buckets` takes them. `asking`: as `lock_tenants_selected_by`'s."""
-    query = _BUCKETS_OF.format(tenant_ids_query=tenant_ids_query)
-    return session.execute(text(f"""
-        SELECT ({asking}), (
-            SELECT count(pg_advisory_xact_lock_shared(hashtext('ledgerline.tenant_usage'),
-                                                      bucket))
-            FROM ({query}) AS buckets)
-    """), dict(parameters)).one()[0]
 
 
 def lock_tenant(session: Session, tenant_id: str) -> str:

@@ -39,7 +39,7 @@ from billing_core.invoices import PricedInvoice, price_invoice
 from billing_core.periods import Period, monthly_period
 from db.audit import require_actor
 from db.bulk import copy_rows
-from db.credit_ledger import LedgerEntry, append_entries, hold_usage_buckets, lock_tenants
+from db.credit_ledger import LedgerEntry, append_entries, lock_tenants
 from db.errors import NotFound
 from db.models import NOT_VOID, InvoiceLine
 from db.pricing_inputs import PricingInputs, load_pricing_inputs
@@ -118,7 +118,6 @@ def generate_invoices(session: Session, tenant_ids: Iterable[str], period: Perio
         # Guard, lock, re-check: only tenants still without an invoice are locked (a re-run
         # locks nothing), then looked at again now that no one else can create theirs.
         lock_tenants(session, missing)
-        hold_usage_buckets(session, missing)  # usage stored the straight way: see its text
         existing.update(_existing_invoice_ids(session, missing, period))
     inputs = load_pricing_inputs(
         session, {t: tenants[t][0] for t in candidates if t not in existing}, period)

@@ -27,10 +27,9 @@ def usage_days_read_by_pricing(session: Session) -> str:
     but costs its plan: 5,000 tenants' month, 55 ms through the view against 35 ms.
 
     Two statements, and still exact where it matters: whatever pricing writes, it prices
-    tenants it has locked (`db.credit_ledger.lock_tenants`, and `hold_usage_buckets` for a
-    new invoice), and every import holds its tenants' locks (or, the straight way, shares
-    their usage buckets) until it commits, so no import of theirs can commit between this
-    answer and the read. A dry run (month-end's preview) locks nothing: an import committing in that
+    tenants it has locked (`db.credit_ledger.lock_tenants`), and every import holds its
+    tenants' locks until it commits, so no import of theirs can commit between this answer
+    and the read. A dry run (month-end's preview) locks nothing: an import committing in that
     instant is counted or not, as it would be a moment earlier or later."""
     pending = session.execute(text(
         "SELECT EXISTS (SELECT FROM usage_imports WHERE days_pending)")).scalar_one()

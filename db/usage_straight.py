@@ -9,25 +9,24 @@ late, no draft is re-priced. So it is tried first, in a savepoint:
    (the tenants and metrics, and the first and last day, noted on the way); a bad line
    stops the copying and the batch is refused, naming every bad line, as the other way
    refuses it;
-2. the tenants' usage buckets shared (`db.credit_ledger.share_usage_buckets_selected_by`:
-   64 advisory locks at most, which many imports share at once, and which whatever creates
-   an invoice holds alone), and in the same statement the tenants and metrics checked (each
-   tenant exists, one of its plans meters the metric), but only the pairs this process has
-   not found metered under the metering version read first (`db.metered_pairs`, 0019);
+2. the tenants locked, in the documented order (`db.credit_ledger`), and in the same
+   statement the tenants and metrics checked (each tenant exists, one of its plans meters
+   the metric), but only the pairs this process has not found metered under the metering
+   version read first (`db.metered_pairs`, 0019);
 3. the import's row written, with its counts and marked `days_pending`, only if no invoice
    of those tenants covers a day from the batch's first to its last, and the metering
-   version is still the one read first (a statement after the buckets). Its day totals are not in `usage_records` yet: every reader of usage reads
-   `usage_days`, which adds those events as they are, until the roll-up (`db.usage_days`)
-   writes their totals.
+   version is still the one read first (a statement after the locks). Its day totals are
+   not in `usage_records` yet: every reader of usage reads `usage_days`, which adds those
+   events as they are, until the roll-up (`db.usage_days`) writes their totals.
 
 Anything else gives the way up (None), the savepoint rolled back, nothing of it kept:
 a key stored already or sent twice (the COPY fails on it; the first COPY is small, so a
 batch sent again fails early), a tenant or metric that does not pass (the other way names
 the lines), an invoice covering the batch's days (late usage, drafts to re-price), metering
 changed meanwhile, or a lock another transaction holds for longer than `LOCK_WAIT` (another
-import storing the same keys, an invoice being generated). The caller then reads the batch again and takes the other
-way, which waits for its locks in the documented order. This way never waits long holding
-keys of its own, so it never deadlocks with the other way.
+import storing the same keys, a draft being generated). The caller then reads the batch
+again and takes the other way, which waits for its locks in the documented order. This way
+never waits long holding keys of its own, so it never deadlocks with the other way.
 
 Measured (10M events, 100,000 tenants, issue 14, docs/usage-events.md "Speed"): a raw COPY
 of the file into `usage_events` 37.5 s, this way 43.3 s, the other way 100-120 s.
@@ -49,7 +48,7 @@ from billing_core.plain_batch import PlainBatch
 from billing_core.usage_events import LineProblem, UsageBatchRefused, UsageSource
 from billing_core.usage_files import UsageRow, refuse_batch
 from db.bulk import copy_from_stdin
-from db.credit_ledger import share_usage_buckets_selected_by
+from db.credit_ledger import lock_tenants_selected_by
 from db.metered_pairs import METERED
 
 LOCK_WAIT = "500ms"
@@ -148,7 +147,7 @@ def _store(session: Session, rows: Iterable[UsageRow] | PlainBatch,
     # pairs not known metered under the version just read are asked (`db.metered_pairs`).
     pairs = {"pairs": _lines(seen.pairs)}
     unknown = seen.pairs - METERED.known(metering)
-    metered = share_usage_buckets_selected_by(
+    metered = lock_tenants_selected_by(
         session, f"SELECT i.tenant_id FROM {_PAIRS}", {**pairs, "unknown": _lines(unknown)},
         asking=f"""
         NOT EXISTS (
@@ -157,8 +156,8 @@ def _store(session: Session, rows: Iterable[UsageRow] | PlainBatch,
                 WHERE s.tenant_id = i.tenant_id AND p.usage_metric = i.metric))""")
     if not metered:
         raise _NotStraight("a tenant or metric the other way names")
-    # After the buckets, in a statement of its own: it must see an invoice committed while
-    # this import waited for them; and the metering version read first, unchanged since (the
+    # After the locks, in a statement of its own: it must see a draft committed while this
+    # import waited for them; and the metering version read first, unchanged since (the
     # pairs known by it still metered).
     if session.execute(text(f"""
         INSERT INTO usage_imports (import_id, source, file_name, actor, actor_role, file_sha256,

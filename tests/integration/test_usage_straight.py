@@ -14,7 +14,7 @@ from sqlalchemy import text
 
 from billing_core.periods import calendar_month
 from billing_core.usage_events import UsageBatchRefused
-from db.credit_ledger import hold_usage_buckets, lock_tenant
+from db.credit_ledger import lock_tenant
 from db.invoicing import generate_invoice
 from db.jobs import ROLL_UP_TASK, defer, run_worker
 from db.month_end import run_month_end
@@ -119,7 +119,7 @@ def test_an_unknown_tenant_is_named_by_its_line_after_the_straight_way_gives_up(
                            {"t": tenant}).scalar_one() == 0
 
 
-def test_a_tenant_whose_invoice_is_being_generated_makes_the_batch_wait_its_turn_the_other_way(
+def test_a_tenant_another_transaction_holds_makes_the_batch_wait_its_turn_the_other_way(
         database_url, new_tenant_id):
     with committed_session(database_url) as session:
         tenant = _metered_tenant(session, new_tenant_id("straight"))
@@ -130,9 +130,7 @@ def test_a_tenant_whose_invoice_is_being_generated_makes_the_batch_wait_its_turn
             outcome["result"] = _import(session, f"{tenant},e1,storage,7,2024-01-05T00:00:00Z")
 
     with committed_session(database_url) as holder:
-        # What generating an invoice takes (db.invoicing), before it reads the usage.
         lock_tenant(holder, tenant)
-        hold_usage_buckets(holder, [tenant])
         importer = threading.Thread(target=import_while_held)
         importer.start()
         # The import gave the straight way up and waits, in the other way, for the tenant.
@@ -143,21 +141,6 @@ def test_a_tenant_whose_invoice_is_being_generated_makes_the_batch_wait_its_turn
     with committed_session(database_url) as session:
         assert not _pending(session, result.import_id)  # type: ignore[attr-defined]
         assert _records(session, tenant) == [(date(2024, 1, 5), 7)]
-
-
-def test_a_tenant_locked_for_anything_but_an_invoice_is_still_stored_straight(
-        database_url, new_tenant_id):
-    """A credit or a plan change holds the tenant's row, not its usage: a meter's batch does
-    not wait for it."""
-    with committed_session(database_url) as session:
-        tenant = _metered_tenant(session, new_tenant_id("straight"))
-
-    with committed_session(database_url) as holder:
-        lock_tenant(holder, tenant)
-        with committed_session(database_url) as session:
-            result = _import(session, f"{tenant},e1,storage,7,2024-01-05T00:00:00Z")
-    with committed_session(database_url) as session:
-        assert _pending(session, result.import_id)
 
 
 def test_readers_count_each_event_once_while_the_roll_up_commits(database_url, new_tenant_id):
