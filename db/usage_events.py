@@ -59,6 +59,7 @@ import json
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
+from functools import partial
 from itertools import count, repeat
 from pathlib import Path
 from typing import Any, BinaryIO, NamedTuple
@@ -159,8 +160,10 @@ def import_usage_events(session: Session, events: Sequence[UsageEvent | Mapping[
         # Every event stored, none late: the answer is known without asking the database.
         keys = ((plain.tenant_ids, plain.event_ids) if plain is not None
                 else zip(*map(_key, events), strict=True))
-        return replace(result, results=tuple(
-            map(EventResult, count(1), *keys, repeat(EventOutcome.STORED))))
+        # tuple.__new__ in C: a NamedTuple's own constructor is a Python call per event.
+        return replace(result, results=tuple(map(
+            partial(tuple.__new__, EventResult),
+            zip(count(1), *keys, repeat(EventOutcome.STORED)))))
     return replace(result, results=_per_event_results(session, result.import_id))
 
 
@@ -225,8 +228,8 @@ def import_usage(session: Session, rows: Iterable[UsageRow] | PlainBatch, *, act
         stored = store_straight(session, rows, StraightImport(
             source, file_name, file_sha256, actor, _batch_name(source)))
         if stored is not None:
+            # Its row and its audit row written, with its counts (`_audit_import`'s row).
             counts = ImportCounts(stored.received, stored.received, 0, 0, 0)
-            _audit_import(session, stored.import_id, counts, 0, actor)  # its row has its counts
             return UsageImportResult(stored.import_id, counts, (), 0)
         rows = read_again()
     elif isinstance(rows, PlainBatch):

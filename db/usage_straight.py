@@ -127,8 +127,9 @@ def store_straight(session: Session, rows: Iterable[UsageRow] | PlainBatch,
 
 def _store(session: Session, rows: Iterable[UsageRow] | PlainBatch,
            batch: StraightImport) -> StoredStraight:
-    """The steps of the module's text, in four statements and the COPY (an API batch's every
-    round trip costs both processes about as much as a hundred of its events)."""
+    """The steps of the module's text, in three statements and the COPY, the import's audit
+    row among them (an API batch's every round trip costs both processes about as much as a
+    hundred of its events)."""
     # The import's id comes first, for the COPY; its row is written last, with its counts,
     # and only when no invoice covers the batch's days (step 3): one row, written once.
     import_id, waits, _, metering = session.execute(text("""
@@ -160,21 +161,34 @@ def _store(session: Session, rows: Iterable[UsageRow] | PlainBatch,
     # import waited for them; and the metering version read first, unchanged since (the
     # pairs known by it still metered).
     if session.execute(text(f"""
-        INSERT INTO usage_imports (import_id, source, file_name, actor, actor_role, file_sha256,
-                                   tenant_metrics, days_pending, received_count, new_count)
-        SELECT :import_id, :source, :file_name, :actor, :role, CAST(:digest AS bytea),
-               CASE WHEN CAST(:digest AS bytea) IS NOT NULL THEN
-                   string_to_array(CAST(:pairs AS text), E'\\n')
-               END,
-               true, :received, :received
-        WHERE NOT EXISTS (
-            SELECT FROM invoices v
-            WHERE v.tenant_id IN (SELECT i.tenant_id FROM {_PAIRS})
-              AND v.period_start <= CAST(:last_day AS date)
-              AND v.period_end > CAST(:first_day AS date))
-          AND (SELECT version FROM metering_version)
-              IS NOT DISTINCT FROM CAST(:metering AS uuid)
-        RETURNING set_config('lock_timeout', :waits, true)
+        WITH imported AS (
+            INSERT INTO usage_imports (import_id, source, file_name, actor, actor_role,
+                                       file_sha256, tenant_metrics, days_pending,
+                                       received_count, new_count)
+            SELECT :import_id, :source, :file_name, :actor, :role, CAST(:digest AS bytea),
+                   CASE WHEN CAST(:digest AS bytea) IS NOT NULL THEN
+                       string_to_array(CAST(:pairs AS text), E'\\n')
+                   END,
+                   true, :received, :received
+            WHERE NOT EXISTS (
+                SELECT FROM invoices v
+                WHERE v.tenant_id IN (SELECT i.tenant_id FROM {_PAIRS})
+                  AND v.period_start <= CAST(:last_day AS date)
+                  AND v.period_end > CAST(:first_day AS date))
+              AND (SELECT version FROM metering_version)
+                  IS NOT DISTINCT FROM CAST(:metering AS uuid)
+            RETURNING import_id
+        ), audited AS (
+            -- The row `db.usage_events._audit_import` writes for an import, here in the same
+            -- round trip: every event new, none late, no draft re-priced.
+            INSERT INTO audit_log (actor, actor_role, action, entity, entity_id, after)
+            SELECT :actor, :role, 'usage.imported', 'usage_import', import_id::text,
+                   jsonb_build_object('received', :received, 'new', :received,
+                                      'duplicate', 0, 'conflict', 0, 'late', 0,
+                                      'drafts_repriced', 0)
+            FROM imported
+        )
+        SELECT set_config('lock_timeout', :waits, true) FROM imported
     """), {**pairs, "import_id": import_id, "source": batch.source.value,
            "file_name": batch.file_name, "actor": batch.actor.user_id,
            "role": batch.actor.role.value, "digest": batch.file_sha256, "received": received,
@@ -190,7 +204,7 @@ _COPY_EVENTS = ("COPY usage_events (tenant_id, event_id, metric, quantity_base_u
 
 
 def _lines(pairs: Iterable[tuple[str, str]]) -> str:
-    return "\n".join(f"{tenant} {metric}" for tenant, metric in pairs)
+    return "\n".join(map(" ".join, pairs))
 
 
 def _copy_plain(session: Session, plain: PlainBatch, import_id: int) -> _Seen:

@@ -268,3 +268,19 @@ def test_deleting_a_plan_gives_metering_a_new_version(session):
 
 def _metering_version(session) -> str:
     return session.execute(text("SELECT version FROM metering_version")).scalar_one()
+
+
+def test_an_import_stored_straight_is_audited_as_the_other_way_audits_it(session, new_tenant_id):
+    tenant = _metered_tenant(session, new_tenant_id("straight"))
+
+    result = _import(session, f"{tenant},e1,storage,7,2024-01-05T00:00:00Z",
+                     f"{tenant},e2,storage,5,2024-01-05T01:00:00Z")
+
+    assert _pending(session, result.import_id)
+    row = session.execute(text("""
+        SELECT actor, actor_role, entity, tenant_id, before, after FROM audit_log
+        WHERE action = 'usage.imported' AND entity_id = :i
+    """), {"i": str(result.import_id)}).one()
+    assert tuple(row) == (ACTOR.user_id, ACTOR.role.value, "usage_import", None, None, {
+        "received": 2, "new": 2, "duplicate": 0, "conflict": 0, "late": 0,
+        "drafts_repriced": 0})
