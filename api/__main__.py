@@ -15,6 +15,7 @@ their own, give the API one worker per core."""
 from __future__ import annotations
 
 import argparse
+import gc
 import os
 from typing import Any
 
@@ -39,12 +40,27 @@ backend of its own and closed it after: with 8 usage senders, about 3 ms more CP
 (docs/api.md). A request beyond fifteen waits in the pool, not in PostgreSQL."""
 
 
+GARBAGE_THRESHOLDS = (10_000, 50, 100)
+"""Python's cycle collector, run less often than its default (700, 10, 10). A usage batch of
+1,000 events makes some ten thousand short-lived containers (the decoded events, their
+results), which set off a dozen young collections and, now and then, one of everything: in
+one thread, 400 batches, the API's Python spent 6.3-6.5 ms a batch by default, 5.1 with
+these thresholds, 5.0 with the collector off. The requests' objects are freed by their
+reference counts; what cycles they leave waits a little longer."""
+
+
 def serve_app() -> UsageLane:
     """The app on the process's own Engine (uvicorn calls this in every worker)."""
     migrated = ensure_ready()
     migrated.dispose()  # the migration's connection: this process changes through its own pool
-    return serving_app(make_engine(migrated.url, pool_size=CHANGING_CONNECTIONS,
-                                   max_overflow=0))
+    app = serving_app(make_engine(migrated.url, pool_size=CHANGING_CONNECTIONS,
+                                  max_overflow=0))
+    # What is loaded by now (modules, the app, its routes) lives as long as the process: the
+    # collector leaves it out of every collection from here on.
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(*GARBAGE_THRESHOLDS)
+    return app
 
 
 def default_workers() -> int:
