@@ -34,8 +34,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from functools import cache
 
-from sqlalchemy import text
+from sqlalchemy import TextClause, text
 from sqlalchemy.orm import Session
 
 from billing_core.access import Actor
@@ -65,12 +66,20 @@ def lock_tenants_selected_by(session: Session, tenant_ids_query: str,
     its `parameters`): the same lock in the same order, for sets too large to send back (a
     usage import of 100,000 tenants). `asking`: an SQL expression the same statement answers
     (one round trip where a caller has a question beside the lock), returned."""
-    return session.execute(text(f"""
+    return session.execute(_locking(tenant_ids_query, asking),
+                           dict(parameters or {})).one()[0]
+
+
+@cache
+def _locking(tenant_ids_query: str, asking: str) -> TextClause:
+    # Made once per query (callers pass fixed SQL): SQLAlchemy reads a text's bind
+    # parameters with a regular expression each time one is made (a usage batch's: 0.1 ms).
+    return text(f"""
         SELECT ({asking}), (
             SELECT count(*) FROM (
                 SELECT FROM tenants WHERE tenant_id IN ({tenant_ids_query})
                 ORDER BY tenant_id FOR NO KEY UPDATE) AS locked)
-    """), dict(parameters or {})).one()[0]
+    """)
 
 
 def lock_tenant(session: Session, tenant_id: str) -> str:

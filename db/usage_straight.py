@@ -132,11 +132,7 @@ def _store(session: Session, rows: Iterable[UsageRow] | PlainBatch,
     hundred of its events)."""
     # The import's id comes first, for the COPY; its row is written last, with its counts,
     # and only when no invoice covers the batch's days (step 3): one row, written once.
-    import_id, waits, _, metering = session.execute(text("""
-        SELECT nextval(pg_get_serial_sequence('usage_imports', 'import_id')),
-               current_setting('lock_timeout'), set_config('lock_timeout', :wait, true),
-               (SELECT version FROM metering_version)
-    """), {"wait": LOCK_WAIT}).one()
+    import_id, waits, _, metering = session.execute(_BEGIN, {"wait": LOCK_WAIT}).one()
     if isinstance(rows, PlainBatch):
         seen = _copy_plain(session, rows, import_id)
     else:
@@ -148,48 +144,14 @@ def _store(session: Session, rows: Iterable[UsageRow] | PlainBatch,
     # pairs not known metered under the version just read are asked (`db.metered_pairs`).
     pairs = {"pairs": _lines(seen.pairs)}
     unknown = seen.pairs - METERED.known(metering)
-    metered = lock_tenants_selected_by(
-        session, f"SELECT i.tenant_id FROM {_PAIRS}", {**pairs, "unknown": _lines(unknown)},
-        asking=f"""
-        NOT EXISTS (
-            SELECT FROM {_pairs_in("unknown")} WHERE NOT EXISTS (
-                SELECT FROM subscriptions s JOIN plans p ON p.plan_id = s.plan_id
-                WHERE s.tenant_id = i.tenant_id AND p.usage_metric = i.metric))""")
+    metered = lock_tenants_selected_by(session, _TENANTS, {**pairs, "unknown": _lines(unknown)},
+                                       asking=_UNKNOWN_ALL_METERED)
     if not metered:
         raise _NotStraight("a tenant or metric the other way names")
     # After the locks, in a statement of its own: it must see a draft committed while this
     # import waited for them; and the metering version read first, unchanged since (the
     # pairs known by it still metered).
-    if session.execute(text(f"""
-        WITH imported AS (
-            INSERT INTO usage_imports (import_id, source, file_name, actor, actor_role,
-                                       file_sha256, tenant_metrics, days_pending,
-                                       received_count, new_count)
-            SELECT :import_id, :source, :file_name, :actor, :role, CAST(:digest AS bytea),
-                   CASE WHEN CAST(:digest AS bytea) IS NOT NULL THEN
-                       string_to_array(CAST(:pairs AS text), E'\\n')
-                   END,
-                   true, :received, :received
-            WHERE NOT EXISTS (
-                SELECT FROM invoices v
-                WHERE v.tenant_id IN (SELECT i.tenant_id FROM {_PAIRS})
-                  AND v.period_start <= CAST(:last_day AS date)
-                  AND v.period_end > CAST(:first_day AS date))
-              AND (SELECT version FROM metering_version)
-                  IS NOT DISTINCT FROM CAST(:metering AS uuid)
-            RETURNING import_id
-        ), audited AS (
-            -- The row `db.usage_events._audit_import` writes for an import, here in the same
-            -- round trip: every event new, none late, no draft re-priced.
-            INSERT INTO audit_log (actor, actor_role, action, entity, entity_id, after)
-            SELECT :actor, :role, 'usage.imported', 'usage_import', import_id::text,
-                   jsonb_build_object('received', :received, 'new', :received,
-                                      'duplicate', 0, 'conflict', 0, 'late', 0,
-                                      'drafts_repriced', 0)
-            FROM imported
-        )
-        SELECT set_config('lock_timeout', :waits, true) FROM imported
-    """), {**pairs, "import_id": import_id, "source": batch.source.value,
+    if session.execute(_RECORD, {**pairs, "import_id": import_id, "source": batch.source.value,
            "file_name": batch.file_name, "actor": batch.actor.user_id,
            "role": batch.actor.role.value, "digest": batch.file_sha256, "received": received,
            "first_day": seen.first_day, "last_day": seen.last_day, "metering": metering,
@@ -197,6 +159,51 @@ def _store(session: Session, rows: Iterable[UsageRow] | PlainBatch,
         raise _NotStraight("an invoice covers the batch's days, or metering changed")
     METERED.learn(metering, unknown)
     return StoredStraight(import_id, received)
+
+
+# The statements, made once: SQLAlchemy reads a text's bind parameters with a regular
+# expression each time one is made, about 0.1 ms for each of these.
+_BEGIN = text("""
+    SELECT nextval(pg_get_serial_sequence('usage_imports', 'import_id')),
+           current_setting('lock_timeout'), set_config('lock_timeout', :wait, true),
+           (SELECT version FROM metering_version)
+""")
+_TENANTS = f"SELECT i.tenant_id FROM {_PAIRS}"
+_UNKNOWN_ALL_METERED = f"""
+    NOT EXISTS (
+        SELECT FROM {_pairs_in("unknown")} WHERE NOT EXISTS (
+            SELECT FROM subscriptions s JOIN plans p ON p.plan_id = s.plan_id
+            WHERE s.tenant_id = i.tenant_id AND p.usage_metric = i.metric))"""
+_RECORD = text(f"""
+    WITH imported AS (
+        INSERT INTO usage_imports (import_id, source, file_name, actor, actor_role,
+                                   file_sha256, tenant_metrics, days_pending,
+                                   received_count, new_count)
+        SELECT :import_id, :source, :file_name, :actor, :role, CAST(:digest AS bytea),
+               CASE WHEN CAST(:digest AS bytea) IS NOT NULL THEN
+                   string_to_array(CAST(:pairs AS text), E'\\n')
+               END,
+               true, :received, :received
+        WHERE NOT EXISTS (
+            SELECT FROM invoices v
+            WHERE v.tenant_id IN (SELECT i.tenant_id FROM {_PAIRS})
+              AND v.period_start <= CAST(:last_day AS date)
+              AND v.period_end > CAST(:first_day AS date))
+          AND (SELECT version FROM metering_version)
+              IS NOT DISTINCT FROM CAST(:metering AS uuid)
+        RETURNING import_id
+    ), audited AS (
+        -- The row `db.usage_events._audit_import` writes for an import, here in the same
+        -- round trip: every event new, none late, no draft re-priced.
+        INSERT INTO audit_log (actor, actor_role, action, entity, entity_id, after)
+        SELECT :actor, :role, 'usage.imported', 'usage_import', import_id::text,
+               jsonb_build_object('received', :received, 'new', :received,
+                                  'duplicate', 0, 'conflict', 0, 'late', 0,
+                                  'drafts_repriced', 0)
+        FROM imported
+    )
+    SELECT set_config('lock_timeout', :waits, true) FROM imported
+""")
 
 
 _COPY_EVENTS = ("COPY usage_events (tenant_id, event_id, metric, quantity_base_units, "
