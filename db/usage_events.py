@@ -60,7 +60,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from functools import partial
-from itertools import count, repeat
+from itertools import repeat
 from pathlib import Path
 from typing import Any, BinaryIO, NamedTuple
 
@@ -163,7 +163,7 @@ def import_usage_events(session: Session, events: Sequence[UsageEvent | Mapping[
         # tuple.__new__ in C: a NamedTuple's own constructor is a Python call per event.
         return replace(result, results=tuple(map(
             partial(tuple.__new__, EventResult),
-            zip(count(1), *keys, repeat(EventOutcome.STORED)))))
+            zip(range(1, len(events) + 1), *keys, repeat(EventOutcome.STORED)))))
     return replace(result, results=_per_event_results(session, result.import_id))
 
 
@@ -222,7 +222,7 @@ def import_usage(session: Session, rows: Iterable[UsageRow] | PlainBatch, *, act
 
     With `read_again` (the same rows from the start), the batch is first tried the straight
     way (`db.usage_straight`); when that does not fit, it is read again and goes the way
-    described above. A `PlainBatch` (an API batch) goes only with its `read_again`."""
+    described above. `rows` may be a `PlainBatch` (an API batch, checked by column)."""
     require(actor, Permission.SEND_USAGE)
     if read_again is not None:
         stored = store_straight(session, rows, StraightImport(

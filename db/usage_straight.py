@@ -13,11 +13,11 @@ late, no draft is re-priced. So it is tried first, in a savepoint:
    statement the tenants and metrics checked (each tenant exists, one of its plans meters
    the metric), but only the pairs this process has not found metered under the metering
    version read first (`db.metered_pairs`, 0019);
-3. the import's row written, with its counts and marked `days_pending`, only if no invoice
-   of those tenants covers a day from the batch's first to its last, and the metering
-   version is still the one read first (a statement after the locks). Its day totals are
-   not in `usage_records` yet: every reader of usage reads `usage_days`, which adds those
-   events as they are, until the roll-up (`db.usage_days`) writes their totals.
+3. the import's row (and its audit row) written, with its counts and marked `days_pending`,
+   only if no invoice of those tenants covers a day from the batch's first to its last, and
+   the metering version is still the one read first (a statement after the locks). Its day
+   totals are not in `usage_records` yet: every reader of usage reads `usage_days`, which
+   adds those events as they are, until the roll-up (`db.usage_days`) writes their totals.
 
 Anything else gives the way up (None), the savepoint rolled back, nothing of it kept:
 a key stored already or sent twice (the COPY fails on it; the first COPY is small, so a
