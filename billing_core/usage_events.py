@@ -21,6 +21,7 @@ Every refusal names the field and the problem, so a file's bad line reads
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
 from typing import NamedTuple
@@ -41,6 +42,22 @@ _METRIC = re.compile(r"[a-z][a-z0-9_]{0,62}\Z")
 # screen, a CSV export or COPY could read as anything but text.
 _EVENT_ID = re.compile(rf"[!-~]{{1,{MAX_EVENT_ID_CHARS}}}\Z")
 _DIGITS = re.compile(r"[0-9]{1,19}\Z")
+
+
+@dataclass(frozen=True, slots=True)
+class ImportCounts:
+    """Every event received is new, a duplicate or a conflict; late ones are among the new."""
+
+    received: int
+    new: int
+    duplicate: int
+    conflict: int
+    late: int
+
+    def audit_view(self, drafts_repriced: int) -> dict[str, int]:
+        """What a `usage.imported` audit row records, whichever way the import went."""
+        return {"received": self.received, "new": self.new, "duplicate": self.duplicate,
+                "conflict": self.conflict, "late": self.late, "drafts_repriced": drafts_repriced}
 
 
 class EventOutcome(StrEnum):

@@ -257,17 +257,6 @@ def _object_rows(event: object, line_no: int) -> Iterator[UsageRow]:
         yield from event_rows(_object_event(event, line_no))
 
 
-def plain_rows(objects: Iterable[object]) -> list[str] | None:
-    """Every event's row when each is plain (`plain_event_row`), else None."""
-    rows = []
-    for position, event in enumerate(objects, start=1):
-        row = plain_event_row(event, position)
-        if row is None:
-            return None
-        rows.append(row)
-    return rows
-
-
 def plain_event_row(event: object, line_no: int) -> str | None:
     """The row of a plainly well-formed event object, or None: exactly the five fields, four
     texts and an integer quantity that make a plain CSV line (`PLAIN_CSV_LINE`, one

@@ -74,6 +74,7 @@ from billing_core.plain_batch import PlainBatch
 from billing_core.usage_events import (
     MAX_PROBLEMS_LISTED,
     EventOutcome,
+    ImportCounts,
     LineProblem,
     UsageBatchRefused,
     UsageEvent,
@@ -110,17 +111,6 @@ STORED_EVENT = """LATERAL (SELECT e.metric, e.quantity_base_units, e.occurred_at
                            FROM usage_events e
                            WHERE e.tenant_id = i.tenant_id AND e.event_id = i.event_id
                            OFFSET 0) AS e"""
-
-
-@dataclass(frozen=True, slots=True)
-class ImportCounts:
-    """Every event received is new, a duplicate or a conflict; late ones are among the new."""
-
-    received: int
-    new: int
-    duplicate: int
-    conflict: int
-    late: int
 
 
 class EventResult(NamedTuple):
@@ -228,9 +218,8 @@ def import_usage(session: Session, rows: Iterable[UsageRow] | PlainBatch, *, act
         stored = store_straight(session, rows, StraightImport(
             source, file_name, file_sha256, actor, _batch_name(source)))
         if stored is not None:
-            # Its row and its audit row written, with its counts (`_audit_import`'s row).
-            counts = ImportCounts(stored.received, stored.received, 0, 0, 0)
-            return UsageImportResult(stored.import_id, counts, (), 0)
+            # Its row and its audit row are written, with its counts.
+            return UsageImportResult(stored.import_id, stored.counts, (), 0)
         rows = read_again()
     elif isinstance(rows, PlainBatch):
         rows = rows.rows()
@@ -695,9 +684,7 @@ def _record(session: Session, import_id: int, counts: ImportCounts,
 
 def _audit_import(session: Session, import_id: int, counts: ImportCounts, repriced: int,
                   actor: Actor, repeats: int | None = None) -> None:
-    after: dict[str, object] = {
-        "received": counts.received, "new": counts.new, "duplicate": counts.duplicate,
-        "conflict": counts.conflict, "late": counts.late, "drafts_repriced": repriced}
+    after: dict[str, object] = {**counts.audit_view(repriced)}
     if repeats is not None:
         after["repeats_import"] = repeats
     record_audit(session, AuditRecord(actor, "usage.imported", "usage_import", str(import_id),

@@ -34,6 +34,7 @@ of the file into `usage_events` 37.5 s, this way 43.3 s, the other way 100-120 s
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
@@ -45,7 +46,7 @@ from sqlalchemy.orm import Session
 
 from billing_core.access import Actor
 from billing_core.plain_batch import PlainBatch
-from billing_core.usage_events import LineProblem, UsageBatchRefused, UsageSource
+from billing_core.usage_events import ImportCounts, LineProblem, UsageBatchRefused, UsageSource
 from billing_core.usage_files import UsageRow, refuse_batch
 from db.bulk import copy_from_stdin
 from db.credit_ledger import lock_tenants_selected_by
@@ -93,7 +94,7 @@ class StraightImport:
 @dataclass(frozen=True, slots=True)
 class StoredStraight:
     import_id: int
-    received: int
+    counts: ImportCounts
 
 
 @dataclass(slots=True)
@@ -151,14 +152,17 @@ def _store(session: Session, rows: Iterable[UsageRow] | PlainBatch,
     # After the locks, in a statement of its own: it must see a draft committed while this
     # import waited for them; and the metering version read first, unchanged since (the
     # pairs known by it still metered).
-    if session.execute(_RECORD, {**pairs, "import_id": import_id, "source": batch.source.value,
-           "file_name": batch.file_name, "actor": batch.actor.user_id,
-           "role": batch.actor.role.value, "digest": batch.file_sha256, "received": received,
-           "first_day": seen.first_day, "last_day": seen.last_day, "metering": metering,
-           "waits": waits}).first() is None:
+    counts = ImportCounts(received, received, 0, 0, 0)  # every event new, none late
+    recorded = session.execute(_RECORD, {
+        **pairs, "import_id": import_id, "source": batch.source.value,
+        "file_name": batch.file_name, "actor": batch.actor.user_id,
+        "role": batch.actor.role.value, "digest": batch.file_sha256, "received": received,
+        "audit_after": json.dumps(counts.audit_view(0)), "first_day": seen.first_day,
+        "last_day": seen.last_day, "metering": metering, "waits": waits}).first()
+    if recorded is None:
         raise _NotStraight("an invoice covers the batch's days, or metering changed")
     METERED.learn(metering, unknown)
-    return StoredStraight(import_id, received)
+    return StoredStraight(import_id, counts)
 
 
 # The statements, made once: SQLAlchemy reads a text's bind parameters with a regular
@@ -193,13 +197,11 @@ _RECORD = text(f"""
               IS NOT DISTINCT FROM CAST(:metering AS uuid)
         RETURNING import_id
     ), audited AS (
-        -- The row `db.usage_events._audit_import` writes for an import, here in the same
-        -- round trip: every event new, none late, no draft re-priced.
+        -- The row `db.usage_events._audit_import` writes for an import (`ImportCounts
+        -- .audit_view`), here in the same round trip.
         INSERT INTO audit_log (actor, actor_role, action, entity, entity_id, after)
         SELECT :actor, :role, 'usage.imported', 'usage_import', import_id::text,
-               jsonb_build_object('received', :received, 'new', :received,
-                                  'duplicate', 0, 'conflict', 0, 'late', 0,
-                                  'drafts_repriced', 0)
+               CAST(:audit_after AS jsonb)
         FROM imported
     )
     SELECT set_config('lock_timeout', :waits, true) FROM imported

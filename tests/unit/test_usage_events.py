@@ -29,7 +29,6 @@ from billing_core.usage_files import (
     check_file_size,
     event_object_rows,
     plain_event_row,
-    plain_rows,
     read_usage_file,
     read_usage_rows,
 )
@@ -227,12 +226,13 @@ def _assert_loaded_as_checked(event: dict[str, object]) -> None:
                        f"{event['quantity']},{event['occurred_at']}\n")
 
 
-def test_plain_rows_are_every_rows_or_none():
+def test_a_plain_batch_is_every_row_or_none():
     plain = {"tenant_id": "t", "event_id": "e1", "metric": "storage", "quantity": 5,
              "occurred_at": "2024-01-01T00:00:00Z"}
-    assert plain_rows([plain, {**plain, "event_id": "e2"}]) == [
+    batch = plain_batch([plain, {**plain, "event_id": "e2"}])
+    assert batch is not None and list(batch.rows()) == [
         "1,t,e1,storage,5,2024-01-01T00:00:00Z\n", "2,t,e2,storage,5,2024-01-01T00:00:00Z\n"]
-    assert plain_rows([plain, {**plain, "quantity": "5"}]) is None
+    assert plain_batch([plain, {**plain, "quantity": "5"}]) is None
 
 
 _PLAIN_VALUES = {
@@ -248,7 +248,8 @@ _PLAIN_VALUES = {
 @given(st.lists(st.fixed_dictionaries(_PLAIN_VALUES) | _event_objects(), min_size=1, max_size=6))
 @settings(max_examples=400, deadline=None)
 def test_a_batch_by_column_is_plain_exactly_when_each_event_is(events):
-    rows = plain_rows(events)
+    each = [plain_event_row(event, line_no) for line_no, event in enumerate(events, start=1)]
+    rows = None if None in each else each
     batch = plain_batch(events)
     assert (batch is None) == (rows is None)
     if batch is not None:

@@ -9,9 +9,10 @@ has found metered (`db.metered_pairs`), valid for as long as this version stays 
 - `metering_version`: one row, its `version` a random UUID, replaced by a statement trigger
   after every statement that writes `subscriptions`, and every one that deletes a plan or
   changes a plan's id or metric (a plan's other columns do not meter anything; TRUNCATE of
-  both is refused already by their guards). A row, not a sequence: it is read in the snapshot of the
-  statement that reads the pairs, so it names what that statement saw; and random, so that
-  two databases (a test's, restored from one template) never give one version two meanings.
+  both is refused already by their guards). A row, not a sequence: it is read in the
+  snapshot of the statement that reads the pairs, so it names what that statement saw; and
+  random, so that two databases (a test's, restored from one template) never give one
+  version two meanings.
 - The statement that writes subscriptions holds the row until its transaction ends: plan
   changes take turns there, after their tenants' locks (the documented order,
   `db.credit_ledger`).
