@@ -90,6 +90,16 @@ _HIDE_NAVIGATION = """<style>
 [data-testid="stSidebarNav"] {display: none;}
 </style>"""
 
+_WHOLE_FIGURES = """<style>
+[data-testid="stMetric"] .stMarkdownEllipsis, [data-testid="stMetric"] .stMarkdownEllipsis p {
+    white-space: normal; overflow: visible; text-overflow: clip; overflow-wrap: anywhere;
+}
+</style>"""
+"""Figures (`st.metric`) wrap instead of ending in an ellipsis: Streamlit cuts a value wider
+than its column, and "$134,49…" on a laptop screen hid a total's cents and thousands. The
+amounts' size (`.streamlit/config.toml`, metricValueFontSize) keeps usual amounts on one
+line at 1,024 px; a longer one (or two currencies) wraps, and is still read whole."""
+
 
 @st.cache_resource(show_spinner="Starting the database…")
 def _sessions() -> sessionmaker[Session]:
@@ -119,6 +129,7 @@ def setup_page(title: str, icon: str,
         _sign_in_screen(sessions)
         st.stop()
     _sidebar(actor)
+    st.html(_WHOLE_FIGURES)
     if not is_allowed(actor, permission):
         st.title(title)
         st.warning(f"{escape_markdown(str(PermissionDenied(actor, permission)))}. Ask finance "

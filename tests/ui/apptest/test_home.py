@@ -87,3 +87,16 @@ def test_every_page_file_is_one_of_the_screens_home_lists():
     page_files = {f"pages/{path.name}" for path in (REPO_ROOT / "pages").glob("*.py")}
 
     assert {screen.path for screen in SCREENS} == page_files
+
+
+def test_the_months_five_figures_sit_in_rows_of_three(open_screen):
+    # Five in a row cut their amounts below 1,400 px (tests/ui/browser/test_whole_figures.py).
+    app = open_screen(PAGE)
+    rows_of_figures = [block for block in app.main.children.values()
+                       if block.type == "flex_container"
+                       and any(column.get("metric") for column in block.children.values())]
+    assert [[metric.label for column in row.children.values() for metric in column.get("metric")]
+            for row in rows_of_figures] == [
+        ["Invoices", "Billed (finalized and paid)", "Awaiting payment"],
+        ["Drafts (not billed yet)", "Credits waiting on balances"]]
+    assert [len(row.children) for row in rows_of_figures] == [3, 3]
