@@ -71,6 +71,7 @@ def big_invoice(demo_database_url) -> tuple[str, int]:
 def _figures(page, path: str) -> list[dict[str, object]]:
     open_in_browser(page, path)
     page.locator('[data-testid="stMetric"]').first.wait_for()
+    page.evaluate("document.fonts.ready.then(() => true)")  # widths are the loaded font's
     return page.evaluate(FIGURES)
 
 
