@@ -54,10 +54,15 @@ class ImportCounts:
     conflict: int
     late: int
 
-    def audit_view(self, drafts_repriced: int) -> dict[str, int]:
-        """What a `usage.imported` audit row records, whichever way the import went."""
-        return {"received": self.received, "new": self.new, "duplicate": self.duplicate,
+    def audit_view(self, drafts_repriced: int,
+                   repeats_import: int | None = None) -> dict[str, int]:
+        """What a `usage.imported` audit row records, whichever way the import went (and which
+        import a batch sent again repeats, when it does)."""
+        view = {"received": self.received, "new": self.new, "duplicate": self.duplicate,
                 "conflict": self.conflict, "late": self.late, "drafts_repriced": drafts_repriced}
+        if repeats_import is not None:
+            view["repeats_import"] = repeats_import
+        return view
 
 
 class EventOutcome(StrEnum):

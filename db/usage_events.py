@@ -684,11 +684,8 @@ def _record(session: Session, import_id: int, counts: ImportCounts,
 
 def _audit_import(session: Session, import_id: int, counts: ImportCounts, repriced: int,
                   actor: Actor, repeats: int | None = None) -> None:
-    after: dict[str, object] = {**counts.audit_view(repriced)}
-    if repeats is not None:
-        after["repeats_import"] = repeats
     record_audit(session, AuditRecord(actor, "usage.imported", "usage_import", str(import_id),
-                                      after=after))
+                                      after=counts.audit_view(repriced, repeats)))
 
 
 def _json(values: object) -> str:

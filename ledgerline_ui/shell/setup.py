@@ -97,8 +97,8 @@ _WHOLE_FIGURES = """<style>
 </style>"""
 """Figures (`st.metric`) wrap instead of ending in an ellipsis: Streamlit cuts a value wider
 than its column, and "$134,49…" on a laptop screen hid a total's cents and thousands. The
-amounts' size (`.streamlit/config.toml`, metricValueFontSize) keeps usual amounts on one
-line at 1,024 px; a longer one (or two currencies) wraps, and is still read whole."""
+amounts' size (`.streamlit/config.toml`, metricValueFontSize) keeps each on one line at
+1,280 px; in a narrower column an amount (or two currencies) wraps, and is still read whole."""
 
 
 @st.cache_resource(show_spinner="Starting the database…")

@@ -6,14 +6,15 @@ from __future__ import annotations
 
 import re
 import uuid
+from datetime import date
 
 import pytest
-from sqlalchemy import text
 
 from billing_core.periods import calendar_month
 from db.database import make_engine, make_sessionmaker
 from db.invoicing import generate_invoice
 from tests.actors import finance
+from tests.integration.factories import add_plan, add_tenant
 from tests.ui.finance_data import NEWEST_MONTH, scalar
 from tests.ui.screens import open_in_browser
 
@@ -49,18 +50,8 @@ def big_invoice(demo_database_url) -> tuple[str, int]:
     engine = make_engine(demo_database_url)
     try:
         with make_sessionmaker(engine).begin() as session:
-            session.execute(text("""
-                INSERT INTO plans (plan_id, name, currency, recurring_price_minor)
-                VALUES (:plan_id, 'Whole-figures plan', 'USD', :price)
-            """), {"plan_id": tenant_id, "price": BIG_PLAN_MINOR})
-            session.execute(text("""
-                INSERT INTO tenants (tenant_id, name, currency, billing_anchor_day)
-                VALUES (:tenant_id, 'Whole figures', 'USD', 1)
-            """), {"tenant_id": tenant_id})
-            session.execute(text("""
-                INSERT INTO subscriptions (tenant_id, starts_on, plan_id)
-                VALUES (:tenant_id, '2023-01-01', :tenant_id)
-            """), {"tenant_id": tenant_id})
+            add_plan(session, tenant_id, BIG_PLAN_MINOR)
+            add_tenant(session, tenant_id, plans=[(date(2023, 1, 1), tenant_id)])
             invoice_id = generate_invoice(session, tenant_id, calendar_month(month),
                                           actor=finance("test")).invoice_id
     finally:
